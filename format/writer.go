@@ -1,0 +1,157 @@
+package format
+
+import (
+	"encoding/binary"
+	"io"
+	"strings"
+	"unicode/utf8"
+)
+
+// RecordWriter is what the converter writes records to: the binary Writer,
+// the JSONLWriter, or several at once (MultiWriter).
+type RecordWriter interface {
+	WriteRecord(r *Record) error
+	Close() error
+}
+
+// Writer encodes records in the binary format. Each record is appended to a
+// reused buffer and handed to the underlying writer in a single Write, so a
+// process killed mid-write leaves at most one partial record (which a Reader
+// reports as ErrTruncated after every complete one). Wrap slow writers in a
+// bufio.Writer: this type does no buffering of its own.
+//
+// Errors are sticky: after a failed Write every call returns the same error.
+type Writer struct {
+	w      io.Writer
+	buf    []byte
+	n      int64
+	err    error
+	closed bool
+}
+
+// NewWriter writes the file header to w and returns a Writer for the
+// records that follow.
+func NewWriter(w io.Writer) (*Writer, error) {
+	bw := &Writer{w: w, buf: make([]byte, 0, 256)}
+	bw.buf = appendHeader(bw.buf)
+	if err := bw.flush(); err != nil {
+		return nil, err
+	}
+	return bw, nil
+}
+
+func appendHeader(b []byte) []byte {
+	b = append(b, Magic...)
+	return binary.LittleEndian.AppendUint32(b, Version)
+}
+
+// WriteRecord encodes r. Strings longer than MaxStringLen are cut on a UTF-8
+// boundary, invalid UTF-8 is replaced by U+FFFD, and a TaskPending keeps at
+// most its MaxFrames innermost frames: the output is always decodable.
+func (w *Writer) WriteRecord(r *Record) error {
+	if w.err != nil {
+		return w.err
+	}
+	if w.closed {
+		return ErrWriteAfterClose
+	}
+	b, err := AppendRecord(w.buf[:0], r)
+	if err != nil {
+		return err // a bad record is the caller's error, not sticky
+	}
+	w.buf = b
+	return w.flush()
+}
+
+func (w *Writer) flush() error {
+	n, err := w.w.Write(w.buf)
+	w.n += int64(n)
+	if err == nil && n < len(w.buf) {
+		err = io.ErrShortWrite
+	}
+	w.err = err
+	return err
+}
+
+// Offset returns the number of bytes written so far, header included.
+func (w *Writer) Offset() int64 { return w.n }
+
+// Close marks the writer closed; later writes return ErrWriteAfterClose. It
+// does not close the underlying writer. It returns the sticky error, if any.
+func (w *Writer) Close() error {
+	w.closed = true
+	return w.err
+}
+
+// AppendRecord appends the binary encoding of r to b.
+func AppendRecord(b []byte, r *Record) ([]byte, error) {
+	if !r.Code.Valid() {
+		return b, &FormatError{Code: r.Code, HasCode: true, Err: ErrUnknownCode}
+	}
+	s := &specs[r.Code]
+	if (r.Code == CodeSpawnLocationDef || r.Code == CodeFrameDef) && r.ID == 0 {
+		return b, &FormatError{Code: r.Code, HasCode: true, Err: ErrReservedID}
+	}
+	b = append(b, byte(r.Code))
+	for _, f := range s.Fields {
+		switch f.Kind {
+		case U8:
+			b = append(b, byte(r.u(f.Slot)))
+		case U16:
+			b = binary.LittleEndian.AppendUint16(b, uint16(r.u(f.Slot)))
+		case U32:
+			b = binary.LittleEndian.AppendUint32(b, uint32(r.u(f.Slot)))
+		case String:
+			str := clipString(r.Str)
+			b = binary.LittleEndian.AppendUint16(b, uint16(len(str)))
+			b = append(b, str...)
+		case FrameIDs:
+			fr := r.Frames[:min(len(r.Frames), MaxFrames)]
+			b = append(b, byte(len(fr)))
+			for _, id := range fr {
+				b = binary.LittleEndian.AppendUint16(b, id)
+			}
+		}
+	}
+	return b, nil
+}
+
+// clipString makes s valid UTF-8 of at most MaxStringLen bytes, cutting on a
+// rune boundary.
+func clipString(s string) string {
+	if !utf8.ValidString(s) {
+		s = strings.ToValidUTF8(s, "\uFFFD")
+	}
+	if len(s) <= MaxStringLen {
+		return s
+	}
+	i := MaxStringLen
+	for i > 0 && !utf8.RuneStart(s[i]) {
+		i--
+	}
+	return s[:i]
+}
+
+// MultiWriter writes every record to each of ws, like io.MultiWriter.
+func MultiWriter(ws ...RecordWriter) RecordWriter { return multiWriter(ws) }
+
+type multiWriter []RecordWriter
+
+func (m multiWriter) WriteRecord(r *Record) error {
+	for _, w := range m {
+		if err := w.WriteRecord(r); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (m multiWriter) Close() error {
+	var first error
+	for _, w := range m {
+		if err := w.Close(); err != nil && first == nil {
+			first = err
+		}
+	}
+	return first
+}
