@@ -57,7 +57,8 @@ const (
 	CodeFrameDef         Code = 8 // id, len, frame bytes
 	CodeTaskPending      Code = 9 // ts_us, task_id, duration_us, count, count x frame_id
 
-	numCodes = 10
+	// NumCodes is the number of record codes: valid codes are 0 to NumCodes-1.
+	NumCodes = 10
 )
 
 // FieldKind is the wire type of one field.
@@ -144,7 +145,7 @@ var (
 // specs is the table every encoder and decoder in this package is driven
 // by, indexed by Code. Sizes are filled in by init from the field kinds and
 // checked against the spec's numbers by TestSpecSizes.
-var specs = [numCodes]Spec{
+var specs = [NumCodes]Spec{
 	CodePollStart:        {Code: CodePollStart, Name: "PollStart", Fields: []Field{fTS, fWorker, fLocalQ, fTask, fSpawnLoc}},
 	CodePollEnd:          {Code: CodePollEnd, Name: "PollEnd", Fields: []Field{fTS, fWorker}},
 	CodeWorkerPark:       {Code: CodeWorkerPark, Name: "WorkerPark", Fields: []Field{fTS, fWorker, fLocalQ, fCPU}},
@@ -180,7 +181,7 @@ func init() {
 func Specs() []Spec { return specs[:] }
 
 // Valid reports whether c is a known record code.
-func (c Code) Valid() bool { return c < numCodes }
+func (c Code) Valid() bool { return c < NumCodes }
 
 // String returns the record's name, or "Code(N)" for an unknown code.
 func (c Code) String() string {
