@@ -149,7 +149,8 @@ type Converter struct {
 	runnable int // goroutines in GoRunnable, not ignored
 
 	started    bool
-	seg        int // current segment number, from 1
+	genStart   exptrace.Time // time of the latest generation's Sync
+	seg        int           // current segment number, from 1
 	segBase    exptrace.Time
 	last       exptrace.Time
 	nextSample exptrace.Time
@@ -255,7 +256,8 @@ func (c *Converter) advance(t exptrace.Time) error {
 		}
 	}
 	if c.cfg.SampleInterval > 0 {
-		for c.nextSample <= t {
+		// A sample at tick T shows the state after every event up to T.
+		for c.nextSample < t {
 			c.rec = format.Record{Code: format.CodeQueueSample, TS: c.ts(c.nextSample), GlobalQ: sat8(c.runnable)}
 			if err := c.write(); err != nil {
 				return err
@@ -323,6 +325,7 @@ func (c *Converter) write() error {
 // trace: the stacks of the previous one are about to be dropped by the
 // reader, so block stacks still held are resolved to strings now.
 func (c *Converter) generation(ev *exptrace.Event) {
+	c.genStart = ev.Time()
 	if s := ev.Sync(); s.ClockSnapshot != nil {
 		cs := *s.ClockSnapshot
 		c.clock = &cs
@@ -385,6 +388,9 @@ func (c *Converter) goTransition(ev *exptrace.Event, st *exptrace.StateTransitio
 		// A generation boundary restating what we know (or, after lost
 		// events, correcting it): only a real change of state counts.
 		if g.state == to {
+			if g.blockReason != "" && g.blockStack == exptrace.NoStack && g.blockFrames == nil {
+				g.blockStack = stk // a first stack for a block seen without one
+			}
 			return nil
 		}
 		from = g.state
@@ -442,8 +448,16 @@ func (c *Converter) goTransition(ev *exptrace.Event, st *exptrace.StateTransitio
 		g.blockReason = st.Reason
 		if to == exptrace.GoSyscall {
 			g.blockReason = "syscall"
-		} else if from == exptrace.GoUndetermined && g.blockReason == "" {
-			g.blockReason = "unknown"
+		} else if from == exptrace.GoUndetermined {
+			// First sight of a goroutine already blocked: the tracer states
+			// it lazily, when it is first touched (often right before its
+			// wake) or at the generation's end. It has been blocked at
+			// least since the generation began, for it would have been
+			// seen blocking otherwise; why, the trace does not say.
+			g.blockStart = min(t, max(c.genStart, c.segBase))
+			if g.blockReason == "" {
+				g.blockReason = "unknown"
+			}
 		}
 		g.blockStack = stk
 		g.blockFrames = nil

@@ -30,8 +30,9 @@ var (
 )
 
 // FormatError describes bad input: where it is and what is wrong. Offset is
-// the byte offset of the start of the offending record (or header) in the
-// binary input; for JSONL input Line is the 1-based line number instead.
+// the byte offset of the start of the offending record (or header field) in
+// the binary input. For JSONL input Line is the 1-based line number and
+// Offset the byte offset where that line starts.
 type FormatError struct {
 	Offset int64
 	Line   int  // JSONL only; 0 for binary input

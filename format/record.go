@@ -25,8 +25,11 @@ type Record struct {
 
 // Size returns the encoded size of r in bytes, including its code byte, as
 // the writer would encode it (strings and frame lists past the format's
-// limits are counted as cut).
+// limits are counted as cut). It is 0 for an unknown code.
 func (r *Record) Size() int {
+	if !r.Code.Valid() {
+		return 0 // not encodable
+	}
 	s := specs[r.Code].Size
 	switch r.Code {
 	case CodeSpawnLocationDef, CodeFrameDef:

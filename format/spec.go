@@ -65,11 +65,11 @@ const (
 type FieldKind uint8
 
 const (
-	U8      FieldKind = iota + 1 // one byte
-	U16                          // two bytes, little-endian
-	U32                          // four bytes, little-endian
-	String                       // u16 length, then that many bytes of UTF-8
-	FrameIDs                     // u8 count, then count u16 frame ids
+	U8       FieldKind = iota + 1 // one byte
+	U16                           // two bytes, little-endian
+	U32                           // four bytes, little-endian
+	String                        // u16 length, then that many bytes of UTF-8
+	FrameIDs                      // u8 count, then count u16 frame ids
 )
 
 // fixedSize is the wire size of a fixed-size field kind; for String and

@@ -4,6 +4,9 @@ package format
 // ids start at 1, in order of first use. A writer of a new file starts from
 // an empty Table (Reset) so that every file carries its own definitions.
 type Table struct {
+	// Max is the number of ids the table holds; zero means MaxID, the
+	// format's limit, and so does a larger value. (Tests set it low.)
+	Max int
 	ids map[string]uint16
 }
 
@@ -17,7 +20,7 @@ func (t *Table) Intern(s string) (id uint16, isNew bool, err error) {
 	if t.ids == nil {
 		t.ids = make(map[string]uint16)
 	}
-	if len(t.ids) >= MaxID {
+	if limit := t.Max; len(t.ids) >= MaxID || (limit > 0 && len(t.ids) >= limit) {
 		return 0, false, ErrTableFull
 	}
 	id = uint16(len(t.ids) + 1)

@@ -1,0 +1,361 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"flag"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/wakeshim/wakeshim/format"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files")
+
+// The test data come from testdata/prog (see there): records of a traced
+// run in two segments (prog.1.v9, prog.2.v9, and their JSONL) and the
+// three forms of a goroutine dump taken when the records end.
+var recFiles = []string{"testdata/prog.1.v9", "testdata/prog.2.v9"}
+
+func runCmd(t *testing.T, args ...string) (stdout, stderr string, code int) {
+	t.Helper()
+	var o, e bytes.Buffer
+	code = run(args, &o, &e)
+	return o.String(), e.String(), code
+}
+
+func golden(t *testing.T, name, got string) {
+	t.Helper()
+	path := filepath.Join("testdata", name)
+	if *update {
+		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test -update to create it)", err)
+	}
+	if got != string(want) {
+		t.Errorf("output differs from %s (go test -update rewrites it):\n--- got\n%s\n--- want\n%s", path, got, want)
+	}
+}
+
+func TestGolden(t *testing.T) {
+	for _, tt := range []struct {
+		golden string
+		args   []string
+	}{
+		{"table.debug2.golden", []string{"testdata/prog.goroutines.debug2.txt"}},
+		{"table.debug1.golden", []string{"testdata/prog.goroutines.txt"}},
+		{"table.pb.golden", []string{"testdata/prog.goroutines.pb.gz"}},
+		{"table.debug2.v.golden", []string{"-v", "-lines", "testdata/prog.goroutines.debug2.txt"}},
+		{"debug2.json.golden", []string{"-json", "testdata/prog.goroutines.debug2.txt"}},
+	} {
+		t.Run(tt.golden, func(t *testing.T) {
+			args := append(slices.Clone(tt.args[:len(tt.args)-1]), recFiles...)
+			args = append(args, tt.args[len(tt.args)-1])
+			out, errOut, code := runCmd(t, args...)
+			if code != 0 || errOut != "" {
+				t.Fatalf("exit %d, stderr %s", code, errOut)
+			}
+			golden(t, tt.golden, out)
+		})
+	}
+}
+
+// TestJSONLRecords checks that the JSONL rendering of the records gives the
+// same result as the binary files.
+func TestJSONLRecords(t *testing.T) {
+	bin, _, _ := runCmd(t, "-json", recFiles[0], recFiles[1], "testdata/prog.goroutines.debug2.txt")
+	jl, errOut, code := runCmd(t, "-json", "testdata/prog.1.jsonl", "testdata/prog.2.jsonl", "testdata/prog.goroutines.debug2.txt")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	bin = strings.ReplaceAll(bin, ".v9", ".x")
+	jl = strings.ReplaceAll(jl, ".jsonl", ".x")
+	if bin != jl {
+		t.Errorf("JSONL records differ from binary:\n%s\n---\n%s", jl, bin)
+	}
+}
+
+type jsonReport struct {
+	Records struct {
+		Pending       int `json:"pending"`
+		OutsideWindow int `json:"pending_outside_window"`
+	} `json:"records"`
+	Groups []struct {
+		Mark         string         `json:"mark"`
+		MatchedByID  bool           `json:"matched_by_id"`
+		Frames       []string       `json:"frames"`
+		InRecords    int            `json:"in_records"`
+		InDump       int            `json:"in_dump"`
+		PendingMaxUS int64          `json:"pending_max_us"`
+		DumpIDs      []uint64       `json:"dump_ids"`
+		IDsInRecords []uint64       `json:"dump_ids_pending_in_records"`
+		DumpReasons  map[string]int `json:"dump_wait_reasons"`
+		Wakers       []struct {
+			Kind  string `json:"kind"`
+			Task  uint32 `json:"task"`
+			Spawn string `json:"spawn"`
+		} `json:"wakers"`
+	} `json:"groups"`
+}
+
+func decode(t *testing.T, out string) *jsonReport {
+	t.Helper()
+	var r jsonReport
+	if err := json.Unmarshal([]byte(out), &r); err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	return &r
+}
+
+// facts reads testdata/prog.json: the goroutine ids the program observed.
+func facts(t *testing.T) map[string]uint64 {
+	b, err := os.ReadFile("testdata/prog.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var f struct {
+		IDs map[string]uint64 `json:"ids"`
+	}
+	if err := json.Unmarshal(b, &f); err != nil {
+		t.Fatal(err)
+	}
+	return f.IDs
+}
+
+// TestFacts checks the comparison against what the test program knows.
+func TestFacts(t *testing.T) {
+	ids := facts(t)
+	for _, dumpFile := range []string{"prog.goroutines.debug2.txt", "prog.goroutines.txt", "prog.goroutines.pb.gz"} {
+		out, errOut, code := runCmd(t, "-json", recFiles[0], recFiles[1], "testdata/"+dumpFile)
+		if code != 0 {
+			t.Fatalf("%s: exit %d: %s", dumpFile, code, errOut)
+		}
+		r := decode(t, out)
+		byLeaf := map[string]int{}
+		for i, g := range r.Groups {
+			for _, f := range g.Frames {
+				if strings.HasPrefix(f, "main.") && !strings.HasPrefix(f, "main.main") {
+					byLeaf[strings.Fields(f)[0]] = i
+					break
+				}
+			}
+		}
+		check := func(fn, mark string, inDump int) {
+			i, ok := byLeaf[fn]
+			if !ok {
+				t.Errorf("%s: no group for %s", dumpFile, fn)
+				return
+			}
+			g := r.Groups[i]
+			if g.Mark != mark || g.InDump != inDump {
+				t.Errorf("%s: %s: mark %q, in dump %d; want %q, %d", dumpFile, fn, g.Mark, g.InDump, mark, inDump)
+			}
+		}
+		check("main.consumer", "both", 2)         // blocked in the records and in the dump
+		check("main.stuckForever", "both", 1)     // blocked before the records began, and still
+		check("main.selector", "records only", 0) // woken by main.closer before the dump
+		check("main.sleeper", "records only", 0)  // done before the dump
+		check("main.deadlocked", "dump only", 1)  // blocked after the records ended
+		check("main.waitGroupWaiter", "dump only", 2)
+
+		g := r.Groups[byLeaf["main.consumer"]]
+		if len(g.Wakers) == 0 || g.Wakers[0].Kind != "goroutine" || uint64(g.Wakers[0].Task) != ids["producer"] ||
+			!strings.HasPrefix(g.Wakers[0].Spawn, "main.main ") {
+			t.Errorf("%s: consumer wakers %+v, want the producer g%d first", dumpFile, g.Wakers, ids["producer"])
+		}
+		if dumpFile == "prog.goroutines.debug2.txt" {
+			want := []uint64{ids["consumer0"], ids["consumer1"]}
+			slices.Sort(want)
+			if !slices.Equal(g.DumpIDs, want) || !slices.Equal(g.IDsInRecords, want) {
+				t.Errorf("consumer ids %v, in records %v, want %v", g.DumpIDs, g.IDsInRecords, want)
+			}
+			if g.DumpReasons["chan receive"] != 2 {
+				t.Errorf("consumer dump reasons %v", g.DumpReasons)
+			}
+			sel := r.Groups[byLeaf["main.selector"]]
+			if len(sel.Wakers) == 0 || uint64(sel.Wakers[0].Task) != ids["closer"] {
+				t.Errorf("selector wakers %+v, want the closer g%d", sel.Wakers, ids["closer"])
+			}
+		}
+	}
+}
+
+// TestByID builds records whose only pending has no stack (a goroutine
+// blocked before the records began, as the tracer reports it) and checks
+// that a debug=2 dump matches it by goroutine id.
+func TestByID(t *testing.T) {
+	ids := facts(t)
+	dir := t.TempDir()
+	path := filepath.Join(dir, "r.v9")
+	var buf bytes.Buffer
+	w, err := format.NewWriter(&buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	task := uint32(ids["deadlocked"])
+	for _, r := range []format.Record{
+		{Code: format.CodeFrameDef, ID: 1, Str: "[unknown]"},
+		{Code: format.CodeWakeEvent, TS: 500, Waker: 7, Task: task},
+		{Code: format.CodeTaskPending, TS: 500, Task: task, Duration: 400, Frames: []uint16{1}},
+		{Code: format.CodeTaskPending, TS: 600, Task: 999, Duration: 10, Frames: []uint16{1}},
+	} {
+		if err := w.WriteRecord(&r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, errOut, code := runCmd(t, "-json", path, "testdata/prog.goroutines.debug2.txt")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	r := decode(t, out)
+	var byID, noStack int
+	for _, g := range r.Groups {
+		if g.MatchedByID {
+			byID++
+			if g.Mark != "both" || g.InRecords != 1 || g.PendingMaxUS != 400 || !slices.Equal(g.IDsInRecords, []uint64{uint64(task)}) ||
+				len(g.Wakers) == 0 || g.Wakers[0].Task != 7 || !strings.HasPrefix(g.Frames[0], "sync.(*Mutex).Lock") {
+				t.Errorf("group matched by id: %+v", g)
+			}
+		}
+		if len(g.Frames) == 0 {
+			noStack++
+			if g.Mark != "records only" || g.InRecords != 1 {
+				t.Errorf("stack-less group: %+v", g)
+			}
+		}
+	}
+	if byID != 1 || noStack != 1 {
+		t.Errorf("%d groups matched by id, %d without stack; want 1, 1:\n%s", byID, noStack, out)
+	}
+	// Without ids (debug=1) the pending stays apart.
+	out, _, _ = runCmd(t, "-json", path, "testdata/prog.goroutines.txt")
+	for _, g := range decode(t, out).Groups {
+		if g.MatchedByID || (len(g.Frames) == 0 && g.InRecords != 2) {
+			t.Errorf("debug=1: %+v", g)
+		}
+	}
+	// The table says so.
+	out, _, _ = runCmd(t, path, "testdata/prog.goroutines.debug2.txt")
+	if !strings.Contains(out, "both (by id)") || !strings.Contains(out, "by goroutine id too") {
+		t.Errorf("table:\n%s", out)
+	}
+}
+
+func TestWindow(t *testing.T) {
+	all := decode(t, mustRun(t, "-json", recFiles[0], recFiles[1], "testdata/prog.goroutines.txt"))
+	early := decode(t, mustRun(t, "-json", "-window", ":3ms", recFiles[0], recFiles[1], "testdata/prog.goroutines.txt"))
+	late := decode(t, mustRun(t, "-json", "-window", "-1ms:", recFiles[0], recFiles[1], "testdata/prog.goroutines.txt"))
+	for name, r := range map[string]*jsonReport{"early": early, "late": late} {
+		if r.Records.Pending+r.Records.OutsideWindow != all.Records.Pending || r.Records.Pending == 0 || r.Records.OutsideWindow == 0 {
+			t.Errorf("%s: %d pending, %d outside, of %d", name, r.Records.Pending, r.Records.OutsideWindow, all.Records.Pending)
+		}
+	}
+	// In the last millisecond only the goroutines still blocked at the end
+	// (and those woken then) are pending.
+	for _, g := range late.Groups {
+		if g.InRecords > 0 && g.Mark == "records only" && len(g.Frames) > 0 && strings.Contains(g.Frames[0], "main.selector") {
+			t.Errorf("late window has the selector: %+v", g)
+		}
+	}
+}
+
+func mustRun(t *testing.T, args ...string) string {
+	t.Helper()
+	out, errOut, code := runCmd(t, args...)
+	if code != 0 {
+		t.Fatalf("dumpdiff %q: exit %d: %s", args, code, errOut)
+	}
+	return out
+}
+
+func TestExitStatus(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name string, b []byte) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	bin, err := os.ReadFile(recFiles[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	truncated := write("trunc.v9", bin[:len(bin)-3])
+	garbage := write("garbage.v9", []byte("hello world\n"))
+	badJSONL := write("bad.jsonl", []byte("{\"event\":\"Nope\"}\n"))
+	badDump := write("bad.txt", []byte("goroutine 1 [running]:\nmain.main()\n"))
+	undefined := write("undef.jsonl", []byte(`{"event":"TaskPending","timestamp_ns":1000,"task_id":5,"duration_us":3,"frame_ids":[4]}`+"\n"))
+	dump2 := "testdata/prog.goroutines.debug2.txt"
+
+	for _, tt := range []struct {
+		args []string
+		code int
+		err  string
+	}{
+		{[]string{recFiles[0], recFiles[1], dump2}, 0, ""},
+		{[]string{"-fail-on", "dump-only", recFiles[0], recFiles[1], dump2}, 3, "-fail-on: 2 group(s) dump only"},
+		{[]string{"-fail-on", "records-only,both", recFiles[0], recFiles[1], dump2}, 3, "-fail-on"},
+		{[]string{"-fail-on", "dump-only", recFiles[0], recFiles[1], "-window", "0:1ms", dump2}, 2, "flag -window after the file arguments"},
+		{[]string{"-fail-on", "nope", recFiles[0], dump2}, 2, `-fail-on "nope"`},
+		{[]string{"-window", "3s", recFiles[0], dump2}, 2, `-window "3s": want FROM:TO`},
+		{[]string{"-window", "5s:1s", recFiles[0], dump2}, 2, "FROM is after TO"},
+		{[]string{"-depth", "-1", recFiles[0], dump2}, 2, "-depth"},
+		{[]string{dump2}, 2, "need at least one records file and a dump"},
+		{[]string{"-nope", recFiles[0], dump2}, 2, "flag provided but not defined"},
+		{[]string{truncated, dump2}, 1, "trunc.v9: offset"},
+		{[]string{garbage, dump2}, 1, "garbage.v9: not a v9 records file"},
+		{[]string{badJSONL, dump2}, 1, "bad.jsonl: line 1"},
+		{[]string{undefined, dump2}, 1, "undef.jsonl: line 1: TaskPending uses frame id 4, not defined in this file"},
+		{[]string{filepath.Join(dir, "missing.v9"), dump2}, 1, "missing.v9"},
+		{[]string{recFiles[0], badDump}, 1, "bad.txt:2: goroutine 1: function line"},
+		{[]string{recFiles[0], recFiles[1]}, 1, "prog.2.v9: not a goroutine dump"},
+	} {
+		_, errOut, code := runCmd(t, tt.args...)
+		if code != tt.code || !strings.Contains(errOut, tt.err) {
+			t.Errorf("dumpdiff %q: exit %d, stderr %q; want %d and %q", tt.args, code, errOut, tt.code, tt.err)
+		}
+	}
+	_, errOut, code := runCmd(t, "-h")
+	if code != 0 || !strings.HasPrefix(errOut, "usage: dumpdiff [flags] RECORDS... DUMP") || !strings.Contains(errOut, "-fail-on") {
+		t.Errorf("-h: exit %d, %q", code, errOut)
+	}
+}
+
+func TestParseWindow(t *testing.T) {
+	w, err := parseWindow("-30s:")
+	if err != nil || !w.needsEnd() {
+		t.Fatal(w, err)
+	}
+	r := w.resolve(100e6)
+	if r.from != 70e6 || r.to < 1e15 {
+		t.Errorf("%+v", r)
+	}
+	w, err = parseWindow("1ms:2ms")
+	if err != nil || w.needsEnd() {
+		t.Fatal(w, err)
+	}
+	if r := w.resolve(0); r.from != 1000 || r.to != 2000 {
+		t.Errorf("%+v", r)
+	}
+}
+
+func TestFmtUS(t *testing.T) {
+	for us, want := range map[int64]string{0: "0µs", 999: "999µs", 1234: "1.23ms", 12345: "12.3ms", 123456: "123ms",
+		1234567: "1.23s", 12345678: "12.3s", 123456789: "2m3s"} {
+		if got := fmtUS(us); got != want {
+			t.Errorf("fmtUS(%d) = %q, want %q", us, got, want)
+		}
+	}
+}
