@@ -41,11 +41,12 @@ type Config struct {
 	// minutes); a larger value is an error.
 	SegmentDuration time.Duration
 
-	// Ignore, if set, is asked once per goroutine, when the converter first
-	// sees it, whether the goroutine's records are to be left out (the
-	// shim's and the tracer's own goroutines). stack is the goroutine's
-	// start stack when the trace saw it created, otherwise the first stack
-	// the trace gave for it (possibly empty). An ignored goroutine produces
+	// Ignore, if set, is asked when the converter first sees a goroutine
+	// whether the goroutine's records are to be left out (the shim's and
+	// the runtime's own goroutines). stack is the goroutine's start stack
+	// when the trace saw it created, otherwise the first stack the trace
+	// gave for it; if that was empty, Ignore is asked again when the trace
+	// first gives one. An ignored goroutine produces
 	// no records of its own, and a wake it makes is reported with waker 0.
 	Ignore func(id exptrace.GoID, stack exptrace.Stack) bool
 }
@@ -117,6 +118,8 @@ type goroutine struct {
 	id      exptrace.GoID
 	state   exptrace.GoState
 	ignored bool
+	// askAgain: Ignore was asked without a stack; ask again with one.
+	askAgain bool
 
 	loc    string // spawn location, "" when unknown
 	locSeg int    // segment in which locID was defined (0: none)
@@ -362,6 +365,7 @@ func (c *Converter) lookup(id exptrace.GoID, stk exptrace.Stack) (*goroutine, bo
 	*g = goroutine{id: id, state: exptrace.GoNotExist}
 	if c.cfg.Ignore != nil {
 		g.ignored = c.cfg.Ignore(id, stk)
+		g.askAgain = stk == exptrace.NoStack
 	}
 	return g, true
 }
@@ -384,6 +388,15 @@ func (c *Converter) goTransition(ev *exptrace.Event, st *exptrace.StateTransitio
 		stk = ev.Stack()
 	}
 	g, fresh := c.lookup(id, stk)
+	if g.askAgain && stk != exptrace.NoStack {
+		g.askAgain = false
+		if c.cfg.Ignore(id, stk) && !g.ignored {
+			if g.state == exptrace.GoRunnable {
+				c.runnable--
+			}
+			g.ignored = true
+		}
+	}
 	if from == exptrace.GoUndetermined && !fresh {
 		// A generation boundary restating what we know (or, after lost
 		// events, correcting it): only a real change of state counts.

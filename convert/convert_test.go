@@ -361,3 +361,18 @@ func TestUseAfterClose(t *testing.T) {
 	assert.ErrorIs(t, c.Event(&ev), ErrClosed)
 	assert.ErrorIs(t, c.Close(), ErrClosed)
 }
+
+func TestIgnoreAskedAgainWithStack(t *testing.T) {
+	// A runtime goroutine first seen without a stack is recognised when a
+	// generation's end restates it with one.
+	out := run(t, Config{Ignore: SystemGoroutine, SampleInterval: -1},
+		syncEv(t, 0),
+		goEv(t, 1*ms, exptrace.NoGoroutine, exptrace.NoProc, 3, und, wtg, "", nostk, nostk),
+		goEv(t, 1*ms, exptrace.NoGoroutine, exptrace.NoProc, 8, und, wtg, "", nostk, nostk),
+		goEv(t, 9*ms, exptrace.NoGoroutine, exptrace.NoProc, 3, und, wtg, "", stack("runtime.gopark", "runtime.bgsweep"), stack("runtime.gopark", "runtime.bgsweep")),
+		goEv(t, 9*ms, exptrace.NoGoroutine, exptrace.NoProc, 8, und, wtg, "", stack("runtime.gopark", "main.worker"), stack("runtime.gopark", "main.worker")),
+	)
+	pend := out.all(format.CodeTaskPending)
+	require.Len(t, pend, 1)
+	assert.Equal(t, uint32(8), pend[0].Task, "the user's goroutine only")
+}

@@ -70,7 +70,10 @@ func hasFunc(frames []string, fn string) bool {
 }
 
 func TestPingPong(t *testing.T) {
-	var f struct{ A, B uint32; Rounds int }
+	var f struct {
+		A, B   uint32
+		Rounds int
+	}
 	facts(t, "pingpong", &f)
 	out := convertFile(t, "pingpong", Config{})
 	// Every round blocks one of the two on an unbuffered channel and the

@@ -15,15 +15,34 @@ var tracerFuncs = []string{
 	"runtime/trace.",
 }
 
+// SystemGoroutine is a Config.Ignore function that leaves out the
+// runtime's own goroutines: the tracer's (see TracerGoroutine) and the
+// runtime's system goroutines (the GC's sweeper and scavenger, forcegc, the
+// finalizer goroutine...), recognised like runtime.isSystemGoroutine by a
+// start function in package runtime other than runtime.main. Goroutine dumps
+// hide the same goroutines.
+func SystemGoroutine(id exptrace.GoID, stack exptrace.Stack) bool {
+	outer := outermost(stack)
+	return strings.HasPrefix(outer, "runtime.") && outer != "runtime.main" || tracerFunc(outer)
+}
+
 // TracerGoroutine is a Config.Ignore function that leaves out the execution
 // tracer's own goroutines, recognised by the function they started in (the
 // outermost frame of stack). They are never the user's: they appear in
 // every trace, blocked on their own timers.
 func TracerGoroutine(_ exptrace.GoID, stack exptrace.Stack) bool {
+	return tracerFunc(outermost(stack))
+}
+
+func outermost(stack exptrace.Stack) string {
 	var outer string
 	for f := range stack.Frames() {
 		outer = f.Func
 	}
+	return outer
+}
+
+func tracerFunc(outer string) bool {
 	for _, p := range tracerFuncs {
 		if strings.HasPrefix(outer, p) {
 			return true

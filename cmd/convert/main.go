@@ -47,7 +47,7 @@ Flags:
 type options struct {
 	out, jsonl string
 	cfg        convert.Config
-	tracer     bool
+	runtime    bool
 	quiet      bool
 }
 
@@ -64,7 +64,7 @@ func run(args []string, stdin io.Reader, stderr io.Writer) int {
 	fs.DurationVar(&o.cfg.Threshold, "threshold", convert.DefaultThreshold, "report blocks lasting at least this long as TaskPending")
 	fs.DurationVar(&o.cfg.SampleInterval, "sample", convert.DefaultSampleInterval, "trace time between QueueSample records (negative: none)")
 	fs.DurationVar(&o.cfg.SegmentDuration, "segment", 0, "longest trace time per output segment (0: the format's limit, about 71.6m)")
-	fs.BoolVar(&o.tracer, "tracer", false, "keep the execution tracer's own goroutines in the records")
+	fs.BoolVar(&o.runtime, "runtime", false, "keep the runtime's own goroutines (the tracer's, the GC's...) in the records")
 	fs.BoolVar(&o.quiet, "q", false, "no summary line")
 	fs.Usage = func() {
 		fmt.Fprint(fs.Output(), usage)
@@ -84,8 +84,8 @@ func run(args []string, stdin io.Reader, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "convert: -threshold must be positive")
 		return 2
 	}
-	if !o.tracer {
-		o.cfg.Ignore = convert.TracerGoroutine
+	if !o.runtime {
+		o.cfg.Ignore = convert.SystemGoroutine
 	}
 	if err := convertFile(fs.Arg(0), stdin, stderr, &o); err != nil {
 		fmt.Fprintf(stderr, "convert: %v\n", err)

@@ -1,0 +1,181 @@
+// Command convbench measures the converter against a bare x/exp/trace read
+// of the same trace, in one run: wall time and peak memory (max RSS) of each,
+// each measured in a fresh subprocess, alternating, and reports the ratios.
+//
+//	go run ./internal/convbench [-n 3] TRACE
+//
+// The Makefile's bench target makes a large busy trace with
+// testdata/progs/busy and runs this on it.
+package main
+
+import (
+	"bufio"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"runtime/pprof"
+	"slices"
+	"syscall"
+	"time"
+
+	exptrace "golang.org/x/exp/trace"
+
+	"github.com/wakeshim/wakeshim/convert"
+	"github.com/wakeshim/wakeshim/format"
+)
+
+const usage = `usage: convbench [-n N] TRACE
+
+Runs, N times each and alternating, a bare golang.org/x/exp/trace read of
+TRACE ("parse"), its conversion to v9 binary ("convert") and to v9 binary
+plus JSONL ("convert+jsonl"), each in a fresh subprocess, and prints the
+median wall time and peak RSS of each, and their ratios to "parse".
+
+Flags:
+`
+
+func main() {
+	n := flag.Int("n", 3, "runs of each mode")
+	mode := flag.String("mode", "", "run one mode in this process (used by the driver)")
+	cpuprofile := flag.String("cpuprofile", "", "with -mode, write a CPU profile to `FILE`")
+	flag.Usage = func() {
+		fmt.Fprint(flag.CommandLine.Output(), usage)
+		flag.PrintDefaults()
+	}
+	flag.Parse()
+	if flag.NArg() != 1 {
+		flag.Usage()
+		os.Exit(2)
+	}
+	in := flag.Arg(0)
+	if *mode != "" {
+		if *cpuprofile != "" {
+			pf, err := os.Create(*cpuprofile)
+			if err != nil {
+				fmt.Fprintln(os.Stderr, "convbench:", err)
+				os.Exit(1)
+			}
+			pprof.StartCPUProfile(pf)
+			defer pprof.StopCPUProfile()
+		}
+		if err := runMode(*mode, in); err != nil {
+			fmt.Fprintln(os.Stderr, "convbench:", err)
+			pprof.StopCPUProfile()
+			os.Exit(1)
+		}
+		return
+	}
+	if err := drive(in, *n); err != nil {
+		fmt.Fprintln(os.Stderr, "convbench:", err)
+		os.Exit(1)
+	}
+}
+
+var modes = []string{"parse", "convert", "convert+jsonl"}
+
+type sample struct {
+	wall time.Duration
+	rss  int64 // KiB
+}
+
+func drive(in string, n int) error {
+	self, err := os.Executable()
+	if err != nil {
+		return err
+	}
+	fi, err := os.Stat(in)
+	if err != nil {
+		return err
+	}
+	res := map[string][]sample{}
+	for i := 0; i < n; i++ {
+		for _, m := range modes {
+			cmd := exec.Command(self, "-mode", m, in)
+			cmd.Stderr = os.Stderr
+			start := time.Now()
+			if err := cmd.Run(); err != nil {
+				return fmt.Errorf("mode %s: %v", m, err)
+			}
+			wall := time.Since(start)
+			ru := cmd.ProcessState.SysUsage().(*syscall.Rusage)
+			res[m] = append(res[m], sample{wall, ru.Maxrss})
+		}
+	}
+	fmt.Printf("trace %s: %.1f MB, %d runs of each mode\n", in, float64(fi.Size())/(1<<20), n)
+	base := median(res["parse"])
+	fmt.Printf("%-14s %10s %10s %8s %8s\n", "mode", "wall", "peak RSS", "time x", "mem x")
+	for _, m := range modes {
+		s := median(res[m])
+		fmt.Printf("%-14s %10v %8.1fMB %8.2f %8.2f\n", m, s.wall.Round(time.Millisecond), float64(s.rss)/1024,
+			float64(s.wall)/float64(base.wall), float64(s.rss)/float64(base.rss))
+	}
+	return nil
+}
+
+// median takes the median wall time and the median peak RSS separately.
+func median(ss []sample) sample {
+	w := make([]time.Duration, len(ss))
+	r := make([]int64, len(ss))
+	for i, s := range ss {
+		w[i], r[i] = s.wall, s.rss
+	}
+	slices.Sort(w)
+	slices.Sort(r)
+	return sample{w[len(w)/2], r[len(r)/2]}
+}
+
+type discardSegments struct{ format.RecordWriter }
+
+func (discardSegments) NextSegment() error { return nil }
+
+func runMode(mode, in string) error {
+	f, err := os.Open(in)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	br := bufio.NewReaderSize(f, 1<<20)
+	if mode == "parse" {
+		r, err := exptrace.NewReader(br)
+		if err != nil {
+			return err
+		}
+		for {
+			if _, err := r.ReadEvent(); err != nil {
+				if err == io.EOF {
+					return nil
+				}
+				return err
+			}
+		}
+	}
+	out, err := os.CreateTemp("", "convbench-*.bin")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(out.Name())
+	defer out.Close()
+	bw := bufio.NewWriterSize(out, 256<<10)
+	w, err := format.NewWriter(bw)
+	if err != nil {
+		return err
+	}
+	var rw format.RecordWriter = w
+	if mode == "convert+jsonl" {
+		jf, err := os.CreateTemp("", "convbench-*.jsonl")
+		if err != nil {
+			return err
+		}
+		defer os.Remove(jf.Name())
+		defer jf.Close()
+		jbw := bufio.NewWriterSize(jf, 256<<10)
+		defer jbw.Flush()
+		rw = format.MultiWriter(w, format.NewJSONLWriter(jbw))
+	}
+	if _, err := convert.Convert(br, convert.Config{Ignore: convert.TracerGoroutine}, discardSegments{rw}, nil); err != nil {
+		return err
+	}
+	return bw.Flush()
+}
