@@ -77,7 +77,8 @@ var modes = []string{"parse", "convert", "convert+jsonl"}
 
 type sample struct {
 	wall time.Duration
-	rss  int64 // KiB
+	cpu  time.Duration // user + system
+	rss  int64         // KiB
 }
 
 func drive(in string, n int) error {
@@ -100,30 +101,33 @@ func drive(in string, n int) error {
 			}
 			wall := time.Since(start)
 			ru := cmd.ProcessState.SysUsage().(*syscall.Rusage)
-			res[m] = append(res[m], sample{wall, ru.Maxrss})
+			cpu := time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+			res[m] = append(res[m], sample{wall, cpu, ru.Maxrss})
 		}
 	}
 	fmt.Printf("trace %s: %.1f MB, %d runs of each mode\n", in, float64(fi.Size())/(1<<20), n)
 	base := median(res["parse"])
-	fmt.Printf("%-14s %10s %10s %8s %8s\n", "mode", "wall", "peak RSS", "time x", "mem x")
+	fmt.Printf("%-14s %10s %10s %10s %8s %8s %8s\n", "mode", "wall", "cpu", "peak RSS", "wall x", "cpu x", "mem x")
 	for _, m := range modes {
 		s := median(res[m])
-		fmt.Printf("%-14s %10v %8.1fMB %8.2f %8.2f\n", m, s.wall.Round(time.Millisecond), float64(s.rss)/1024,
-			float64(s.wall)/float64(base.wall), float64(s.rss)/float64(base.rss))
+		fmt.Printf("%-14s %10v %10v %8.1fMB %8.2f %8.2f %8.2f\n", m, s.wall.Round(time.Millisecond), s.cpu.Round(time.Millisecond),
+			float64(s.rss)/1024, float64(s.wall)/float64(base.wall), float64(s.cpu)/float64(base.cpu), float64(s.rss)/float64(base.rss))
 	}
 	return nil
 }
 
-// median takes the median wall time and the median peak RSS separately.
+// median takes the median of each measure separately.
 func median(ss []sample) sample {
 	w := make([]time.Duration, len(ss))
+	c := make([]time.Duration, len(ss))
 	r := make([]int64, len(ss))
 	for i, s := range ss {
-		w[i], r[i] = s.wall, s.rss
+		w[i], c[i], r[i] = s.wall, s.cpu, s.rss
 	}
 	slices.Sort(w)
+	slices.Sort(c)
 	slices.Sort(r)
-	return sample{w[len(w)/2], r[len(r)/2]}
+	return sample{w[len(w)/2], c[len(c)/2], r[len(r)/2]}
 }
 
 type discardSegments struct{ format.RecordWriter }
