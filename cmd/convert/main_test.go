@@ -1,0 +1,172 @@
+package main
+
+import (
+	"bytes"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/wakeshim/wakeshim/format"
+)
+
+func trace(name string) string { return filepath.Join("..", "..", "testdata", "traces", name) }
+
+// convertCLI runs the command and returns its exit code and stderr.
+func convertCLI(t *testing.T, stdin io.Reader, args ...string) (int, string) {
+	var stderr bytes.Buffer
+	if stdin == nil {
+		stdin = strings.NewReader("")
+	}
+	code := run(args, stdin, &stderr)
+	return code, stderr.String()
+}
+
+// records decodes a v9 file, failing on any error.
+func records(t *testing.T, name string) []format.Record {
+	f, err := os.Open(name)
+	require.NoError(t, err)
+	defer f.Close()
+	r, err := format.NewReader(f)
+	require.NoError(t, err, name)
+	var recs []format.Record
+	for {
+		rec, err := r.Next()
+		if err == io.EOF {
+			return recs
+		}
+		require.NoError(t, err, name)
+		recs = append(recs, rec)
+	}
+}
+
+func copyFile(t *testing.T, from, to string) {
+	b, err := os.ReadFile(from)
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(to, b, 0o644))
+}
+
+func TestBesideInput(t *testing.T) {
+	dir := t.TempDir()
+	in := filepath.Join(dir, "mutex.trace")
+	copyFile(t, trace("mutex.trace"), in)
+	code, stderr := convertCLI(t, nil, in)
+	require.Equal(t, 0, code, stderr)
+	assert.Regexp(t, `mutex.trace \(3\.\d KB\) -> .*mutex.bin, .*mutex.jsonl \(.*\): \d+ records \(.*\), \d+ wakes, \d+ pending, `, stderr)
+	recs := records(t, filepath.Join(dir, "mutex.bin"))
+	assert.NotEmpty(t, recs)
+
+	// v9 -> JSONL gives the converter's JSONL; JSONL -> v9 the same bytes.
+	code, stderr = convertCLI(t, nil, "-jsonl", filepath.Join(dir, "again.jsonl"), filepath.Join(dir, "mutex.bin"))
+	require.Equal(t, 0, code, stderr)
+	j1, _ := os.ReadFile(filepath.Join(dir, "mutex.jsonl"))
+	j2, _ := os.ReadFile(filepath.Join(dir, "again.jsonl"))
+	assert.Equal(t, string(j1), string(j2))
+	code, stderr = convertCLI(t, nil, "-o", filepath.Join(dir, "again.bin"), filepath.Join(dir, "again.jsonl"))
+	require.Equal(t, 0, code, stderr)
+	b1, _ := os.ReadFile(filepath.Join(dir, "mutex.bin"))
+	b2, _ := os.ReadFile(filepath.Join(dir, "again.bin"))
+	assert.Equal(t, b1, b2)
+}
+
+func TestOnlyOneOutput(t *testing.T) {
+	dir := t.TempDir()
+	out := filepath.Join(dir, "x.jsonl")
+	code, stderr := convertCLI(t, nil, "-jsonl", out, "-q", trace("sleep.trace"))
+	require.Equal(t, 0, code, stderr)
+	assert.Empty(t, stderr, "-q prints no summary")
+	entries, _ := os.ReadDir(dir)
+	assert.Len(t, entries, 1, "only the JSONL is written")
+}
+
+func TestStdin(t *testing.T) {
+	dir := t.TempDir()
+	f, err := os.Open(trace("sleep.trace"))
+	require.NoError(t, err)
+	defer f.Close()
+	out := filepath.Join(dir, "s.bin")
+	code, stderr := convertCLI(t, f, "-o", out, "-")
+	require.Equal(t, 0, code, stderr)
+	assert.NotEmpty(t, records(t, out))
+}
+
+func TestSegments(t *testing.T) {
+	dir := t.TempDir()
+	code, stderr := convertCLI(t, nil, "-o", filepath.Join(dir, "m.bin"), "-jsonl", filepath.Join(dir, "m.jsonl"), "-segment", "10ms", trace("mutex.trace"))
+	require.Equal(t, 0, code, stderr)
+	assert.Contains(t, stderr, "segments")
+	// The program holds a mutex for 30ms while little happens: a new
+	// segment starts at the first event past each segment's 10ms.
+	bins, _ := filepath.Glob(filepath.Join(dir, "*.bin"))
+	jsonls, _ := filepath.Glob(filepath.Join(dir, "*.jsonl"))
+	assert.GreaterOrEqual(t, len(bins), 2)
+	assert.Equal(t, len(bins), len(jsonls))
+	assert.FileExists(t, filepath.Join(dir, "m.2.bin"))
+	// Each segment is a self-contained file: its clock starts at 0 and
+	// every id it uses is defined in it.
+	for _, name := range bins {
+		name = filepath.Base(name)
+		defined := map[uint16]bool{}
+		for _, r := range records(t, filepath.Join(dir, name)) {
+			switch r.Code {
+			case format.CodeFrameDef:
+				defined[r.ID] = true
+			case format.CodeTaskPending:
+				for _, id := range r.Frames {
+					assert.True(t, defined[id], "%s: frame %d used before its definition", name, id)
+				}
+			}
+			if r.Code != format.CodeSpawnLocationDef && r.Code != format.CodeFrameDef && r.Code != format.CodeTaskSpawn {
+				assert.LessOrEqual(t, r.TS, uint32(10000), "%s: %+v", name, r)
+			}
+		}
+	}
+}
+
+func TestErrors(t *testing.T) {
+	dir := t.TempDir()
+	garbage := filepath.Join(dir, "garbage.trace")
+	require.NoError(t, os.WriteFile(garbage, []byte("this is not a trace at all"), 0o644))
+	full, err := os.ReadFile(trace("flightrec.trace"))
+	require.NoError(t, err)
+	cut := filepath.Join(dir, "cut.trace")
+	require.NoError(t, os.WriteFile(cut, full[:len(full)-100], 0o644))
+	v9cut := filepath.Join(dir, "cut.bin")
+	require.NoError(t, os.WriteFile(v9cut, []byte(format.Magic+"\x09\x00\x00\x00\x07\x01\x02"), 0o644))
+	badJSONL := filepath.Join(dir, "bad.jsonl")
+	require.NoError(t, os.WriteFile(badJSONL, []byte("{\"event\":\"PollEnd\",\"timestamp_ns\":1000,\"worker\":1}\n{\"event\":\"Nope\"}\n"), 0o644))
+
+	tests := []struct {
+		name string
+		args []string
+		code int
+		want string // in stderr
+	}{
+		{"no args", nil, 2, "usage: convert"},
+		{"two args", []string{"a", "b"}, 2, "usage: convert"},
+		{"bad flag", []string{"-nope", "x"}, 2, "flag provided but not defined"},
+		{"bad threshold", []string{"-threshold", "-1ms", "x"}, 2, "-threshold must be positive"},
+		{"missing file", []string{filepath.Join(dir, "missing.trace")}, 1, "missing.trace: no such file"},
+		{"not a trace", []string{"-o", filepath.Join(dir, "g.bin"), garbage}, 1, "garbage.trace: not a Go execution trace"},
+		{"truncated trace", []string{"-o", filepath.Join(dir, "cut.bin.out"), cut}, 1, "cut.trace: bad execution trace at or before byte"},
+		{"truncated v9", []string{"-jsonl", filepath.Join(dir, "c.jsonl"), v9cut}, 1, "cut.bin: offset 12 (record WakeEvent, code 7): format: truncated record"},
+		{"bad JSONL", []string{"-o", filepath.Join(dir, "b.bin"), badJSONL}, 1, "bad.jsonl: line 2"},
+		{"unwritable output", []string{"-o", filepath.Join(dir, "no", "such", "dir.bin"), trace("sleep.trace")}, 1, "dir.bin"},
+		{"v9 to binary", []string{"-o", filepath.Join(dir, "x.bin"), v9cut}, 1, "converts only to JSONL"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			code, stderr := convertCLI(t, nil, tt.args...)
+			assert.Equal(t, tt.code, code, stderr)
+			assert.Contains(t, stderr, tt.want)
+		})
+	}
+
+	// What came before the damage is kept and decodes.
+	recs := records(t, filepath.Join(dir, "cut.bin.out"))
+	assert.NotEmpty(t, recs, "records of the complete generations")
+}
