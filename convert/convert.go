@@ -51,6 +51,9 @@ type Config struct {
 	Ignore func(id exptrace.GoID, stack exptrace.Stack) bool
 }
 
+// maxCatchUp is the most QueueSamples written for one gap between events.
+const maxCatchUp = 1000
+
 // MaxSegmentDuration is the longest trace time one v9 file can span.
 const MaxSegmentDuration = time.Duration(format.MaxTimestampUS) * time.Microsecond
 
@@ -260,12 +263,19 @@ func (c *Converter) advance(t exptrace.Time) error {
 	}
 	if c.cfg.SampleInterval > 0 {
 		// A sample at tick T shows the state after every event up to T.
+		// Across a gap of more than maxCatchUp ticks with no events the
+		// middle ticks, which could only repeat the same count, are left
+		// out: a corrupt timestamp must not make millions of records.
+		step := exptrace.Time(c.cfg.SampleInterval)
+		if gap := (t - c.nextSample) / step; gap > maxCatchUp {
+			c.nextSample += (gap - maxCatchUp) * step
+		}
 		for c.nextSample < t {
 			c.rec = format.Record{Code: format.CodeQueueSample, TS: c.ts(c.nextSample), GlobalQ: sat8(c.runnable)}
 			if err := c.write(); err != nil {
 				return err
 			}
-			c.nextSample += exptrace.Time(c.cfg.SampleInterval)
+			c.nextSample += step
 		}
 	}
 	return nil

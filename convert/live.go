@@ -1,7 +1,6 @@
 package convert
 
 import (
-	"strings"
 	"time"
 
 	exptrace "golang.org/x/exp/trace"
@@ -142,11 +141,15 @@ func (c *Converter) SampledBlock(id exptrace.GoID, at exptrace.Time, d time.Dura
 
 // IsTracerFunc reports whether fn, the start function of a goroutine, is
 // one of the execution tracer's own (see TracerGoroutine).
-func IsTracerFunc(fn string) bool {
-	for _, p := range tracerFuncs {
-		if strings.HasPrefix(fn, p) {
-			return true
+func IsTracerFunc(fn string) bool { return tracerFunc(fn) }
+
+// Forget drops what the converter knows of goroutine id, writing nothing:
+// for a block that SampledBlock added and that another source saw end.
+func (c *Converter) Forget(id exptrace.GoID) {
+	if i, ok := c.gidx[id]; ok {
+		if c.gs[i].state == exptrace.GoRunnable && !c.gs[i].ignored {
+			c.runnable--
 		}
+		c.drop(id)
 	}
-	return false
 }

@@ -52,6 +52,13 @@ func Convert(r io.Reader, cfg Config, out Output, progress func(read int64)) (St
 	stop := make(chan struct{})
 	go func() {
 		defer close(full)
+		defer func() {
+			// The trace parser is not ours; bad input must not take the
+			// process (the shim's host, above all) down with it.
+			if p := recover(); p != nil {
+				full <- &batch{read: cr.n, err: &TraceError{Offset: cr.n, Err: fmt.Errorf("trace parser panicked: %v", p)}}
+			}
+		}()
 		for {
 			var b *batch
 			select {

@@ -1,0 +1,55 @@
+package convert
+
+import (
+	"bytes"
+	"io"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/wakeshim/wakeshim/format"
+)
+
+// FuzzConvert feeds mutated execution traces to the whole pipeline: it must
+// never panic, and whatever it writes must decode.
+func FuzzConvert(f *testing.F) {
+	names, _ := filepath.Glob(traceFile("*.trace"))
+	for _, name := range names {
+		if filepath.Base(name) == "busy.trace" {
+			continue
+		}
+		b, err := os.ReadFile(name)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b)
+	}
+	f.Fuzz(func(t *testing.T, in []byte) {
+		var bin bytes.Buffer
+		w, err := format.NewWriter(&bin)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = Convert(bytes.NewReader(in), Config{}, anySegments{w}, nil)
+		if err != nil && !IsTraceError(err) {
+			t.Fatalf("not a TraceError: %v", err)
+		}
+		r, err := format.NewReader(&bin)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for {
+			if _, err := r.Next(); err == io.EOF {
+				break
+			} else if err != nil {
+				t.Fatal(err)
+			}
+		}
+	})
+}
+
+// anySegments writes every segment to one stream (fine for decoding checks:
+// only the header is not repeated).
+type anySegments struct{ format.RecordWriter }
+
+func (anySegments) NextSegment() error { return nil }
