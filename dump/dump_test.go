@@ -342,7 +342,7 @@ func TestDebug1Labels(t *testing.T) {
 	}
 }
 
-func gunzip(t *testing.T, b []byte) []byte {
+func gunzip(t testing.TB, b []byte) []byte {
 	zr, err := gzip.NewReader(bytes.NewReader(b))
 	if err != nil {
 		t.Fatal(err)
@@ -419,8 +419,9 @@ func TestErrors(t *testing.T) {
 // FuzzParseText checks that no input makes the parser panic, and that what
 // it returns is consistent.
 func FuzzParseText(f *testing.F) {
-	for _, name := range []string{"blocked.txt", "blocked.debug2.txt", "panic.txt"} {
-		b, err := os.ReadFile(filepath.Join("testdata", name))
+	for _, name := range []string{"testdata/blocked.txt", "testdata/blocked.debug2.txt", "testdata/panic.txt",
+		"../testdata/traces/preblocked.goroutines.txt", "../testdata/traces/preblocked.goroutines.debug2.txt"} {
+		b, err := os.ReadFile(name)
 		if err != nil {
 			f.Fatal(err)
 		}
@@ -447,6 +448,41 @@ func FuzzParseText(f *testing.F) {
 					t.Fatalf("empty function in %+v", g)
 				}
 			}
+			Normalize(g.Frames)
+		}
+		if sum != d.Total {
+			t.Fatalf("total %d, sum %d", d.Total, sum)
+		}
+	})
+}
+
+// FuzzParseProto checks that no input makes the protobuf path (the pprof
+// library, which ParseBytes guards against panics) fail other than with an
+// *Error, seeded with real debug=0 dumps, raw and gzip'd.
+func FuzzParseProto(f *testing.F) {
+	for _, name := range []string{"testdata/blocked.pb.gz", "../testdata/traces/preblocked.goroutines.pb.gz"} {
+		b, err := os.ReadFile(name)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b)
+		f.Add(gunzip(f, b))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		d, err := ParseBytes(data, "fuzz")
+		if err != nil {
+			var de *Error
+			if !errors.As(err, &de) {
+				t.Fatalf("error of type %T: %v", err, err)
+			}
+			return
+		}
+		sum := 0
+		for _, g := range d.Goroutines {
+			if g.Count < 0 {
+				t.Fatalf("count %d", g.Count)
+			}
+			sum += g.Count
 			Normalize(g.Frames)
 		}
 		if sum != d.Total {

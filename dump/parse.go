@@ -126,8 +126,19 @@ func firstLine(data []byte) []byte {
 	return nil
 }
 
+// parseProfile is profile.ParseData, with a panic of the library on
+// malformed input turned into an error.
+func parseProfile(data []byte) (p *profile.Profile, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			p, err = nil, fmt.Errorf("malformed profile (%v)", r)
+		}
+	}()
+	return profile.ParseData(data)
+}
+
 func parseProto(data []byte, name string) (*Dump, error) {
-	p, err := profile.ParseData(data)
+	p, err := parseProfile(data)
 	if err != nil {
 		return nil, &Error{File: name, Msg: "not a pprof protobuf profile", Err: err}
 	}

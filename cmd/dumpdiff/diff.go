@@ -207,7 +207,7 @@ func classify(g *dump.Goroutine, opt *options) (string, []dump.Frame) {
 	if strings.HasPrefix(norm[0].Func, "runtime/pprof.") {
 		return skipProfiler, nil // the goroutine writing the dump
 	}
-	if strings.HasPrefix(norm[len(norm)-1].Func, "runtime/trace.") {
+	if tracerStack(norm) {
 		return skipTracer, nil // runtime/trace's own goroutines
 	}
 	if !opt.system && dump.IsRuntimeOnly(norm) {

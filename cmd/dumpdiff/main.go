@@ -15,7 +15,15 @@
 // error, 2 on a usage error, 3 when -fail-on matched a group.
 package main
 
+// The test data (see docs/dumpdiff.md): records and dumps of
+// testdata/prog, then the golden files, which also cover
+// testdata/traces/preblocked.*.
+//
+//go:generate go run -trimpath ./testdata/prog -o testdata
+//go:generate go test -run Golden -update .
+
 import (
+	"bytes"
 	"errors"
 	"flag"
 	"fmt"
@@ -26,6 +34,7 @@ import (
 	"time"
 
 	"github.com/wakeshim/wakeshim/dump"
+	"github.com/wakeshim/wakeshim/format"
 )
 
 const (
@@ -49,7 +58,9 @@ rendering. DUMP is a goroutine profile from /debug/pprof/goroutine: debug=0
 detected from the content.
 
 Stacks are compared by function, after dropping the runtime-internal frames
-at the top. With a debug=2 dump goroutine ids are matched as well.
+at the top. With a debug=2 dump goroutine ids are matched as well, which also
+places the pendings the records have no stack for (goroutines blocked before
+the records began). -json prints the same as a JSON document.
 
 Exit status: 0 when the comparison ran, 1 on bad input, 2 on a usage error,
 3 when a group matched -fail-on.
@@ -158,7 +169,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.SetOutput(stderr)
 	opt := &options{}
 	fs.BoolVar(&opt.verbose, "v", false, "after the table, show each group in full: stack, goroutine ids, created-by locations")
-	fs.BoolVar(&opt.json, "json", false, "print a JSON document instead of the table")
+	fs.BoolVar(&opt.json, "json", false, "print a JSON document instead of the table (fields: docs/dumpdiff.md)")
 	fs.BoolVar(&opt.lines, "lines", false, "compare frames by file:line too, not only by function")
 	fs.BoolVar(&opt.system, "system", false, "include goroutines whose stack is all runtime frames (GC workers, ...)")
 	fs.IntVar(&opt.depth, "depth", 32, "compare the innermost `N` frames of the normalised stacks (0: all)")
@@ -218,6 +229,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 	d, err := dump.ReadFile(dumpFile)
 	if err != nil {
 		fmt.Fprintf(stderr, "dumpdiff: %v\n", err)
+		if hint := notDumpHint(dumpFile); hint != "" {
+			fmt.Fprintf(stderr, "dumpdiff: %s\n", hint)
+		}
 		return exitError
 	}
 	rs, err := readRecords(files, opt)
@@ -243,6 +257,28 @@ func run(args []string, stdout, stderr io.Writer) int {
 		}
 	}
 	return exitOK
+}
+
+// notDumpHint says what the file given as the dump is when it is one of
+// the other inputs: records (the dump must come last) or an execution
+// trace.
+func notDumpHint(name string) string {
+	f, err := os.Open(name)
+	if err != nil {
+		return ""
+	}
+	defer f.Close()
+	head := make([]byte, 16)
+	n, _ := io.ReadFull(f, head)
+	head = head[:n]
+	switch {
+	case bytes.HasPrefix(head, []byte(format.Magic)),
+		bytes.HasPrefix(bytes.TrimLeft(head, " \t\r\n"), []byte(`{"event"`)):
+		return name + " is a records file: the goroutine dump must be the last argument"
+	case bytes.HasPrefix(head, []byte("go 1.")):
+		return name + " is a Go execution trace: the goroutine dump must be the last argument, and a trace must be converted to records first (cmd/convert)"
+	}
+	return ""
 }
 
 // fmtUS formats microseconds compactly, with about three significant

@@ -85,25 +85,32 @@ func TestJSONLRecords(t *testing.T) {
 
 type jsonReport struct {
 	Records struct {
-		Pending       int `json:"pending"`
-		OutsideWindow int `json:"pending_outside_window"`
+		DurationUS    int64 `json:"duration_us"`
+		RuntimeOnly   int   `json:"pending_runtime_only"`
+		Pending       int   `json:"pending"`
+		OutsideWindow int   `json:"pending_outside_window"`
 	} `json:"records"`
-	Groups []struct {
-		Mark         string         `json:"mark"`
-		MatchedByID  bool           `json:"matched_by_id"`
-		Frames       []string       `json:"frames"`
-		InRecords    int            `json:"in_records"`
-		InDump       int            `json:"in_dump"`
-		PendingMaxUS int64          `json:"pending_max_us"`
-		DumpIDs      []uint64       `json:"dump_ids"`
-		IDsInRecords []uint64       `json:"dump_ids_pending_in_records"`
-		DumpReasons  map[string]int `json:"dump_wait_reasons"`
-		Wakers       []struct {
-			Kind  string `json:"kind"`
-			Task  uint32 `json:"task"`
-			Spawn string `json:"spawn"`
-		} `json:"wakers"`
-	} `json:"groups"`
+	Groups []jsonGroup `json:"groups"`
+}
+
+type jsonGroup struct {
+	Mark          string         `json:"mark"`
+	MatchedByID   bool           `json:"matched_by_id"`
+	Frames        []string       `json:"frames"`
+	InRecords     int            `json:"in_records"`
+	InDump        int            `json:"in_dump"`
+	PendingMaxUS  int64          `json:"pending_max_us"`
+	LastUS        *int64         `json:"last_us"`
+	RecordReasons map[string]int `json:"record_wait_reasons"`
+	DumpIDs       []uint64       `json:"dump_ids"`
+	IDsInRecords  []uint64       `json:"dump_ids_pending_in_records"`
+	DumpReasons   map[string]int `json:"dump_wait_reasons"`
+	Wakers        []struct {
+		Kind  string `json:"kind"`
+		Task  uint32 `json:"task"`
+		Spawn string `json:"spawn"`
+		Count int    `json:"count"`
+	} `json:"wakers"`
 }
 
 func decode(t *testing.T, out string) *jsonReport {
@@ -358,4 +365,115 @@ func TestFmtUS(t *testing.T) {
 			t.Errorf("fmtUS(%d) = %q, want %q", us, got, want)
 		}
 	}
+}
+
+// TestBadInput checks that every kind of bad input gives exit status 1 and
+// a message on stderr naming the file and, where it applies, the offset or
+// line, with nothing on stdout.
+func TestBadInput(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name string, b []byte) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	read := func(name string) []byte {
+		b, err := os.ReadFile(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	bin := read(recFiles[0])
+	jsonl := strings.SplitAfter(string(read("testdata/prog.1.jsonl")), "\n")
+	pb := read("testdata/prog.goroutines.pb.gz")
+	random := make([]byte, 2000)
+	for i := range random {
+		random[i] = byte(i*7919 + i>>3) // deterministic, not text
+	}
+	badLine3 := strings.Join(jsonl[:2], "") + `{"event":"TaskPending","timestamp_ns":"x"}` + "\n" + strings.Join(jsonl[3:], "")
+	dump2 := "testdata/prog.goroutines.debug2.txt"
+
+	for _, tt := range []struct {
+		name    string
+		records []string
+		dump    string
+		want    []string // substrings of stderr
+	}{
+		{"truncated v9", []string{write("trunc.v9", bin[:300])}, dump2,
+			[]string{"trunc.v9: offset ", "truncated record"}},
+		{"truncated v9 header", []string{write("head.v9", bin[:5])}, dump2,
+			[]string{"head.v9: truncated v9 records file: 5 bytes"}},
+		{"empty records", []string{write("empty.v9", nil)}, dump2,
+			[]string{"empty.v9: empty file, not a v9 records file"}},
+		{"garbage records", []string{write("garbage.v9", random)}, dump2,
+			[]string{"garbage.v9: not a v9 records file"}},
+		{"bad JSONL line", []string{write("bad.jsonl", []byte(badLine3))}, dump2,
+			[]string{"bad.jsonl: line 3 (record TaskPending", "expected a number"}},
+		{"cut JSONL line", []string{write("cut.jsonl", []byte(`{"event":"WakeEvent"`))}, dump2,
+			[]string{"cut.jsonl: line 1"}},
+		{"second segment bad", []string{recFiles[0], write("trunc2.v9", bin[:300])}, dump2,
+			[]string{"trunc2.v9: offset "}},
+		{"trace as records", []string{"../../testdata/traces/preblocked.trace"}, dump2,
+			[]string{"preblocked.trace: a Go execution trace, not records: convert it first"}},
+		{"garbage dump", recFiles, write("garbage.dump", random),
+			[]string{"garbage.dump: not a goroutine dump"}},
+		{"empty dump", recFiles, write("empty.txt", nil),
+			[]string{"empty.txt: empty file, not a goroutine dump"}},
+		{"truncated pb.gz dump", recFiles, write("trunc.pb.gz", pb[:len(pb)/2]),
+			[]string{"trunc.pb.gz: bad gzip data"}},
+		{"malformed debug=2 dump", recFiles, write("bad2.txt", []byte("goroutine 1 [running]:\nmain.main()\nmain.f()\n")),
+			[]string{"bad2.txt:3: goroutine 1:"}},
+		{"malformed debug=1 dump", recFiles, write("bad1.txt", []byte("goroutine profile: total 1\n1 @ 0x1\n#\t0x1\tmain.f+0x1\n")),
+			[]string{"bad1.txt:3: bad frame line"}},
+		{"records as dump", recFiles[:1], recFiles[1],
+			[]string{"prog.2.v9: not a goroutine dump", "prog.2.v9 is a records file: the goroutine dump must be the last argument"}},
+		{"trace as dump", recFiles, "../../testdata/traces/preblocked.trace",
+			[]string{"preblocked.trace is a Go execution trace"}},
+		{"missing dump", recFiles, filepath.Join(dir, "missing.txt"),
+			[]string{"missing.txt"}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			args := append(slices.Clone(tt.records), tt.dump)
+			out, errOut, code := runCmd(t, args...)
+			if code != exitError || out != "" {
+				t.Errorf("exit %d, stdout %q; want %d and nothing", code, out, exitError)
+			}
+			if !strings.HasPrefix(errOut, "dumpdiff: ") {
+				t.Errorf("stderr %q does not start with dumpdiff: ", errOut)
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(errOut, w) {
+					t.Errorf("stderr %q, want it to contain %q", errOut, w)
+				}
+			}
+		})
+	}
+}
+
+// FuzzRecords checks that no records file, binary or JSONL, makes the
+// command panic: it reports an error (exit 1) or a comparison (exit 0).
+func FuzzRecords(f *testing.F) {
+	for _, name := range []string{recFiles[0], recFiles[1], "testdata/prog.1.jsonl"} {
+		b, err := os.ReadFile(name)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b)
+	}
+	dir := f.TempDir()
+	f.Fuzz(func(t *testing.T, data []byte) {
+		p := filepath.Join(dir, "r")
+		if err := os.WriteFile(p, data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		for _, d := range []string{"testdata/prog.goroutines.debug2.txt", "testdata/prog.goroutines.txt"} {
+			out, errOut, code := runCmd(t, "-window", "-5ms:", p, d)
+			if code != exitOK && code != exitError || (code == exitError) != (errOut != "") || (code == exitOK) != (out != "") {
+				t.Fatalf("exit %d, stdout %q, stderr %q", code, out, errOut)
+			}
+		}
+	})
 }

@@ -89,6 +89,12 @@ func openRecords(name string) (rd recordReader, where func() string, closeFn fun
 	case len(head) == 0:
 		f.Close()
 		return nil, nil, nil, fmt.Errorf("%s: empty file, not a v9 records file", name)
+	case len(head) < len(format.Magic) && strings.HasPrefix(format.Magic, string(head)):
+		f.Close()
+		return nil, nil, nil, fmt.Errorf("%s: truncated v9 records file: %d bytes, shorter than the header", name, len(head))
+	case strings.HasPrefix(string(head), "go 1."):
+		f.Close()
+		return nil, nil, nil, fmt.Errorf("%s: a Go execution trace, not records: convert it first (go run ./cmd/convert %s)", name, name)
 	}
 	f.Close()
 	return nil, nil, nil, fmt.Errorf("%s: not a v9 records file (no %q magic) nor its JSONL rendering (no '{')", name, format.Magic)
@@ -218,11 +224,6 @@ func readRecords(files []string, opt *options) (*records, error) {
 			}
 			wakes[rec.Task] = lastWake{t: t, waker: rec.Waker}
 		case format.CodeTaskPending:
-			from, to := t-int64(rec.Duration), t
-			if from > win.to || to < win.from {
-				rs.skipped++
-				return nil
-			}
 			idBuf = idBuf[:0]
 			for _, id := range rec.Frames {
 				idBuf = append(idBuf, byte(id), byte(id>>8))
@@ -238,6 +239,11 @@ func readRecords(files []string, opt *options) (*records, error) {
 			}
 			if info.g == nil {
 				rs.system++
+				return nil
+			}
+			from, to := t-int64(rec.Duration), t
+			if from > win.to || to < win.from {
+				rs.skipped++
 				return nil
 			}
 			rs.pending++
@@ -312,7 +318,7 @@ func (rs *records) resolve(seg *segState, ids []uint16, opt *options) (stackInfo
 		info.g = rs.noStack
 		return info, nil
 	}
-	if !opt.system && dump.IsRuntimeOnly(norm) {
+	if !opt.system && (dump.IsRuntimeOnly(norm) || tracerStack(norm)) {
 		return info, nil
 	}
 	key := stackKey(norm, opt)
@@ -324,6 +330,12 @@ func (rs *records) resolve(seg *segState, ids []uint16, opt *options) (stackInfo
 	}
 	info.g = g
 	return info, nil
+}
+
+// tracerStack reports a normalised stack of one of runtime/trace's own
+// goroutines (records converted with them kept, e.g. cmd/convert -runtime).
+func tracerStack(norm []dump.Frame) bool {
+	return len(norm) > 0 && strings.HasPrefix(norm[len(norm)-1].Func, "runtime/trace.")
 }
 
 // stackKey is what two stacks are compared on: the functions (and with

@@ -31,7 +31,9 @@ type recordsInfo struct {
 	DurationUS int64 `json:"duration_us"`
 	Records    int   `json:"records"`
 	// Pending is the number of TaskPending records compared; those outside
-	// the window and those of runtime-only stacks are counted apart.
+	// the window and those of the runtime's own goroutines (stacks of
+	// runtime frames only, and runtime/trace's goroutines) are counted
+	// apart.
 	Pending       int         `json:"pending"`
 	OutsideWindow int         `json:"pending_outside_window"`
 	RuntimeOnly   int         `json:"pending_runtime_only"`
@@ -319,7 +321,7 @@ func writeTable(out io.Writer, r *report, opt *options) error {
 		fmt.Fprintf(w, "; window %s = %s..%s, %d outside", r.Records.Window.Spec, fmtUS(r.Records.Window.FromUS), fmtUS(r.Records.Window.ToUS), r.Records.OutsideWindow)
 	}
 	if r.Records.RuntimeOnly > 0 {
-		fmt.Fprintf(w, "; %d of runtime goroutines left out", r.Records.RuntimeOnly)
+		fmt.Fprintf(w, "; %d more left out: the runtime's and the tracer's goroutines", r.Records.RuntimeOnly)
 	}
 	fmt.Fprintln(w, ")")
 	fmt.Fprintf(w, "dump:    %s (%s", filepath.Base(r.Dump.File), r.Dump.Form)
@@ -396,6 +398,13 @@ func writeTable(out io.Writer, r *report, opt *options) error {
 	fmt.Fprintln(w)
 	fmt.Fprintf(w, "%d group(s): %d both, %d records only, %d dump only\n", len(r.Groups),
 		r.Summary[markBoth], r.Summary[markRecordsOnly], r.Summary[markDumpOnly])
+	if n := unmatchedNoStack(r); n > 0 {
+		if r.Dump.HasIDs {
+			fmt.Fprintf(w, "%d pending(s) without a stack (blocked before the records began) are of goroutines not in the dump\n", n)
+		} else {
+			fmt.Fprintf(w, "%d pending(s) without a stack (blocked before the records began) cannot be matched with a %s dump: a debug=2 dump matches them by goroutine id\n", n, r.Dump.Form)
+		}
+	}
 
 	if opt.verbose {
 		for i := range r.Groups {
@@ -403,6 +412,17 @@ func writeTable(out io.Writer, r *report, opt *options) error {
 		}
 	}
 	return ew.err
+}
+
+// unmatchedNoStack returns the number of pendings without a stack left in
+// a group of their own.
+func unmatchedNoStack(r *report) int {
+	for _, g := range r.Groups {
+		if len(g.frames) == 0 && g.InRecords > 0 {
+			return g.InRecords
+		}
+	}
+	return 0
 }
 
 func writeDetails(w io.Writer, n int, g *groupInfo) {

@@ -3,7 +3,7 @@
 // same program, taken when the trace ends (the usual incident: records of
 // the last seconds, and a dump taken when things went wrong).
 //
-//	go run ./cmd/dumpdiff/testdata/prog -o cmd/dumpdiff/testdata
+//	go run -trimpath ./cmd/dumpdiff/testdata/prog -o cmd/dumpdiff/testdata
 //
 // What the program does:
 //
@@ -20,14 +20,12 @@
 //     never unlocked and two main.waitGroupWaiter goroutines in a
 //     sync.WaitGroup.Wait, then the dumps are taken.
 //
-// The records are made from the trace by a small converter in this file
-// (the project's converter, convert/, follows the same conventions): a
-// WakeEvent when a goroutine is unblocked, followed at the same timestamp
-// by a TaskPending with the pseudo-frame "[reason]" then the block stack
-// as the tracer reports it; TaskSpawn with the go statement as the spawn
-// location; a TaskPending at the end for the goroutines still blocked. The
-// records are split into two segments (two files, each with its own time
-// base and id tables), and written both in binary and as JSONL.
+// The records are made from the trace by the project's converter (package
+// convert, with its defaults and the runtime's own goroutines left out, as
+// cmd/convert does), split at the middle of the trace into two segments
+// (two files, each with its own time base and id tables), and written both
+// in binary and as JSONL. Run it with -trimpath (as below) so that file
+// names are module-relative, as in testdata/traces.
 //
 // It also writes prog.json, the ids the program observed for itself.
 package main
@@ -37,6 +35,7 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"io"
 	"log"
 	"os"
 	"path/filepath"
@@ -49,6 +48,7 @@ import (
 
 	exptrace "golang.org/x/exp/trace"
 
+	"github.com/wakeshim/wakeshim/convert"
 	"github.com/wakeshim/wakeshim/format"
 )
 
@@ -214,7 +214,7 @@ func main() {
 		write(filepath.Join(*dir, d.name), buf.Bytes())
 	}
 
-	if err := convert(&tbuf, *dir); err != nil {
+	if err := convertTrace(tbuf.Bytes(), *dir); err != nil {
 		log.Fatal(err)
 	}
 	fs.mu.Lock()
@@ -232,160 +232,100 @@ func write(path string, b []byte) {
 	}
 }
 
-// The small converter.
+// The records: the trace converted by the project's converter, split at
+// the middle of the trace into two segments.
 
-type gstate struct {
-	blocked bool
-	since   exptrace.Time
-	reason  string
-	frames  []string
-	loc     string
+// segments is a convert.Output keeping each segment's binary and JSONL
+// renderings in memory.
+type segments struct {
+	bins, jsonls []*bytes.Buffer
+	w            format.RecordWriter
 }
 
-type segment struct {
-	bin, jsonl bytes.Buffer
-	w          *format.Writer
-	jw         *format.JSONLWriter
-	frames     format.Table
-	locs       format.Table
-	base       exptrace.Time
-}
-
-func (s *segment) write(r format.Record) {
-	if err := s.w.WriteRecord(&r); err != nil {
-		log.Fatal(err)
-	}
-	if err := s.jw.WriteRecord(&r); err != nil {
-		log.Fatal(err)
-	}
-}
-
-func (s *segment) intern(t *format.Table, code format.Code, str string) uint16 {
-	id, isNew, err := t.Intern(str)
-	if err != nil {
-		log.Fatal(err)
-	}
-	if isNew {
-		s.write(format.Record{Code: code, ID: id, Str: str})
-	}
-	return id
-}
-
-func (s *segment) ts(t exptrace.Time) uint32 { return uint32(max(int64(t-s.base), 0) / 1e3) }
-
-func frameString(f exptrace.StackFrame) string {
-	return f.Func + " " + f.File + ":" + strconv.FormatUint(f.Line, 10)
-}
-
-func convert(r *bytes.Buffer, dir string) error {
-	tr, err := exptrace.NewReader(r)
+func (s *segments) open() error {
+	bin, jsonl := new(bytes.Buffer), new(bytes.Buffer)
+	w, err := format.NewWriter(bin)
 	if err != nil {
 		return err
+	}
+	s.bins, s.jsonls = append(s.bins, bin), append(s.jsonls, jsonl)
+	s.w = format.MultiWriter(w, format.NewJSONLWriter(jsonl))
+	return nil
+}
+
+func (s *segments) WriteRecord(r *format.Record) error { return s.w.WriteRecord(r) }
+func (s *segments) Close() error                       { return s.w.Close() }
+
+func (s *segments) NextSegment() error {
+	if err := s.w.Close(); err != nil {
+		return err
+	}
+	return s.open()
+}
+
+// readEvents reads every event of a trace.
+func readEvents(trace []byte) ([]exptrace.Event, error) {
+	tr, err := exptrace.NewReader(bytes.NewReader(trace))
+	if err != nil {
+		return nil, err
 	}
 	var evs []exptrace.Event
 	for {
 		ev, err := tr.ReadEvent()
-		if err != nil {
+		if err == io.EOF {
 			break
+		}
+		if err != nil {
+			return nil, err
 		}
 		evs = append(evs, ev)
 	}
 	if len(evs) == 0 {
-		return fmt.Errorf("empty trace")
+		return nil, fmt.Errorf("empty trace")
 	}
-	start, end := evs[0].Time(), evs[len(evs)-1].Time()
-	split := start + (end-start)/2
-	var segs []*segment
-	newSeg := func(base exptrace.Time) *segment {
-		s := &segment{base: base}
-		w, err := format.NewWriter(&s.bin)
-		if err != nil {
-			log.Fatal(err)
-		}
-		s.w, s.jw = w, format.NewJSONLWriter(&s.jsonl)
-		segs = append(segs, s)
-		return s
+	return evs, nil
+}
+
+// convertTrace converts the trace with the project's converter (as
+// cmd/convert does by default: the runtime's and the tracer's own
+// goroutines left out),
+// starting a second segment at the middle of the trace, and writes
+// prog.N.v9 and prog.N.jsonl.
+func convertTrace(trace []byte, dir string) error {
+	evs, err := readEvents(trace)
+	if err != nil {
+		return err
 	}
-	seg := newSeg(start)
-	gs := map[exptrace.GoID]*gstate{}
-	ignored := map[exptrace.GoID]bool{}
-	pending := func(id exptrace.GoID, g *gstate, t exptrace.Time) {
-		ids := []uint16{seg.intern(&seg.frames, format.CodeFrameDef, "["+g.reason+"]")}
-		for _, f := range g.frames {
-			ids = append(ids, seg.intern(&seg.frames, format.CodeFrameDef, f))
-		}
-		seg.write(format.Record{Code: format.CodeTaskPending, TS: seg.ts(t), Task: uint32(id),
-			Duration: uint32((t - g.since) / 1e3), Frames: ids})
+	split := evs[0].Time() + (evs[len(evs)-1].Time()-evs[0].Time())/2
+	out := &segments{}
+	if err := out.open(); err != nil {
+		return err
 	}
-	for _, ev := range evs {
-		t := ev.Time()
-		if len(segs) == 1 && t >= split {
-			seg = newSeg(t)
-		}
-		if ev.Kind() != exptrace.EventStateTransition {
-			continue
-		}
-		st := ev.StateTransition()
-		if st.Resource.Kind != exptrace.ResourceGoroutine {
-			continue
-		}
-		id := st.Resource.Goroutine()
-		from, to := st.Goroutine()
-		g := gs[id]
-		if g == nil {
-			g = &gstate{}
-			gs[id] = g
-			var outer string
-			for f := range st.Stack.Frames() {
-				outer = f.Func
-			}
-			if len(outer) >= 8 && (outer[:8] == "runtime." || outer[:8] == "runtime/") {
-				ignored[id] = true // the tracer's and the runtime's own
-			}
-			if from == exptrace.GoNotExist {
-				for f := range ev.Stack().Frames() {
-					g.loc = frameString(f)
-					break
-				}
-				if g.loc != "" && !ignored[id] {
-					loc := seg.intern(&seg.locs, format.CodeSpawnLocationDef, g.loc)
-					seg.write(format.Record{Code: format.CodeTaskSpawn, Task: uint32(id), SpawnLoc: loc})
-				}
+	c, err := convert.New(convert.Config{Ignore: convert.SystemGoroutine}, out)
+	if err != nil {
+		return err
+	}
+	rotated := false
+	for i := range evs {
+		if !rotated && evs[i].Time() >= split {
+			rotated = true
+			if err := c.Rotate(); err != nil {
+				return err
 			}
 		}
-		if ignored[id] {
-			continue
-		}
-		if g.blocked && from == exptrace.GoWaiting && to == exptrace.GoRunnable {
-			waker := ev.Goroutine()
-			if waker == exptrace.NoGoroutine || ignored[waker] {
-				waker = 0
-			}
-			seg.write(format.Record{Code: format.CodeWakeEvent, TS: seg.ts(t), Waker: uint32(waker), Task: uint32(id), Worker: format.NoWorker})
-			pending(id, g, t)
-			g.blocked = false
-		}
-		if to == exptrace.GoWaiting {
-			g.blocked, g.since, g.reason, g.frames = true, t, st.Reason, nil
-			if from == exptrace.GoUndetermined && g.reason == "" {
-				g.reason = "unknown"
-			}
-			for f := range st.Stack.Frames() {
-				g.frames = append(g.frames, frameString(f))
-			}
-		}
-		if to == exptrace.GoNotExist {
-			delete(gs, id)
+		if err := c.Event(&evs[i]); err != nil {
+			return err
 		}
 	}
-	for id, g := range gs {
-		if g.blocked && !ignored[id] {
-			pending(id, g, end)
-		}
+	if err := c.Close(); err != nil {
+		return err
 	}
-	for i, s := range segs {
-		write(filepath.Join(dir, fmt.Sprintf("prog.%d.v9", i+1)), s.bin.Bytes())
-		write(filepath.Join(dir, fmt.Sprintf("prog.%d.jsonl", i+1)), s.jsonl.Bytes())
+	if err := out.Close(); err != nil {
+		return err
+	}
+	for i := range out.bins {
+		write(filepath.Join(dir, fmt.Sprintf("prog.%d.v9", i+1)), out.bins[i].Bytes())
+		write(filepath.Join(dir, fmt.Sprintf("prog.%d.jsonl", i+1)), out.jsonls[i].Bytes())
 	}
 	return nil
 }
