@@ -393,10 +393,10 @@ func (c *Converter) goTransition(ev *exptrace.Event, st *exptrace.StateTransitio
 	from, to := st.Goroutine()
 	t := ev.Time()
 
+	// The transition's own stack: a new goroutine's start stack, the stack
+	// where a goroutine blocks or enters a syscall, or the one a status
+	// event restates (x/exp/trace fills it from the event for those).
 	stk := st.Stack
-	if stk == exptrace.NoStack && from != exptrace.GoNotExist {
-		stk = ev.Stack()
-	}
 	g, fresh := c.lookup(id, stk)
 	if g.askAgain && stk != exptrace.NoStack {
 		g.askAgain = false
