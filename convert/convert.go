@@ -250,17 +250,13 @@ func (c *Converter) advance(t exptrace.Time) error {
 	if !c.started {
 		c.started = true
 		c.last = t
+		c.nextSample = t
 		return c.startSegment(t, false)
 	}
 	if t < c.last {
 		t = c.last // the reader orders events; never let the clock run back
 	}
 	c.last = t
-	if time.Duration(t-c.segBase) > c.cfg.SegmentDuration {
-		if err := c.startSegment(t, true); err != nil {
-			return err
-		}
-	}
 	if c.cfg.SampleInterval > 0 {
 		// A sample at tick T shows the state after every event up to T.
 		// Across a gap of more than maxCatchUp ticks with no events the
@@ -271,12 +267,23 @@ func (c *Converter) advance(t exptrace.Time) error {
 			c.nextSample += (gap - maxCatchUp) * step
 		}
 		for c.nextSample < t {
+			if err := c.fitSegment(c.nextSample); err != nil {
+				return err
+			}
 			c.rec = format.Record{Code: format.CodeQueueSample, TS: c.ts(c.nextSample), GlobalQ: sat8(c.runnable)}
 			if err := c.write(); err != nil {
 				return err
 			}
 			c.nextSample += step
 		}
+	}
+	return c.fitSegment(t)
+}
+
+// fitSegment starts a new segment at t if the current one cannot hold t.
+func (c *Converter) fitSegment(t exptrace.Time) error {
+	if time.Duration(t-c.segBase) > c.cfg.SegmentDuration {
+		return c.startSegment(t, true)
 	}
 	return nil
 }
@@ -292,7 +299,6 @@ func (c *Converter) startSegment(t exptrace.Time, next bool) error {
 	c.seg++
 	c.stats.Segments++
 	c.segBase = t
-	c.nextSample = t
 	c.locs.Reset()
 	c.frames.Reset()
 	for i := range c.procs {
@@ -407,9 +413,10 @@ func (c *Converter) goTransition(ev *exptrace.Event, st *exptrace.StateTransitio
 			g.ignored = true
 		}
 	}
-	if from == exptrace.GoUndetermined && !fresh {
-		// A generation boundary restating what we know (or, after lost
-		// events, correcting it): only a real change of state counts.
+	if !fresh && (from == exptrace.GoUndetermined || from == to) {
+		// A generation boundary restating what we know (Waiting->Waiting,
+		// Running->Running, or from Undetermined), or, after lost events,
+		// correcting it: only a real change of state counts.
 		if g.state == to {
 			if g.blockReason != "" && g.blockStack == exptrace.NoStack && g.blockFrames == nil {
 				g.blockStack = stk // a first stack for a block seen without one
@@ -500,10 +507,7 @@ func (c *Converter) spawned(ev *exptrace.Event, g *goroutine) error {
 		g.loc = c.frameString(f)
 		break
 	}
-	if g.loc == "" {
-		return nil
-	}
-	id, err := c.locID(g)
+	id, err := c.locID(g) // 0 when the trace has no creator stack
 	if err != nil {
 		return err
 	}

@@ -376,3 +376,51 @@ func TestIgnoreAskedAgainWithStack(t *testing.T) {
 	require.Len(t, pend, 1)
 	assert.Equal(t, uint32(8), pend[0].Task, "the user's goroutine only")
 }
+
+func TestRestatementsAtGenerationBoundary(t *testing.T) {
+	// At each generation boundary the parser restates every goroutine it
+	// knows (Waiting->Waiting, Running->Running, Syscall->Syscall): a block
+	// goes on through it, and a running goroutine is not re-polled.
+	out := run(t, Config{SampleInterval: -1},
+		goEv(t, 0, 2, 0, 2, rng, wtg, "chan receive", stack("main.recv"), nostk),
+		goEv(t, 0, 3, 1, 3, rng, sys, "", stack("syscall.read"), nostk),
+		goEv(t, 1*ms, exptrace.NoGoroutine, 0, 4, und, rng, "", nostk, nostk),
+		syncEv(t, 10*ms),
+		goEv(t, 10*ms, exptrace.NoGoroutine, exptrace.NoProc, 2, wtg, wtg, "", stack("runtime.gopark", "main.recv"), stack("runtime.gopark", "main.recv")),
+		goEv(t, 10*ms, exptrace.NoGoroutine, exptrace.NoProc, 3, sys, sys, "", nostk, nostk),
+		goEv(t, 10*ms, 4, 0, 4, rng, rng, "", nostk, nostk),
+		goEv(t, 25*ms, 4, 0, 2, wtg, rnb, "", nostk, nostk),
+		goEv(t, 30*ms, 3, 1, 3, sys, rng, "", nostk, nostk),
+	)
+	pend := out.all(format.CodeTaskPending)
+	require.Len(t, pend, 2)
+	assert.Equal(t, format.Record{Code: format.CodeTaskPending, TS: 25000, Task: 2, Duration: 25000, Frames: pend[0].Frames}, pend[0], "one pending, at the wake, for the whole block")
+	assert.Equal(t, []string{"[chan receive]", "main.recv /src/main.go:10"}, out.frames(0, pend[0]), "the block's own stack, not the restated one")
+	assert.Equal(t, uint32(3), pend[1].Task)
+	assert.Equal(t, uint32(30000), pend[1].Duration)
+	var polls []format.Record
+	for _, r := range out.all(format.CodePollStart, format.CodePollEnd) {
+		if r.TS == 10000 {
+			polls = append(polls, r)
+		}
+	}
+	assert.Empty(t, polls, "no re-poll at the boundary")
+}
+
+func TestQueueSamplesAcrossSegments(t *testing.T) {
+	out := run(t, Config{SampleInterval: 10 * time.Millisecond, SegmentDuration: 15 * time.Millisecond},
+		goEv(t, 0, 1, 0, 2, nex, rnb, "", stack("main.main"), nostk),
+		goEv(t, 45*ms, exptrace.NoGoroutine, 0, 2, rnb, rng, "", nostk, nostk),
+	)
+	var n int
+	for i, seg := range out.segs {
+		for _, r := range seg {
+			if r.Code == format.CodeQueueSample {
+				n++
+				assert.LessOrEqual(t, r.TS, uint32(15000), "segment %d: %+v", i, r)
+			}
+		}
+	}
+	assert.Equal(t, 5, n, "a sample at 0, 10, 20, 30 and 40ms, none lost to the rollovers")
+	assert.GreaterOrEqual(t, len(out.segs), 3)
+}

@@ -163,7 +163,9 @@ func TestFlightRecorderSnapshot(t *testing.T) {
 			A, B   uint32
 			Rounds int
 		}
-		Sleeper uint32
+		Sleeper     uint32
+		SleeperFunc string  `json:"sleeper_func"`
+		NapMS       float64 `json:"nap_ms"`
 	}
 	facts(t, "flightrec", &f)
 	out := convertFile(t, "flightrec", Config{})
@@ -175,6 +177,53 @@ func TestFlightRecorderSnapshot(t *testing.T) {
 	}
 	assert.Positive(t, wakes(out, 0, f.Sleeper), "the sleeper is woken by its timer")
 	assert.NotEmpty(t, out.all(format.CodePollStart))
+
+	// The sleeper's naps: one pending per nap, each at least the nap and
+	// far less than a generation (50ms here), naming the function. The
+	// first may have begun before the snapshot: its reason is unknown.
+	recs, frames := pendingOf(out, f.Sleeper)
+	require.NotEmpty(t, recs)
+	for i, r := range recs {
+		assert.GreaterOrEqual(t, float64(r.Duration)/1000, f.NapMS, "nap %d", i)
+		assert.Less(t, float64(r.Duration)/1000, 10*f.NapMS, "nap %d: a block cut or merged at a generation boundary", i)
+		if frames[i][0] != "[unknown]" {
+			assert.Equal(t, "[sleep]", frames[i][0])
+			assert.True(t, hasFunc(frames[i], f.SleeperFunc), "nap %d: %q", i, frames[i])
+		}
+	}
+	assert.GreaterOrEqual(t, len(recs), 5, "naps of the snapshot's ~150ms")
+}
+
+// TestPendingAtWake checks on every testdata trace that a TaskPending is
+// written when its goroutine is woken, with the wake, at the same time: or
+// when it leaves a syscall, or at the end of the trace. A block cut at a
+// generation boundary would break this.
+func TestPendingAtWake(t *testing.T) {
+	for _, name := range []string{"pingpong", "mutex", "sleep", "preblocked", "flightrec"} {
+		t.Run(name, func(t *testing.T) {
+			out := convertFile(t, name, Config{})
+			var last uint32
+			for _, seg := range out.segs {
+				for _, r := range seg {
+					last = max(last, r.TS)
+				}
+			}
+			for si, seg := range out.segs {
+				woken := map[[2]uint32]bool{}
+				for _, r := range seg {
+					if r.Code == format.CodeWakeEvent {
+						woken[[2]uint32{r.TS, r.Task}] = true
+					}
+				}
+				for _, r := range seg {
+					if r.Code != format.CodeTaskPending || woken[[2]uint32{r.TS, r.Task}] || r.TS == last {
+						continue
+					}
+					assert.Equal(t, "[syscall]", out.frames(si, r)[0], "pending with no wake: %+v", r)
+				}
+			}
+		})
+	}
 }
 
 // TestRoundTrips converts every testdata trace to binary and JSONL and
