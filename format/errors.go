@@ -49,8 +49,11 @@ func (e *FormatError) Error() string {
 	if e.Line > 0 {
 		where = fmt.Sprintf("line %d", e.Line)
 	}
-	if e.HasCode {
+	switch {
+	case e.HasCode && e.Code.Valid():
 		where += fmt.Sprintf(" (record %s, code %d)", e.Code, uint8(e.Code))
+	case e.HasCode:
+		where += fmt.Sprintf(" (code %d)", uint8(e.Code))
 	}
 	msg := e.Err.Error()
 	if e.Detail != "" {

@@ -191,8 +191,13 @@ func (c Code) String() string {
 	return "Code(" + itoa(uint64(c)) + ")"
 }
 
-// Spec returns the description of a valid code.
-func (c Code) Spec() *Spec { return &specs[c] }
+// Spec returns the description of the code, or nil for an unknown code.
+func (c Code) Spec() *Spec {
+	if !c.Valid() {
+		return nil
+	}
+	return &specs[c]
+}
 
 func itoa(v uint64) string {
 	var b [20]byte

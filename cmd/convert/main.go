@@ -162,30 +162,35 @@ func convertFile(name string, stdin io.Reader, stderr io.Writer, o *options) err
 		return fmt.Errorf("%s: JSONL converts only to v9 binary: give -o", name)
 	}
 
+	for _, o := range []string{binName, jsonlName} {
+		if sameFile(name, o) {
+			return fmt.Errorf("%s: output would overwrite the input", o)
+		}
+	}
 	out := &segmentFiles{bin: binName, jsonl: jsonlName}
 	if err := out.open(); err != nil {
 		return err
 	}
 	prog := newProgress(stderr, size)
-	var sum string
+	var st convert.Stats
 	switch kind {
 	case kindTrace:
-		var st convert.Stats
 		st, err = convert.Convert(br, o.cfg, out, prog.update)
 		if err != nil {
 			err = fmt.Errorf("%s: %w", name, err)
 		}
-		sum = summary(&st)
 	default:
-		var n [format.NumCodes]int64
-		n, err = recode(name, br, kind, out)
-		st := convert.Stats{Records: n, Segments: 1}
-		sum = summary(&st)
+		st.Segments = 1
+		st.Records, err = recode(name, br, kind, out)
 	}
+	sum, records := summary(&st), st.TotalRecords()
 	prog.done()
 	prog.read = cr.n
 	if cerr := out.Close(); cerr != nil && err == nil {
 		err = cerr
+	}
+	if err != nil && records == 0 {
+		out.remove() // nothing good came before the error: leave no empty files
 	}
 	if !o.quiet {
 		fmt.Fprintf(stderr, "%s (%s) -> %s: %s, %v\n", name, sizeString(prog.read), out.describe(), sum, time.Since(start).Round(time.Millisecond))
@@ -246,6 +251,16 @@ func sizeString(n int64) string {
 		return fmt.Sprintf("%.1f KB", float64(n)/(1<<10))
 	}
 	return fmt.Sprintf("%d B", n)
+}
+
+// sameFile reports whether output path o names the input file in.
+func sameFile(in, o string) bool {
+	if in == "-" || o == "" || o == "-" {
+		return false
+	}
+	fi, err1 := os.Stat(in)
+	fo, err2 := os.Stat(o)
+	return err1 == nil && err2 == nil && os.SameFile(fi, fo)
 }
 
 // countingReader counts the bytes read through it, for the summary.

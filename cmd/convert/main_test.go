@@ -170,3 +170,25 @@ func TestErrors(t *testing.T) {
 	recs := records(t, filepath.Join(dir, "cut.bin.out"))
 	assert.NotEmpty(t, recs, "records of the complete generations")
 }
+
+func TestNoJunkOutputs(t *testing.T) {
+	dir := t.TempDir()
+	bad := filepath.Join(dir, "bad.trace")
+	require.NoError(t, os.WriteFile(bad, []byte("go 1.99 trace\x00\x00\x00rest"), 0o644))
+	code, stderr := convertCLI(t, nil, bad)
+	assert.Equal(t, 1, code)
+	assert.Contains(t, stderr, "bad.trace: bad execution trace at or before byte")
+	assert.Contains(t, stderr, "unsupported trace version go 1.99")
+	entries, _ := os.ReadDir(dir)
+	assert.Len(t, entries, 1, "no empty outputs left beside a rejected input")
+
+	// An output that is the input is refused, and the input is intact.
+	in := filepath.Join(dir, "m.trace")
+	copyFile(t, trace("mutex.trace"), in)
+	code, stderr = convertCLI(t, nil, "-o", in, in)
+	assert.Equal(t, 1, code)
+	assert.Contains(t, stderr, "would overwrite the input")
+	got, _ := os.ReadFile(in)
+	want, _ := os.ReadFile(trace("mutex.trace"))
+	assert.Equal(t, want, got)
+}

@@ -93,6 +93,7 @@ func (s *segmentFiles) NextSegment() error {
 func (s *segmentFiles) Close() error { return s.closeSegment() }
 
 func (s *segmentFiles) closeSegment() error {
+	open := s.names[len(s.names)-len(s.files):]
 	first := s.w.Close()
 	for i, bw := range s.bufs {
 		if err := bw.Flush(); err != nil && first == nil {
@@ -109,7 +110,21 @@ func (s *segmentFiles) closeSegment() error {
 		}
 	}
 	s.files, s.bufs = s.files[:0], s.bufs[:0]
-	return s.wrap(first)
+	if first != nil {
+		if _, ok := first.(*os.PathError); !ok {
+			first = fmt.Errorf("writing %s: %w", strings.Join(open, ", "), first)
+		}
+	}
+	return first
+}
+
+// remove deletes every file written (after Close).
+func (s *segmentFiles) remove() {
+	for _, name := range s.names {
+		if name != "-" {
+			os.Remove(name)
+		}
+	}
 }
 
 // wrap names the output files in a write error (which one failed is not
