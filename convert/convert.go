@@ -135,6 +135,24 @@ type goroutine struct {
 	blockFrames []string
 }
 
+type hotEntry struct {
+	id  exptrace.GoID // +1, so that the zero value matches nothing
+	idx int32
+}
+
+// index returns the index in gs of goroutine id.
+func (c *Converter) index(id exptrace.GoID) (int32, bool) {
+	h := &c.hot[uint64(id)%uint64(len(c.hot))]
+	if h.id == id+1 {
+		return h.idx, true
+	}
+	i, ok := c.gidx[id]
+	if ok {
+		*h = hotEntry{id + 1, i}
+	}
+	return i, ok
+}
+
 // proc is the converter's state for one P.
 type proc struct {
 	running bool
@@ -148,6 +166,10 @@ type Converter struct {
 	out Output
 
 	gidx map[exptrace.GoID]int32 // goroutine id -> index in gs
+	// hot caches gidx for recently seen goroutines, direct-mapped by id:
+	// most events concern a goroutine seen a moment ago, and this saves the
+	// map lookup that otherwise costs more than the rest of the bookkeeping.
+	hot [256]hotEntry
 	gs   []goroutine
 	free []int32
 
@@ -365,7 +387,7 @@ func (c *Converter) generation(ev *exptrace.Event) {
 
 // lookup returns the state of goroutine id, creating it on first sight.
 func (c *Converter) lookup(id exptrace.GoID, stk exptrace.Stack) (*goroutine, bool) {
-	if i, ok := c.gidx[id]; ok {
+	if i, ok := c.index(id); ok {
 		return &c.gs[i], false
 	}
 	var i int32
@@ -390,6 +412,9 @@ func (c *Converter) drop(id exptrace.GoID) {
 	if i, ok := c.gidx[id]; ok {
 		c.gs[i] = goroutine{}
 		delete(c.gidx, id)
+		if h := &c.hot[uint64(id)%uint64(len(c.hot))]; h.id == id+1 {
+			*h = hotEntry{}
+		}
 		c.free = append(c.free, i)
 	}
 }
@@ -696,8 +721,10 @@ func (c *Converter) task(id exptrace.GoID) uint32 {
 	if id == exptrace.NoGoroutine {
 		return 0
 	}
-	if i, ok := c.gidx[id]; ok && c.gs[i].ignored {
-		return 0
+	if c.cfg.Ignore != nil {
+		if i, ok := c.index(id); ok && c.gs[i].ignored {
+			return 0
+		}
 	}
 	return task(id)
 }
