@@ -25,6 +25,7 @@ $(BUSY):
 # server (see docs/shim.md), then the micro-benchmarks.
 bench: $(BUSY)
 	$(GO) run ./internal/convbench -n 3 $(BUSY)
+	$(GO) run ./shim/internal/httpbench -rounds 5 -phase 10s -modes off,on
 	$(GO) test -run '^$$' -bench . -benchmem ./format ./convert
 
 # A short run of every fuzzer (FUZZTIME each).

@@ -169,7 +169,7 @@ type Converter struct {
 	// hot caches gidx for recently seen goroutines, direct-mapped by id:
 	// most events concern a goroutine seen a moment ago, and this saves the
 	// map lookup that otherwise costs more than the rest of the bookkeeping.
-	hot [256]hotEntry
+	hot  [256]hotEntry
 	gs   []goroutine
 	free []int32
 
@@ -406,6 +406,17 @@ func (c *Converter) lookup(id exptrace.GoID, stk exptrace.Stack) (*goroutine, bo
 		g.askAgain = stk == exptrace.NoStack
 	}
 	return g, true
+}
+
+// resetGoroutines forgets every goroutine: everything that indexes them
+// (keep it next to the fields it clears).
+func (c *Converter) resetGoroutines() {
+	clear(c.gidx)
+	clear(c.hot[:])
+	c.gs = c.gs[:0]
+	c.free = c.free[:0]
+	c.runnable = 0
+	clear(c.stackIDs)
 }
 
 func (c *Converter) drop(id exptrace.GoID) {

@@ -41,7 +41,7 @@ const unknownReason = "unknown"
 
 // Goroutine returns what the converter knows of goroutine id.
 func (c *Converter) Goroutine(id exptrace.GoID) LiveGoroutine {
-	i, ok := c.gidx[id]
+	i, ok := c.index(id)
 	if !ok {
 		return LiveGoroutine{State: exptrace.GoNotExist}
 	}
@@ -70,11 +70,7 @@ func (c *Converter) Gap(t exptrace.Time) {
 	if !c.started {
 		return
 	}
-	clear(c.gidx)
-	c.gs = c.gs[:0]
-	c.free = c.free[:0]
-	c.runnable = 0
-	clear(c.stackIDs)
+	c.resetGoroutines()
 	if t < c.last {
 		t = c.last
 	}
@@ -103,6 +99,17 @@ func (c *Converter) Gap(t exptrace.Time) {
 // Before the first event, the first call starts the output's first segment
 // at time at (a converter fed by SampledBlock alone keeps its own clock).
 func (c *Converter) SampledBlock(id exptrace.GoID, at exptrace.Time, d time.Duration, reason string, frames []string) (bool, error) {
+	return c.sampledBlock(id, at, d, reason, frames, true)
+}
+
+// NoteSampledBlock is SampledBlock without the TaskPending: for a block
+// already reported by an earlier sample (before a Gap), which the
+// converter is to carry on from. It returns whether it took the block.
+func (c *Converter) NoteSampledBlock(id exptrace.GoID, at exptrace.Time, d time.Duration, reason string, frames []string) (bool, error) {
+	return c.sampledBlock(id, at, d, reason, frames, false)
+}
+
+func (c *Converter) sampledBlock(id exptrace.GoID, at exptrace.Time, d time.Duration, reason string, frames []string, report bool) (bool, error) {
 	if c.err != nil {
 		return false, c.err
 	}
@@ -133,8 +140,10 @@ func (c *Converter) SampledBlock(id exptrace.GoID, at exptrace.Time, d time.Dura
 	g.blockReason = reason
 	g.blockStack = exptrace.NoStack
 	g.blockFrames = frames
-	if err := c.pending(g, at, d); err != nil {
-		return false, c.fail(err)
+	if report {
+		if err := c.pending(g, at, d); err != nil {
+			return false, c.fail(err)
+		}
 	}
 	return true, nil
 }
@@ -146,7 +155,7 @@ func IsTracerFunc(fn string) bool { return tracerFunc(fn) }
 // Forget drops what the converter knows of goroutine id, writing nothing:
 // for a block that SampledBlock added and that another source saw end.
 func (c *Converter) Forget(id exptrace.GoID) {
-	if i, ok := c.gidx[id]; ok {
+	if i, ok := c.index(id); ok {
 		if c.gs[i].state == exptrace.GoRunnable && !c.gs[i].ignored {
 			c.runnable--
 		}

@@ -1,0 +1,289 @@
+package shim
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Config controls a Session. Its zero value means the documented defaults,
+// except Dir, which is required.
+type Config struct {
+	// Dir is the directory the files go to; it is created if missing.
+	Dir string
+
+	// Threshold is the shortest block reported as a TaskPending record.
+	// Zero means 1ms.
+	Threshold time.Duration
+
+	// JSONL also writes the JSONL rendering of each file beside it
+	// (NAME.jsonl next to NAME.bin).
+	JSONL bool
+
+	// Sample is the interval of the goroutine-dump sampler, which finds
+	// goroutines blocked since before the trace could see them. Zero means
+	// 1s; negative turns the sampler off.
+	Sample time.Duration
+
+	// MaxFile is the size in bytes at which a file is closed and the next
+	// one started. Zero means 64MB (64<<20).
+	MaxFile int64
+
+	// MaxTotal caps the bytes of all wakeshim files in Dir (of any program
+	// and process): past it the oldest are removed. Zero means 1GB (1<<30).
+	// It must be at least MaxFile (twice MaxFile with JSONL).
+	MaxTotal int64
+
+	// Budget is the share of one CPU the shim may cost the program,
+	// averaged over a few seconds: the time it spends parsing and
+	// converting the trace, plus an estimate of the execution tracer's own
+	// cost (proportional to the trace it writes). When it is spent, the
+	// tracer is paused until the debt is paid back, so the records come in
+	// windows (docs/shim.md). Zero means 0.05 (5%); 1 or more, or negative,
+	// means no limit: the tracer always runs and all of it is converted.
+	Budget float64
+
+	// Interval is how often the trace is taken from the flight recorder and
+	// converted, and the files flushed: the most a process that dies
+	// without Stop loses is about this plus the time to convert it. Zero
+	// means 500ms; it must not exceed 1s.
+	Interval time.Duration
+
+	// Stderr receives the shim's one-line reports (tracer unavailable, drop
+	// counts, an internal failure). Nil means os.Stderr.
+	Stderr io.Writer
+}
+
+// Defaults of Config.
+const (
+	DefaultThreshold = time.Millisecond
+	DefaultSample    = time.Second
+	DefaultMaxFile   = 64 << 20
+	DefaultMaxTotal  = 1 << 30
+	DefaultBudget    = 0.05
+	DefaultInterval  = 500 * time.Millisecond
+)
+
+func (c Config) withDefaults() (Config, error) {
+	if c.Dir == "" {
+		return c, errors.New("shim: Config.Dir (dir) is required")
+	}
+	if c.Threshold < 0 {
+		return c, fmt.Errorf("shim: negative Threshold (threshold) %v", c.Threshold)
+	}
+	if c.Threshold == 0 {
+		c.Threshold = DefaultThreshold
+	}
+	if c.Sample == 0 {
+		c.Sample = DefaultSample
+	}
+	if c.MaxFile < 0 || c.MaxTotal < 0 {
+		return c, errors.New("shim: negative MaxFile (maxfile) or MaxTotal (maxtotal)")
+	}
+	if c.MaxFile == 0 {
+		c.MaxFile = DefaultMaxFile
+	}
+	if c.MaxTotal == 0 {
+		c.MaxTotal = DefaultMaxTotal
+	}
+	if c.MaxFile < 4096 {
+		return c, fmt.Errorf("shim: MaxFile (maxfile) %d below 4096 bytes", c.MaxFile)
+	}
+	perFile := c.MaxFile
+	if c.JSONL {
+		perFile *= 2
+	}
+	if c.MaxTotal < perFile {
+		return c, fmt.Errorf("shim: MaxTotal (maxtotal) %d below MaxFile (maxfile) %d, x2 with JSONL", c.MaxTotal, c.MaxFile)
+	}
+	if math.IsNaN(c.Budget) {
+		return c, errors.New("shim: Budget (budget) is NaN")
+	}
+	if c.Budget == 0 {
+		c.Budget = DefaultBudget
+	}
+	if c.Budget < 0 || c.Budget >= 1 {
+		c.Budget = math.Inf(1)
+	}
+	if c.Interval < 0 || c.Interval > time.Second {
+		return c, fmt.Errorf("shim: Interval (interval) %v outside (0, 1s]", c.Interval)
+	}
+	if c.Interval == 0 {
+		c.Interval = DefaultInterval
+	}
+	if c.Interval < 10*time.Millisecond {
+		c.Interval = 10 * time.Millisecond
+	}
+	return c, nil
+}
+
+// KeyError is an invalid WAKESHIM setting: the key and what is wrong.
+type KeyError struct {
+	Key string
+	Err error
+}
+
+func (e *KeyError) Error() string { return "WAKESHIM: " + e.Key + ": " + e.Err.Error() }
+func (e *KeyError) Unwrap() error { return e.Err }
+
+// ParseEnv parses the value of the WAKESHIM environment variable, a
+// comma-separated list of key=value settings in the style of GODEBUG:
+//
+//	dir=PATH        Dir (required)
+//	threshold=1ms   Threshold (a Go duration)
+//	jsonl=1         JSONL (1/0, true/false, on/off)
+//	sample=1s       Sample (0 or off: no sampler)
+//	maxfile=64MB    MaxFile (bytes; B, KB/MB/GB = 1024^n, KiB/MiB/GiB too)
+//	maxtotal=1GB    MaxTotal
+//	budget=5%       Budget (a percentage or a fraction; off or 100%: no limit)
+//	interval=500ms  Interval
+//
+// Empty items are skipped; an unknown key, a repeated key or a bad value is
+// a *KeyError naming the key. The result has not been checked for
+// consistency: Start does that.
+func ParseEnv(s string) (Config, error) {
+	var c Config
+	seen := map[string]bool{}
+	for item := range strings.SplitSeq(s, ",") {
+		item = strings.TrimSpace(item)
+		if item == "" {
+			continue
+		}
+		key, val, ok := strings.Cut(item, "=")
+		key, val = strings.TrimSpace(key), strings.TrimSpace(val)
+		if !ok {
+			return Config{}, &KeyError{Key: key, Err: errors.New("missing =value")}
+		}
+		if seen[key] {
+			return Config{}, &KeyError{Key: key, Err: errors.New("given twice")}
+		}
+		seen[key] = true
+		var err error
+		switch key {
+		case "dir":
+			if val == "" {
+				err = errors.New("empty path")
+			}
+			c.Dir = val
+		case "threshold":
+			c.Threshold, err = parseDuration(val, false)
+			if err == nil && c.Threshold == 0 {
+				err = errors.New("must be positive")
+			}
+		case "jsonl":
+			c.JSONL, err = parseBool(val)
+		case "sample":
+			if val == "off" {
+				val = "0"
+			}
+			c.Sample, err = parseDuration(val, true)
+			if err == nil && c.Sample == 0 {
+				c.Sample = -1
+			}
+		case "maxfile":
+			c.MaxFile, err = parseSize(val)
+		case "maxtotal":
+			c.MaxTotal, err = parseSize(val)
+		case "budget":
+			c.Budget, err = parseBudget(val)
+		case "interval":
+			c.Interval, err = parseDuration(val, false)
+			if err == nil && (c.Interval <= 0 || c.Interval > time.Second) {
+				err = errors.New("must be in (0, 1s]")
+			}
+		default:
+			err = errors.New("unknown key")
+		}
+		if err != nil {
+			return Config{}, &KeyError{Key: key, Err: err}
+		}
+	}
+	if c.Dir == "" {
+		return Config{}, &KeyError{Key: "dir", Err: errors.New("required")}
+	}
+	return c, nil
+}
+
+func parseDuration(s string, zeroOK bool) (time.Duration, error) {
+	if s == "0" {
+		return 0, nil
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil {
+		return 0, fmt.Errorf("bad duration %q", s)
+	}
+	if d < 0 {
+		return 0, fmt.Errorf("negative duration %q", s)
+	}
+	return d, nil
+}
+
+func parseBool(s string) (bool, error) {
+	switch strings.ToLower(s) {
+	case "1", "t", "true", "on", "yes", "y":
+		return true, nil
+	case "0", "f", "false", "off", "no", "n":
+		return false, nil
+	}
+	return false, fmt.Errorf("bad boolean %q", s)
+}
+
+// parseSize parses a byte count: digits, then an optional unit. KB, MB, GB
+// and TB are powers of 1024, as are K, M, G, T and KiB, MiB, GiB, TiB.
+func parseSize(s string) (int64, error) {
+	i := 0
+	for i < len(s) && '0' <= s[i] && s[i] <= '9' {
+		i++
+	}
+	if i == 0 {
+		return 0, fmt.Errorf("bad size %q", s)
+	}
+	n, err := strconv.ParseInt(s[:i], 10, 64)
+	if err != nil {
+		return 0, fmt.Errorf("bad size %q", s)
+	}
+	var shift uint
+	switch strings.ToUpper(strings.TrimSpace(s[i:])) {
+	case "", "B":
+	case "K", "KB", "KIB":
+		shift = 10
+	case "M", "MB", "MIB":
+		shift = 20
+	case "G", "GB", "GIB":
+		shift = 30
+	case "T", "TB", "TIB":
+		shift = 40
+	default:
+		return 0, fmt.Errorf("bad size unit in %q", s)
+	}
+	if n > math.MaxInt64>>shift {
+		return 0, fmt.Errorf("size %q too large", s)
+	}
+	if n == 0 {
+		return 0, fmt.Errorf("size %q must be positive", s)
+	}
+	return n << shift, nil
+}
+
+func parseBudget(s string) (float64, error) {
+	switch strings.ToLower(s) {
+	case "off", "none", "inf":
+		return -1, nil
+	}
+	pct := strings.HasSuffix(s, "%")
+	v, err := strconv.ParseFloat(strings.TrimSuffix(s, "%"), 64)
+	if err != nil || math.IsNaN(v) || math.IsInf(v, 0) || v <= 0 {
+		return 0, fmt.Errorf("bad budget %q (want e.g. 5%% or 0.05, or off)", s)
+	}
+	if pct {
+		v /= 100
+	}
+	if v >= 1 {
+		return -1, nil
+	}
+	return v, nil
+}

@@ -1,0 +1,96 @@
+package shim
+
+import (
+	"errors"
+	"math"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestParseEnv(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		want Config
+		bad  string // key named in the error
+	}{
+		{in: "dir=/tmp/x", want: Config{Dir: "/tmp/x"}},
+		{in: " dir = /tmp/x , ", want: Config{Dir: "/tmp/x"}},
+		{in: "dir=d,threshold=5ms,jsonl=1,sample=2s,maxfile=64MB,maxtotal=1GB,budget=5%,interval=250ms",
+			want: Config{Dir: "d", Threshold: 5 * time.Millisecond, JSONL: true, Sample: 2 * time.Second, MaxFile: 64 << 20, MaxTotal: 1 << 30, Budget: 0.05, Interval: 250 * time.Millisecond}},
+		{in: "dir=d,maxfile=512KiB,maxtotal=3M", want: Config{Dir: "d", MaxFile: 512 << 10, MaxTotal: 3 << 20}},
+		{in: "dir=d,maxfile=4096", want: Config{Dir: "d", MaxFile: 4096}},
+		{in: "dir=d,maxfile=2gib", want: Config{Dir: "d", MaxFile: 2 << 30}},
+		{in: "dir=d,sample=0", want: Config{Dir: "d", Sample: -1}},
+		{in: "dir=d,sample=off", want: Config{Dir: "d", Sample: -1}},
+		{in: "dir=d,jsonl=false", want: Config{Dir: "d"}},
+		{in: "dir=d,jsonl=on", want: Config{Dir: "d", JSONL: true}},
+		{in: "dir=d,budget=0.2", want: Config{Dir: "d", Budget: 0.2}},
+		{in: "dir=d,budget=off", want: Config{Dir: "d", Budget: -1}},
+		{in: "dir=d,budget=100%", want: Config{Dir: "d", Budget: -1}},
+		{in: "", bad: "dir"},
+		{in: "threshold=1ms", bad: "dir"},
+		{in: "dir=", bad: "dir"},
+		{in: "dir=d,bogus=1", bad: "bogus"},
+		{in: "dir=d,threshold", bad: "threshold"},
+		{in: "dir=d,threshold=fast", bad: "threshold"},
+		{in: "dir=d,threshold=0", bad: "threshold"},
+		{in: "dir=d,threshold=-1ms", bad: "threshold"},
+		{in: "dir=d,jsonl=maybe", bad: "jsonl"},
+		{in: "dir=d,sample=1", bad: "sample"},
+		{in: "dir=d,maxfile=lots", bad: "maxfile"},
+		{in: "dir=d,maxfile=10PB", bad: "maxfile"},
+		{in: "dir=d,maxfile=0", bad: "maxfile"},
+		{in: "dir=d,maxtotal=99999999999999999999", bad: "maxtotal"},
+		{in: "dir=d,maxtotal=9000000000GB", bad: "maxtotal"},
+		{in: "dir=d,budget=-5%", bad: "budget"},
+		{in: "dir=d,budget=NaN", bad: "budget"},
+		{in: "dir=d,interval=2s", bad: "interval"},
+		{in: "dir=d,dir=e", bad: "dir"},
+	} {
+		got, err := ParseEnv(tc.in)
+		if tc.bad != "" {
+			var ke *KeyError
+			if !errors.As(err, &ke) || ke.Key != tc.bad || !strings.Contains(err.Error(), tc.bad) {
+				t.Errorf("ParseEnv(%q) = %v, want an error naming %q", tc.in, err, tc.bad)
+			}
+			continue
+		}
+		if err != nil {
+			t.Errorf("ParseEnv(%q): %v", tc.in, err)
+			continue
+		}
+		if got.Dir != tc.want.Dir || got.Threshold != tc.want.Threshold || got.JSONL != tc.want.JSONL ||
+			got.Sample != tc.want.Sample || got.MaxFile != tc.want.MaxFile || got.MaxTotal != tc.want.MaxTotal ||
+			got.Budget != tc.want.Budget || got.Interval != tc.want.Interval {
+			t.Errorf("ParseEnv(%q) = %+v, want %+v", tc.in, got, tc.want)
+		}
+	}
+}
+
+func TestDefaults(t *testing.T) {
+	c, err := Config{Dir: "d"}.withDefaults()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Threshold != time.Millisecond || c.Sample != time.Second || c.MaxFile != 64<<20 || c.MaxTotal != 1<<30 ||
+		c.Budget != 0.05 || c.Interval != 500*time.Millisecond {
+		t.Errorf("defaults: %+v", c)
+	}
+	if c, _ := (Config{Dir: "d", Budget: -1}).withDefaults(); !math.IsInf(c.Budget, 1) {
+		t.Errorf("Budget -1: %v", c.Budget)
+	}
+	for _, bad := range []Config{
+		{},
+		{Dir: "d", Threshold: -1},
+		{Dir: "d", MaxFile: 100},
+		{Dir: "d", MaxFile: 1 << 20, MaxTotal: 1 << 19},
+		{Dir: "d", MaxFile: 1 << 20, MaxTotal: 3 << 19, JSONL: true},
+		{Dir: "d", Interval: 2 * time.Second},
+		{Dir: "d", Budget: math.NaN()},
+	} {
+		if _, err := bad.withDefaults(); err == nil {
+			t.Errorf("%+v: no error", bad)
+		}
+	}
+}

@@ -1,0 +1,502 @@
+package shim_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"runtime/trace"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	exptrace "golang.org/x/exp/trace"
+
+	"github.com/wakeshim/wakeshim/format"
+	"github.com/wakeshim/wakeshim/shim"
+	"github.com/wakeshim/wakeshim/shim/auto"
+)
+
+// The end-to-end tests run this test binary again as the program under
+// test (it has the blank import's package, shim/auto, linked in): the
+// helper env var selects what the child does.
+const helperEnv = "WAKESHIM_TEST_HELPER"
+
+func TestMain(m *testing.M) {
+	if mode := os.Getenv(helperEnv); mode != "" {
+		helper(mode)
+		os.Exit(0)
+	}
+	os.Exit(m.Run())
+}
+
+func goid() int64 {
+	var b [64]byte
+	n := runtime.Stack(b[:], false)
+	f := strings.Fields(string(b[:n]))
+	id, _ := strconv.ParseInt(f[1], 10, 64)
+	return id
+}
+
+type facts struct {
+	Waker, Woken     int64
+	Holder, Waiter   int64
+	HeldMS           float64
+	Preblocked       int64
+	SelfTraceEvents  int
+	SelfTraceErr     string
+	ShimRunning      bool
+	NumGoroutineInit int
+}
+
+var mu sync.Mutex
+
+//go:noinline
+func lockWaiter() {
+	mu.Lock()
+	mu.Unlock()
+}
+
+//go:noinline
+func preblockedWaiter(ch chan int) { <-ch }
+
+// wakeAndMutex makes one known wake and one known mutex wait.
+func wakeAndMutex(f *facts) {
+	// A wake: the woken goroutine waits on a channel, the waker sends.
+	ch := make(chan int)
+	wokenID := make(chan int64)
+	done := make(chan struct{})
+	go func() {
+		wokenID <- goid()
+		<-ch
+		close(done)
+	}()
+	f.Woken = <-wokenID
+	time.Sleep(20 * time.Millisecond) // let it block
+	f.Waker = goid()
+	ch <- 1
+	<-done
+
+	// A mutex wait: the holder keeps mu for 50ms while the waiter waits.
+	mu.Lock()
+	f.Holder = goid()
+	waiterID := make(chan int64)
+	wdone := make(chan struct{})
+	go func() {
+		waiterID <- goid()
+		lockWaiter()
+		close(wdone)
+	}()
+	f.Waiter = <-waiterID
+	t0 := time.Now()
+	time.Sleep(50 * time.Millisecond)
+	f.HeldMS = float64(time.Since(t0)) / 1e6
+	mu.Unlock()
+	<-wdone
+}
+
+// selfTrace runs the program's own trace.Start and parses the result.
+func selfTrace(f *facts) {
+	var buf bytes.Buffer
+	if err := trace.Start(&buf); err != nil {
+		f.SelfTraceErr = err.Error()
+		return
+	}
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Add(1)
+		go func() { defer wg.Done(); time.Sleep(time.Millisecond) }()
+	}
+	wg.Wait()
+	trace.Stop()
+	r, err := exptrace.NewReader(&buf)
+	if err != nil {
+		f.SelfTraceErr = err.Error()
+		return
+	}
+	for {
+		_, err := r.ReadEvent()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			f.SelfTraceErr = err.Error()
+			return
+		}
+		f.SelfTraceEvents++
+	}
+}
+
+func printFacts(f *facts) {
+	b, _ := json.Marshal(f)
+	fmt.Printf("FACTS %s\n", b)
+}
+
+func helper(mode string) {
+	var f facts
+	f.ShimRunning = auto.Session() != nil
+	switch mode {
+	case "wake": // WAKESHIM set: wakes and a mutex wait, then Stop
+		wakeAndMutex(&f)
+		selfTrace(&f)
+		printFacts(&f)
+		if s := auto.Session(); s != nil {
+			if err := s.Stop(); err != nil {
+				fmt.Fprintln(os.Stderr, "Stop:", err)
+			}
+		}
+	case "selftrace": // WAKESHIM unset: nothing starts, trace.Start works
+		f.NumGoroutineInit = runtime.NumGoroutine()
+		selfTrace(&f)
+		printFacts(&f)
+	case "spin": // run until killed, making wakes; say when files exist
+		dir := os.Getenv("SPIN_DIR")
+		said := false
+		for {
+			wakeAndMutex(&f)
+			if !said {
+				if m, _ := filepath.Glob(filepath.Join(dir, "*.bin")); len(m) > 0 {
+					if fi, err := os.Stat(m[0]); err == nil && fi.Size() > 12 {
+						fmt.Println("READY")
+						said = true
+					}
+				}
+			}
+		}
+	case "busy": // a fixed run of wakes, then Stop (rotation and cap)
+		end := time.Now().Add(3 * time.Second)
+		for time.Now().Before(end) {
+			var wg sync.WaitGroup
+			for range 50 {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					c := make(chan int)
+					go func() { c <- 1 }()
+					<-c
+				}()
+			}
+			wg.Wait()
+		}
+		auto.Session().Stop()
+	case "preblocked": // API: a goroutine blocked before the shim starts
+		ch := make(chan int)
+		idc := make(chan int64)
+		go func() { idc <- goid(); preblockedWaiter(ch) }()
+		f.Preblocked = <-idc
+		time.Sleep(100 * time.Millisecond)
+		s, err := shim.Start(shim.Config{Dir: os.Getenv("SPIN_DIR"), Sample: 200 * time.Millisecond, Threshold: 50 * time.Millisecond})
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "Start:", err)
+			os.Exit(2)
+		}
+		time.Sleep(1200 * time.Millisecond)
+		close(ch)
+		time.Sleep(100 * time.Millisecond)
+		printFacts(&f)
+		s.Stop()
+	case "invalid":
+		fmt.Println("RAN")
+	}
+}
+
+// runHelper runs the helper mode with the environment env added.
+func runHelper(t *testing.T, mode string, env ...string) (facts, string) {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), helperEnv+"="+mode)
+	cmd.Env = append(cmd.Env, env...)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("helper %s: %v\nstderr: %s", mode, err, stderr.String())
+	}
+	var f facts
+	for _, line := range strings.Split(stdout.String(), "\n") {
+		if rest, ok := strings.CutPrefix(line, "FACTS "); ok {
+			if err := json.Unmarshal([]byte(rest), &f); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	return f, stderr.String()
+}
+
+// fileRecords is the records of one file, frames resolved.
+type fileRecords struct {
+	name      string
+	recs      []format.Record
+	frames    map[uint16]string
+	truncated bool
+}
+
+func (fr *fileRecords) frameNames(r *format.Record) []string {
+	var s []string
+	for _, id := range r.Frames {
+		s = append(s, fr.frames[id])
+	}
+	return s
+}
+
+// readFiles decodes every .bin file in dir (and checks that each .jsonl
+// beside it decodes to the same records). A truncated tail is allowed
+// when allowTrunc.
+func readFiles(t *testing.T, dir string, allowTrunc bool) []*fileRecords {
+	t.Helper()
+	names, _ := filepath.Glob(filepath.Join(dir, "*.bin"))
+	sort.Strings(names)
+	var out []*fileRecords
+	for _, name := range names {
+		data, err := os.ReadFile(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fr := &fileRecords{name: name, frames: map[uint16]string{}}
+		r, err := format.NewReader(bytes.NewReader(data))
+		if err != nil {
+			if allowTrunc && len(data) < 12 {
+				continue
+			}
+			t.Fatalf("%s: %v", name, err)
+		}
+		for {
+			rec, err := r.Next()
+			if err == io.EOF {
+				break
+			}
+			if err != nil {
+				if allowTrunc && errors.Is(err, format.ErrTruncated) {
+					fr.truncated = true
+					break
+				}
+				t.Fatalf("%s: %v", name, err)
+			}
+			if rec.Code == format.CodeFrameDef {
+				fr.frames[rec.ID] = rec.Str
+			}
+			fr.recs = append(fr.recs, rec)
+		}
+		if js := strings.TrimSuffix(name, ".bin") + ".jsonl"; fileExists(js) && !allowTrunc {
+			data, _ := os.ReadFile(js)
+			jr := format.NewJSONLReader(bytes.NewReader(data))
+			n := 0
+			for {
+				_, err := jr.Next()
+				if err == io.EOF {
+					break
+				}
+				if err != nil {
+					t.Fatalf("%s: %v", js, err)
+				}
+				n++
+			}
+			if n != len(fr.recs) {
+				t.Errorf("%s: %d records, %s: %d", name, len(fr.recs), js, n)
+			}
+		}
+		out = append(out, fr)
+	}
+	return out
+}
+
+func fileExists(name string) bool { _, err := os.Stat(name); return err == nil }
+
+func TestEndToEndWakesAndMutex(t *testing.T) {
+	dir := t.TempDir()
+	f, stderr := runHelper(t, "wake", "WAKESHIM=dir="+dir+",jsonl=1,threshold=1ms")
+	if !f.ShimRunning {
+		t.Fatalf("shim not running; stderr: %s", stderr)
+	}
+	if f.SelfTraceErr != "" || f.SelfTraceEvents == 0 {
+		t.Errorf("host trace.Start with the shim on: err %q, %d events", f.SelfTraceErr, f.SelfTraceEvents)
+	}
+	files := readFiles(t, dir, false)
+	if len(files) == 0 {
+		t.Fatal("no files")
+	}
+	var wake, pending bool
+	for _, fr := range files {
+		for i := range fr.recs {
+			r := &fr.recs[i]
+			switch r.Code {
+			case format.CodeWakeEvent:
+				if r.Task == uint32(f.Woken) && r.Waker == uint32(f.Waker) {
+					wake = true
+				}
+				if r.Waker != 0 && r.Task == uint32(f.Woken) && r.Waker != uint32(f.Waker) {
+					t.Errorf("woken %d has waker %d, want %d", f.Woken, r.Waker, f.Waker)
+				}
+			case format.CodeSpawnLocationDef, format.CodeFrameDef:
+				// The shim's and the tracer's goroutines are left out.
+				if strings.Contains(r.Str, "wakeshim/shim.") || r.Code == format.CodeSpawnLocationDef && strings.Contains(r.Str, "runtime/trace.") {
+					t.Errorf("%s: %s names the shim or the tracer: %q", fr.name, r.Code, r.Str)
+				}
+			case format.CodeTaskPending:
+				if r.Task != uint32(f.Waiter) {
+					continue
+				}
+				names := strings.Join(fr.frameNames(r), "\n")
+				if !strings.Contains(names, "lockWaiter") {
+					t.Errorf("mutex wait frames do not name lockWaiter:\n%s", names)
+				}
+				if float64(r.Duration)/1e3 < f.HeldMS*0.99 {
+					t.Errorf("mutex wait %dus, held %.1fms", r.Duration, f.HeldMS)
+				}
+				pending = true
+			}
+		}
+	}
+	if !wake {
+		t.Errorf("no WakeEvent waker %d -> woken %d", f.Waker, f.Woken)
+	}
+	if !pending {
+		t.Errorf("no TaskPending for the mutex waiter %d", f.Waiter)
+	}
+}
+
+func TestUnsetWritesNothing(t *testing.T) {
+	dir := t.TempDir()
+	f, stderr := runHelper(t, "selftrace", "WAKESHIM=", "TMPDIR="+dir)
+	if f.ShimRunning || stderr != "" {
+		t.Errorf("shim running %v, stderr %q", f.ShimRunning, stderr)
+	}
+	if f.SelfTraceErr != "" || f.SelfTraceEvents == 0 {
+		t.Errorf("trace.Start: err %q, %d events", f.SelfTraceErr, f.SelfTraceEvents)
+	}
+	if m, _ := filepath.Glob(filepath.Join(dir, "*")); len(m) != 0 {
+		t.Errorf("files written: %v", m)
+	}
+}
+
+func TestInvalidEnv(t *testing.T) {
+	dir := t.TempDir()
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), helperEnv+"=invalid", "WAKESHIM=dir="+dir+",maxfile=lots")
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(stdout.String(), "RAN") {
+		t.Error("program did not run on")
+	}
+	lines := strings.Split(strings.TrimSpace(stderr.String()), "\n")
+	if len(lines) != 1 || !strings.Contains(lines[0], "maxfile") {
+		t.Errorf("stderr %q: want one line naming maxfile", stderr.String())
+	}
+	if m, _ := filepath.Glob(filepath.Join(dir, "*")); len(m) != 0 {
+		t.Errorf("files written: %v", m)
+	}
+}
+
+func TestKilled(t *testing.T) {
+	dir := t.TempDir()
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), helperEnv+"=spin", "SPIN_DIR="+dir, "WAKESHIM=dir="+dir+",jsonl=1,interval=100ms")
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	ready := make(chan bool, 1)
+	go func() {
+		b := make([]byte, 64)
+		n, _ := io.ReadAtLeast(out, b, 5)
+		ready <- strings.Contains(string(b[:n]), "READY")
+		io.Copy(io.Discard, out)
+	}()
+	select {
+	case ok := <-ready:
+		if !ok {
+			t.Error("helper did not get ready")
+		}
+	case <-time.After(20 * time.Second):
+		t.Error("timeout waiting for files")
+	}
+	time.Sleep(300 * time.Millisecond)
+	cmd.Process.Signal(syscall.SIGKILL)
+	cmd.Wait()
+	files := readFiles(t, dir, true)
+	n := 0
+	for _, f := range files {
+		n += len(f.recs)
+	}
+	if n == 0 {
+		t.Errorf("no records after SIGKILL; stderr: %s", stderr.String())
+	}
+}
+
+func TestRotationAndCap(t *testing.T) {
+	dir := t.TempDir()
+	// Files from another process that the cap may remove.
+	old := filepath.Join(dir, "other-1-000001.bin")
+	os.WriteFile(old, make([]byte, 30000), 0o644)
+	os.Chtimes(old, time.Now().Add(-time.Hour), time.Now().Add(-time.Hour))
+	unrelated := filepath.Join(dir, "notes.txt")
+	os.WriteFile(unrelated, make([]byte, 30000), 0o644)
+	_, stderr := runHelper(t, "busy", "WAKESHIM=dir="+dir+",maxfile=16KiB,maxtotal=160KiB,budget=off")
+	names, _ := filepath.Glob(filepath.Join(dir, "*-*-*.bin"))
+	var total int64
+	for _, n := range names {
+		fi, _ := os.Stat(n)
+		total += fi.Size()
+		if fi.Size() > 16<<10+1024 {
+			t.Errorf("%s: %d bytes, over maxfile", n, fi.Size())
+		}
+	}
+	if total > 160<<10 {
+		t.Errorf("total %d over the cap", total)
+	}
+	if len(names) < 3 {
+		t.Errorf("only %d files: no rotation? stderr: %s", len(names), stderr)
+	}
+	if fileExists(old) {
+		t.Error("oldest file not removed")
+	}
+	if !fileExists(unrelated) {
+		t.Error("unrelated file removed")
+	}
+	for _, fr := range readFiles(t, dir, false) {
+		if len(fr.recs) == 0 {
+			t.Errorf("%s: empty", fr.name)
+		}
+	}
+}
+
+func TestPreblockedSampled(t *testing.T) {
+	dir := t.TempDir()
+	f, stderr := runHelper(t, "preblocked", "SPIN_DIR="+dir)
+	var found bool
+	for _, fr := range readFiles(t, dir, false) {
+		for i := range fr.recs {
+			r := &fr.recs[i]
+			if r.Code != format.CodeTaskPending || r.Task != uint32(f.Preblocked) {
+				continue
+			}
+			names := strings.Join(fr.frameNames(r), "\n")
+			if !strings.Contains(names, "preblockedWaiter") {
+				t.Errorf("frames do not name preblockedWaiter:\n%s", names)
+			}
+			if r.Duration < 50_000 {
+				t.Errorf("duration %dus", r.Duration)
+			}
+			found = true
+		}
+	}
+	if !found {
+		t.Errorf("no TaskPending for the preblocked goroutine %d; stderr: %s", f.Preblocked, stderr)
+	}
+}

@@ -1,0 +1,283 @@
+package shim
+
+import (
+	"bufio"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/wakeshim/wakeshim/format"
+)
+
+// fileNameRE matches the names of wakeshim files: PROGRAM-PID-SEQ.bin or
+// .jsonl. The total cap applies to every file in Dir of this shape.
+var fileNameRE = regexp.MustCompile(`^(.+)-([0-9]+)-([0-9]{6,})\.(bin|jsonl)$`)
+
+// fileName is the name of file seq of a program and process.
+func fileName(prefix string, seq int, ext string) string {
+	return fmt.Sprintf("%s%06d.%s", prefix, seq, ext)
+}
+
+// programName is the base name of the executable, made safe for a file
+// name.
+func programName(arg0 string) string {
+	p := filepath.Base(arg0)
+	p = strings.TrimSuffix(p, ".exe")
+	p = strings.Map(func(r rune) rune {
+		if r == '-' || r == '_' || r == '.' || '0' <= r && r <= '9' || 'a' <= r && r <= 'z' || 'A' <= r && r <= 'Z' {
+			return r
+		}
+		return '_'
+	}, p)
+	if p == "" || p == "." || p == ".." {
+		p = "prog"
+	}
+	return p
+}
+
+type oldFile struct {
+	path string
+	size int64
+	mod  time.Time
+}
+
+// files is the convert.Output of a session: a series of files
+// DIR/PREFIX-SEQ.bin (and .jsonl), a new one at each segment, with the size
+// limit per file and the total cap on the directory. It never returns a
+// write error to the converter (that would stop the conversion): a failed
+// write (a full disk) closes the files, counts the records dropped from
+// then on and leaves it to the session to try again later with a new
+// segment (Rotate). Not safe for concurrent use.
+type files struct {
+	dir, prefix string
+	jsonl       bool
+	maxFile     int64
+	maxTotal    int64
+
+	seq    int
+	open   bool
+	binF   *os.File
+	binBuf *bufio.Writer
+	bin    *format.Writer
+	jsF    *os.File
+	jsBuf  *bufio.Writer
+	js     *format.JSONLWriter
+	w      format.RecordWriter
+
+	old      []oldFile // closed files in Dir, oldest first
+	oldTotal int64
+
+	failed  error // the write error that closed the files, until a new segment opens
+	dropped int64 // records not written because of a write error
+	written int64 // bytes of all files this session wrote
+	names   []string
+	removed int
+}
+
+func newFiles(dir, prog string, pid int, jsonl bool, maxFile, maxTotal int64) (*files, error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, err
+	}
+	f := &files{dir: dir, prefix: fmt.Sprintf("%s-%d-", prog, pid), jsonl: jsonl, maxFile: maxFile, maxTotal: maxTotal}
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	for _, e := range ents {
+		m := fileNameRE.FindStringSubmatch(e.Name())
+		if m == nil || !e.Type().IsRegular() {
+			continue
+		}
+		info, err := e.Info()
+		if err != nil {
+			continue
+		}
+		f.old = append(f.old, oldFile{path: filepath.Join(dir, e.Name()), size: info.Size(), mod: info.ModTime()})
+		f.oldTotal += info.Size()
+		// A process with the same name and pid (a restarted container's
+		// pid 1) continues the numbering instead of overwriting.
+		if strings.HasPrefix(e.Name(), f.prefix) && m[1]+"-"+m[2]+"-" == f.prefix {
+			if n, err := strconv.Atoi(m[3]); err == nil && n > f.seq {
+				f.seq = n
+			}
+		}
+	}
+	slices.SortStableFunc(f.old, func(a, b oldFile) int {
+		if c := a.mod.Compare(b.mod); c != 0 {
+			return c
+		}
+		return strings.Compare(a.path, b.path)
+	})
+	return f, nil
+}
+
+// openNext starts the next file (pair).
+func (f *files) openNext() error {
+	f.seq++
+	name := filepath.Join(f.dir, fileName(f.prefix, f.seq, "bin"))
+	bf, err := os.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	if err != nil {
+		return err
+	}
+	f.binF, f.binBuf = bf, bufio.NewWriterSize(bf, 64<<10)
+	f.names = append(f.names, name)
+	if f.bin, err = format.NewWriter(f.binBuf); err != nil {
+		f.closeFiles()
+		return err
+	}
+	ws := []format.RecordWriter{f.bin}
+	if f.jsonl {
+		name := filepath.Join(f.dir, fileName(f.prefix, f.seq, "jsonl"))
+		jf, err := os.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+		if err != nil {
+			f.closeFiles()
+			return err
+		}
+		f.names = append(f.names, name)
+		f.jsF, f.jsBuf = jf, bufio.NewWriterSize(jf, 64<<10)
+		f.js = format.NewJSONLWriter(f.jsBuf)
+		ws = append(ws, f.js)
+	}
+	f.w = format.MultiWriter(ws...)
+	f.open = true
+	f.failed = nil
+	f.enforceCap()
+	return nil
+}
+
+// WriteRecord writes r to the current files, opening the first ones if
+// needed. It returns nil even when the record is dropped.
+func (f *files) WriteRecord(r *format.Record) error {
+	if !f.open {
+		if f.failed == nil && len(f.names) == 0 {
+			if err := f.openNext(); err != nil {
+				f.fail(err)
+			}
+		}
+		if !f.open {
+			f.dropped++
+			return nil
+		}
+	}
+	if err := f.w.WriteRecord(r); err != nil {
+		f.fail(err)
+		f.dropped++
+	}
+	return nil
+}
+
+// full reports whether the current file reached the size limit.
+func (f *files) full() bool {
+	if !f.open {
+		return false
+	}
+	if f.bin.Offset() >= f.maxFile {
+		return true
+	}
+	return f.js != nil && f.js.Offset() >= f.maxFile
+}
+
+// NextSegment closes the current files and opens the next ones.
+func (f *files) NextSegment() error {
+	f.closeFiles()
+	if err := f.openNext(); err != nil {
+		f.fail(err)
+	}
+	return nil
+}
+
+// Close closes the current files. It returns the write error that stopped
+// writing, if any.
+func (f *files) Close() error {
+	f.closeFiles()
+	return f.failed
+}
+
+// Flush writes the buffered records to the files.
+func (f *files) Flush() {
+	if !f.open {
+		return
+	}
+	if err := f.binBuf.Flush(); err != nil {
+		f.fail(err)
+		return
+	}
+	if f.jsBuf != nil {
+		if err := f.jsBuf.Flush(); err != nil {
+			f.fail(err)
+			return
+		}
+	}
+	f.enforceCap()
+}
+
+func (f *files) fail(err error) {
+	if f.failed == nil {
+		f.failed = err
+	}
+	f.closeFiles()
+}
+
+// closeFiles flushes and closes the current files (ignoring errors: a
+// failed flush leaves a file of valid records and a truncated tail).
+func (f *files) closeFiles() {
+	if !f.open && f.binF == nil {
+		return
+	}
+	for _, p := range []struct {
+		f *os.File
+		b *bufio.Writer
+	}{{f.binF, f.binBuf}, {f.jsF, f.jsBuf}} {
+		if p.f == nil {
+			continue
+		}
+		if err := p.b.Flush(); err != nil && f.failed == nil {
+			f.failed = err
+		}
+		size := int64(0)
+		if info, err := p.f.Stat(); err == nil {
+			size = info.Size()
+		}
+		p.f.Close()
+		f.written += size
+		f.old = append(f.old, oldFile{path: p.f.Name(), size: size, mod: time.Now()})
+		f.oldTotal += size
+	}
+	f.open = false
+	f.binF, f.binBuf, f.bin, f.jsF, f.jsBuf, f.js, f.w = nil, nil, nil, nil, nil, nil, nil
+}
+
+// current returns the bytes written to the current files, buffered ones
+// included.
+func (f *files) current() int64 {
+	if !f.open {
+		return 0
+	}
+	n := f.bin.Offset()
+	if f.js != nil {
+		n += f.js.Offset()
+	}
+	return n
+}
+
+// enforceCap removes the oldest closed files until the total is within the
+// cap. The current files are never removed.
+func (f *files) enforceCap() {
+	for len(f.old) > 0 && f.oldTotal+f.current() > f.maxTotal {
+		o := f.old[0]
+		f.old = f.old[1:]
+		f.oldTotal -= o.size
+		if err := os.Remove(o.path); err == nil || os.IsNotExist(err) {
+			f.removed++
+		}
+	}
+}
+
+// bytesWritten returns the bytes this session wrote, the current files'
+// included.
+func (f *files) bytesWritten() int64 { return f.written + f.current() }

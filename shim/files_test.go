@@ -1,0 +1,112 @@
+package shim
+
+import (
+	"os"
+	"path/filepath"
+	"sort"
+	"testing"
+	"time"
+
+	"github.com/wakeshim/wakeshim/format"
+)
+
+func TestFileNames(t *testing.T) {
+	if got := programName("/usr/bin/my prog.exe"); got != "my_prog" {
+		t.Errorf("programName = %q", got)
+	}
+	var names []string
+	for _, seq := range []int{10, 9, 100, 1, 999999} {
+		names = append(names, fileName("p-12-", seq, "bin"))
+	}
+	sort.Strings(names)
+	want := []string{"p-12-000001.bin", "p-12-000009.bin", "p-12-000010.bin", "p-12-000100.bin", "p-12-999999.bin"}
+	for i := range want {
+		if names[i] != want[i] {
+			t.Fatalf("sorted names %v, want %v", names, want)
+		}
+		if !fileNameRE.MatchString(names[i]) {
+			t.Errorf("%s does not match the pattern", names[i])
+		}
+	}
+}
+
+func TestFilesRotateAndCap(t *testing.T) {
+	dir := t.TempDir()
+	// An older file of another process (removed first) and one of a
+	// previous process with our pid (numbering continues after it).
+	old := filepath.Join(dir, "other-7-000003.bin")
+	os.WriteFile(old, make([]byte, 5000), 0o644)
+	os.Chtimes(old, time.Now().Add(-time.Hour), time.Now().Add(-time.Hour))
+	prev := filepath.Join(dir, "prog-42-000005.bin")
+	os.WriteFile(prev, make([]byte, 100), 0o644)
+	os.Chtimes(prev, time.Now().Add(-time.Minute), time.Now().Add(-time.Minute))
+	keep := filepath.Join(dir, "README")
+	os.WriteFile(keep, make([]byte, 50000), 0o644)
+
+	f, err := newFiles(dir, "prog", 42, true, 4096, 20000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := format.Record{Code: format.CodeWakeEvent, TS: 1, Waker: 2, Task: 3}
+	for range 3000 {
+		f.WriteRecord(&rec)
+		if f.full() {
+			f.NextSegment()
+		}
+	}
+	f.Flush()
+	f.Close()
+	if _, err := os.Stat(old); !os.IsNotExist(err) {
+		t.Error("oldest file kept")
+	}
+	if _, err := os.Stat(keep); err != nil {
+		t.Error("unrelated file removed")
+	}
+	if f.names[0] != filepath.Join(dir, "prog-42-000006.bin") {
+		t.Errorf("first name %s, want seq 6", f.names[0])
+	}
+	var total int64
+	ents, _ := os.ReadDir(dir)
+	for _, e := range ents {
+		if !fileNameRE.MatchString(e.Name()) {
+			continue
+		}
+		info, _ := e.Info()
+		total += info.Size()
+		if info.Size() > 4096+100 {
+			t.Errorf("%s: %d bytes", e.Name(), info.Size())
+		}
+	}
+	if total > 20000 {
+		t.Errorf("total %d over the cap", total)
+	}
+	if f.removed == 0 || f.dropped != 0 {
+		t.Errorf("removed %d, dropped %d", f.removed, f.dropped)
+	}
+}
+
+func TestFilesWriteErrorDrops(t *testing.T) {
+	dir := t.TempDir()
+	f, err := newFiles(dir, "prog", 1, false, 1<<20, 1<<30)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := format.Record{Code: format.CodeWakeEvent}
+	f.WriteRecord(&rec)
+	f.binF.Close() // the next flush fails, like a full disk
+	for range 10000 {
+		if err := f.WriteRecord(&rec); err != nil {
+			t.Fatal("WriteRecord returned an error")
+		}
+	}
+	f.Flush()
+	if f.failed == nil || f.dropped == 0 {
+		t.Errorf("failed %v, dropped %d", f.failed, f.dropped)
+	}
+	// A new segment recovers.
+	f.NextSegment()
+	if f.failed != nil || !f.open {
+		t.Errorf("after NextSegment: failed %v open %v", f.failed, f.open)
+	}
+	f.Close()
+}

@@ -1,0 +1,253 @@
+package shim
+
+import (
+	"runtime"
+	"strings"
+	"time"
+
+	exptrace "golang.org/x/exp/trace"
+
+	"github.com/wakeshim/wakeshim/convert"
+	"github.com/wakeshim/wakeshim/dump"
+)
+
+// maxDump bounds the buffer of a goroutine dump (a larger dump is read as
+// far as it goes).
+const maxDump = 64 << 20
+
+// maxPendingSamples bounds the dumps waiting for the trace to catch up.
+const maxPendingSamples = 4
+
+// sample is one goroutine dump: the blocked goroutines it showed.
+type sample struct {
+	wall time.Time // just before the dump (which stops the world)
+	gs   []sampledG
+}
+
+type sampledG struct {
+	id     exptrace.GoID
+	reason string        // wait reason as the dump gives it ("sync.Mutex.Lock")
+	wait   time.Duration // the dump's "N minutes", 0 under a minute
+	frames []string      // normalised stack, innermost first
+}
+
+// soloBlock is a block followed by the sampler alone (no trace).
+type soloBlock struct {
+	key      string
+	first    time.Time
+	reported bool
+}
+
+type sampler struct {
+	buf  []byte
+	solo map[exptrace.GoID]*soloBlock
+	// reported holds the goroutines the sampler reported, by block key
+	// (wait reason and innermost frame), as long as later dumps show them
+	// still so blocked where the trace cannot tell: across trace windows a
+	// block is reported once.
+	reported map[exptrace.GoID]reportedBlock
+}
+
+type reportedBlock struct {
+	key   string
+	start exptrace.Time // the block start the sampler gave the converter
+	since time.Time     // the same, in wall time
+}
+
+func (sm *sampler) init(s *Session) {
+	sm.solo = map[exptrace.GoID]*soloBlock{}
+	sm.reported = map[exptrace.GoID]reportedBlock{}
+}
+
+// key identifies a block in consecutive dumps.
+func (g *sampledG) key() string {
+	k := g.reason
+	if len(g.frames) > 0 {
+		k += "|" + g.frames[0]
+	}
+	return k
+}
+
+// take dumps every goroutine (runtime.Stack, which stops the world) and
+// returns the blocked ones that are neither the shim's nor the tracer's.
+func (sm *sampler) take(s *Session) []sampledG {
+	if sm.buf == nil {
+		sm.buf = make([]byte, 64<<10)
+	}
+	var n int
+	for {
+		n = runtime.Stack(sm.buf, true)
+		if n < len(sm.buf) || len(sm.buf) >= maxDump {
+			break
+		}
+		sm.buf = make([]byte, 2*len(sm.buf))
+	}
+	d, err := dump.ParseBytes(sm.buf[:n], "goroutine dump")
+	if len(sm.buf) > 1<<20 && n < len(sm.buf)/4 {
+		sm.buf = nil // do not keep a big buffer for a shrunk program
+	}
+	if err != nil || d == nil {
+		return nil
+	}
+	var out []sampledG
+	for i := range d.Goroutines {
+		g := &d.Goroutines[i]
+		if !g.HasID || !g.Blocked() || len(g.Frames) == 0 {
+			continue
+		}
+		id := exptrace.GoID(g.ID)
+		outer := g.Frames[len(g.Frames)-1].Func
+		if g.CreatedBy != nil && (outer == "runtime.goexit" || outer == "runtime.main") && len(g.Frames) > 1 {
+			outer = g.Frames[len(g.Frames)-2].Func
+		}
+		if s.isOwn(id) || strings.HasPrefix(outer, shimPkg) || convert.IsTracerFunc(outer) {
+			continue
+		}
+		fr := dump.Normalize(g.Frames)
+		frames := make([]string, len(fr))
+		for j, f := range fr {
+			frames[j] = f.String()
+		}
+		out = append(out, sampledG{id: id, reason: g.State, wait: time.Duration(g.WaitMinutes) * time.Minute, frames: frames})
+	}
+	return out
+}
+
+// takeSample takes a dump; with the trace, it waits until the trace
+// reaches its time; without, it is applied at once.
+func (w *worker) takeSample(time.Time) {
+	if w.s.tracing && w.s.inDebt.Load() {
+		// The tracer is paused (or about to be) for the budget: a dump now
+		// would fall in a gap of the trace and be dropped.
+		return
+	}
+	t0 := time.Now()
+	gs := w.sampler.take(w.s)
+	w.stats.Samples++
+	w.stats.SampleTime += time.Since(t0)
+	if w.failed {
+		return
+	}
+	if !w.s.tracing {
+		w.applySolo(t0, gs)
+		return
+	}
+	if len(w.samples) == maxPendingSamples {
+		w.samples = append(w.samples[:0], w.samples[1:]...)
+	}
+	w.samples = append(w.samples, sample{wall: t0, gs: gs})
+}
+
+// applySamples applies the dumps taken before trace time t, the time of
+// the next event: the converter's state is then the trace's at the time of
+// the dump. The sampler reports only the blocks the trace cannot: those
+// whose start it did not see. A goroutine that the dump shows blocked and
+// that the converter knows as blocked since a time it saw is left to the
+// trace (it reports it when it ends, or at Stop); one the converter knows as
+// running or runnable blocked just now (the trace will see it). One the
+// converter does not know at all, or knows only as already blocked when
+// first stated, has not run since the current trace window began: it has
+// been blocked at least since then, so its duration is at least the
+// window's age (or the dump's minutes, if more). It gets one TaskPending,
+// with the dump's stack, and the converter carries the block on from there.
+func (w *worker) applySamples(t exptrace.Time) {
+	clk := w.c.Clock()
+	if clk == nil {
+		return
+	}
+	for len(w.samples) > 0 {
+		sm := &w.samples[0]
+		tt := clk.Trace + exptrace.Time(sm.wall.Sub(clk.Wall))
+		if tt >= t {
+			return
+		}
+		gs := sm.gs
+		w.samples = w.samples[1:]
+		if tt < w.window || tt < w.c.LastTime() {
+			continue // taken in a gap of the trace, or the clocks disagree
+		}
+		reported := make(map[exptrace.GoID]reportedBlock)
+		for i := range gs {
+			g := &gs[i]
+			lg := w.c.Goroutine(g.id)
+			if lg.Ignored || lg.Known && !lg.Blocked {
+				continue
+			}
+			rb, had := w.sampler.reported[g.id]
+			if lg.Known && lg.StartSeen {
+				if had && lg.BlockStart == rb.start {
+					reported[g.id] = rb // the block the sampler handed over
+				}
+				continue // otherwise the trace saw it begin: the trace's
+			}
+			d := max(time.Duration(tt-w.window), g.wait)
+			key := g.key()
+			note := w.c.SampledBlock
+			since := sm.wall.Add(-d)
+			if had && rb.key == key {
+				// Reported in an earlier window and, by its wait and
+				// frame, still in that block: carry it on, quietly, from
+				// the start it was given then.
+				note = w.c.NoteSampledBlock
+				d = max(d, sm.wall.Sub(rb.since))
+				since = rb.since
+			}
+			ok, err := note(g.id, tt, d, g.reason, g.frames)
+			if err != nil {
+				w.fail(err)
+				return
+			}
+			if !ok {
+				continue
+			}
+			reported[g.id] = reportedBlock{key: key, start: w.c.Goroutine(g.id).BlockStart, since: since}
+			if !had || rb.key != key {
+				w.stats.SampledPending++
+				w.outDirty = true
+			}
+		}
+		w.sampler.reported = reported
+	}
+}
+
+// applySolo applies a dump without a trace: a goroutine blocked in
+// consecutive dumps with the same wait reason and innermost frame is taken
+// to be in one block, from the first dump that showed it; it gets one
+// TaskPending once that reaches the threshold (the dump's minutes count if
+// more).
+func (w *worker) applySolo(wall time.Time, gs []sampledG) {
+	tt := exptrace.Time(wall.Sub(w.s.start)) + 1
+	cur := make(map[exptrace.GoID]*soloBlock, len(gs))
+	for i := range gs {
+		g := &gs[i]
+		key := g.key()
+		b := w.sampler.solo[g.id]
+		if b == nil || b.key != key {
+			if b != nil && b.reported {
+				w.c.Forget(g.id)
+			}
+			b = &soloBlock{key: key, first: wall}
+		}
+		cur[g.id] = b
+		if b.reported {
+			continue
+		}
+		d := max(wall.Sub(b.first), g.wait)
+		ok, err := w.c.SampledBlock(g.id, tt, d, g.reason, g.frames)
+		if err != nil {
+			w.fail(err)
+			return
+		}
+		if ok {
+			b.reported = true
+			w.stats.SampledPending++
+			w.outDirty = true
+		}
+	}
+	for id, b := range w.sampler.solo {
+		if cur[id] == nil && b.reported {
+			w.c.Forget(id)
+		}
+	}
+	w.sampler.solo = cur
+}

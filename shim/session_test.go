@@ -1,0 +1,219 @@
+package shim
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"path/filepath"
+	"runtime/trace"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	exptrace "golang.org/x/exp/trace"
+)
+
+// syncBuffer is a goroutine-safe bytes.Buffer for Config.Stderr.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func TestMisuse(t *testing.T) {
+	if _, err := Start(Config{}); err == nil {
+		t.Error("Start without Dir: no error")
+	}
+	dir := t.TempDir()
+	s, err := Start(Config{Dir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if Current() != s {
+		t.Error("Current is not the session")
+	}
+	if _, err := Start(Config{Dir: dir}); !errors.Is(err, ErrRunning) {
+		t.Errorf("second Start: %v", err)
+	}
+	if !s.Flush(0) {
+		t.Error("Flush did not complete")
+	}
+	if err := s.Stop(); err != nil {
+		t.Errorf("Stop: %v", err)
+	}
+	if err := s.Stop(); !errors.Is(err, ErrStopped) {
+		t.Errorf("second Stop: %v", err)
+	}
+	if s.Flush(time.Second) {
+		t.Error("Flush after Stop completed")
+	}
+	if Current() != nil {
+		t.Error("Current after Stop")
+	}
+	var nilSession *Session
+	if err := nilSession.Stop(); err == nil {
+		t.Error("nil Stop: no error")
+	}
+	// A new session after Stop is fine.
+	s, err = Start(Config{Dir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Stop()
+}
+
+func TestHostFlightRecorder(t *testing.T) {
+	fr := trace.NewFlightRecorder(trace.FlightRecorderConfig{})
+	if err := fr.Start(); err != nil {
+		t.Skip("flight recorder unavailable:", err)
+	}
+	defer fr.Stop()
+	dir := t.TempDir()
+	var stderr syncBuffer
+	s, err := Start(Config{Dir: dir, Stderr: &stderr, Sample: 20 * time.Millisecond, Threshold: 30 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	block := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() { defer wg.Done(); <-block }()
+	time.Sleep(150 * time.Millisecond)
+	close(block)
+	wg.Wait()
+	if err := s.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	st := s.Stats()
+	if st.Tracing {
+		t.Error("Tracing with the host's flight recorder running")
+	}
+	if n := strings.Count(stderr.String(), "unavailable"); n != 1 {
+		t.Errorf("stderr %q: want the tracer reported unavailable once", stderr.String())
+	}
+	if st.SampledPending == 0 {
+		t.Errorf("no sampled TaskPending: %+v", st)
+	}
+	// The host's recorder still works.
+	var buf bytes.Buffer
+	if _, err := fr.WriteTo(&buf); err != nil || buf.Len() == 0 {
+		t.Errorf("host WriteTo: %v", err)
+	}
+	if m, _ := filepath.Glob(filepath.Join(dir, "*.bin")); len(m) == 0 {
+		t.Error("no files")
+	}
+}
+
+func TestBudgetPauses(t *testing.T) {
+	dir := t.TempDir()
+	var stderr syncBuffer
+	s, err := Start(Config{Dir: dir, Stderr: &stderr, Budget: 0.0001, Interval: 20 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			c := make(chan int)
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				go func() { c <- 1 }()
+				<-c
+			}
+		}()
+	}
+	time.Sleep(600 * time.Millisecond)
+	close(stop)
+	wg.Wait()
+	s.Stop()
+	st := s.Stats()
+	if st.Pauses == 0 {
+		t.Errorf("no tracer pause with a tiny budget: %+v", st)
+	}
+	if st.Gens == 0 {
+		t.Error("nothing converted")
+	}
+	if !strings.Contains(stderr.String(), "paused") {
+		t.Errorf("Stop line %q does not report the pauses", stderr.String())
+	}
+}
+
+// The tracer pauses and restarts while the program traces itself: the
+// program's trace stays valid and the shim's windows parse.
+func TestPausesBesideHostTrace(t *testing.T) {
+	var host bytes.Buffer
+	if err := trace.Start(&host); err != nil {
+		t.Skip("tracer busy:", err)
+	}
+	dir := t.TempDir()
+	var stderr syncBuffer
+	s, err := Start(Config{Dir: dir, Stderr: &stderr, Budget: 0.005, Interval: 20 * time.Millisecond})
+	if err != nil {
+		trace.Stop()
+		t.Fatal(err)
+	}
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	for range 2 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			c := make(chan int)
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				go func() { c <- 1 }()
+				<-c
+				time.Sleep(100 * time.Microsecond)
+			}
+		}()
+	}
+	// Run until the tracer has paused and restarted a few times.
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline) && s.Stats().Pauses < 3; {
+		time.Sleep(20 * time.Millisecond)
+	}
+	time.Sleep(100 * time.Millisecond)
+	close(stop)
+	wg.Wait()
+	s.Stop()
+	trace.Stop()
+	st := s.Stats()
+	if st.Pauses < 2 || st.ParseErrors != 0 || st.Gens == 0 {
+		t.Errorf("pauses %d, parse errors %d, gens %d; stderr %q", st.Pauses, st.ParseErrors, st.Gens, stderr.String())
+	}
+	r, err := exptrace.NewReader(&host)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for {
+		_, err := r.ReadEvent()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatalf("host trace: %v", err)
+		}
+	}
+}

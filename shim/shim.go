@@ -1,0 +1,512 @@
+// Package shim writes live wake and task-pending records (the v9 format of
+// package format) from inside a running Go program.
+//
+// A Session holds the runtime/trace flight recorder (not the trace.Start
+// slot, which stays free for the program and for /debug/pprof/trace),
+// takes the new part of its window every Config.Interval, parses it
+// in-process with golang.org/x/exp/trace and turns it into records with the
+// same converter as cmd/convert (package convert), within a CPU budget. A
+// goroutine-dump sampler finds goroutines blocked since before the trace
+// could see them. Records go to rotating files DIR/PROGRAM-PID-SEQ.bin
+// (and .jsonl) under a total size cap.
+//
+// Most programs use it through the blank import of shim/auto and the
+// WAKESHIM environment variable; docs/shim.md has the design, loss bounds
+// and overhead.
+package shim
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"runtime"
+	"runtime/debug"
+	"runtime/pprof"
+	"runtime/trace"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	exptrace "golang.org/x/exp/trace"
+
+	"github.com/wakeshim/wakeshim/convert"
+)
+
+// Errors of Start and Stop.
+var (
+	ErrRunning = errors.New("shim: a session is already running")
+	ErrStopped = errors.New("shim: session already stopped")
+)
+
+var (
+	activeMu sync.Mutex
+	active   *Session
+)
+
+// Current returns the running session, or nil.
+func Current() *Session {
+	activeMu.Lock()
+	defer activeMu.Unlock()
+	return active
+}
+
+// Session is a running shim. Its methods are safe for concurrent use.
+type Session struct {
+	cfg   Config
+	start time.Time
+	fr    *trace.FlightRecorder // the first recorder, until snapshotLoop takes it
+	// tracing reports that the flight recorder could be had at Start
+	// (otherwise the session runs on the sampler alone).
+	tracing bool
+
+	chunks     chan chunk
+	flushReq   chan chan struct{}
+	stopc      chan struct{}
+	pauseNow   chan struct{} // the worker asks for the tracer to pause
+	snapDone   chan struct{}
+	workerDone chan struct{}
+	stopped    atomic.Bool
+
+	ownMu sync.Mutex
+	own   map[exptrace.GoID]bool
+
+	reportMu sync.Mutex
+	reported map[string]bool
+
+	inDebt       atomic.Bool  // the worker spent its CPU budget: skip snapshots
+	pauses       atomic.Int64 // times the tracer was paused for the budget
+	tracerOff    atomic.Int64 // nanoseconds the tracer was paused
+	snapErrs     atomic.Int64
+	queueDrops   atomic.Int64 // generations dropped because the parser was behind
+	evicted      atomic.Int64 // generations evicted from the ring before taken
+	writeToNanos atomic.Int64
+	snapBytes    atomic.Int64
+	snapshots    atomic.Int64
+
+	statsMu sync.Mutex
+	stats   Stats
+	err     error // the worker's final error
+}
+
+// chunk is a run of consecutive complete generations of the trace, as the
+// flight recorder wrote them (without the trace header).
+type chunk struct {
+	hdr         [traceHeaderLen]byte // the trace header
+	data        []byte
+	first, last uint64
+	epoch       int           // the flight recorder it came from
+	ack         chan struct{} // closed once the chunk is converted and flushed
+}
+
+// Stats counts what a session did.
+type Stats struct {
+	Tracing bool // the flight recorder could be had (false: sampler alone)
+	// Pauses counts the times the tracer was stopped to keep within the
+	// budget, and TracerOff the time it stayed off (up to the last restart).
+	Pauses    int64
+	TracerOff time.Duration
+
+	Snapshots     int64         // FlightRecorder.WriteTo calls
+	SnapshotBytes int64         // bytes WriteTo produced (the overlapping windows)
+	WriteToTime   time.Duration // time spent in WriteTo
+	TraceBytes    int64         // bytes of new generations taken
+	Gens          int64         // generations converted
+	// Generations of the trace recorded but not converted: GensLost is
+	// the sum of those evicted from the recorder's ring before they were
+	// taken, dropped because the worker was behind, skipped for the budget
+	// (the tracer's pauses are not counted: nothing is recorded then), and
+	// dropped after the conversion failed.
+	GensEvicted, GensDropped, GensSkipped, GensFailed, GensLost int64
+	ParseErrors                                                 int64         // generations the trace reader rejected
+	ParseTime                                                   time.Duration // time the worker spent parsing and converting
+	// TracerCostEst is the tracer's estimated cost in the program's
+	// goroutines, charged to the budget with ParseTime.
+	TracerCostEst time.Duration
+
+	Samples        int64         // goroutine dumps taken
+	SampleTime     time.Duration // time spent taking and reading them
+	SampledPending int64         // TaskPending records from the sampler
+
+	Convert        convert.Stats // what the converter wrote
+	BytesWritten   int64         // bytes written to files
+	Files          int           // files opened
+	FilesRemoved   int           // files removed by the total cap
+	RecordsDropped int64         // records lost to write errors
+	WriteError     error         // the first write error, if any
+}
+
+// Start starts a session. It fails if one is running, or on a bad Config.
+// When the flight recorder cannot be had (the program runs its own
+// runtime/trace.FlightRecorder), it says so once on Config.Stderr and the
+// session runs on the goroutine sampler alone.
+func Start(cfg Config) (*Session, error) {
+	cfg, err := cfg.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	activeMu.Lock()
+	defer activeMu.Unlock()
+	if active != nil {
+		return nil, ErrRunning
+	}
+	out, err := newFiles(cfg.Dir, programName(os.Args[0]), os.Getpid(), cfg.JSONL, cfg.MaxFile, cfg.MaxTotal)
+	if err != nil {
+		return nil, fmt.Errorf("shim: %w", err)
+	}
+	s := &Session{
+		cfg:        cfg,
+		start:      time.Now(),
+		chunks:     make(chan chunk, 2),
+		flushReq:   make(chan chan struct{}),
+		stopc:      make(chan struct{}),
+		pauseNow:   make(chan struct{}, 1),
+		snapDone:   make(chan struct{}),
+		workerDone: make(chan struct{}),
+		own:        map[exptrace.GoID]bool{},
+		reported:   map[string]bool{},
+	}
+	if fr, err := s.newRecorder(); err != nil {
+		if cfg.Sample < 0 {
+			return nil, fmt.Errorf("shim: execution tracer unavailable (%v) and sampler off", err)
+		}
+		s.reportOnce("tracer", "execution tracer unavailable (%v); running on the goroutine sampler alone", err)
+	} else {
+		s.fr = fr
+		s.tracing = true
+	}
+	ccfg := convert.Config{Threshold: cfg.Threshold, Ignore: s.ignore}
+	if !s.tracing {
+		ccfg.SampleInterval = -1 // no run queue to sample without the trace
+	}
+	c, err := convert.New(ccfg, out)
+	if err != nil {
+		if s.fr != nil {
+			s.fr.Stop()
+		}
+		return nil, fmt.Errorf("shim: %w", err)
+	}
+	w := &worker{s: s, c: c, out: out, lastRefill: time.Now(), allowance: s.budgetCap() / 2,
+		costPerByte: initialCostPerByte}
+	// The labels show the shim's own CPU in the host's CPU profiles.
+	go pprof.Do(context.Background(), pprof.Labels("wakeshim", "snapshot"), func(context.Context) { s.snapshotLoop() })
+	go pprof.Do(context.Background(), pprof.Labels("wakeshim", "worker"), func(context.Context) { w.run() })
+	active = s
+	return s, nil
+}
+
+// Stop takes a last snapshot, converts it, closes the files and ends the
+// session. It reports on Config.Stderr, in one line, what was lost, if
+// anything. It returns the first write error, if any. A second Stop
+// returns ErrStopped.
+func (s *Session) Stop() error {
+	if s == nil {
+		return errors.New("shim: Stop of a nil Session")
+	}
+	if !s.stopped.CompareAndSwap(false, true) {
+		return ErrStopped
+	}
+	close(s.stopc)
+	<-s.snapDone
+	<-s.workerDone
+	activeMu.Lock()
+	if active == s {
+		active = nil
+	}
+	activeMu.Unlock()
+	st := s.Stats()
+	var parts []string
+	if st.GensLost > 0 {
+		parts = append(parts, fmt.Sprintf("%d trace generations not converted (%d skipped for the CPU budget, %d dropped with the converter behind, %d evicted before they were taken, %d after a failure)",
+			st.GensLost, st.GensSkipped, st.GensDropped, st.GensEvicted, st.GensFailed))
+	}
+	if st.Pauses > 0 {
+		parts = append(parts, fmt.Sprintf("tracer paused %d times (%.1fs in all) to keep within the CPU budget", st.Pauses, st.TracerOff.Seconds()))
+	}
+	if st.ParseErrors > 0 {
+		parts = append(parts, fmt.Sprintf("%d generations rejected by the trace reader", st.ParseErrors))
+	}
+	if st.RecordsDropped > 0 {
+		parts = append(parts, fmt.Sprintf("%d records dropped (%v)", st.RecordsDropped, st.WriteError))
+	}
+	if len(parts) > 0 {
+		s.report("stopped: %s", strings.Join(parts, ", "))
+	}
+	s.statsMu.Lock()
+	defer s.statsMu.Unlock()
+	if s.err != nil {
+		return s.err
+	}
+	return st.WriteError
+}
+
+// Flush takes a snapshot of the trace now, converts it and writes every
+// record so far to the files. It waits for that, at most timeout (zero:
+// 10s), and reports whether it completed.
+func (s *Session) Flush(timeout time.Duration) bool {
+	if timeout <= 0 {
+		timeout = 10 * time.Second
+	}
+	ack := make(chan struct{})
+	tm := time.NewTimer(timeout)
+	defer tm.Stop()
+	select {
+	case s.flushReq <- ack:
+	case <-s.snapDone:
+		return false
+	case <-tm.C:
+		return false
+	}
+	select {
+	case <-ack:
+		return true
+	case <-s.workerDone:
+		return false
+	case <-tm.C:
+		return false
+	}
+}
+
+// Stats returns the counts so far (updated after each converted snapshot).
+func (s *Session) Stats() Stats {
+	s.statsMu.Lock()
+	st := s.stats
+	s.statsMu.Unlock()
+	st.Snapshots = s.snapshots.Load()
+	st.SnapshotBytes = s.snapBytes.Load()
+	st.WriteToTime = time.Duration(s.writeToNanos.Load())
+	st.Pauses = s.pauses.Load()
+	st.TracerOff = time.Duration(s.tracerOff.Load())
+	return st
+}
+
+// Config returns the session's configuration, defaults filled in.
+func (s *Session) Config() Config { return s.cfg }
+
+func (s *Session) stderr() io.Writer {
+	if s.cfg.Stderr != nil {
+		return s.cfg.Stderr
+	}
+	return os.Stderr
+}
+
+func (s *Session) report(format string, args ...any) {
+	fmt.Fprintf(s.stderr(), "wakeshim: "+format+"\n", args...)
+}
+
+// reportOnce reports once per key per session.
+func (s *Session) reportOnce(key, format string, args ...any) {
+	s.reportMu.Lock()
+	done := s.reported[key]
+	s.reported[key] = true
+	s.reportMu.Unlock()
+	if !done {
+		s.report(format, args...)
+	}
+}
+
+// recovered reports a panic of one of the shim's goroutines, once.
+func (s *Session) recovered(where string, r any) {
+	s.reportOnce("panic", "internal error in %s: %v; the shim stops converting (please report)%s", where, r, debugStack())
+}
+
+// curGoID returns the calling goroutine's id, from the header line of its
+// stack ("goroutine N [running]:").
+func curGoID() exptrace.GoID {
+	var b [64]byte
+	n := runtime.Stack(b[:], false)
+	f := strings.Fields(string(b[:n]))
+	if len(f) < 2 {
+		return exptrace.NoGoroutine
+	}
+	id, err := strconv.ParseInt(f[1], 10, 64)
+	if err != nil {
+		return exptrace.NoGoroutine
+	}
+	return exptrace.GoID(id)
+}
+
+// registerSelf records the calling goroutine as the shim's own.
+func (s *Session) registerSelf() {
+	id := curGoID()
+	s.ownMu.Lock()
+	s.own[id] = true
+	s.ownMu.Unlock()
+}
+
+func (s *Session) isOwn(id exptrace.GoID) bool {
+	s.ownMu.Lock()
+	defer s.ownMu.Unlock()
+	return s.own[id]
+}
+
+// shimPkg is the prefix of the functions of this package (and below).
+const shimPkg = "github.com/wakeshim/wakeshim/shim."
+
+// ignore is the converter's Config.Ignore: the shim's goroutines (by the
+// ids they recorded, or by their start function) and the runtime's own, as
+// cmd/convert leaves them out (convert.SystemGoroutine).
+func (s *Session) ignore(id exptrace.GoID, stk exptrace.Stack) bool {
+	if s.isOwn(id) {
+		return true
+	}
+	var outer string
+	for f := range stk.Frames() {
+		outer = f.Func
+	}
+	return strings.HasPrefix(outer, shimPkg) || convert.SystemGoroutine(id, stk)
+}
+
+// budgetCap is the most CPU time the worker may save up.
+func (s *Session) budgetCap() time.Duration {
+	if s.cfg.Budget > 1 {
+		return 0
+	}
+	return time.Duration(s.cfg.Budget * float64(2*time.Second))
+}
+
+// newRecorder returns a started flight recorder, or the error of Start.
+func (s *Session) newRecorder() (*trace.FlightRecorder, error) {
+	fr := trace.NewFlightRecorder(trace.FlightRecorderConfig{
+		MinAge:   3 * s.cfg.Interval,
+		MaxBytes: 32 << 20,
+	})
+	if err := fr.Start(); err != nil {
+		return nil, err
+	}
+	return fr, nil
+}
+
+// snapshotLoop takes the new part of the flight recorder's window every
+// Interval and hands it to the worker without ever blocking on it (a full
+// queue drops the chunk: the worker sees the gap in generation numbers).
+// It also serves Flush and the final snapshot of Stop.
+//
+// It owns the flight recorder and duty-cycles it under a CPU budget: when
+// the worker has spent its budget, the recorder is stopped after the
+// snapshot (the tracer then costs the program nothing), and a new one is
+// started once the worker has paid its debt back. Each recorder is an
+// epoch: the worker starts a new trace reader for it.
+func (s *Session) snapshotLoop() {
+	var closeOnce sync.Once
+	closeChunks := func() { closeOnce.Do(func() { close(s.chunks) }) }
+	fr := s.fr
+	s.fr = nil // the loop's from now on
+	epoch := 1
+	defer close(s.snapDone)
+	offSince := time.Time{}
+	defer func() {
+		if fr != nil {
+			func() {
+				defer func() { recover() }()
+				fr.Stop()
+			}()
+		} else if !offSince.IsZero() {
+			s.tracerOff.Add(int64(time.Since(offSince)))
+		}
+	}()
+	defer closeChunks()
+	defer func() {
+		if r := recover(); r != nil {
+			s.recovered("snapshot loop", r)
+		}
+	}()
+	s.registerSelf()
+	dutyCycle := !math.IsInf(s.cfg.Budget, 1)
+	var f genFilter
+	t := time.NewTicker(s.cfg.Interval)
+	defer t.Stop()
+	for {
+		var ack chan struct{}
+		final := false
+		select {
+		case <-t.C:
+		case ack = <-s.flushReq:
+		case <-s.stopc:
+			final = true
+		case <-s.workerDone:
+			return
+		case <-s.pauseNow:
+			if fr != nil && dutyCycle && s.inDebt.Load() {
+				// The worker spent its budget: stop the tracer at once.
+				// What it recorded since the last snapshot is let go
+				// (the worker would skip it), not counted as lost.
+				fr.Stop()
+				fr = nil
+				offSince = time.Now()
+				s.pauses.Add(1)
+			}
+			continue
+		}
+		if final {
+			ack = make(chan struct{}) // Stop's chunk is always converted
+		}
+		if fr == nil && s.tracing && !final && !s.inDebt.Load() {
+			// Back from the pause: a new recorder, a new epoch.
+			var err error
+			if fr, err = s.newRecorder(); err != nil {
+				s.reportOnce("restart", "execution tracer unavailable (%v); only the sampler runs until it can be had again", err)
+			} else {
+				epoch++
+				f = genFilter{}
+				s.tracerOff.Add(int64(time.Since(offSince)))
+				offSince = time.Time{}
+			}
+		}
+		ch := chunk{ack: ack, epoch: epoch}
+		if fr != nil {
+			f.reset()
+			t0 := time.Now()
+			_, err := fr.WriteTo(&f)
+			s.writeToNanos.Add(int64(time.Since(t0)))
+			s.snapshots.Add(1)
+			s.snapBytes.Add(f.bytes)
+			if err != nil {
+				s.snapErrs.Add(1)
+				s.reportOnce("writeto", "flight recorder snapshot failed: %v", err)
+			} else if data, first, last := f.take(); data != nil {
+				if ev := f.evicted(first); ev > 0 {
+					s.evicted.Add(ev)
+				}
+				ch.data = append([]byte(nil), data...)
+				ch.first, ch.last = first, last
+				ch.hdr = f.header
+			}
+			if dutyCycle && !final && s.inDebt.Load() {
+				// Pause the tracer while the worker pays its debt.
+				fr.Stop()
+				fr = nil
+				offSince = time.Now()
+				s.pauses.Add(1)
+			}
+		}
+		switch {
+		case ack != nil:
+			select {
+			case s.chunks <- ch:
+			case <-s.workerDone:
+				return
+			}
+		case ch.data != nil:
+			select {
+			case s.chunks <- ch:
+			default:
+				s.queueDrops.Add(int64(ch.last - ch.first + 1))
+			}
+		}
+		if final {
+			return
+		}
+	}
+}
+
+func debugStack() string {
+	if os.Getenv("WAKESHIM_DEBUG") != "" {
+		return "\n" + string(debug.Stack())
+	}
+	return ""
+}

@@ -1,0 +1,389 @@
+package shim
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"math"
+	"time"
+
+	exptrace "golang.org/x/exp/trace"
+
+	"github.com/wakeshim/wakeshim/convert"
+)
+
+// worker is the session's one goroutine that parses and converts: it owns
+// the trace reader, the converter and the files. It waits for chunks inside
+// Read (the trace reader asks for more input only between generations, when
+// every event before has been converted), and while it waits it also takes
+// the goroutine samples and flushes the files, so that the converter, which
+// is not safe for concurrent use, is only ever used by it.
+type worker struct {
+	s   *Session
+	c   *convert.Converter
+	out *files
+
+	tr      *exptrace.Reader
+	cur     []byte // unread part of the current chunk
+	lastGen uint64 // last generation handed to the reader (0: none yet)
+	epoch   int    // the flight recorder lastGen belongs to
+	next    *chunk // a chunk that does not follow lastGen: needs a new reader
+	closed  bool   // no more chunks
+	failed  bool   // the converter failed: chunks are drained, not parsed
+
+	window    exptrace.Time // first event of the current reader
+	newWindow bool          // the next event is the first of a new reader
+
+	acks []chan struct{}
+
+	// CPU budget: the worker may spend allowance more before it skips.
+	allowance  time.Duration
+	precharged time.Duration // expected cost of accepted chunks, charged ahead
+	// costPerByte is the recent conversion cost, in ns per byte of trace;
+	// busySum and chargedBytes accumulate the next measurement.
+	costPerByte  float64
+	busySum      time.Duration
+	chargedBytes int64
+	lastRefill   time.Time
+	busySince    time.Time
+
+	sampleC  <-chan time.Time
+	samples  []sample // dumps waiting for the trace to reach their time
+	sampler  sampler
+	retryAt  time.Time // when to try the files again after a write error
+	outDirty bool
+
+	stats Stats
+}
+
+func (w *worker) run() {
+	s := w.s
+	defer close(s.workerDone)
+	defer func() {
+		if r := recover(); r != nil {
+			s.recovered("worker", r)
+			func() {
+				defer func() { recover() }()
+				w.out.Close()
+			}()
+			w.publish()
+			for _, a := range w.acks {
+				close(a)
+			}
+			// Let the snapshot loop finish: it never blocks on us once
+			// workerDone is closed.
+		}
+	}()
+	s.registerSelf()
+	if s.cfg.Sample > 0 {
+		t := time.NewTicker(s.cfg.Sample)
+		defer t.Stop()
+		w.sampleC = t.C
+	}
+	w.sampler.init(s)
+	w.busySince = time.Now()
+	for {
+		if w.tr == nil {
+			var ch chunk
+			if w.next != nil {
+				ch, w.next = *w.next, nil
+			} else {
+				var ok bool
+				if ch, ok = w.waitChunk(); !ok {
+					break
+				}
+				if !w.accept(&ch) {
+					continue
+				}
+			}
+			w.startReader(ch)
+			continue
+		}
+		ev, err := w.tr.ReadEvent()
+		if err != nil {
+			if err != io.EOF {
+				w.stats.ParseErrors++
+				s.reportOnce("parse", "trace reader: %v (the generation is skipped)", err)
+				w.cur = nil
+			}
+			w.tr = nil
+			continue
+		}
+		if w.failed {
+			continue
+		}
+		t := ev.Time()
+		if w.newWindow {
+			w.newWindow = false
+			w.c.Gap(t)
+			w.window = t
+		}
+		if len(w.samples) > 0 {
+			w.applySamples(t)
+		}
+		if err := w.c.Event(&ev); err != nil {
+			w.fail(err)
+			continue
+		}
+		w.outDirty = true
+		if w.out.full() {
+			if err := w.c.Rotate(); err != nil {
+				w.fail(err)
+			}
+		}
+	}
+	// The end: no more chunks.
+	w.idle()
+	if !w.failed {
+		if err := w.c.Close(); err != nil && !errors.Is(err, convert.ErrClosed) {
+			w.fail(err)
+		}
+	}
+	if err := w.out.Close(); err != nil && w.stats.WriteError == nil {
+		w.stats.WriteError = err
+	}
+	w.publish()
+	for _, a := range w.acks {
+		close(a)
+	}
+	w.acks = nil
+}
+
+func (w *worker) fail(err error) {
+	if !w.failed {
+		w.failed = true
+		w.s.reportOnce("convert", "conversion stopped: %v", err)
+		w.s.statsMu.Lock()
+		w.s.err = err
+		w.s.statsMu.Unlock()
+	}
+}
+
+// startReader starts a new trace reader on ch.
+func (w *worker) startReader(ch chunk) {
+	w.noteGens(ch)
+	w.cur = ch.data
+	w.lastGen = ch.last
+	tr, err := exptrace.NewReader(io.MultiReader(bytes.NewReader(ch.hdr[:]), w))
+	if err != nil {
+		w.stats.ParseErrors++
+		w.s.reportOnce("parse", "trace reader: %v", err)
+		w.cur = nil
+		return
+	}
+	w.tr = tr
+	w.newWindow = true
+}
+
+// noteGens counts the generations of ch, taken for conversion. (What is
+// lost is counted where it is lost: the snapshot loop counts generations
+// evicted from the ring or dropped from a full queue, accept those skipped
+// for the budget.)
+func (w *worker) noteGens(ch chunk) {
+	if ch.epoch != w.epoch {
+		// A new flight recorder: the time between is the tracer's pause.
+		w.epoch, w.lastGen = ch.epoch, 0
+	}
+	w.stats.Gens += int64(ch.last - ch.first + 1)
+	w.stats.TraceBytes += int64(len(ch.data))
+}
+
+// Read feeds the trace reader: the rest of the current chunk, then the next
+// one if it follows. A chunk that does not follow (generations were lost)
+// or that the budget skips ends the reader (io.EOF); the run loop starts a
+// new one.
+func (w *worker) Read(p []byte) (int, error) {
+	for len(w.cur) == 0 {
+		if w.next != nil || w.closed {
+			return 0, io.EOF
+		}
+		ch, ok := w.waitChunk()
+		if !ok {
+			return 0, io.EOF
+		}
+		if !w.accept(&ch) {
+			return 0, io.EOF
+		}
+		if ch.epoch != w.epoch || ch.first != w.lastGen+1 {
+			w.next = &ch
+			return 0, io.EOF
+		}
+		w.noteGens(ch)
+		w.cur = ch.data
+		w.lastGen = ch.last
+	}
+	n := copy(p, w.cur)
+	w.cur = w.cur[n:]
+	return n, nil
+}
+
+// accept decides whether to parse ch, within the CPU budget.
+// tracerNsPerByte estimates what the execution tracer costs the program
+// per byte of trace it writes (in the program's own goroutines, where the
+// shim cannot measure it): about 45ns on the loopback HTTP benchmark
+// (Go 1.26, amd64), where the tracer alone added 14-16% of CPU per request
+// for 4.8MB/s of trace. The budget charges it with the conversion.
+const tracerNsPerByte = 45
+
+// initialCostPerByte is the conversion cost per byte of trace assumed until
+// the worker has measured its own (about 100ns on the same benchmark).
+const initialCostPerByte = 100
+
+func (w *worker) accept(ch *chunk) bool {
+	if w.failed {
+		w.stats.GensFailed += int64(ch.last - ch.first + 1)
+		return false
+	}
+	b := w.s.cfg.Budget
+	if math.IsInf(b, 1) {
+		return true
+	}
+	now := time.Now()
+	w.allowance += time.Duration(b * float64(now.Sub(w.lastRefill)))
+	w.lastRefill = now
+	if lim := w.s.budgetCap(); w.allowance > lim {
+		w.allowance = lim
+	}
+	if w.allowance > 0 || ch.ack != nil { // (Flush and Stop want theirs converted)
+		// Charge the expected cost now, so that the snapshot loop pauses
+		// the tracer at its next tick rather than after the conversion.
+		if w.costPerByte > 0 {
+			est := time.Duration(w.costPerByte * float64(len(ch.data)))
+			w.precharged += est
+			w.allowance -= est
+		}
+		w.chargedBytes += int64(len(ch.data))
+		// The tracer's own cost in the program's goroutines, estimated.
+		tc := time.Duration(tracerNsPerByte * float64(len(ch.data)))
+		w.allowance -= tc
+		w.stats.TracerCostEst += tc
+		if w.allowance <= 0 {
+			w.pauseTracer()
+		}
+		return true
+	}
+	w.pauseTracer()
+	w.stats.GensSkipped += int64(ch.last - ch.first + 1)
+	return false
+}
+
+// pauseTracer marks the budget spent and asks the snapshot loop to stop
+// the tracer now: what it would record until the next snapshot would be
+// skipped anyway.
+func (w *worker) pauseTracer() {
+	w.s.inDebt.Store(true)
+	select {
+	case w.s.pauseNow <- struct{}{}:
+	default:
+	}
+}
+
+// waitChunk returns the next chunk with data, or false when there are no
+// more. While it waits, it takes samples, flushes and acknowledges.
+func (w *worker) waitChunk() (chunk, bool) {
+	w.idle()
+	defer func() { w.busySince = time.Now() }()
+	if w.closed {
+		return chunk{}, false
+	}
+	flush := time.NewTicker(w.s.cfg.Interval)
+	defer flush.Stop()
+	for {
+		select {
+		case ch, ok := <-w.s.chunks:
+			if !ok {
+				w.closed = true
+				return chunk{}, false
+			}
+			if ch.ack != nil {
+				w.acks = append(w.acks, ch.ack)
+			}
+			if len(ch.data) == 0 {
+				w.busySince = time.Now()
+				w.idle()
+				continue
+			}
+			return ch, true
+		case now := <-w.sampleC:
+			w.takeSample(now)
+			w.busySince = time.Now()
+			w.idle()
+		case <-flush.C:
+			w.busySince = time.Now()
+			w.idle()
+		}
+	}
+}
+
+// idle is called whenever the worker is about to wait: everything handed
+// to the converter so far has been converted. It charges the busy time to
+// the budget, flushes the files, publishes the stats and closes the
+// pending Flush acknowledgements.
+func (w *worker) idle() {
+	now := time.Now()
+	if !w.busySince.IsZero() {
+		d := now.Sub(w.busySince)
+		w.stats.ParseTime += d
+		w.allowance -= d - w.precharged
+		w.precharged = 0
+		w.busySince = now
+		w.busySum += d
+		if w.chargedBytes > 1<<16 {
+			// Cost per byte of trace, averaged over the recent chunks.
+			c := float64(w.busySum) / float64(w.chargedBytes)
+			if w.costPerByte == 0 {
+				w.costPerByte = c
+			} else {
+				w.costPerByte = 0.7*w.costPerByte + 0.3*c
+			}
+			w.busySum, w.chargedBytes = 0, 0
+		}
+	}
+	if b := w.s.cfg.Budget; !math.IsInf(b, 1) {
+		// Refill, and tell the snapshot loop whether chunks are wanted.
+		w.allowance = min(w.allowance+time.Duration(b*float64(now.Sub(w.lastRefill))), w.s.budgetCap())
+		w.lastRefill = now
+		w.s.inDebt.Store(w.allowance <= 0)
+	}
+	if w.out.failed != nil && !w.failed {
+		// The files failed (a full disk): try a new file every 5s.
+		if w.retryAt.IsZero() {
+			w.retryAt = now.Add(5 * time.Second)
+		} else if now.After(w.retryAt) {
+			w.retryAt = time.Time{}
+			if err := w.c.Rotate(); err != nil {
+				w.fail(err)
+			}
+		}
+	}
+	if w.outDirty || len(w.acks) > 0 {
+		w.out.Flush()
+		w.outDirty = false
+	}
+	w.publish()
+	for _, a := range w.acks {
+		close(a)
+	}
+	w.acks = w.acks[:0]
+}
+
+// publish copies the worker's counts to the session.
+func (w *worker) publish() {
+	s := w.s
+	st := w.stats
+	st.Tracing = s.tracing
+	st.GensEvicted = s.evicted.Load()
+	st.GensDropped = s.queueDrops.Load()
+	st.GensLost = st.GensEvicted + st.GensDropped + st.GensSkipped + st.GensFailed
+	st.Convert = w.c.Stats()
+	st.BytesWritten = w.out.bytesWritten()
+	st.Files = len(w.out.names)
+	st.FilesRemoved = w.out.removed
+	st.RecordsDropped = w.out.dropped
+	if st.WriteError == nil {
+		st.WriteError = w.out.failed
+	}
+	s.statsMu.Lock()
+	s.stats = st
+	s.statsMu.Unlock()
+}
