@@ -24,6 +24,12 @@ type Config struct {
 	// (NAME.jsonl next to NAME.bin).
 	JSONL bool
 
+	// Dumps keeps the goroutine dumps the sampler takes beside the records:
+	// NAME.goroutines.txt next to NAME.bin, in the debug=2 form of
+	// /debug/pprof/goroutine, the last dump taken while NAME.bin was being
+	// written, for cmd/dumpdiff. It needs the sampler (Sample not negative).
+	Dumps bool
+
 	// Sample is the interval of the goroutine-dump sampler, which finds
 	// goroutines blocked since before the trace could see them. Zero means
 	// 1s; negative turns the sampler off.
@@ -100,6 +106,9 @@ func (c Config) withDefaults() (Config, error) {
 	if c.MaxTotal < perFile {
 		return c, fmt.Errorf("shim: MaxTotal (maxtotal) %d below MaxFile (maxfile) %d, x2 with JSONL", c.MaxTotal, c.MaxFile)
 	}
+	if c.Dumps && c.Sample < 0 {
+		return c, errors.New("shim: Dumps (dumps) needs the sampler (sample)")
+	}
 	if math.IsNaN(c.Budget) {
 		return c, errors.New("shim: Budget (budget) is NaN")
 	}
@@ -136,6 +145,7 @@ func (e *KeyError) Unwrap() error { return e.Err }
 //	dir=PATH        Dir (required)
 //	threshold=1ms   Threshold (a Go duration)
 //	jsonl=1         JSONL (1/0, true/false, on/off)
+//	dumps=1         Dumps (1/0, true/false, on/off)
 //	sample=1s       Sample (0 or off: no sampler)
 //	maxfile=64MB    MaxFile (bytes; B, KB/MB/GB = 1024^n, KiB/MiB/GiB too)
 //	maxtotal=1GB    MaxTotal
@@ -176,6 +186,8 @@ func ParseEnv(s string) (Config, error) {
 			}
 		case "jsonl":
 			c.JSONL, err = parseBool(val)
+		case "dumps":
+			c.Dumps, err = parseBool(val)
 		case "sample":
 			if val == "off" {
 				val = "0"

@@ -25,6 +25,8 @@ func TestParseEnv(t *testing.T) {
 		{in: "dir=d,sample=off", want: Config{Dir: "d", Sample: -1}},
 		{in: "dir=d,jsonl=false", want: Config{Dir: "d"}},
 		{in: "dir=d,jsonl=on", want: Config{Dir: "d", JSONL: true}},
+		{in: "dir=d,dumps=1", want: Config{Dir: "d", Dumps: true}},
+		{in: "dir=d,dumps=2", bad: "dumps"},
 		{in: "dir=d,budget=0.2", want: Config{Dir: "d", Budget: 0.2}},
 		{in: "dir=d,budget=off", want: Config{Dir: "d", Budget: -1}},
 		{in: "dir=d,budget=100%", want: Config{Dir: "d", Budget: -1}},

@@ -21,6 +21,7 @@ import (
 
 	exptrace "golang.org/x/exp/trace"
 
+	"github.com/wakeshim/wakeshim/dump"
 	"github.com/wakeshim/wakeshim/format"
 	"github.com/wakeshim/wakeshim/shim"
 	"github.com/wakeshim/wakeshim/shim/auto"
@@ -194,7 +195,7 @@ func helper(mode string) {
 		go func() { idc <- goid(); preblockedWaiter(ch) }()
 		f.Preblocked = <-idc
 		time.Sleep(100 * time.Millisecond)
-		s, err := shim.Start(shim.Config{Dir: os.Getenv("SPIN_DIR"), Sample: 200 * time.Millisecond, Threshold: 50 * time.Millisecond})
+		s, err := shim.Start(shim.Config{Dir: os.Getenv("SPIN_DIR"), Sample: 200 * time.Millisecond, Threshold: 50 * time.Millisecond, Dumps: true})
 		if err != nil {
 			fmt.Fprintln(os.Stderr, "Start:", err)
 			os.Exit(2)
@@ -499,4 +500,46 @@ func TestPreblockedSampled(t *testing.T) {
 	if !found {
 		t.Errorf("no TaskPending for the preblocked goroutine %d; stderr: %s", f.Preblocked, stderr)
 	}
+
+	// Dumps: each records file that saw a sample has the last dump taken
+	// while it was written beside it, in the debug=2 form dumpdiff reads,
+	// showing the goroutine blocked.
+	dumps, _ := filepath.Glob(filepath.Join(dir, "*.goroutines.txt"))
+	if len(dumps) == 0 {
+		t.Fatal("no goroutine dumps beside the records")
+	}
+	for _, name := range dumps {
+		if !fileExists(strings.TrimSuffix(name, ".goroutines.txt") + ".bin") {
+			t.Errorf("%s: no records file beside it", name)
+		}
+	}
+	// The goroutine is released 1.2s after Start: some dump taken while it
+	// was blocked shows it (the last dump of a file may come after).
+	var inDump bool
+	for _, name := range dumps {
+		d, err := dump.ParseBytes(mustRead(t, name), name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !d.HasIDs() || d.Total == 0 {
+			t.Errorf("%s: %v form, %d goroutines; want a debug=2 dump", name, d.Form, d.Total)
+		}
+		for _, g := range d.Goroutines {
+			if g.HasID && int64(g.ID) == f.Preblocked && g.Blocked() {
+				inDump = true
+			}
+		}
+	}
+	if !inDump && len(dumps) > 1 {
+		t.Errorf("goroutine %d blocked in none of the dumps %q", f.Preblocked, dumps)
+	}
+}
+
+func mustRead(t *testing.T, name string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }

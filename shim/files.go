@@ -14,9 +14,13 @@ import (
 	"github.com/wakeshim/wakeshim/format"
 )
 
-// fileNameRE matches the names of wakeshim files: PROGRAM-PID-SEQ.bin or
-// .jsonl. The total cap applies to every file in Dir of this shape.
-var fileNameRE = regexp.MustCompile(`^(.+)-([0-9]+)-([0-9]{6,})\.(bin|jsonl)$`)
+// fileNameRE matches the names of wakeshim files: PROGRAM-PID-SEQ.bin,
+// .jsonl or .goroutines.txt. The total cap applies to every file in Dir of
+// this shape.
+var fileNameRE = regexp.MustCompile(`^(.+)-([0-9]+)-([0-9]{6,})\.(bin|jsonl|goroutines\.txt)$`)
+
+// dumpExt names the goroutine dump kept beside a file (Config.Dumps).
+const dumpExt = "goroutines.txt"
 
 // fileName is the name of file seq of a program and process.
 func fileName(prefix string, seq int, ext string) string {
@@ -71,6 +75,9 @@ type files struct {
 
 	old      []oldFile // closed files in Dir, oldest first
 	oldTotal int64
+
+	dumpName string // the current file's goroutine dump, once written
+	dumpSize int64
 
 	failed  error // the write error that closed the files, until a new segment opens
 	dropped int64 // records not written because of a write error
@@ -229,6 +236,13 @@ func (f *files) closeFiles() {
 	if !f.open && f.binF == nil {
 		return
 	}
+	if f.dumpName != "" {
+		// Listed first, so that the cap removes a dump before its records.
+		f.written += f.dumpSize
+		f.old = append(f.old, oldFile{path: f.dumpName, size: f.dumpSize, mod: time.Now()})
+		f.oldTotal += f.dumpSize
+		f.dumpName, f.dumpSize = "", 0
+	}
 	for _, p := range []struct {
 		f *os.File
 		b *bufio.Writer
@@ -252,13 +266,47 @@ func (f *files) closeFiles() {
 	f.binF, f.binBuf, f.bin, f.jsF, f.jsBuf, f.js, f.w = nil, nil, nil, nil, nil, nil, nil
 }
 
+// writeDump keeps a goroutine dump beside the current file, as
+// PROGRAM-PID-SEQ.goroutines.txt, replacing the one written before for
+// that file: each records file ends up with the last dump taken while it
+// was current, for cmd/dumpdiff. The dump is written to a temporary file
+// and renamed, so a reader never sees half of one. It counts toward
+// MaxTotal like the records.
+func (f *files) writeDump(b []byte) error {
+	if !f.open {
+		return nil
+	}
+	name := filepath.Join(f.dir, fileName(f.prefix, f.seq, dumpExt))
+	tmp, err := os.CreateTemp(f.dir, ".wakeshim-dump-*")
+	if err != nil {
+		return err
+	}
+	_, err = tmp.Write(b)
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp.Name(), name)
+	}
+	if err != nil {
+		os.Remove(tmp.Name())
+		return err
+	}
+	if f.dumpName == "" {
+		f.names = append(f.names, name)
+	}
+	f.dumpName, f.dumpSize = name, int64(len(b))
+	f.enforceCap()
+	return nil
+}
+
 // current returns the bytes written to the current files, buffered ones
 // included.
 func (f *files) current() int64 {
 	if !f.open {
 		return 0
 	}
-	n := f.bin.Offset()
+	n := f.bin.Offset() + f.dumpSize
 	if f.js != nil {
 		n += f.js.Offset()
 	}

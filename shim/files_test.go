@@ -1,9 +1,11 @@
 package shim
 
 import (
+	"bytes"
 	"os"
 	"path/filepath"
 	"sort"
+	"strings"
 	"testing"
 	"time"
 
@@ -48,8 +50,14 @@ func TestFilesRotateAndCap(t *testing.T) {
 		t.Fatal(err)
 	}
 	rec := format.Record{Code: format.CodeWakeEvent, TS: 1, Waker: 2, Task: 3}
-	for range 3000 {
+	dumpText := bytes.Repeat([]byte("goroutine 1 [running]:\n"), 20)
+	for i := range 3000 {
 		f.WriteRecord(&rec)
+		if i%100 == 0 { // a dump beside each file, counted in the cap
+			if err := f.writeDump(dumpText); err != nil {
+				t.Fatal(err)
+			}
+		}
 		if f.full() {
 			f.NextSegment()
 		}
@@ -79,6 +87,15 @@ func TestFilesRotateAndCap(t *testing.T) {
 	}
 	if total > 20000 {
 		t.Errorf("total %d over the cap", total)
+	}
+	dumps, _ := filepath.Glob(filepath.Join(dir, "prog-42-*.goroutines.txt"))
+	if len(dumps) == 0 {
+		t.Error("no dumps kept")
+	}
+	for _, d := range dumps {
+		if _, err := os.Stat(strings.TrimSuffix(d, ".goroutines.txt") + ".bin"); err != nil {
+			t.Errorf("%s outlived its records file", d)
+		}
 	}
 	if f.removed == 0 || f.dropped != 0 {
 		t.Errorf("removed %d, dropped %d", f.removed, f.dropped)

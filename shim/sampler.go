@@ -40,6 +40,7 @@ type soloBlock struct {
 
 type sampler struct {
 	buf  []byte
+	last []byte // the last dump's text, kept for Config.Dumps
 	solo map[exptrace.GoID]*soloBlock
 	// reported holds the goroutines the sampler reported, by block key
 	// (wait reason and innermost frame), as long as later dumps show them
@@ -82,6 +83,9 @@ func (sm *sampler) take(s *Session) []sampledG {
 		}
 		sm.buf = make([]byte, 2*len(sm.buf))
 	}
+	if s.cfg.Dumps {
+		sm.last = sm.buf[:n]
+	}
 	d, err := dump.ParseBytes(sm.buf[:n], "goroutine dump")
 	if len(sm.buf) > 1<<20 && n < len(sm.buf)/4 {
 		sm.buf = nil // do not keep a big buffer for a shrunk program
@@ -123,6 +127,12 @@ func (w *worker) takeSample(time.Time) {
 	}
 	t0 := time.Now()
 	gs := w.sampler.take(w.s)
+	if w.sampler.last != nil {
+		if err := w.out.writeDump(w.sampler.last); err != nil {
+			w.out.fail(err)
+		}
+		w.sampler.last = nil
+	}
 	w.stats.Samples++
 	w.stats.SampleTime += time.Since(t0)
 	if w.failed {
