@@ -162,3 +162,40 @@ func (c *Converter) Forget(id exptrace.GoID) {
 		c.drop(id)
 	}
 }
+
+// StillPending writes a TaskPending for goroutine id's current block as
+// observed at time at (on the trace clock, not before LastTime), without
+// ending it: for a block the trace saw begin that has lasted at least
+// minAge (and the threshold) and has not ended yet, so that a goroutine
+// stuck for good shows in the records before the trace ends. When the
+// block does end the trace reports it again, with its whole duration. It
+// returns whether a record was written.
+func (c *Converter) StillPending(id exptrace.GoID, at exptrace.Time, minAge time.Duration) (bool, error) {
+	if c.err != nil {
+		return false, c.err
+	}
+	if c.closed {
+		return false, ErrClosed
+	}
+	i, ok := c.index(id)
+	if !ok {
+		return false, nil
+	}
+	g := &c.gs[i]
+	if g.ignored || g.unknownBlock() || g.blockReason == unknownReason ||
+		(g.state != exptrace.GoWaiting && g.state != exptrace.GoSyscall) {
+		return false, nil
+	}
+	if err := c.advance(at); err != nil {
+		return false, c.fail(err)
+	}
+	at = c.last
+	d := time.Duration(at - g.blockStart)
+	if d < c.cfg.Threshold || d < minAge {
+		return false, nil
+	}
+	if err := c.pending(g, at, d); err != nil {
+		return false, c.fail(err)
+	}
+	return true, nil
+}

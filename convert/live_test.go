@@ -110,3 +110,34 @@ func TestSampledBlockAlone(t *testing.T) {
 	assert.True(t, IsTracerFunc("runtime/trace.(*recorder).start"))
 	assert.False(t, IsTracerFunc("main.main"))
 }
+
+func TestStillPending(t *testing.T) {
+	out := newCapture(t)
+	c, err := New(Config{SampleInterval: -1}, out)
+	require.NoError(t, err)
+	evs := []exptrace.Event{
+		goEv(t, 1*ms, 2, 0, 2, rng, wtg, "select", stack("main.sel"), nostk),
+		goEv(t, 2*ms, 1, 0, 1, und, rng, "", nostk, nostk),
+	}
+	for i := range evs {
+		require.NoError(t, c.Event(&evs[i]))
+	}
+	ok, err := c.StillPending(2, 50*ms, 100*time.Millisecond)
+	require.NoError(t, err)
+	assert.False(t, ok, "younger than minAge")
+	ok, err = c.StillPending(1, 50*ms, 0)
+	require.NoError(t, err)
+	assert.False(t, ok, "a running goroutine is not pending")
+	ok, err = c.StillPending(2, 50*ms, 10*time.Millisecond)
+	require.NoError(t, err)
+	assert.True(t, ok)
+	wake := goEv(t, 80*ms, 1, 0, 2, wtg, rnb, "", nostk, nostk)
+	require.NoError(t, c.Event(&wake))
+	require.NoError(t, c.Close())
+	pend := out.all(format.CodeTaskPending)
+	require.Len(t, pend, 2, "still pending, then the whole block at its wake")
+	assert.Equal(t, uint32(49000), pend[0].Duration)
+	assert.Equal(t, uint32(49000), pend[0].TS)
+	assert.Equal(t, uint32(79000), pend[1].Duration)
+	assert.Equal(t, []string{"[select]", "main.sel /src/main.go:10"}, out.frames(0, pend[0]))
+}

@@ -53,6 +53,7 @@ type facts struct {
 	Holder, Waiter   int64
 	HeldMS           float64
 	Preblocked       int64
+	Stuck            int64
 	SelfTraceEvents  int
 	SelfTraceErr     string
 	ShimRunning      bool
@@ -69,6 +70,9 @@ func lockWaiter() {
 
 //go:noinline
 func preblockedWaiter(ch chan int) { <-ch }
+
+//go:noinline
+func stuckForever(ch chan int) { <-ch }
 
 // wakeAndMutex makes one known wake and one known mutex wait.
 func wakeAndMutex(f *facts) {
@@ -205,6 +209,13 @@ func helper(mode string) {
 		time.Sleep(100 * time.Millisecond)
 		printFacts(&f)
 		s.Stop()
+	case "stuck": // WAKESHIM set: a goroutine stuck for good, exit without Stop
+		idc := make(chan int64)
+		go func() { idc <- goid(); stuckForever(make(chan int)) }()
+		f.Stuck = <-idc
+		time.Sleep(1500 * time.Millisecond)
+		printFacts(&f)
+		os.Exit(0)
 	case "invalid":
 		fmt.Println("RAN")
 	}
@@ -532,6 +543,34 @@ func TestPreblockedSampled(t *testing.T) {
 	}
 	if !inDump && len(dumps) > 1 {
 		t.Errorf("goroutine %d blocked in none of the dumps %q", f.Preblocked, dumps)
+	}
+}
+
+// TestStuckWithoutStop: a goroutine blocked for good in a program that never
+// calls Stop (it exits) is in the records, as still pending, with the
+// trace's frames and about its age at the dump.
+func TestStuckWithoutStop(t *testing.T) {
+	dir := t.TempDir()
+	f, stderr := runHelper(t, "stuck", "WAKESHIM=dir="+dir+",sample=200ms,budget=off")
+	var found bool
+	for _, fr := range readFiles(t, dir, true) {
+		for i := range fr.recs {
+			r := &fr.recs[i]
+			if r.Code != format.CodeTaskPending || r.Task != uint32(f.Stuck) {
+				continue
+			}
+			names := fr.frameNames(r)
+			if len(names) == 0 || names[0] != "[chan receive]" || !strings.Contains(strings.Join(names, "\n"), "stuckForever") {
+				t.Errorf("frames %q", names)
+			}
+			if r.Duration < 200_000 {
+				t.Errorf("still pending for %dus, want at least the sampler's interval", r.Duration)
+			}
+			found = true
+		}
+	}
+	if !found {
+		t.Errorf("no TaskPending for the stuck goroutine %d; stderr: %s", f.Stuck, stderr)
 	}
 }
 

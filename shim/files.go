@@ -282,6 +282,9 @@ func (f *files) writeDump(b []byte) error {
 		return err
 	}
 	_, err = tmp.Write(b)
+	if err == nil {
+		err = tmp.Chmod(0o644) // like the records, not CreateTemp's 0600
+	}
 	if cerr := tmp.Close(); err == nil {
 		err = cerr
 	}

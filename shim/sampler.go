@@ -47,6 +47,9 @@ type sampler struct {
 	// still so blocked where the trace cannot tell: across trace windows a
 	// block is reported once.
 	reported map[exptrace.GoID]reportedBlock
+	// still holds the blocks (by start) reported as still pending, as long
+	// as later dumps show them: each is reported once.
+	still map[exptrace.GoID]exptrace.Time
 }
 
 type reportedBlock struct {
@@ -58,6 +61,7 @@ type reportedBlock struct {
 func (sm *sampler) init(s *Session) {
 	sm.solo = map[exptrace.GoID]*soloBlock{}
 	sm.reported = map[exptrace.GoID]reportedBlock{}
+	sm.still = map[exptrace.GoID]exptrace.Time{}
 }
 
 // key identifies a block in consecutive dumps.
@@ -177,6 +181,7 @@ func (w *worker) applySamples(t exptrace.Time) {
 			continue // taken in a gap of the trace, or the clocks disagree
 		}
 		reported := make(map[exptrace.GoID]reportedBlock)
+		still := make(map[exptrace.GoID]exptrace.Time)
 		for i := range gs {
 			g := &gs[i]
 			lg := w.c.Goroutine(g.id)
@@ -187,8 +192,28 @@ func (w *worker) applySamples(t exptrace.Time) {
 			if lg.Known && lg.StartSeen {
 				if had && lg.BlockStart == rb.start {
 					reported[g.id] = rb // the block the sampler handed over
+					continue
 				}
-				continue // otherwise the trace saw it begin: the trace's
+				// The trace saw it begin and reports it when it ends. A
+				// block older than the sampler's interval (still there
+				// at two dumps) is reported once now as still pending,
+				// so that a goroutine stuck for good shows in the
+				// records while the program runs.
+				if sb, ok := w.sampler.still[g.id]; ok && sb == lg.BlockStart {
+					still[g.id] = sb
+					continue
+				}
+				ok, err := w.c.StillPending(g.id, tt, w.s.cfg.Sample)
+				if err != nil {
+					w.fail(err)
+					return
+				}
+				if ok {
+					still[g.id] = lg.BlockStart
+					w.stats.StillPending++
+					w.outDirty = true
+				}
+				continue
 			}
 			d := max(time.Duration(tt-w.window), g.wait)
 			key := g.key()
@@ -217,6 +242,7 @@ func (w *worker) applySamples(t exptrace.Time) {
 			}
 		}
 		w.sampler.reported = reported
+		w.sampler.still = still
 	}
 }
 

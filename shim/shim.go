@@ -131,6 +131,7 @@ type Stats struct {
 	Samples        int64         // goroutine dumps taken
 	SampleTime     time.Duration // time spent taking and reading them
 	SampledPending int64         // TaskPending records from the sampler
+	StillPending   int64         // TaskPending records of blocks the trace saw begin, still going at two dumps
 
 	Convert        convert.Stats // what the converter wrote
 	BytesWritten   int64         // bytes written to files
