@@ -2,7 +2,9 @@
 // net/http/pprof serves at /debug/pprof/goroutine, into one model:
 //
 //   - debug=0: the pprof protobuf goroutine profile (gzip'd or not), read
-//     with github.com/google/pprof/profile. Goroutines with the same stack
+//     with github.com/google/pprof/profile by package
+//     github.com/wakeshim/wakeshim/dump/pprofdump, which a program imports
+//     to read this form (see RegisterProto). Goroutines with the same stack
 //     (and labels) come as one entry with a count; no ids, no wait reasons.
 //   - debug=1: the text rendering of the same profile ("goroutine profile:
 //     total N", then "COUNT @ PCS" entries with "#\tPC\tFUNC+OFF\tFILE:LINE"

@@ -3,13 +3,9 @@ package dump
 import (
 	"bytes"
 	"compress/gzip"
-	"fmt"
 	"io"
 	"os"
-	"time"
 	"unicode/utf8"
-
-	"github.com/google/pprof/profile"
 )
 
 // MaxSize is the largest dump Parse reads (a goroutine dump of a million
@@ -37,6 +33,9 @@ func ReadFile(name string) (*Dump, error) {
 //     a panic or SIGQUIT traceback (lines outside goroutine blocks are
 //     ignored);
 //   - otherwise an uncompressed protobuf profile, if it parses as one.
+//
+// The protobuf form needs the parser of package
+// github.com/wakeshim/wakeshim/dump/pprofdump (see RegisterProto).
 func Parse(r io.Reader, name string) (*Dump, error) {
 	data, err := io.ReadAll(io.LimitReader(r, MaxSize+1))
 	if err != nil {
@@ -46,6 +45,51 @@ func Parse(r io.Reader, name string) (*Dump, error) {
 		return nil, errorf(name, 0, "larger than %d bytes", MaxSize)
 	}
 	return ParseBytes(data, name)
+}
+
+// parseProtoFunc is the protobuf parser set by RegisterProto, or nil.
+var parseProtoFunc func(data []byte, name string) (*Dump, error)
+
+// notProtoMsg is the Msg of the *Error a protobuf parser returns for data
+// that is not a pprof profile at all (see RegisterProto).
+const notProtoMsg = "not a pprof protobuf profile"
+
+// pprofdumpImport is what a program adds to read protobuf dumps.
+const pprofdumpImport = `import _ "github.com/wakeshim/wakeshim/dump/pprofdump"`
+
+// RegisterProto makes Parse, ParseBytes and ReadFile read the pprof
+// protobuf form (debug=0) of a goroutine profile with f. f parses data, an
+// uncompressed protobuf profile (ParseBytes has already gunzipped it),
+// into a Dump of Form FormProto; name is for its errors, which are *Error.
+// Data that is not a pprof profile at all gives an *Error with Msg
+// "not a pprof protobuf profile" (ParseBytes rewords it for input that was
+// neither gzip'd nor text).
+//
+// Package dump does not parse protobuf itself so that a program that only
+// reads text dumps (the shim, whose sampler parses the debug=2 text of
+// runtime.Stack) does not link github.com/google/pprof/profile and pay for
+// its package initialisation. Package
+// github.com/wakeshim/wakeshim/dump/pprofdump registers the parser in its
+// init; a program that reads protobuf dumps imports it:
+//
+//	import _ "github.com/wakeshim/wakeshim/dump/pprofdump"
+//
+// Without it, a protobuf dump gives an *Error saying so. RegisterProto is
+// meant to be called from an init function; the last call wins.
+func RegisterProto(f func(data []byte, name string) (*Dump, error)) {
+	parseProtoFunc = f
+}
+
+// parseProto parses an uncompressed protobuf profile with the registered
+// parser; gzipped tells whether it came gzip'd.
+func parseProto(data []byte, name string, gzipped bool) (*Dump, error) {
+	if parseProtoFunc == nil {
+		if gzipped {
+			return nil, errorf(name, 0, "gzip'd binary data, not text: reading pprof protobuf goroutine profiles (debug=0) needs %s in the program", pprofdumpImport)
+		}
+		return nil, errorf(name, 0, "not a goroutine dump: not text (debug=1, debug=2), and reading pprof protobuf goroutine profiles (debug=0) needs %s in the program", pprofdumpImport)
+	}
+	return parseProtoFunc(data, name)
 }
 
 // ParseBytes is Parse on a dump held in memory.
@@ -68,7 +112,7 @@ func ParseBytes(data []byte, name string) (*Dump, error) {
 		if len(raw) > 0 && isText(raw) {
 			return ParseBytes(raw, name) // a gzip'd text dump
 		}
-		return parseProto(raw, name)
+		return parseProto(raw, name, true)
 	}
 	if isText(data) {
 		first := firstLine(data)
@@ -83,9 +127,9 @@ func ParseBytes(data []byte, name string) (*Dump, error) {
 		}
 		return nil, errorf(name, 0, "not a goroutine dump: text without a \"goroutine profile: total N\" first line (debug=1) or any \"goroutine N [STATE]:\" line (debug=2, panic, SIGQUIT)")
 	}
-	d, err := parseProto(data, name)
+	d, err := parseProto(data, name, false)
 	if err != nil {
-		if e, ok := err.(*Error); ok && e.Msg == "not a pprof protobuf profile" {
+		if e, ok := err.(*Error); ok && e.Msg == notProtoMsg {
 			e.Msg = "not a goroutine dump: neither text (debug=1, debug=2) nor a pprof protobuf profile (debug=0)"
 		}
 		return nil, err
@@ -124,67 +168,4 @@ func firstLine(data []byte) []byte {
 		data = rest
 	}
 	return nil
-}
-
-// parseProfile is profile.ParseData, with a panic of the library on
-// malformed input turned into an error.
-func parseProfile(data []byte) (p *profile.Profile, err error) {
-	defer func() {
-		if r := recover(); r != nil {
-			p, err = nil, fmt.Errorf("malformed profile (%v)", r)
-		}
-	}()
-	return profile.ParseData(data)
-}
-
-func parseProto(data []byte, name string) (*Dump, error) {
-	p, err := parseProfile(data)
-	if err != nil {
-		return nil, &Error{File: name, Msg: "not a pprof protobuf profile", Err: err}
-	}
-	if len(p.SampleType) == 0 || (p.SampleType[0].Type != "goroutine" && p.SampleType[0].Type != "goroutineleak") {
-		typ := "(none)"
-		if len(p.SampleType) > 0 {
-			typ = fmt.Sprintf("%s/%s", p.SampleType[0].Type, p.SampleType[0].Unit)
-		}
-		return nil, errorf(name, 0, "a pprof profile of sample type %s, not a goroutine profile", typ)
-	}
-	d := &Dump{Form: FormProto}
-	if p.TimeNanos != 0 {
-		d.Time = time.Unix(0, p.TimeNanos).UTC()
-	}
-	for i, s := range p.Sample {
-		if len(s.Value) == 0 {
-			return nil, errorf(name, 0, "sample %d has no value", i)
-		}
-		n := s.Value[0]
-		if n < 0 || n > 1<<40 {
-			return nil, errorf(name, 0, "sample %d has goroutine count %d", i, n)
-		}
-		g := Goroutine{Count: int(n)}
-		for _, loc := range s.Location {
-			if loc == nil {
-				continue
-			}
-			// Line[0] is the innermost of the functions inlined at this
-			// location, the last one the caller they were inlined into.
-			for _, ln := range loc.Line {
-				if ln.Function == nil || ln.Function.Name == "" {
-					continue
-				}
-				g.Frames = append(g.Frames, Frame{Func: ln.Function.Name, File: ln.Function.Filename, Line: int(ln.Line)})
-			}
-		}
-		for k, v := range s.Label {
-			if len(v) > 0 {
-				if g.Labels == nil {
-					g.Labels = make(map[string]string)
-				}
-				g.Labels[k] = v[0]
-			}
-		}
-		d.Total += g.Count
-		d.Goroutines = append(d.Goroutines, g)
-	}
-	return d, nil
 }

@@ -6,6 +6,7 @@ import (
 	"io"
 	"slices"
 	"strconv"
+	"sync"
 	"unicode/utf16"
 	"unicode/utf8"
 )
@@ -39,9 +40,19 @@ type jsonSpec struct {
 	mask   uint64   // bits of the record's keys
 }
 
-var jsonKeys, jsonKeyList, jsonSpecs, jsonEvents = buildJSONTables()
+// jsonTab holds the JSONL tables derived from the spec table.
+type jsonTab struct {
+	keys   map[string]*jsonKey
+	list   []*jsonKey
+	specs  [NumCodes]jsonSpec
+	events map[string]Code
+}
 
-func buildJSONTables() (map[string]*jsonKey, []*jsonKey, [NumCodes]jsonSpec, map[string]Code) {
+// jsonTables builds the tables on first use, not at init: a program that
+// links this package (the shim's host, with the shim off) pays nothing.
+var jsonTables = sync.OnceValue(buildJSONTables)
+
+func buildJSONTables() *jsonTab {
 	keys := map[string]*jsonKey{}
 	var list []*jsonKey
 	var js [NumCodes]jsonSpec
@@ -75,7 +86,7 @@ func buildJSONTables() (map[string]*jsonKey, []*jsonKey, [NumCodes]jsonSpec, map
 			j.keys = append(j.keys, `,"`+f.JSON+`":`)
 		}
 	}
-	return keys, list, js, events
+	return &jsonTab{keys: keys, list: list, specs: js, events: events}
 }
 
 func scaleOf(f Field) uint64 {
@@ -159,7 +170,7 @@ func AppendJSONL(b []byte, r *Record) ([]byte, error) {
 	if (r.Code == CodeSpawnLocationDef || r.Code == CodeFrameDef) && r.ID == 0 {
 		return b, &FormatError{Code: r.Code, HasCode: true, Err: ErrReservedID}
 	}
-	js := &jsonSpecs[r.Code]
+	js := &jsonTables().specs[r.Code]
 	b = append(b, js.prefix...)
 	for i, f := range specs[r.Code].Fields {
 		b = append(b, js.keys[i]...)
@@ -429,18 +440,18 @@ func (p *jsonParser) parse(line []byte) (Record, error) {
 			if err != nil {
 				return Record{}, err
 			}
-			c, ok := jsonEvents[string(name)]
+			c, ok := jsonTables().events[string(name)]
 			if !ok {
 				return Record{}, p.fail(ErrSyntax, "unknown event %q", name)
 			}
 			p.code, p.hasCode = c, true
 			rec.Code = c
-			js = &jsonSpecs[c]
+			js = &jsonTables().specs[c]
 			if extra := seen &^ js.mask; extra != 0 {
 				return Record{}, p.fail(ErrSyntax, "key %q is not a field of %s", firstKey(extra), specs[c].Name)
 			}
 		} else {
-			k := jsonKeys[string(key)]
+			k := jsonTables().keys[string(key)]
 			switch {
 			case k == nil:
 				return Record{}, p.fail(ErrSyntax, "unknown key %q", key)
@@ -480,7 +491,7 @@ func (p *jsonParser) parse(line []byte) (Record, error) {
 }
 
 func firstKey(mask uint64) string {
-	for _, k := range jsonKeyList {
+	for _, k := range jsonTables().list {
 		if mask&k.bit != 0 {
 			return k.name
 		}

@@ -163,8 +163,6 @@ var specs = [NumCodes]Spec{
 		{"frame_ids", "frame_ids", FrameIDs, SlotFrames, 0}}},
 }
 
-var specByName = map[string]*Spec{}
-
 func init() {
 	for i := range specs {
 		s := &specs[i]
@@ -172,7 +170,6 @@ func init() {
 		for _, f := range s.Fields {
 			s.Size += f.Kind.fixedSize()
 		}
-		specByName[s.Name] = s
 	}
 }
 

@@ -34,6 +34,7 @@ import (
 	"time"
 
 	"github.com/wakeshim/wakeshim/dump"
+	_ "github.com/wakeshim/wakeshim/dump/pprofdump" // DUMP may be debug=0 protobuf
 	"github.com/wakeshim/wakeshim/format"
 )
 
