@@ -17,6 +17,7 @@ import (
 	"bufio"
 	"flag"
 	"fmt"
+	"github.com/wakeshim/wakeshim/testdata/progs/internal/progio"
 	"io"
 	"log"
 	"math/rand/v2"
@@ -150,24 +151,18 @@ func parseSize(s string) (int64, error) {
 }
 
 func main() {
-	log.SetFlags(0)
-	log.SetPrefix("busy: ")
-	dir := flag.String("o", ".", "output directory")
 	sizeFlag := flag.String("size", "40MB", "stop tracing when the trace reaches this size")
 	timeout := flag.Duration("timeout", 2*time.Minute, "stop tracing after this long regardless of size")
 	pairs := flag.Int("pairs", 100, "ping-pong goroutine pairs")
 	contenders := flag.Int("contenders", 64, "goroutines contending on mutexes")
 	mutexes := flag.Int("mutexes", 8, "mutexes")
 	sleepers := flag.Int("sleepers", 64, "sleeping goroutines")
-	flag.Parse()
+	progio.Init("busy")
 	size, err := parseSize(*sizeFlag)
 	if err != nil {
 		log.Fatal(err)
 	}
-	if err := os.MkdirAll(*dir, 0o755); err != nil {
-		log.Fatal(err)
-	}
-	path := filepath.Join(*dir, "busy.trace")
+	path := filepath.Join(progio.Dir(), "busy.trace")
 	f, err := os.Create(path)
 	if err != nil {
 		log.Fatal(err)

@@ -20,12 +20,11 @@
 package main
 
 import (
-	"encoding/json"
 	"flag"
+	"github.com/wakeshim/wakeshim/testdata/progs/internal/progio"
 	"log"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"runtime"
 	"runtime/trace"
 	"strings"
@@ -109,17 +108,11 @@ func dozer(naps *atomic.Int64) {
 }
 
 func main() {
-	log.SetFlags(0)
-	log.SetPrefix("flightrec: ")
-	dir := flag.String("o", ".", "output directory")
 	reexec := flag.Bool("reexec", true, "re-execute with GODEBUG="+advancePeriod+" unless already set")
-	flag.Parse()
+	progio.Init("flightrec")
 	if *reexec && !strings.Contains(os.Getenv("GODEBUG"), "traceadvanceperiod=") {
 		runChild()
 		return
-	}
-	if err := os.MkdirAll(*dir, 0o755); err != nil {
-		log.Fatal(err)
 	}
 
 	fs := facts{
@@ -172,10 +165,7 @@ func main() {
 	}
 	time.Sleep(runFor)
 
-	f, err := os.Create(filepath.Join(*dir, "flightrec.trace"))
-	if err != nil {
-		log.Fatal(err)
-	}
+	f := progio.Create("flightrec.trace")
 	fs.RecorderRunMS = ms(time.Since(recStart))
 	n, err := fr.WriteTo(f)
 	if err != nil {
@@ -192,7 +182,7 @@ func main() {
 		fs.Pairs[i].Rounds = rounds[i].Load()
 	}
 	fs.Naps = naps.Load()
-	writeFacts(filepath.Join(*dir, "flightrec.json"), fs)
+	progio.WriteFacts("flightrec.json", fs)
 }
 
 // runChild re-executes the program with a short trace generation period.
@@ -214,13 +204,3 @@ func runChild() {
 }
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
-
-func writeFacts(path string, v any) {
-	b, err := json.MarshalIndent(v, "", "  ")
-	if err != nil {
-		log.Fatal(err)
-	}
-	if err := os.WriteFile(path, append(b, '\n'), 0o644); err != nil {
-		log.Fatal(err)
-	}
-}

@@ -10,11 +10,8 @@
 package main
 
 import (
-	"encoding/json"
-	"flag"
+	"github.com/wakeshim/wakeshim/testdata/progs/internal/progio"
 	"log"
-	"os"
-	"path/filepath"
 	"runtime"
 	"runtime/trace"
 	"sync"
@@ -50,17 +47,8 @@ func waitForLock() {
 }
 
 func main() {
-	log.SetFlags(0)
-	log.SetPrefix("mutex: ")
-	dir := flag.String("o", ".", "output directory")
-	flag.Parse()
-	if err := os.MkdirAll(*dir, 0o755); err != nil {
-		log.Fatal(err)
-	}
-	f, err := os.Create(filepath.Join(*dir, "mutex.trace"))
-	if err != nil {
-		log.Fatal(err)
-	}
+	progio.Init("mutex")
+	f := progio.Create("mutex.trace")
 
 	fs := facts{
 		GoVersion: runtime.Version(),
@@ -113,17 +101,7 @@ func main() {
 	if fs.WaiterStateBeforeUnlock != "sync.Mutex.Lock" {
 		log.Fatalf("waiter %d was not parked on the mutex (state %q)", fs.Waiter, fs.WaiterStateBeforeUnlock)
 	}
-	writeFacts(filepath.Join(*dir, "mutex.json"), fs)
+	progio.WriteFacts("mutex.json", fs)
 }
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
-
-func writeFacts(path string, v any) {
-	b, err := json.MarshalIndent(v, "", "  ")
-	if err != nil {
-		log.Fatal(err)
-	}
-	if err := os.WriteFile(path, append(b, '\n'), 0o644); err != nil {
-		log.Fatal(err)
-	}
-}

@@ -11,11 +11,8 @@
 package main
 
 import (
-	"encoding/json"
-	"flag"
+	"github.com/wakeshim/wakeshim/testdata/progs/internal/progio"
 	"log"
-	"os"
-	"path/filepath"
 	"runtime"
 	"runtime/trace"
 	"sync"
@@ -56,17 +53,8 @@ func ponger(c1 <-chan int, c2 chan<- int) {
 }
 
 func main() {
-	log.SetFlags(0)
-	log.SetPrefix("pingpong: ")
-	dir := flag.String("o", ".", "output directory")
-	flag.Parse()
-	if err := os.MkdirAll(*dir, 0o755); err != nil {
-		log.Fatal(err)
-	}
-	f, err := os.Create(filepath.Join(*dir, "pingpong.trace"))
-	if err != nil {
-		log.Fatal(err)
-	}
+	progio.Init("pingpong")
+	f := progio.Create("pingpong.trace")
 
 	fs := facts{
 		GoVersion: runtime.Version(),
@@ -97,15 +85,5 @@ func main() {
 	if err := f.Close(); err != nil {
 		log.Fatal(err)
 	}
-	writeFacts(filepath.Join(*dir, "pingpong.json"), fs)
-}
-
-func writeFacts(path string, v any) {
-	b, err := json.MarshalIndent(v, "", "  ")
-	if err != nil {
-		log.Fatal(err)
-	}
-	if err := os.WriteFile(path, append(b, '\n'), 0o644); err != nil {
-		log.Fatal(err)
-	}
+	progio.WriteFacts("pingpong.json", fs)
 }

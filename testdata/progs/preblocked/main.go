@@ -24,8 +24,7 @@ package main
 
 import (
 	"bytes"
-	"encoding/json"
-	"flag"
+	"github.com/wakeshim/wakeshim/testdata/progs/internal/progio"
 	"log"
 	"os"
 	"path/filepath"
@@ -90,21 +89,12 @@ func releaser(c chan<- int) { c <- 1 }
 var never = make(chan struct{})
 
 func main() {
-	log.SetFlags(0)
-	log.SetPrefix("preblocked: ")
 	// Keep GC and background sweeping out of the short trace: the goroutine
 	// dumps allocate a few MB, which would otherwise start a GC cycle while
 	// tracing. The program allocates little, so it can live without GC.
 	debug.SetGCPercent(-1)
-	dir := flag.String("o", ".", "output directory")
-	flag.Parse()
-	if err := os.MkdirAll(*dir, 0o755); err != nil {
-		log.Fatal(err)
-	}
-	f, err := os.Create(filepath.Join(*dir, "preblocked.trace"))
-	if err != nil {
-		log.Fatal(err)
-	}
+	progio.Init("preblocked")
+	f := progio.Create("preblocked.trace")
 
 	fs := facts{
 		GoVersion: runtime.Version(),
@@ -163,7 +153,7 @@ func main() {
 		{"preblocked.goroutines.txt", 1},
 		{"preblocked.goroutines.debug2.txt", 2},
 	} {
-		writeDump(filepath.Join(*dir, d.name), d.debug)
+		writeDump(filepath.Join(progio.Dir(), d.name), d.debug)
 		fs.Dumps = append(fs.Dumps, d.name)
 	}
 	time.Sleep(20*time.Millisecond - time.Since(start))
@@ -187,7 +177,7 @@ func main() {
 	if st := goid.State(fs.P3.ID); st != "chan receive" {
 		log.Fatalf("P3 (%d) not blocked at the end: %q", fs.P3.ID, st)
 	}
-	writeFacts(filepath.Join(*dir, "preblocked.json"), fs)
+	progio.WriteFacts("preblocked.json", fs)
 }
 
 // waitState returns goroutine id's dump status, failing unless it is want.
@@ -210,13 +200,3 @@ func writeDump(path string, debug int) {
 }
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
-
-func writeFacts(path string, v any) {
-	b, err := json.MarshalIndent(v, "", "  ")
-	if err != nil {
-		log.Fatal(err)
-	}
-	if err := os.WriteFile(path, append(b, '\n'), 0o644); err != nil {
-		log.Fatal(err)
-	}
-}

@@ -8,11 +8,8 @@
 package main
 
 import (
-	"encoding/json"
-	"flag"
+	"github.com/wakeshim/wakeshim/testdata/progs/internal/progio"
 	"log"
-	"os"
-	"path/filepath"
 	"runtime"
 	"runtime/trace"
 	"time"
@@ -38,17 +35,8 @@ func napper() {
 }
 
 func main() {
-	log.SetFlags(0)
-	log.SetPrefix("sleep: ")
-	dir := flag.String("o", ".", "output directory")
-	flag.Parse()
-	if err := os.MkdirAll(*dir, 0o755); err != nil {
-		log.Fatal(err)
-	}
-	f, err := os.Create(filepath.Join(*dir, "sleep.trace"))
-	if err != nil {
-		log.Fatal(err)
-	}
+	progio.Init("sleep")
+	f := progio.Create("sleep.trace")
 
 	fs := facts{
 		GoVersion: runtime.Version(),
@@ -73,15 +61,5 @@ func main() {
 	if err := f.Close(); err != nil {
 		log.Fatal(err)
 	}
-	writeFacts(filepath.Join(*dir, "sleep.json"), fs)
-}
-
-func writeFacts(path string, v any) {
-	b, err := json.MarshalIndent(v, "", "  ")
-	if err != nil {
-		log.Fatal(err)
-	}
-	if err := os.WriteFile(path, append(b, '\n'), 0o644); err != nil {
-		log.Fatal(err)
-	}
+	progio.WriteFacts("sleep.json", fs)
 }
