@@ -9,7 +9,7 @@ import (
 // lines iterates over the lines of data with their 1-based numbers,
 // without the line terminator (LF or CRLF).
 type lines struct {
-	data []byte
+	data string // the whole dump, converted once: lines are substrings of it
 	n    int
 }
 
@@ -17,10 +17,10 @@ func (l *lines) next() (string, bool) {
 	if len(l.data) == 0 {
 		return "", false
 	}
-	line, rest, _ := bytes.Cut(l.data, []byte("\n"))
+	line, rest, _ := strings.Cut(l.data, "\n")
 	l.data = rest
 	l.n++
-	return string(bytes.TrimSuffix(line, []byte("\r"))), true
+	return strings.TrimSuffix(line, "\r"), true
 }
 
 // parseDebug1 reads the debug=1 text form:
@@ -32,7 +32,7 @@ func (l *lines) next() (string, bool) {
 //	(blank line)
 func parseDebug1(data []byte, name string) (*Dump, error) {
 	d := &Dump{Form: FormDebug1}
-	ls := &lines{data: data}
+	ls := &lines{data: string(data)}
 	total := -1
 	var cur *Goroutine
 	flush := func() {
@@ -233,7 +233,7 @@ func parseHeader(line string) (g Goroutine, ok bool) {
 // hasDebug2Header reports whether data has a line that is a debug=2
 // goroutine header.
 func hasDebug2Header(data []byte) bool {
-	ls := &lines{data: data}
+	ls := &lines{data: string(data)}
 	for {
 		line, ok := ls.next()
 		if !ok {
@@ -290,7 +290,7 @@ func parseFileLine(line string) (string, int, bool) {
 // (a panic message before, a SIGQUIT register dump after, "exit status 2").
 func parseDebug2(data []byte, name string) (*Dump, error) {
 	d := &Dump{Form: FormDebug2}
-	ls := &lines{data: data}
+	ls := &lines{data: string(data)}
 	var (
 		cur       *Goroutine
 		fn        string // function line waiting for its position line
@@ -302,13 +302,12 @@ func parseDebug2(data []byte, name string) (*Dump, error) {
 		if fn != "" {
 			return errorf(name, fnLine, "goroutine %d: function line %q is not followed by a \"\\tFILE:LINE\" line", cur.ID, clip(fn))
 		}
-		if cur != nil {
-			d.Total++
-			d.Goroutines = append(d.Goroutines, *cur)
-		}
 		cur, ancestors = nil, false
 		return nil
 	}
+	// One entry per goroutine header; cur points at the last one while its
+	// block is read (entries are only appended at headers).
+	d.Goroutines = make([]Goroutine, 0, bytes.Count(data, []byte("\ngoroutine "))+1)
 	for {
 		line, ok := ls.next()
 		if !ok {
@@ -319,7 +318,9 @@ func parseDebug2(data []byte, name string) (*Dump, error) {
 				return nil, err
 			}
 			g.Line = ls.n
-			cur = &g
+			d.Total++
+			d.Goroutines = append(d.Goroutines, g)
+			cur = &d.Goroutines[len(d.Goroutines)-1]
 			continue
 		}
 		if cur == nil {

@@ -32,7 +32,10 @@ type Config struct {
 
 	// Sample is the interval of the goroutine-dump sampler, which finds
 	// goroutines blocked since before the trace could see them. Zero means
-	// 1s; negative turns the sampler off.
+	// 1s; negative turns the sampler off. The dumps are charged to Budget,
+	// and the sampler waits longer when they are expensive (very many
+	// goroutines): after a dump that cost d, at least d/0.05, or d/Budget
+	// if Budget is less.
 	Sample time.Duration
 
 	// MaxFile is the size in bytes at which a file is closed and the next
@@ -59,9 +62,19 @@ type Config struct {
 	// means 500ms; it must not exceed 1s.
 	Interval time.Duration
 
+	// StopTimeout bounds how long Stop waits for the last snapshot to be
+	// converted and the files closed; past it Stop returns an error and
+	// leaves the shim's goroutines to finish on their own. Zero means 10s;
+	// negative is an error.
+	StopTimeout time.Duration
+
 	// Stderr receives the shim's one-line reports (tracer unavailable, drop
 	// counts, an internal failure). Nil means os.Stderr.
 	Stderr io.Writer
+
+	// fromEnv is set by ParseEnv: Start then reports a Dir it cannot use
+	// as a *KeyError naming dir.
+	fromEnv bool
 }
 
 // Defaults of Config.
@@ -72,6 +85,7 @@ const (
 	DefaultMaxTotal  = 1 << 30
 	DefaultBudget    = 0.05
 	DefaultInterval  = 500 * time.Millisecond
+	DefaultStopTime  = 10 * time.Second
 )
 
 func (c Config) withDefaults() (Config, error) {
@@ -127,6 +141,12 @@ func (c Config) withDefaults() (Config, error) {
 	if c.Interval < 10*time.Millisecond {
 		c.Interval = 10 * time.Millisecond
 	}
+	if c.StopTimeout < 0 {
+		return c, fmt.Errorf("shim: negative StopTimeout %v", c.StopTimeout)
+	}
+	if c.StopTimeout == 0 {
+		c.StopTimeout = DefaultStopTime
+	}
 	return c, nil
 }
 
@@ -151,6 +171,7 @@ func (e *KeyError) Unwrap() error { return e.Err }
 //	maxtotal=1GB    MaxTotal
 //	budget=5%       Budget (a percentage or a fraction; off or 100%: no limit)
 //	interval=500ms  Interval
+//	stoptimeout=10s StopTimeout
 //
 // Empty items are skipped; an unknown key, a repeated key or a bad value is
 // a *KeyError naming the key. The result has not been checked for
@@ -207,6 +228,11 @@ func ParseEnv(s string) (Config, error) {
 			if err == nil && (c.Interval <= 0 || c.Interval > time.Second) {
 				err = errors.New("must be in (0, 1s]")
 			}
+		case "stoptimeout":
+			c.StopTimeout, err = parseDuration(val, false)
+			if err == nil && c.StopTimeout <= 0 {
+				err = errors.New("must be positive")
+			}
 		default:
 			err = errors.New("unknown key")
 		}
@@ -214,6 +240,7 @@ func ParseEnv(s string) (Config, error) {
 			return Config{}, &KeyError{Key: key, Err: err}
 		}
 	}
+	c.fromEnv = true
 	if c.Dir == "" {
 		return Config{}, &KeyError{Key: "dir", Err: errors.New("required")}
 	}

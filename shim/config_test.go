@@ -27,6 +27,8 @@ func TestParseEnv(t *testing.T) {
 		{in: "dir=d,jsonl=on", want: Config{Dir: "d", JSONL: true}},
 		{in: "dir=d,dumps=1", want: Config{Dir: "d", Dumps: true}},
 		{in: "dir=d,dumps=2", bad: "dumps"},
+		{in: "dir=d,stoptimeout=30s", want: Config{Dir: "d", StopTimeout: 30 * time.Second}},
+		{in: "dir=d,stoptimeout=0", bad: "stoptimeout"},
 		{in: "dir=d,budget=0.2", want: Config{Dir: "d", Budget: 0.2}},
 		{in: "dir=d,budget=off", want: Config{Dir: "d", Budget: -1}},
 		{in: "dir=d,budget=100%", want: Config{Dir: "d", Budget: -1}},
@@ -64,7 +66,7 @@ func TestParseEnv(t *testing.T) {
 		}
 		if got.Dir != tc.want.Dir || got.Threshold != tc.want.Threshold || got.JSONL != tc.want.JSONL ||
 			got.Sample != tc.want.Sample || got.MaxFile != tc.want.MaxFile || got.MaxTotal != tc.want.MaxTotal ||
-			got.Budget != tc.want.Budget || got.Interval != tc.want.Interval {
+			got.Budget != tc.want.Budget || got.Interval != tc.want.Interval || got.StopTimeout != tc.want.StopTimeout {
 			t.Errorf("ParseEnv(%q) = %+v, want %+v", tc.in, got, tc.want)
 		}
 	}

@@ -459,7 +459,7 @@ func TestRotationAndCap(t *testing.T) {
 	os.Chtimes(old, time.Now().Add(-time.Hour), time.Now().Add(-time.Hour))
 	unrelated := filepath.Join(dir, "notes.txt")
 	os.WriteFile(unrelated, make([]byte, 30000), 0o644)
-	_, stderr := runHelper(t, "busy", "WAKESHIM=dir="+dir+",maxfile=16KiB,maxtotal=160KiB,budget=off")
+	_, stderr := runHelper(t, "busy", "WAKESHIM=dir="+dir+",maxfile=16KiB,maxtotal=160KiB,budget=off,stoptimeout=2m")
 	names, _ := filepath.Glob(filepath.Join(dir, "*-*-*.bin"))
 	var total int64
 	for _, n := range names {

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/wakeshim/wakeshim/format"
@@ -16,8 +17,11 @@ import (
 
 // fileNameRE matches the names of wakeshim files: PROGRAM-PID-SEQ.bin,
 // .jsonl or .goroutines.txt. The total cap applies to every file in Dir of
-// this shape.
-var fileNameRE = regexp.MustCompile(`^(.+)-([0-9]+)-([0-9]{6,})\.(bin|jsonl|goroutines\.txt)$`)
+// this shape. Compiled on first use: a program that imports the shim and
+// leaves it off must not allocate at init.
+var fileNameRE = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`^(.+)-([0-9]+)-([0-9]{6,})\.(bin|jsonl|goroutines\.txt)$`)
+})
 
 // dumpExt names the goroutine dump kept beside a file (Config.Dumps).
 const dumpExt = "goroutines.txt"
@@ -75,6 +79,10 @@ type files struct {
 
 	old      []oldFile // closed files in Dir, oldest first
 	oldTotal int64
+	// othersLive is the size of other processes' files that may be open
+	// (modified within liveAge at the last scan): counted, not removed.
+	othersLive int64
+	liveAge    time.Duration
 
 	dumpName string // the current file's goroutine dump, once written
 	dumpSize int64
@@ -90,29 +98,71 @@ func newFiles(dir, prog string, pid int, jsonl bool, maxFile, maxTotal int64) (*
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, err
 	}
-	f := &files{dir: dir, prefix: fmt.Sprintf("%s-%d-", prog, pid), jsonl: jsonl, maxFile: maxFile, maxTotal: maxTotal}
-	ents, err := os.ReadDir(dir)
-	if err != nil {
+	f := &files{dir: dir, prefix: fmt.Sprintf("%s-%d-", prog, pid), jsonl: jsonl, maxFile: maxFile, maxTotal: maxTotal,
+		liveAge: defaultLiveAge}
+	if err := f.scan(); err != nil {
 		return nil, err
 	}
+	return f, nil
+}
+
+// defaultLiveAge is files.liveAge: twice the longest Interval (a live
+// process flushes its current file at least that often while it has
+// records).
+const defaultLiveAge = 2 * time.Second
+
+// scan lists the wakeshim files in Dir (of every program and process), for
+// the total cap: at Start, and again at each new file, so that processes
+// sharing Dir keep the total within the cap between them. Another
+// process's file modified within liveAge may be the one it is writing: it
+// counts toward the total but is not removed. At Start, a process with
+// the same name and pid (a restarted container's pid 1) continues the
+// numbering instead of overwriting.
+func (f *files) scan() error {
+	ents, err := os.ReadDir(f.dir)
+	if err != nil {
+		return err
+	}
+	mine := make(map[string]bool, len(f.names))
+	for _, n := range f.names {
+		mine[n] = true
+	}
+	cur := map[string]bool{}
+	if f.binF != nil {
+		cur[f.binF.Name()] = true
+	}
+	if f.jsF != nil {
+		cur[f.jsF.Name()] = true
+	}
+	if f.dumpName != "" {
+		cur[f.dumpName] = true
+	}
+	now := time.Now()
+	f.old, f.oldTotal, f.othersLive = f.old[:0], 0, 0
 	for _, e := range ents {
-		m := fileNameRE.FindStringSubmatch(e.Name())
+		m := fileNameRE().FindStringSubmatch(e.Name())
 		if m == nil || !e.Type().IsRegular() {
 			continue
+		}
+		path := filepath.Join(f.dir, e.Name())
+		if cur[path] {
+			continue // counted by current
 		}
 		info, err := e.Info()
 		if err != nil {
 			continue
 		}
-		f.old = append(f.old, oldFile{path: filepath.Join(dir, e.Name()), size: info.Size(), mod: info.ModTime()})
-		f.oldTotal += info.Size()
-		// A process with the same name and pid (a restarted container's
-		// pid 1) continues the numbering instead of overwriting.
-		if strings.HasPrefix(e.Name(), f.prefix) && m[1]+"-"+m[2]+"-" == f.prefix {
+		if m[1]+"-"+m[2]+"-" == f.prefix {
 			if n, err := strconv.Atoi(m[3]); err == nil && n > f.seq {
 				f.seq = n
 			}
 		}
+		if !mine[path] && now.Sub(info.ModTime()) < f.liveAge {
+			f.othersLive += info.Size()
+			continue
+		}
+		f.old = append(f.old, oldFile{path: path, size: info.Size(), mod: info.ModTime()})
+		f.oldTotal += info.Size()
 	}
 	slices.SortStableFunc(f.old, func(a, b oldFile) int {
 		if c := a.mod.Compare(b.mod); c != 0 {
@@ -120,7 +170,7 @@ func newFiles(dir, prog string, pid int, jsonl bool, maxFile, maxTotal int64) (*
 		}
 		return strings.Compare(a.path, b.path)
 	})
-	return f, nil
+	return nil
 }
 
 // openNext starts the next file (pair).
@@ -153,6 +203,7 @@ func (f *files) openNext() error {
 	f.w = format.MultiWriter(ws...)
 	f.open = true
 	f.failed = nil
+	f.scan() // (on an error, the list of the last scan stands)
 	f.enforceCap()
 	return nil
 }
@@ -319,7 +370,7 @@ func (f *files) current() int64 {
 // enforceCap removes the oldest closed files until the total is within the
 // cap. The current files are never removed.
 func (f *files) enforceCap() {
-	for len(f.old) > 0 && f.oldTotal+f.current() > f.maxTotal {
+	for len(f.old) > 0 && f.oldTotal+f.othersLive+f.current() > f.maxTotal {
 		o := f.old[0]
 		f.old = f.old[1:]
 		f.oldTotal -= o.size
@@ -327,6 +378,14 @@ func (f *files) enforceCap() {
 			f.removed++
 		}
 	}
+}
+
+// currentName returns the name of the current .bin file ("" if none).
+func (f *files) currentName() string {
+	if !f.open || f.binF == nil {
+		return ""
+	}
+	return f.binF.Name()
 }
 
 // bytesWritten returns the bytes this session wrote, the current files'

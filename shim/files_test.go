@@ -26,7 +26,7 @@ func TestFileNames(t *testing.T) {
 		if names[i] != want[i] {
 			t.Fatalf("sorted names %v, want %v", names, want)
 		}
-		if !fileNameRE.MatchString(names[i]) {
+		if !fileNameRE().MatchString(names[i]) {
 			t.Errorf("%s does not match the pattern", names[i])
 		}
 	}
@@ -76,7 +76,7 @@ func TestFilesRotateAndCap(t *testing.T) {
 	var total int64
 	ents, _ := os.ReadDir(dir)
 	for _, e := range ents {
-		if !fileNameRE.MatchString(e.Name()) {
+		if !fileNameRE().MatchString(e.Name()) {
 			continue
 		}
 		info, _ := e.Info()
@@ -126,4 +126,54 @@ func TestFilesWriteErrorDrops(t *testing.T) {
 		t.Errorf("after NextSegment: failed %v open %v", f.failed, f.open)
 	}
 	f.Close()
+}
+
+// Two processes share Dir: each rescans it at each new file, so the total
+// stays within the cap between them (give or take the other's current
+// file, which grew since its last scan).
+func TestFilesCapAcrossProcesses(t *testing.T) {
+	dir := t.TempDir()
+	const maxFile, maxTotal = 16 << 10, 64 << 10
+	var fs [2]*files
+	for i := range fs {
+		f, err := newFiles(dir, "prog", 100+i, false, maxFile, maxTotal)
+		if err != nil {
+			t.Fatal(err)
+		}
+		f.liveAge = 30 * time.Millisecond
+		fs[i] = f
+	}
+	rec := format.Record{Code: format.CodeWakeEvent}
+	for round := range 12 {
+		for _, f := range fs {
+			for !f.full() {
+				if err := f.WriteRecord(&rec); err != nil {
+					t.Fatal(err)
+				}
+				if !f.open {
+					t.Fatalf("round %d: not open: %v", round, f.failed)
+				}
+			}
+			f.Flush()
+			f.NextSegment()
+			if err := f.WriteRecord(&rec); err != nil {
+				t.Fatal(err)
+			}
+			f.Flush()
+		}
+		time.Sleep(40 * time.Millisecond)
+	}
+	var total int64
+	ents, _ := os.ReadDir(dir)
+	for _, e := range ents {
+		if info, err := e.Info(); err == nil && fileNameRE().MatchString(e.Name()) {
+			total += info.Size()
+		}
+	}
+	if total > maxTotal+maxFile {
+		t.Errorf("%d bytes in %d files, over the cap %d (+ %d)", total, len(ents), maxTotal, maxFile)
+	}
+	for _, f := range fs {
+		f.Close()
+	}
 }

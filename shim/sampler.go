@@ -1,6 +1,7 @@
 package shim
 
 import (
+	"math"
 	"runtime"
 	"strings"
 	"time"
@@ -77,7 +78,11 @@ func (g *sampledG) key() string {
 // returns the blocked ones that are neither the shim's nor the tracer's.
 func (sm *sampler) take(s *Session) []sampledG {
 	if sm.buf == nil {
-		sm.buf = make([]byte, 64<<10)
+		// Sized for the goroutines there are (a debug=2 entry of a short
+		// stack takes about 250 bytes), so that a big program is not
+		// dumped over and over (each time stopping the world) while the
+		// buffer doubles.
+		sm.buf = make([]byte, min(maxDump, 64<<10+512*runtime.NumGoroutine()))
 	}
 	var n int
 	for {
@@ -122,12 +127,20 @@ func (sm *sampler) take(s *Session) []sampledG {
 }
 
 // takeSample takes a dump; with the trace, it waits until the trace
-// reaches its time; without, it is applied at once.
+// reaches its time; without (no recorder at Start, or none to be had again
+// after a pause), it is applied at once.
 func (w *worker) takeSample(time.Time) {
-	if w.s.tracing && w.s.inDebt.Load() {
+	solo := !w.s.tracing || w.s.samplerOnly.Load()
+	if !solo && w.s.inDebt.Load() {
 		// The tracer is paused (or about to be) for the budget: a dump now
 		// would fall in a gap of the trace and be dropped.
 		return
+	}
+	if now := time.Now(); now.Before(w.sampleNext) {
+		return // backing off after an expensive dump
+	}
+	if w.s.tracing {
+		w.switchSolo(solo)
 	}
 	t0 := time.Now()
 	gs := w.sampler.take(w.s)
@@ -137,12 +150,14 @@ func (w *worker) takeSample(time.Time) {
 		}
 		w.sampler.last = nil
 	}
+	cost := time.Since(t0)
 	w.stats.Samples++
-	w.stats.SampleTime += time.Since(t0)
+	w.stats.SampleTime += cost
+	w.chargeSample(t0, cost)
 	if w.failed {
 		return
 	}
-	if !w.s.tracing {
+	if solo {
 		w.applySolo(t0, gs)
 		return
 	}
@@ -150,6 +165,49 @@ func (w *worker) takeSample(time.Time) {
 		w.samples = append(w.samples[:0], w.samples[1:]...)
 	}
 	w.samples = append(w.samples, sample{wall: t0, gs: gs})
+}
+
+// sampleShare is the most of one CPU the sampler's dumps may take, whatever
+// the budget: after a dump that cost d, the next waits at least d/share.
+const sampleShare = 0.05
+
+// chargeSample charges a dump (taking and reading it) to the budget, like
+// the conversion, and sets when the next one may be taken: not before
+// cost/share from the start of this one, share being sampleShare or the
+// budget if less, so that dumps of a program with very many goroutines
+// (about 150ms for 20,000 blocked ones, more while the tracer runs) keep
+// the sampler within its share by taking fewer.
+func (w *worker) chargeSample(t0 time.Time, cost time.Duration) {
+	share := sampleShare
+	if b := w.s.cfg.Budget; !math.IsInf(b, 1) {
+		w.allowance -= cost
+		share = min(share, b)
+	}
+	w.sampleNext = t0.Add(time.Duration(float64(cost) / share))
+}
+
+// switchSolo moves a tracing session's worker to the sampler alone (the
+// flight recorder could not be had again after a pause) or back to the
+// trace. The dumps waiting for the trace are dropped: no trace comes for
+// them. Going back, the blocks the sampler alone reported are handed to
+// the trace's sampler as reported, so that they are carried on quietly
+// rather than reported again.
+func (w *worker) switchSolo(solo bool) {
+	if solo == w.solo {
+		return
+	}
+	w.solo = solo
+	w.samples = nil
+	if solo {
+		w.sampler.solo = map[exptrace.GoID]*soloBlock{}
+		return
+	}
+	for id, b := range w.sampler.solo {
+		if b.reported {
+			w.sampler.reported[id] = reportedBlock{key: b.key, since: b.first}
+		}
+	}
+	w.sampler.solo = map[exptrace.GoID]*soloBlock{}
 }
 
 // applySamples applies the dumps taken before trace time t, the time of
@@ -253,6 +311,13 @@ func (w *worker) applySamples(t exptrace.Time) {
 // more).
 func (w *worker) applySolo(wall time.Time, gs []sampledG) {
 	tt := exptrace.Time(wall.Sub(w.s.start)) + 1
+	if clk := w.c.Clock(); clk != nil {
+		// A tracing session on the sampler alone: the trace's clock, and
+		// a gap since the last event (the converter forgets the trace's
+		// goroutines, and writes no run-queue samples for the gap).
+		tt = clk.Trace + exptrace.Time(wall.Sub(clk.Wall))
+		w.c.Gap(tt)
+	}
 	cur := make(map[exptrace.GoID]*soloBlock, len(gs))
 	for i := range gs {
 		g := &gs[i]

@@ -37,6 +37,10 @@ import (
 	"github.com/wakeshim/wakeshim/convert"
 )
 
+// maxSnapFails is the number of consecutive failed snapshots after which
+// the flight recorder is stopped for good.
+const maxSnapFails = 5
+
 // Errors of Start and Stop.
 var (
 	ErrRunning = errors.New("shim: a session is already running")
@@ -78,15 +82,21 @@ type Session struct {
 	reportMu sync.Mutex
 	reported map[string]bool
 
-	inDebt       atomic.Bool  // the worker spent its CPU budget: skip snapshots
-	pauses       atomic.Int64 // times the tracer was paused for the budget
-	tracerOff    atomic.Int64 // nanoseconds the tracer was paused
-	snapErrs     atomic.Int64
-	queueDrops   atomic.Int64 // generations dropped because the parser was behind
-	evicted      atomic.Int64 // generations evicted from the ring before taken
-	writeToNanos atomic.Int64
-	snapBytes    atomic.Int64
-	snapshots    atomic.Int64
+	inDebt    atomic.Bool  // the worker spent its CPU budget: skip snapshots
+	pauses    atomic.Int64 // times the tracer was paused for the budget
+	tracerOff atomic.Int64 // nanoseconds the tracer was paused for the budget
+	// samplerOnly is set while no flight recorder runs because one could
+	// not be had again after a pause (the program took it): the worker
+	// applies its dumps at once, as without a trace.
+	samplerOnly   atomic.Bool
+	samplerSpells atomic.Int64 // times the session fell back to the sampler alone
+	samplerOff    atomic.Int64 // nanoseconds on the sampler alone (after a pause)
+	snapErrs      atomic.Int64
+	queueDrops    atomic.Int64 // generations dropped because the parser was behind
+	evicted       atomic.Int64 // generations evicted from the ring before taken
+	writeToNanos  atomic.Int64
+	snapBytes     atomic.Int64
+	snapshots     atomic.Int64
 
 	statsMu sync.Mutex
 	stats   Stats
@@ -110,6 +120,12 @@ type Stats struct {
 	// budget, and TracerOff the time it stayed off (up to the last restart).
 	Pauses    int64
 	TracerOff time.Duration
+	// SamplerOnly counts the times a new flight recorder could not be had
+	// after a pause (the program held one), and SamplerOnlyTime the time
+	// the session then ran on the goroutine sampler alone (not part of
+	// TracerOff).
+	SamplerOnly     int64
+	SamplerOnlyTime time.Duration
 
 	Snapshots     int64         // FlightRecorder.WriteTo calls
 	SnapshotBytes int64         // bytes WriteTo produced (the overlapping windows)
@@ -129,7 +145,7 @@ type Stats struct {
 	TracerCostEst time.Duration
 
 	Samples        int64         // goroutine dumps taken
-	SampleTime     time.Duration // time spent taking and reading them
+	SampleTime     time.Duration // time spent taking and reading them (charged to the budget)
 	SampledPending int64         // TaskPending records from the sampler
 	StillPending   int64         // TaskPending records of blocks the trace saw begin, still going at two dumps
 
@@ -157,8 +173,12 @@ func Start(cfg Config) (*Session, error) {
 	}
 	out, err := newFiles(cfg.Dir, programName(os.Args[0]), os.Getpid(), cfg.JSONL, cfg.MaxFile, cfg.MaxTotal)
 	if err != nil {
-		return nil, fmt.Errorf("shim: %w", err)
+		if cfg.fromEnv {
+			return nil, &KeyError{Key: "dir", Err: err}
+		}
+		return nil, fmt.Errorf("shim: Config.Dir (dir): %w", err)
 	}
+	out.liveAge = max(defaultLiveAge, 2*cfg.Interval)
 	s := &Session{
 		cfg:        cfg,
 		start:      time.Now(),
@@ -202,8 +222,11 @@ func Start(cfg Config) (*Session, error) {
 
 // Stop takes a last snapshot, converts it, closes the files and ends the
 // session. It reports on Config.Stderr, in one line, what was lost, if
-// anything. It returns the first write error, if any. A second Stop
-// returns ErrStopped.
+// anything. It returns the first write error, if any, or the error that
+// stopped the conversion (an internal panic included). It waits at most
+// Config.StopTimeout for the last snapshot to be converted: past it, it
+// reports what it abandoned and returns an error. A second Stop returns
+// ErrStopped.
 func (s *Session) Stop() error {
 	if s == nil {
 		return errors.New("shim: Stop of a nil Session")
@@ -212,13 +235,47 @@ func (s *Session) Stop() error {
 		return ErrStopped
 	}
 	close(s.stopc)
-	<-s.snapDone
-	<-s.workerDone
+	timeout := s.cfg.StopTimeout
+	if timeout <= 0 {
+		timeout = DefaultStopTime
+	}
+	tm := time.NewTimer(timeout)
+	defer tm.Stop()
+	var abandoned []string
+	for _, w := range []struct {
+		done <-chan struct{}
+		what string
+	}{{s.snapDone, "the last snapshot"}, {s.workerDone, "the conversion of the last records and the closing of the files"}} {
+		if len(abandoned) > 0 {
+			// Out of time: what is left is not waited for.
+			select {
+			case <-w.done:
+			default:
+				abandoned = append(abandoned, w.what)
+			}
+			continue
+		}
+		select {
+		case <-w.done:
+		case <-tm.C:
+			abandoned = append(abandoned, w.what)
+		}
+	}
 	activeMu.Lock()
 	if active == s {
 		active = nil
 	}
 	activeMu.Unlock()
+	if len(abandoned) > 0 {
+		err := fmt.Errorf("shim: Stop gave up after %v: %s abandoned (the records not yet flushed may be lost)", timeout, strings.Join(abandoned, " and "))
+		s.report("%v", err)
+		s.statsMu.Lock()
+		if s.err == nil {
+			s.err = err
+		}
+		s.statsMu.Unlock()
+		return err
+	}
 	st := s.Stats()
 	var parts []string
 	if st.GensLost > 0 {
@@ -227,6 +284,9 @@ func (s *Session) Stop() error {
 	}
 	if st.Pauses > 0 {
 		parts = append(parts, fmt.Sprintf("tracer paused %d times (%.1fs in all) to keep within the CPU budget", st.Pauses, st.TracerOff.Seconds()))
+	}
+	if st.SamplerOnly > 0 {
+		parts = append(parts, fmt.Sprintf("%.1fs on the goroutine sampler alone (%d times the execution tracer could not be had again after a pause, or failed)", st.SamplerOnlyTime.Seconds(), st.SamplerOnly))
 	}
 	if st.ParseErrors > 0 {
 		parts = append(parts, fmt.Sprintf("%d generations rejected by the trace reader", st.ParseErrors))
@@ -247,8 +307,11 @@ func (s *Session) Stop() error {
 
 // Flush takes a snapshot of the trace now, converts it and writes every
 // record so far to the files. It waits for that, at most timeout (zero:
-// 10s), and reports whether it completed.
+// 10s), and reports whether it completed (false for a nil Session).
 func (s *Session) Flush(timeout time.Duration) bool {
+	if s == nil {
+		return false
+	}
 	if timeout <= 0 {
 		timeout = 10 * time.Second
 	}
@@ -272,8 +335,12 @@ func (s *Session) Flush(timeout time.Duration) bool {
 	}
 }
 
-// Stats returns the counts so far (updated after each converted snapshot).
+// Stats returns the counts so far (updated after each converted snapshot);
+// zero for a nil Session.
 func (s *Session) Stats() Stats {
+	if s == nil {
+		return Stats{}
+	}
 	s.statsMu.Lock()
 	st := s.stats
 	s.statsMu.Unlock()
@@ -282,11 +349,18 @@ func (s *Session) Stats() Stats {
 	st.WriteToTime = time.Duration(s.writeToNanos.Load())
 	st.Pauses = s.pauses.Load()
 	st.TracerOff = time.Duration(s.tracerOff.Load())
+	st.SamplerOnly = s.samplerSpells.Load()
+	st.SamplerOnlyTime = time.Duration(s.samplerOff.Load())
 	return st
 }
 
 // Config returns the session's configuration, defaults filled in.
-func (s *Session) Config() Config { return s.cfg }
+func (s *Session) Config() Config {
+	if s == nil {
+		return Config{}
+	}
+	return s.cfg
+}
 
 func (s *Session) stderr() io.Writer {
 	if s.cfg.Stderr != nil {
@@ -311,8 +385,14 @@ func (s *Session) reportOnce(key, format string, args ...any) {
 }
 
 // recovered reports a panic of one of the shim's goroutines, once.
+// Stop then returns an error.
 func (s *Session) recovered(where string, r any) {
 	s.reportOnce("panic", "internal error in %s: %v; the shim stops converting (please report)%s", where, r, debugStack())
+	s.statsMu.Lock()
+	if s.err == nil {
+		s.err = fmt.Errorf("shim: internal error in %s: %v", where, r)
+	}
+	s.statsMu.Unlock()
 }
 
 // curGoID returns the calling goroutine's id, from the header line of its
@@ -399,7 +479,8 @@ func (s *Session) snapshotLoop() {
 	s.fr = nil // the loop's from now on
 	epoch := 1
 	defer close(s.snapDone)
-	offSince := time.Time{}
+	offSince := time.Time{}  // paused for the budget since
+	soloSince := time.Time{} // on the sampler alone since
 	defer func() {
 		if fr != nil {
 			func() {
@@ -408,6 +489,8 @@ func (s *Session) snapshotLoop() {
 			}()
 		} else if !offSince.IsZero() {
 			s.tracerOff.Add(int64(time.Since(offSince)))
+		} else if !soloSince.IsZero() {
+			s.samplerOff.Add(int64(time.Since(soloSince)))
 		}
 	}()
 	defer closeChunks()
@@ -419,6 +502,8 @@ func (s *Session) snapshotLoop() {
 	s.registerSelf()
 	dutyCycle := !math.IsInf(s.cfg.Budget, 1)
 	var f genFilter
+	snapFails := 0  // consecutive failed snapshots
+	gaveUp := false // the recorder was stopped for failing
 	t := time.NewTicker(s.cfg.Interval)
 	defer t.Stop()
 	for {
@@ -446,16 +531,34 @@ func (s *Session) snapshotLoop() {
 		if final {
 			ack = make(chan struct{}) // Stop's chunk is always converted
 		}
-		if fr == nil && s.tracing && !final && !s.inDebt.Load() {
+		if fr == nil && s.tracing && !gaveUp && !final && !s.inDebt.Load() {
 			// Back from the pause: a new recorder, a new epoch.
 			var err error
 			if fr, err = s.newRecorder(); err != nil {
-				s.reportOnce("restart", "execution tracer unavailable (%v); only the sampler runs until it can be had again", err)
+				if soloSince.IsZero() {
+					// The program took the flight recorder during the
+					// pause: the pause for the budget ends here, and the
+					// sampler works alone (the worker applies its dumps
+					// at once) until a recorder can be had again.
+					now := time.Now()
+					s.tracerOff.Add(int64(now.Sub(offSince)))
+					offSince = time.Time{}
+					soloSince = now
+					s.samplerSpells.Add(1)
+					s.samplerOnly.Store(true)
+					s.reportOnce("restart", "execution tracer unavailable after a pause (%v); only the sampler runs until it can be had again", err)
+				}
 			} else {
 				epoch++
 				f = genFilter{}
-				s.tracerOff.Add(int64(time.Since(offSince)))
-				offSince = time.Time{}
+				if !soloSince.IsZero() {
+					s.samplerOff.Add(int64(time.Since(soloSince)))
+					soloSince = time.Time{}
+					s.samplerOnly.Store(false)
+				} else {
+					s.tracerOff.Add(int64(time.Since(offSince)))
+					offSince = time.Time{}
+				}
 			}
 		}
 		ch := chunk{ack: ack, epoch: epoch}
@@ -469,15 +572,31 @@ func (s *Session) snapshotLoop() {
 			if err != nil {
 				s.snapErrs.Add(1)
 				s.reportOnce("writeto", "flight recorder snapshot failed: %v", err)
-			} else if data, first, last := f.take(); data != nil {
-				if ev := f.evicted(first); ev > 0 {
-					s.evicted.Add(ev)
-				}
-				ch.data = append([]byte(nil), data...)
-				ch.first, ch.last = first, last
-				ch.hdr = f.header
+				snapFails++
+			} else {
+				snapFails = 0
 			}
-			if dutyCycle && !final && s.inDebt.Load() {
+			if snapFails >= maxSnapFails && !final {
+				// Failing for good: stop the recorder (it costs the
+				// program for nothing) and run on the sampler alone.
+				fr.Stop()
+				fr = nil
+				gaveUp = true
+				soloSince = time.Now()
+				s.samplerSpells.Add(1)
+				s.samplerOnly.Store(true)
+				s.reportOnce("gaveup", "flight recorder snapshots failed %d times in a row (%v); the execution tracer is stopped for the rest of the session, only the sampler runs", snapFails, err)
+			} else if err == nil {
+				if data, first, last := f.take(); data != nil {
+					if ev := f.evicted(first); ev > 0 {
+						s.evicted.Add(ev)
+					}
+					ch.data = append([]byte(nil), data...)
+					ch.first, ch.last = first, last
+					ch.hdr = f.header
+				}
+			}
+			if fr != nil && dutyCycle && !final && s.inDebt.Load() {
 				// Pause the tracer while the worker pays its debt.
 				fr.Stop()
 				fr = nil

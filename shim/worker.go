@@ -30,6 +30,7 @@ type worker struct {
 	next    *chunk // a chunk that does not follow lastGen: needs a new reader
 	closed  bool   // no more chunks
 	failed  bool   // the converter failed: chunks are drained, not parsed
+	solo    bool   // a tracing session on the sampler alone (Session.samplerOnly)
 
 	window    exptrace.Time // first event of the current reader
 	newWindow bool          // the next event is the first of a new reader
@@ -47,11 +48,17 @@ type worker struct {
 	lastRefill   time.Time
 	busySince    time.Time
 
-	sampleC  <-chan time.Time
-	samples  []sample // dumps waiting for the trace to reach their time
-	sampler  sampler
-	retryAt  time.Time // when to try the files again after a write error
-	outDirty bool
+	sampleC <-chan time.Time
+	samples []sample // dumps waiting for the trace to reach their time
+	sampler sampler
+	// sampleNext is the earliest time of the next dump (chargeSample).
+	sampleNext time.Time
+	retryAt    time.Time // when to try the files again after a write error
+	// writeFailing is set from the report of a write error to that of the
+	// retry that succeeded; droppedBefore is files.dropped at the error.
+	writeFailing  bool
+	droppedBefore int64
+	outDirty      bool
 
 	stats Stats
 }
@@ -218,6 +225,10 @@ func (w *worker) Read(p []byte) (int, error) {
 }
 
 // accept decides whether to parse ch, within the CPU budget.
+// retryWrite is how long the worker waits to try a new file after a write
+// error.
+const retryWrite = 5 * time.Second
+
 // tracerNsPerByte estimates what the execution tracer costs the program
 // per byte of trace it writes (in the program's own goroutines, where the
 // shim cannot measure it): about 45ns on the loopback HTTP benchmark
@@ -347,14 +358,23 @@ func (w *worker) idle() {
 	}
 	if w.out.failed != nil && !w.failed {
 		// The files failed (a full disk): try a new file every 5s.
+		if !w.writeFailing {
+			w.writeFailing = true
+			w.droppedBefore = w.out.dropped
+			w.s.report("writing the records failed: %v; records are dropped until a new file can be written (retrying every 5s)", w.out.failed)
+		}
 		if w.retryAt.IsZero() {
-			w.retryAt = now.Add(5 * time.Second)
+			w.retryAt = now.Add(retryWrite)
 		} else if now.After(w.retryAt) {
 			w.retryAt = time.Time{}
 			if err := w.c.Rotate(); err != nil {
 				w.fail(err)
 			}
 		}
+	}
+	if w.writeFailing && w.out.failed == nil && w.out.open {
+		w.writeFailing = false
+		w.s.report("writing the records again, to %s: %d records were dropped", w.out.currentName(), w.out.dropped-w.droppedBefore)
 	}
 	if w.outDirty || len(w.acks) > 0 {
 		w.out.Flush()

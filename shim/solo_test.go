@@ -1,0 +1,199 @@
+package shim_test
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"runtime/trace"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/wakeshim/wakeshim/format"
+	"github.com/wakeshim/wakeshim/shim"
+)
+
+// lockedBuffer is a goroutine-safe bytes.Buffer for Config.Stderr.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *lockedBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *lockedBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// churn runs goroutine handoffs (trace events) until stop is closed.
+func churn(stop chan struct{}, wg *sync.WaitGroup) {
+	defer wg.Done()
+	c := make(chan int)
+	for {
+		select {
+		case <-stop:
+			return
+		default:
+		}
+		go func() { c <- 1 }()
+		<-c
+	}
+}
+
+//go:noinline
+func stuckInSolo(ch chan struct{}) { <-ch }
+
+// taskPendings counts the TaskPending records of goroutine id in dir.
+func taskPendings(t *testing.T, dir string, id uint32) int {
+	t.Helper()
+	n := 0
+	names, _ := filepath.Glob(filepath.Join(dir, "*.bin"))
+	for _, name := range names {
+		data, err := os.ReadFile(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r, err := format.NewReader(bytes.NewReader(data))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for {
+			rec, err := r.Next()
+			if err != nil {
+				break
+			}
+			if rec.Code == format.CodeTaskPending && rec.Task == id {
+				n++
+			}
+		}
+	}
+	return n
+}
+
+// The program takes the flight recorder while the shim's tracer is paused
+// for the budget: the session runs on the sampler alone, which reports a
+// stuck goroutine at once, and goes back to the trace when the recorder is
+// free again. The time is not counted as a budget pause.
+func TestSamplerAloneAfterPause(t *testing.T) {
+	dir := t.TempDir()
+	var stderr lockedBuffer
+	s, err := shim.Start(shim.Config{Dir: dir, Stderr: &stderr, Budget: 0.05, Interval: 20 * time.Millisecond,
+		Sample: 10 * time.Millisecond, Threshold: 10 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	stopped := false
+	defer func() {
+		if !stopped {
+			s.Stop()
+		}
+	}()
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(2)
+	go churn(stop, &wg)
+	go churn(stop, &wg)
+	// Take the flight recorder as soon as the shim's is paused.
+	host := trace.NewFlightRecorder(trace.FlightRecorderConfig{})
+	got := false
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(time.Millisecond) {
+		if s.Stats().Pauses > 0 && host.Start() == nil {
+			got = true
+			break
+		}
+	}
+	close(stop)
+	wg.Wait()
+	if !got {
+		t.Skipf("the shim's tracer did not pause: %+v", s.Stats())
+	}
+	hostStopped := false
+	defer func() {
+		if !hostStopped {
+			host.Stop()
+		}
+	}()
+	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline) && s.Stats().SamplerOnly == 0; {
+		time.Sleep(5 * time.Millisecond)
+	}
+	if s.Stats().SamplerOnly == 0 {
+		t.Fatalf("not on the sampler alone with the host's recorder running: %+v", s.Stats())
+	}
+	ch := make(chan struct{})
+	idc := make(chan uint32)
+	go func() { idc <- uint32(goid()); stuckInSolo(ch) }()
+	id := <-idc
+	defer close(ch)
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline) && taskPendings(t, dir, id) == 0; {
+		time.Sleep(20 * time.Millisecond)
+		s.Flush(0)
+	}
+	if n := taskPendings(t, dir, id); n != 1 {
+		t.Errorf("%d TaskPending records for the stuck goroutine on the sampler alone, want 1; stats %+v", n, s.Stats())
+	}
+	// The host lets go: a recorder again, and the block is not reported
+	// anew by the trace's sampler.
+	host.Stop()
+	hostStopped = true
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline) && s.Stats().SamplerOnlyTime == 0; {
+		time.Sleep(5 * time.Millisecond)
+	}
+	if s.Stats().SamplerOnlyTime == 0 {
+		t.Errorf("still on the sampler alone after the host's recorder stopped")
+	}
+	time.Sleep(100 * time.Millisecond)
+	s.Flush(0)
+	if n := taskPendings(t, dir, id); n != 1 {
+		t.Errorf("%d TaskPending records for the stuck goroutine after the trace is back, want 1", n)
+	}
+	stopped = true
+	if err := s.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	st := s.Stats()
+	if st.SamplerOnly == 0 || st.SamplerOnlyTime == 0 {
+		t.Errorf("sampler-alone time not counted: %+v", st)
+	}
+	if !strings.Contains(stderr.String(), "sampler alone") {
+		t.Errorf("stderr %q: the Stop line does not tell the time on the sampler alone", stderr.String())
+	}
+}
+
+// With many goroutines a dump is expensive: the sampler backs off so that
+// its dumps keep within their share of a CPU (5%, or the budget if less).
+func TestSamplerBacksOff(t *testing.T) {
+	ch := make(chan struct{})
+	defer close(ch)
+	for range 10000 {
+		go func() { <-ch }()
+	}
+	dir := t.TempDir()
+	var stderr lockedBuffer
+	t0 := time.Now()
+	s, err := shim.Start(shim.Config{Dir: dir, Stderr: &stderr, Sample: 5 * time.Millisecond, Threshold: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(1500 * time.Millisecond)
+	if err := s.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	el := time.Since(t0)
+	st := s.Stats()
+	if st.Samples == 0 {
+		t.Fatalf("no samples: %+v", st)
+	}
+	per := st.SampleTime / time.Duration(st.Samples)
+	t.Logf("%d samples in %v, %v each, %v in all", st.Samples, el, per, st.SampleTime)
+	// At most a share of 5% of the time, give or take a dump at each end.
+	if lim := el/20 + 2*per; st.SampleTime > lim {
+		t.Errorf("dumps took %v of %v (%d of them), over 5%% (%v)", st.SampleTime, el, st.Samples, lim)
+	}
+}
