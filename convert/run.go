@@ -6,6 +6,8 @@ import (
 	"io"
 
 	exptrace "golang.org/x/exp/trace"
+
+	"github.com/wakeshim/wakeshim/internal/countio"
 )
 
 // TraceError reports input the trace reader rejected. Offset is how many
@@ -37,10 +39,10 @@ func Convert(r io.Reader, cfg Config, out Output, progress func(read int64)) (St
 	if err != nil {
 		return Stats{}, err
 	}
-	cr := &countingReader{r: r}
+	cr := &countio.Reader{R: r}
 	tr, err := exptrace.NewReader(cr)
 	if err != nil {
-		return Stats{}, &TraceError{Offset: cr.n, Err: err}
+		return Stats{}, &TraceError{Offset: cr.N, Err: err}
 	}
 
 	const batchLen = 1024
@@ -56,7 +58,7 @@ func Convert(r io.Reader, cfg Config, out Output, progress func(read int64)) (St
 			// The trace parser is not ours; bad input must not take the
 			// process (the shim's host, above all) down with it.
 			if p := recover(); p != nil {
-				full <- &batch{read: cr.n, err: &TraceError{Offset: cr.n, Err: fmt.Errorf("trace parser panicked: %v", p)}}
+				full <- &batch{read: cr.N, err: &TraceError{Offset: cr.N, Err: fmt.Errorf("trace parser panicked: %v", p)}}
 			}
 		}()
 		for {
@@ -71,7 +73,7 @@ func Convert(r io.Reader, cfg Config, out Output, progress func(read int64)) (St
 				ev, err := tr.ReadEvent()
 				if err != nil {
 					if err != io.EOF {
-						b.err = &TraceError{Offset: cr.n, Err: err}
+						b.err = &TraceError{Offset: cr.N, Err: err}
 					} else {
 						b.err = io.EOF
 					}
@@ -79,7 +81,7 @@ func Convert(r io.Reader, cfg Config, out Output, progress func(read int64)) (St
 				}
 				b.evs = append(b.evs, ev)
 			}
-			b.read = cr.n
+			b.read = cr.N
 			full <- b
 			if b.err != nil {
 				return
@@ -123,18 +125,6 @@ type batch struct {
 	evs  []exptrace.Event
 	read int64 // input bytes read when the batch was full
 	err  error // io.EOF or a *TraceError after the last event
-}
-
-// countingReader counts the bytes read through it.
-type countingReader struct {
-	r io.Reader
-	n int64
-}
-
-func (c *countingReader) Read(p []byte) (int, error) {
-	n, err := c.r.Read(p)
-	c.n += int64(n)
-	return n, err
 }
 
 // IsTraceError reports whether err is the input's fault (a *TraceError)

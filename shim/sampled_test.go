@@ -33,19 +33,7 @@ func TestSampledOncePerBlock(t *testing.T) {
 	stop := make(chan struct{})
 	var wg sync.WaitGroup
 	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		c := make(chan int)
-		for {
-			select {
-			case <-stop:
-				return
-			default:
-			}
-			go func() { c <- 1 }()
-			<-c
-		}
-	}()
+	go shim.Churn(stop, &wg)
 	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline) && s.Stats().Pauses < 4; {
 		time.Sleep(10 * time.Millisecond)
 	}

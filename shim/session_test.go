@@ -32,6 +32,21 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
+// churn runs goroutine handoffs (trace events) until stop is closed.
+func churn(stop chan struct{}, wg *sync.WaitGroup) {
+	defer wg.Done()
+	c := make(chan int)
+	for {
+		select {
+		case <-stop:
+			return
+		default:
+		}
+		go func() { c <- 1 }()
+		<-c
+	}
+}
+
 func TestMisuse(t *testing.T) {
 	if _, err := Start(Config{}); err == nil {
 		t.Error("Start without Dir: no error")
@@ -127,19 +142,7 @@ func TestBudgetPauses(t *testing.T) {
 	var wg sync.WaitGroup
 	for range 4 {
 		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			c := make(chan int)
-			for {
-				select {
-				case <-stop:
-					return
-				default:
-				}
-				go func() { c <- 1 }()
-				<-c
-			}
-		}()
+		go churn(stop, &wg)
 	}
 	time.Sleep(600 * time.Millisecond)
 	close(stop)

@@ -14,39 +14,6 @@ import (
 	"github.com/wakeshim/wakeshim/shim"
 )
 
-// lockedBuffer is a goroutine-safe bytes.Buffer for Config.Stderr.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *lockedBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *lockedBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
-// churn runs goroutine handoffs (trace events) until stop is closed.
-func churn(stop chan struct{}, wg *sync.WaitGroup) {
-	defer wg.Done()
-	c := make(chan int)
-	for {
-		select {
-		case <-stop:
-			return
-		default:
-		}
-		go func() { c <- 1 }()
-		<-c
-	}
-}
-
 //go:noinline
 func stuckInSolo(ch chan struct{}) { <-ch }
 
@@ -83,7 +50,7 @@ func taskPendings(t *testing.T, dir string, id uint32) int {
 // free again. The time is not counted as a budget pause.
 func TestSamplerAloneAfterPause(t *testing.T) {
 	dir := t.TempDir()
-	var stderr lockedBuffer
+	var stderr shim.SyncBuffer
 	s, err := shim.Start(shim.Config{Dir: dir, Stderr: &stderr, Budget: 0.05, Interval: 20 * time.Millisecond,
 		Sample: 10 * time.Millisecond, Threshold: 10 * time.Millisecond})
 	if err != nil {
@@ -98,8 +65,8 @@ func TestSamplerAloneAfterPause(t *testing.T) {
 	stop := make(chan struct{})
 	var wg sync.WaitGroup
 	wg.Add(2)
-	go churn(stop, &wg)
-	go churn(stop, &wg)
+	go shim.Churn(stop, &wg)
+	go shim.Churn(stop, &wg)
 	// Take the flight recorder as soon as the shim's is paused.
 	host := trace.NewFlightRecorder(trace.FlightRecorderConfig{})
 	got := false
@@ -175,7 +142,7 @@ func TestSamplerBacksOff(t *testing.T) {
 		go func() { <-ch }()
 	}
 	dir := t.TempDir()
-	var stderr lockedBuffer
+	var stderr shim.SyncBuffer
 	t0 := time.Now()
 	s, err := shim.Start(shim.Config{Dir: dir, Stderr: &stderr, Sample: 5 * time.Millisecond, Threshold: time.Second})
 	if err != nil {

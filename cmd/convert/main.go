@@ -27,6 +27,7 @@ import (
 
 	"github.com/wakeshim/wakeshim/convert"
 	"github.com/wakeshim/wakeshim/format"
+	"github.com/wakeshim/wakeshim/internal/countio"
 )
 
 const usage = `usage: convert [flags] TRACE
@@ -133,7 +134,7 @@ func convertFile(name string, stdin io.Reader, stderr io.Writer, o *options) err
 			size = fi.Size()
 		}
 	}
-	cr := &countingReader{r: in}
+	cr := &countio.Reader{R: in}
 	br := bufio.NewReaderSize(cr, 1<<20)
 	kind, err := sniff(br)
 	if err != nil {
@@ -185,7 +186,7 @@ func convertFile(name string, stdin io.Reader, stderr io.Writer, o *options) err
 	}
 	sum, records := summary(&st), st.TotalRecords()
 	prog.done()
-	prog.read = cr.n
+	prog.read = cr.N
 	if cerr := out.Close(); cerr != nil && err == nil {
 		err = cerr
 	}
@@ -261,18 +262,6 @@ func sameFile(in, o string) bool {
 	fi, err1 := os.Stat(in)
 	fo, err2 := os.Stat(o)
 	return err1 == nil && err2 == nil && os.SameFile(fi, fo)
-}
-
-// countingReader counts the bytes read through it, for the summary.
-type countingReader struct {
-	r io.Reader
-	n int64
-}
-
-func (c *countingReader) Read(p []byte) (int, error) {
-	n, err := c.r.Read(p)
-	c.n += int64(n)
-	return n, err
 }
 
 // progress draws a bar on stderr when it is a terminal and the input is
