@@ -54,6 +54,7 @@ type facts struct {
 	HeldMS           float64
 	Preblocked       int64
 	Stuck            int64
+	Pauses           int64
 	SelfTraceEvents  int
 	SelfTraceErr     string
 	ShimRunning      bool
@@ -214,6 +215,23 @@ func helper(mode string) {
 		go func() { idc <- goid(); stuckForever(make(chan int)) }()
 		f.Stuck = <-idc
 		time.Sleep(1500 * time.Millisecond)
+		printFacts(&f)
+		os.Exit(0)
+	case "stuckbusy": // as "stuck", with the tracer paused most of the time
+		idc := make(chan int64)
+		go func() { idc <- goid(); stuckForever(make(chan int)) }()
+		f.Stuck = <-idc
+		stop := make(chan struct{})
+		var wg sync.WaitGroup
+		wg.Add(2)
+		go shim.Churn(stop, &wg)
+		go shim.Churn(stop, &wg)
+		time.Sleep(2500 * time.Millisecond)
+		close(stop)
+		wg.Wait()
+		if s := auto.Session(); s != nil {
+			f.Pauses = s.Stats().Pauses
+		}
 		printFacts(&f)
 		os.Exit(0)
 	case "invalid":
@@ -571,6 +589,32 @@ func TestStuckWithoutStop(t *testing.T) {
 	}
 	if !found {
 		t.Errorf("no TaskPending for the stuck goroutine %d; stderr: %s", f.Stuck, stderr)
+	}
+}
+
+// TestStuckThroughPauses: under a load that keeps the tracer paused for
+// the budget most of the time, the sampler still reports a goroutine
+// stuck for good (working alone during the pauses).
+func TestStuckThroughPauses(t *testing.T) {
+	dir := t.TempDir()
+	f, stderr := runHelper(t, "stuckbusy", "WAKESHIM=dir="+dir+",sample=200ms,budget=0.5%,interval=100ms")
+	if f.Pauses == 0 {
+		t.Skipf("the tracer never paused (a fast machine?); stderr: %s", stderr)
+	}
+	var found bool
+	for _, fr := range readFiles(t, dir, true) {
+		for i := range fr.recs {
+			r := &fr.recs[i]
+			if r.Code == format.CodeTaskPending && r.Task == uint32(f.Stuck) {
+				if !strings.Contains(strings.Join(fr.frameNames(r), "\n"), "stuckForever") {
+					t.Errorf("frames %q", fr.frameNames(r))
+				}
+				found = true
+			}
+		}
+	}
+	if !found {
+		t.Errorf("no TaskPending for the stuck goroutine %d (%d pauses); stderr: %s", f.Stuck, f.Pauses, stderr)
 	}
 }
 

@@ -130,12 +130,12 @@ func (sm *sampler) take(s *Session) []sampledG {
 // reaches its time; without (no recorder at Start, or none to be had again
 // after a pause), it is applied at once.
 func (w *worker) takeSample(time.Time) {
-	solo := !w.s.tracing || w.s.samplerOnly.Load()
-	if !solo && w.s.inDebt.Load() {
-		// The tracer is paused (or about to be) for the budget: a dump now
-		// would fall in a gap of the trace and be dropped.
-		return
-	}
+	// While the tracer is paused for the budget (or about to be), a dump
+	// would fall in a gap of the trace: the sampler works alone then, as
+	// when no recorder can be had, so that a goroutine stuck through the
+	// pauses of a busy program is still reported. Its cost is charged to
+	// the budget like any dump's, and an expensive one backs off.
+	solo := !w.s.tracing || w.s.samplerOnly.Load() || w.s.inDebt.Load()
 	if now := time.Now(); now.Before(w.sampleNext) {
 		return // backing off after an expensive dump
 	}
