@@ -50,7 +50,13 @@ type sampler struct {
 	reported map[exptrace.GoID]reportedBlock
 	// still holds the blocks (by start) reported as still pending, as long
 	// as later dumps show them: each is reported once.
-	still map[exptrace.GoID]exptrace.Time
+	still map[exptrace.GoID]stillBlock
+}
+
+type stillBlock struct {
+	start exptrace.Time // the block's start, as the converter knows it
+	key   string        // as in reportedBlock
+	since time.Time     // when it was reported
 }
 
 type reportedBlock struct {
@@ -62,7 +68,7 @@ type reportedBlock struct {
 func (sm *sampler) init(s *Session) {
 	sm.solo = map[exptrace.GoID]*soloBlock{}
 	sm.reported = map[exptrace.GoID]reportedBlock{}
-	sm.still = map[exptrace.GoID]exptrace.Time{}
+	sm.still = map[exptrace.GoID]stillBlock{}
 }
 
 // key identifies a block in consecutive dumps.
@@ -199,7 +205,15 @@ func (w *worker) switchSolo(solo bool) {
 	w.solo = solo
 	w.samples = nil
 	if solo {
+		// Blocks already reported (by the sampler, or as still pending)
+		// stay reported while the sampler works alone.
 		w.sampler.solo = map[exptrace.GoID]*soloBlock{}
+		for id, rb := range w.sampler.reported {
+			w.sampler.solo[id] = &soloBlock{key: rb.key, first: rb.since, reported: true}
+		}
+		for id, sb := range w.sampler.still {
+			w.sampler.solo[id] = &soloBlock{key: sb.key, first: sb.since, reported: true}
+		}
 		return
 	}
 	for id, b := range w.sampler.solo {
@@ -239,7 +253,7 @@ func (w *worker) applySamples(t exptrace.Time) {
 			continue // taken in a gap of the trace, or the clocks disagree
 		}
 		reported := make(map[exptrace.GoID]reportedBlock)
-		still := make(map[exptrace.GoID]exptrace.Time)
+		still := make(map[exptrace.GoID]stillBlock)
 		for i := range gs {
 			g := &gs[i]
 			lg := w.c.Goroutine(g.id)
@@ -257,7 +271,7 @@ func (w *worker) applySamples(t exptrace.Time) {
 				// at two dumps) is reported once now as still pending,
 				// so that a goroutine stuck for good shows in the
 				// records while the program runs.
-				if sb, ok := w.sampler.still[g.id]; ok && sb == lg.BlockStart {
+				if sb, ok := w.sampler.still[g.id]; ok && sb.start == lg.BlockStart {
 					still[g.id] = sb
 					continue
 				}
@@ -267,7 +281,7 @@ func (w *worker) applySamples(t exptrace.Time) {
 					return
 				}
 				if ok {
-					still[g.id] = lg.BlockStart
+					still[g.id] = stillBlock{start: lg.BlockStart, key: g.key(), since: sm.wall}
 					w.stats.StillPending++
 					w.outDirty = true
 				}
