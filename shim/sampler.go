@@ -179,15 +179,17 @@ const sampleShare = 0.05
 
 // chargeSample charges a dump (taking and reading it) to the budget, like
 // the conversion, and sets when the next one may be taken: not before
-// cost/share from the start of this one, share being sampleShare or the
-// budget if less, so that dumps of a program with very many goroutines
+// cost/share from the start of this one, share being sampleShare or half
+// the budget if less, so that dumps of a program with very many goroutines
 // (about 150ms for 20,000 blocked ones, more while the tracer runs) keep
 // the sampler within its share by taking fewer.
 func (w *worker) chargeSample(t0 time.Time, cost time.Duration) {
 	share := sampleShare
 	if b := w.s.cfg.Budget; !math.IsInf(b, 1) {
 		w.allowance -= cost
-		share = min(share, b)
+		// At most half the budget: the sampler also runs while the tracer
+		// is paused to pay its debt back, and must leave it room to.
+		share = min(share, b/2)
 	}
 	w.sampleNext = t0.Add(time.Duration(float64(cost) / share))
 }

@@ -149,8 +149,11 @@ func TestChargeSample(t *testing.T) {
 		charge time.Duration
 		next   time.Duration
 	}{
-		{0.05, 100 * time.Millisecond, 2 * time.Second},
-		{0.01, 100 * time.Millisecond, 10 * time.Second},
+		// At most half the budget (it must leave the tracer room to pay a
+		// debt back), and at most sampleShare without a budget.
+		{0.2, 100 * time.Millisecond, 2 * time.Second},
+		{0.05, 100 * time.Millisecond, 4 * time.Second},
+		{0.01, 100 * time.Millisecond, 20 * time.Second},
 		{math.Inf(1), 0, 2 * time.Second},
 	} {
 		w := &worker{s: &Session{cfg: Config{Budget: tc.budget}}, allowance: time.Second}
