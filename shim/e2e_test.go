@@ -226,7 +226,7 @@ func helper(mode string) {
 		wg.Add(2)
 		go shim.Churn(stop, &wg)
 		go shim.Churn(stop, &wg)
-		time.Sleep(2500 * time.Millisecond)
+		time.Sleep(4 * time.Second)
 		close(stop)
 		wg.Wait()
 		if s := auto.Session(); s != nil {
@@ -600,7 +600,7 @@ func TestStuckWithoutStop(t *testing.T) {
 // stuck for good (working alone during the pauses).
 func TestStuckThroughPauses(t *testing.T) {
 	dir := t.TempDir()
-	f, stderr := runHelper(t, "stuckbusy", "WAKESHIM=dir="+dir+",sample=200ms,budget=0.5%,interval=100ms")
+	f, stderr := runHelper(t, "stuckbusy", "WAKESHIM=dir="+dir+",sample=200ms,budget=2%,interval=100ms")
 	if f.Pauses == 0 {
 		t.Skipf("the tracer never paused (a fast machine?); stderr: %s", stderr)
 	}

@@ -180,16 +180,20 @@ const sampleShare = 0.05
 // chargeSample charges a dump (taking and reading it) to the budget, like
 // the conversion, and sets when the next one may be taken: not before
 // cost/share from the start of this one, share being sampleShare or half
-// the budget if less, so that dumps of a program with very many goroutines
+// the budget if less (a tenth during a pause), so that dumps of a program with very many goroutines
 // (about 150ms for 20,000 blocked ones, more while the tracer runs) keep
 // the sampler within its share by taking fewer.
 func (w *worker) chargeSample(t0 time.Time, cost time.Duration) {
 	share := sampleShare
 	if b := w.s.cfg.Budget; !math.IsInf(b, 1) {
 		w.allowance -= cost
-		// At most half the budget: the sampler also runs while the tracer
-		// is paused to pay its debt back, and must leave it room to.
+		// At most half the budget, and a tenth while the tracer is paused
+		// to pay its debt back: the sampler works on through the pauses
+		// and must not hold the tracer off for long.
 		share = min(share, b/2)
+		if w.s.inDebt.Load() {
+			share = min(share, b/10)
+		}
 	}
 	w.sampleNext = t0.Add(time.Duration(float64(cost) / share))
 }

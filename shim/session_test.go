@@ -193,8 +193,10 @@ func TestPausesBesideHostTrace(t *testing.T) {
 			}
 		}()
 	}
-	// Run until the tracer has paused and restarted a few times.
-	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline) && s.Stats().Pauses < 3; {
+	// Run until the tracer has paused and restarted a few times (each
+	// restart waits for the debt of a window to be paid back: long under
+	// the race detector on a loaded machine).
+	for deadline := time.Now().Add(40 * time.Second); time.Now().Before(deadline) && s.Stats().Pauses < 3; {
 		time.Sleep(20 * time.Millisecond)
 	}
 	time.Sleep(100 * time.Millisecond)

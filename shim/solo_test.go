@@ -87,7 +87,9 @@ func TestSamplerAloneAfterPause(t *testing.T) {
 			host.Stop()
 		}
 	}()
-	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline) && s.Stats().SamplerOnly == 0; {
+	// The shim tries to restart once it has paid back its debt for the
+	// window before the pause: seconds, many under the race detector.
+	for deadline := time.Now().Add(90 * time.Second); time.Now().Before(deadline) && s.Stats().SamplerOnly == 0; {
 		time.Sleep(5 * time.Millisecond)
 	}
 	if s.Stats().SamplerOnly == 0 {
