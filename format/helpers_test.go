@@ -50,24 +50,20 @@ func decodeBinary(data []byte) ([]Record, error) {
 	if err != nil {
 		return nil, err
 	}
-	var recs []Record
-	for {
-		rec, err := r.Next()
-		if err == io.EOF {
-			return recs, nil
-		}
-		if err != nil {
-			return recs, err
-		}
-		recs = append(recs, rec)
-	}
+	return collect(r.Next)
 }
 
+// decodeJSONL is decodeBinary for the JSONL rendering.
 func decodeJSONL(data []byte) ([]Record, error) {
-	r := NewJSONLReader(bytes.NewReader(data))
+	return collect(NewJSONLReader(bytes.NewReader(data)).Next)
+}
+
+// collect calls next until it fails, returning the records before; a
+// clean io.EOF is no error.
+func collect(next func() (Record, error)) ([]Record, error) {
 	var recs []Record
 	for {
-		rec, err := r.Next()
+		rec, err := next()
 		if err == io.EOF {
 			return recs, nil
 		}
