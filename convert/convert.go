@@ -1,764 +1,98 @@
 // Package convert turns Go execution-trace events, as parsed by
 // golang.org/x/exp/trace, into v9 records (package format).
 //
-// It is one streaming pipeline shared by the offline converter (cmd/convert)
-// and the in-process shim: feed it events in trace order with Event, end
-// with Close. Its memory grows with the number of live goroutines and of
-// distinct interned strings (spawn locations, frames), never with the length
-// of the trace: per-goroutine state lives in a slice indexed through a map
-// and is recycled when a goroutine exits, and block stacks are resolved to
-// strings at each generation boundary so that no parsed generation is kept
-// alive by a goroutine that stays blocked.
+// It is one streaming pipeline shared by the offline converter (cmd/convert,
+// `wakeshim convert`) and the in-process shim: feed a Converter events in
+// trace order with Event and end with Close, or hand a whole trace to
+// Convert. Memory grows with the number of live goroutines and of distinct
+// strings (spawn locations, frames), never with the length of the trace.
 //
-// docs/mapping.md describes the mapping from runtime events to records and
-// its limits; the comments here say how, that document says why.
+// The implementation lives in internal/convcore, with the hooks that only the
+// shim needs (carrying blocks across the tracer's pauses, goroutine dumps);
+// this package is the offline API. docs/mapping.md describes the mapping from
+// runtime events to records and its limits.
 package convert
 
 import (
-	"errors"
-	"fmt"
-	"strconv"
-	"time"
+	"io"
 
 	exptrace "golang.org/x/exp/trace"
 
-	"github.com/wakeshim/wakeshim/format"
+	"github.com/wakeshim/wakeshim/internal/convcore"
 )
 
-// Config controls a Converter. Its zero value means the documented defaults.
-type Config struct {
-	// Threshold is the shortest block reported as a TaskPending record.
-	// Zero means 1ms. Negative is an error.
-	Threshold time.Duration
+// Config controls a Converter. Its zero value means the documented defaults
+// (see the fields).
+type Config = convcore.Config
 
-	// SampleInterval is the interval of trace time between QueueSample
-	// records. Zero means 10ms; negative disables QueueSample records.
-	SampleInterval time.Duration
-
-	// SegmentDuration is the longest span of trace time one output segment
-	// covers before the converter starts a new one. Zero means the most the
-	// format's u32 microsecond clock holds (MaxSegmentDuration, about 71.6
-	// minutes); a larger value is an error.
-	SegmentDuration time.Duration
-
-	// Ignore, if set, is asked when the converter first sees a goroutine
-	// whether the goroutine's records are to be left out (the shim's and
-	// the runtime's own goroutines). stack is the goroutine's start stack
-	// when the trace saw it created, otherwise the first stack the trace
-	// gave for it; if that was empty, Ignore is asked again when the trace
-	// first gives one. An ignored goroutine produces
-	// no records of its own, and a wake it makes is reported with waker 0.
-	Ignore func(id exptrace.GoID, stack exptrace.Stack) bool
-}
-
-// maxCatchUp is the most QueueSamples written for one gap between events.
-const maxCatchUp = 1000
-
-// MaxSegmentDuration is the longest trace time one v9 file can span.
-const MaxSegmentDuration = time.Duration(format.MaxTimestampUS) * time.Microsecond
-
-// Defaults of Config.
-const (
-	DefaultThreshold      = time.Millisecond
-	DefaultSampleInterval = 10 * time.Millisecond
-)
-
-func (c Config) withDefaults() (Config, error) {
-	if c.Threshold < 0 {
-		return c, fmt.Errorf("convert: negative Threshold %v", c.Threshold)
-	}
-	if c.Threshold == 0 {
-		c.Threshold = DefaultThreshold
-	}
-	if c.SampleInterval == 0 {
-		c.SampleInterval = DefaultSampleInterval
-	}
-	if c.SegmentDuration < 0 || c.SegmentDuration > MaxSegmentDuration {
-		return c, fmt.Errorf("convert: SegmentDuration %v outside (0, %v]", c.SegmentDuration, MaxSegmentDuration)
-	}
-	if c.SegmentDuration == 0 {
-		c.SegmentDuration = MaxSegmentDuration
-	}
-	return c, nil
-}
-
-// Output receives the records of a conversion.
-type Output interface {
-	format.RecordWriter
-	// NextSegment ends the current segment and starts a new, self-contained
-	// one (a new file, with its own header). The converter calls it when
-	// the segment's clock or an id table would overflow, and when asked to
-	// by Rotate; it then repeats the definitions the new segment needs.
-	NextSegment() error
-}
+// Output receives the records of a conversion, segment by segment.
+type Output = convcore.Output
 
 // Stats counts what a conversion produced.
-type Stats struct {
-	Events   int64                  // trace events consumed
-	Records  [format.NumCodes]int64 // records written, by code
-	Segments int                    // output segments started (at least 1 once a record is written)
-	// Goroutines is the number of goroutines tracked at the moment.
-	Goroutines int
-}
+type Stats = convcore.Stats
 
-// Wakes returns the number of WakeEvent records written.
-func (s *Stats) Wakes() int64 { return s.Records[format.CodeWakeEvent] }
+// TraceError reports input the trace reader rejected, with the byte offset.
+type TraceError = convcore.TraceError
 
-// Pending returns the number of TaskPending records written.
-func (s *Stats) Pending() int64 { return s.Records[format.CodeTaskPending] }
+// Defaults and limits of Config.
+const (
+	DefaultThreshold      = convcore.DefaultThreshold
+	DefaultSampleInterval = convcore.DefaultSampleInterval
+	MaxSegmentDuration    = convcore.MaxSegmentDuration
+)
 
-// TotalRecords returns the number of records written.
-func (s *Stats) TotalRecords() int64 {
-	var n int64
-	for _, v := range s.Records {
-		n += v
-	}
-	return n
-}
-
-// goroutine is the converter's state for one live goroutine.
-type goroutine struct {
-	id      exptrace.GoID
-	state   exptrace.GoState
-	ignored bool
-	// askAgain: Ignore was asked without a stack; ask again with one.
-	askAgain bool
-
-	loc    string // spawn location, "" when unknown
-	locSeg int    // segment in which locID was defined (0: none)
-	locID  uint16
-
-	// The current block, when state is GoWaiting or GoSyscall.
-	blockStart  exptrace.Time
-	blockReason string
-	blockStack  exptrace.Stack // until resolved into blockFrames at a generation boundary
-	blockFrames []string
-}
-
-type hotEntry struct {
-	id  exptrace.GoID // +1, so that the zero value matches nothing
-	idx int32
-}
-
-// index returns the index in gs of goroutine id.
-func (c *Converter) index(id exptrace.GoID) (int32, bool) {
-	h := &c.hot[uint64(id)%uint64(len(c.hot))]
-	if h.id == id+1 {
-		return h.idx, true
-	}
-	i, ok := c.gidx[id]
-	if ok {
-		*h = hotEntry{id + 1, i}
-	}
-	return i, ok
-}
-
-// proc is the converter's state for one P.
-type proc struct {
-	running bool
-	since   exptrace.Time // when it last started running
-	busy    time.Duration // running time in this segment
-}
+// ErrClosed is returned by a Converter used after Close.
+var ErrClosed = convcore.ErrClosed
 
 // Converter is one streaming conversion. It is not safe for concurrent use.
-type Converter struct {
-	cfg Config
-	out Output
-
-	gidx map[exptrace.GoID]int32 // goroutine id -> index in gs
-	// hot caches gidx for recently seen goroutines, direct-mapped by id:
-	// most events concern a goroutine seen a moment ago, and this saves the
-	// map lookup that otherwise costs more than the rest of the bookkeeping.
-	hot  [256]hotEntry
-	gs   []goroutine
-	free []int32
-
-	procs    []proc
-	runnable int // goroutines in GoRunnable, not ignored
-
-	started    bool
-	genStart   exptrace.Time // time of the latest generation's Sync
-	seg        int           // current segment number, from 1
-	segBase    exptrace.Time
-	last       exptrace.Time
-	nextSample exptrace.Time
-	locs       format.Table
-	frames     format.Table
-
-	frameStr map[uint64]string // PC -> "func file:line"
-	stackIDs map[exptrace.Stack][]string
-	clock    *exptrace.ClockSnapshot
-
-	rec    format.Record
-	ids    []uint16
-	err    error
-	stats  Stats
-	closed bool
-}
+type Converter struct{ c *convcore.Converter }
 
 // New returns a Converter writing to out.
 func New(cfg Config, out Output) (*Converter, error) {
-	cfg, err := cfg.withDefaults()
+	c, err := convcore.New(cfg, out)
 	if err != nil {
 		return nil, err
 	}
-	if out == nil {
-		return nil, errors.New("convert: nil Output")
-	}
-	return &Converter{
-		cfg:      cfg,
-		out:      out,
-		gidx:     make(map[exptrace.GoID]int32),
-		frameStr: make(map[uint64]string),
-		stackIDs: make(map[exptrace.Stack][]string),
-	}, nil
+	return &Converter{c}, nil
 }
-
-// Stats returns the counts so far.
-func (c *Converter) Stats() Stats {
-	s := c.stats
-	s.Goroutines = len(c.gidx)
-	return s
-}
-
-// Clock returns the most recent clock snapshot of the trace (Go 1.25+), by
-// which trace time maps to wall time, or nil.
-func (c *Converter) Clock() *exptrace.ClockSnapshot { return c.clock }
-
-// ErrClosed is returned by a Converter used after Close.
-var ErrClosed = errors.New("convert: converter closed")
 
 // Event consumes one trace event. Events must come in the order the trace
 // reader returns them. An error from the Output is sticky.
-func (c *Converter) Event(ev *exptrace.Event) error {
-	if c.err != nil {
-		return c.err
-	}
-	if c.closed {
-		return ErrClosed
-	}
-	c.stats.Events++
-	if err := c.advance(ev.Time()); err != nil {
-		return c.fail(err)
-	}
-	switch ev.Kind() {
-	case exptrace.EventSync:
-		c.generation(ev)
-	case exptrace.EventStateTransition:
-		st := ev.StateTransition()
-		var err error
-		switch st.Resource.Kind {
-		case exptrace.ResourceGoroutine:
-			err = c.goTransition(ev, &st)
-		case exptrace.ResourceProc:
-			err = c.procTransition(ev, &st)
-		}
-		if err != nil {
-			return c.fail(err)
-		}
-	}
-	return nil
-}
-
-func (c *Converter) fail(err error) error {
-	c.err = err
-	return err
-}
-
-// advance moves the converter's clock to t: it starts the first segment,
-// a new one when t would not fit the current one, and writes the
-// QueueSamples due before t.
-func (c *Converter) advance(t exptrace.Time) error {
-	if !c.started {
-		c.started = true
-		c.last = t
-		c.nextSample = t
-		return c.startSegment(t, false)
-	}
-	if t < c.last {
-		t = c.last // the reader orders events; never let the clock run back
-	}
-	c.last = t
-	if c.cfg.SampleInterval > 0 {
-		// A sample at tick T shows the state after every event up to T.
-		// Across a gap of more than maxCatchUp ticks with no events the
-		// middle ticks, which could only repeat the same count, are left
-		// out: a corrupt timestamp must not make millions of records.
-		step := exptrace.Time(c.cfg.SampleInterval)
-		if gap := (t - c.nextSample) / step; gap > maxCatchUp {
-			c.nextSample += (gap - maxCatchUp) * step
-		}
-		for c.nextSample < t {
-			if err := c.fitSegment(c.nextSample); err != nil {
-				return err
-			}
-			c.rec = format.Record{Code: format.CodeQueueSample, TS: c.ts(c.nextSample), GlobalQ: sat8(c.runnable)}
-			if err := c.write(); err != nil {
-				return err
-			}
-			c.nextSample += step
-		}
-	}
-	return c.fitSegment(t)
-}
-
-// fitSegment starts a new segment at t if the current one cannot hold t.
-func (c *Converter) fitSegment(t exptrace.Time) error {
-	if time.Duration(t-c.segBase) > c.cfg.SegmentDuration {
-		return c.startSegment(t, true)
-	}
-	return nil
-}
-
-// startSegment begins a segment whose clock starts at t. next tells whether
-// a segment is being ended (the Output must be told).
-func (c *Converter) startSegment(t exptrace.Time, next bool) error {
-	if next {
-		if err := c.out.NextSegment(); err != nil {
-			return err
-		}
-	}
-	c.seg++
-	c.stats.Segments++
-	c.segBase = t
-	c.locs.Reset()
-	c.frames.Reset()
-	for i := range c.procs {
-		p := &c.procs[i]
-		p.busy = 0
-		p.since = t
-	}
-	return nil
-}
+func (c *Converter) Event(ev *exptrace.Event) error { return c.c.Event(ev) }
 
 // Rotate ends the current segment and starts a new one at the time of the
-// last event, e.g. because the file reached its size limit.
-func (c *Converter) Rotate() error {
-	if c.err != nil {
-		return c.err
-	}
-	if !c.started {
-		return nil
-	}
-	if err := c.startSegment(c.last, true); err != nil {
-		return c.fail(err)
-	}
-	return nil
-}
-
-// ts converts a trace time to the current segment's microsecond clock.
-func (c *Converter) ts(t exptrace.Time) uint32 {
-	if t < c.segBase {
-		return 0
-	}
-	return uint32(min(int64(t-c.segBase)/1e3, format.MaxTimestampUS))
-}
-
-func (c *Converter) write() error {
-	if err := c.out.WriteRecord(&c.rec); err != nil {
-		return err
-	}
-	c.stats.Records[c.rec.Code]++
-	return nil
-}
-
-// generation handles the Sync event that starts each generation of the
-// trace: the stacks of the previous one are about to be dropped by the
-// reader, so block stacks still held are resolved to strings now.
-func (c *Converter) generation(ev *exptrace.Event) {
-	c.genStart = ev.Time()
-	if s := ev.Sync(); s.ClockSnapshot != nil {
-		cs := *s.ClockSnapshot
-		c.clock = &cs
-	}
-	for i := range c.gs {
-		g := &c.gs[i]
-		if g.blockStack != exptrace.NoStack {
-			g.blockFrames = c.stackFrames(g.blockStack)
-			g.blockStack = exptrace.NoStack
-		}
-	}
-	clear(c.stackIDs)
-	// The PC cache belongs to the binary, not the generation, but bound it.
-	if len(c.frameStr) > 1<<16 {
-		clear(c.frameStr)
-	}
-}
-
-// lookup returns the state of goroutine id, creating it on first sight.
-func (c *Converter) lookup(id exptrace.GoID, stk exptrace.Stack) (*goroutine, bool) {
-	if i, ok := c.index(id); ok {
-		return &c.gs[i], false
-	}
-	var i int32
-	if n := len(c.free); n > 0 {
-		i = c.free[n-1]
-		c.free = c.free[:n-1]
-	} else {
-		c.gs = append(c.gs, goroutine{})
-		i = int32(len(c.gs) - 1)
-	}
-	c.gidx[id] = i
-	g := &c.gs[i]
-	*g = goroutine{id: id, state: exptrace.GoNotExist}
-	if c.cfg.Ignore != nil {
-		g.ignored = c.cfg.Ignore(id, stk)
-		g.askAgain = stk == exptrace.NoStack
-	}
-	return g, true
-}
-
-// resetGoroutines forgets every goroutine: everything that indexes them
-// (keep it next to the fields it clears).
-func (c *Converter) resetGoroutines() {
-	clear(c.gidx)
-	clear(c.hot[:])
-	c.gs = c.gs[:0]
-	c.free = c.free[:0]
-	c.runnable = 0
-	clear(c.stackIDs)
-}
-
-func (c *Converter) drop(id exptrace.GoID) {
-	if i, ok := c.gidx[id]; ok {
-		c.gs[i] = goroutine{}
-		delete(c.gidx, id)
-		if h := &c.hot[uint64(id)%uint64(len(c.hot))]; h.id == id+1 {
-			*h = hotEntry{}
-		}
-		c.free = append(c.free, i)
-	}
-}
-
-func (c *Converter) goTransition(ev *exptrace.Event, st *exptrace.StateTransition) error {
-	id := st.Resource.Goroutine()
-	from, to := st.Goroutine()
-	t := ev.Time()
-
-	// The transition's own stack: a new goroutine's start stack, the stack
-	// where a goroutine blocks or enters a syscall, or the one a status
-	// event restates (x/exp/trace fills it from the event for those).
-	stk := st.Stack
-	g, fresh := c.lookup(id, stk)
-	if g.askAgain && stk != exptrace.NoStack {
-		g.askAgain = false
-		if c.cfg.Ignore(id, stk) && !g.ignored {
-			if g.state == exptrace.GoRunnable {
-				c.runnable--
-			}
-			g.ignored = true
-		}
-	}
-	if !fresh && (from == exptrace.GoUndetermined || from == to) {
-		// A generation boundary restating what we know (Waiting->Waiting,
-		// Running->Running, or from Undetermined), or, after lost events,
-		// correcting it: only a real change of state counts.
-		if g.state == to {
-			if g.blockReason != "" && g.blockStack == exptrace.NoStack && g.blockFrames == nil {
-				g.blockStack = stk // a first stack for a block seen without one
-			}
-			return nil
-		}
-		from = g.state
-	}
-	if g.ignored {
-		if to == exptrace.GoNotExist {
-			c.drop(id)
-		} else {
-			g.state = to
-		}
-		return nil
-	}
-
-	if g.state == exptrace.GoRunnable {
-		c.runnable--
-	}
-	if to == exptrace.GoRunnable {
-		c.runnable++
-	}
-	g.state = to
-
-	// Leaving a state.
-	switch from {
-	case exptrace.GoNotExist:
-		if to != exptrace.GoNotExist {
-			if err := c.spawned(ev, g); err != nil {
-				return err
-			}
-		}
-	case exptrace.GoRunning:
-		c.rec = format.Record{Code: format.CodePollEnd, TS: c.ts(t), Worker: worker(ev.Proc())}
-		if err := c.write(); err != nil {
-			return err
-		}
-	case exptrace.GoWaiting, exptrace.GoSyscall:
-		if to == exptrace.GoRunnable && from == exptrace.GoWaiting {
-			c.rec = format.Record{Code: format.CodeWakeEvent, TS: c.ts(t), Waker: c.task(ev.Goroutine()), Task: task(id), Worker: worker(ev.Proc())}
-			if err := c.write(); err != nil {
-				return err
-			}
-		}
-		if !g.unknownBlock() {
-			if err := c.unblocked(g, t); err != nil {
-				return err
-			}
-		}
-	}
-
-	// Entering a state.
-	switch to {
-	case exptrace.GoRunning:
-		return c.pollStart(ev, g)
-	case exptrace.GoWaiting, exptrace.GoSyscall:
-		g.blockStart = t
-		g.blockReason = st.Reason
-		if to == exptrace.GoSyscall {
-			g.blockReason = "syscall"
-		} else if from == exptrace.GoUndetermined {
-			// First sight of a goroutine already blocked: the tracer states
-			// it lazily, when it is first touched (often right before its
-			// wake) or at the generation's end. It has been blocked at
-			// least since the generation began, for it would have been
-			// seen blocking otherwise; why, the trace does not say.
-			g.blockStart = min(t, max(c.genStart, c.segBase))
-			if g.blockReason == "" {
-				g.blockReason = "unknown"
-			}
-		}
-		g.blockStack = stk
-		g.blockFrames = nil
-	case exptrace.GoNotExist:
-		c.drop(id)
-	}
-	return nil
-}
-
-// unknownBlock reports whether g is not in a block the converter saw start.
-func (g *goroutine) unknownBlock() bool { return g.blockReason == "" }
-
-// spawned handles a goroutine's creation (or first sight).
-func (c *Converter) spawned(ev *exptrace.Event, g *goroutine) error {
-	stk := ev.Stack() // the creator's stack: its top frame is the go statement
-	for f := range stk.Frames() {
-		g.loc = c.frameString(f)
-		break
-	}
-	id, err := c.locID(g) // 0 when the trace has no creator stack
-	if err != nil {
-		return err
-	}
-	c.rec = format.Record{Code: format.CodeTaskSpawn, Task: task(g.id), SpawnLoc: id}
-	return c.write()
-}
-
-func (c *Converter) pollStart(ev *exptrace.Event, g *goroutine) error {
-	id, err := c.locID(g)
-	if err != nil {
-		return err
-	}
-	c.rec = format.Record{Code: format.CodePollStart, TS: c.ts(ev.Time()), Worker: worker(ev.Proc()), Task: task(g.id), SpawnLoc: id}
-	return c.write()
-}
-
-// locID returns the id of g's spawn location in the current segment,
-// writing its definition first if needed.
-func (c *Converter) locID(g *goroutine) (uint16, error) {
-	if g.loc == "" {
-		return 0, nil
-	}
-	if g.locSeg == c.seg {
-		return g.locID, nil
-	}
-	id, err := c.intern(&c.locs, format.CodeSpawnLocationDef, g.loc)
-	if err != nil {
-		return 0, err
-	}
-	g.locSeg, g.locID = c.seg, id
-	return id, nil
-}
-
-// intern returns the id of s in table t, writing its definition if new. A
-// full table starts a new segment.
-func (c *Converter) intern(t *format.Table, code format.Code, s string) (uint16, error) {
-	id, isNew, err := t.Intern(s)
-	if err == format.ErrTableFull {
-		if err := c.startSegment(c.last, true); err != nil {
-			return 0, err
-		}
-		id, isNew, err = t.Intern(s)
-	}
-	if err != nil {
-		return 0, err
-	}
-	if isNew {
-		c.rec = format.Record{Code: code, ID: id, Str: s}
-		if err := c.write(); err != nil {
-			return 0, err
-		}
-	}
-	return id, nil
-}
-
-// unblocked ends g's block at t, reporting it if it lasted long enough.
-func (c *Converter) unblocked(g *goroutine, t exptrace.Time) error {
-	d := time.Duration(t - g.blockStart)
-	var err error
-	if d >= c.cfg.Threshold {
-		err = c.pending(g, t, d)
-	}
-	g.blockReason, g.blockStack, g.blockFrames = "", exptrace.NoStack, nil
-	return err
-}
-
-// pending writes a TaskPending for g's current block, observed at t after
-// lasting d. The frames are the wait reason as a pseudo-frame "[reason]",
-// then the block stack, innermost first.
-func (c *Converter) pending(g *goroutine, t exptrace.Time, d time.Duration) error {
-	frames := g.blockFrames
-	if g.blockStack != exptrace.NoStack {
-		frames = c.stackFrames(g.blockStack)
-	}
-	seg := c.seg
-	for {
-		c.ids = c.ids[:0]
-		ok := true
-		for i := -1; i < len(frames) && len(c.ids) < format.MaxFrames; i++ {
-			s := "[" + g.blockReason + "]"
-			if i >= 0 {
-				s = frames[i]
-			}
-			id, err := c.intern(&c.frames, format.CodeFrameDef, s)
-			if err != nil {
-				return err
-			}
-			if c.seg != seg { // the table filled up: define them all again
-				seg, ok = c.seg, false
-				break
-			}
-			c.ids = append(c.ids, id)
-		}
-		if ok {
-			break
-		}
-	}
-	c.rec = format.Record{Code: format.CodeTaskPending, TS: c.ts(t), Task: task(g.id), Duration: durationUS(d), Frames: c.ids}
-	return c.write()
-}
-
-// stackFrames returns the frame strings of stk, innermost first, cached
-// per stack for the current generation.
-func (c *Converter) stackFrames(stk exptrace.Stack) []string {
-	if fs, ok := c.stackIDs[stk]; ok {
-		return fs
-	}
-	var fs []string
-	for f := range stk.Frames() {
-		fs = append(fs, c.frameString(f))
-	}
-	c.stackIDs[stk] = fs
-	return fs
-}
-
-// frameString renders a frame as "function file:line", cached by PC.
-func (c *Converter) frameString(f exptrace.StackFrame) string {
-	if s, ok := c.frameStr[f.PC]; ok && f.PC != 0 && len(s) > len(f.Func) && s[:len(f.Func)] == f.Func && s[len(f.Func)] == ' ' {
-		return s
-	}
-	s := f.Func + " " + f.File + ":" + strconv.FormatUint(f.Line, 10)
-	if f.PC != 0 {
-		c.frameStr[f.PC] = s
-	}
-	return s
-}
-
-func (c *Converter) procTransition(ev *exptrace.Event, st *exptrace.StateTransition) error {
-	id := st.Resource.Proc()
-	if id < 0 {
-		return nil
-	}
-	for int(id) >= len(c.procs) {
-		c.procs = append(c.procs, proc{since: c.segBase})
-	}
-	p := &c.procs[id]
-	_, to := st.Proc()
-	t := ev.Time()
-	switch {
-	case to == exptrace.ProcRunning && !p.running:
-		p.running, p.since = true, t
-		c.rec = format.Record{Code: format.CodeWorkerUnpark, TS: c.ts(t), Worker: worker(id), CPU: durationUS(p.busy)}
-		return c.write()
-	case to != exptrace.ProcRunning && p.running:
-		p.running = false
-		if t > p.since {
-			p.busy += time.Duration(t - p.since)
-		}
-		c.rec = format.Record{Code: format.CodeWorkerPark, TS: c.ts(t), Worker: worker(id), CPU: durationUS(p.busy)}
-		return c.write()
-	}
-	return nil
-}
+// last event, e.g. because the output file reached its size limit.
+func (c *Converter) Rotate() error { return c.c.Rotate() }
 
 // Close ends the conversion: every goroutine still blocked at the last event
 // for at least the threshold gets a TaskPending, with its duration up to
 // that event. It does not close the Output.
-func (c *Converter) Close() error {
-	if c.closed {
-		return ErrClosed
-	}
-	c.closed = true
-	if c.err != nil {
-		return c.err
-	}
-	if !c.started {
-		return nil
-	}
-	for i := range c.gs {
-		g := &c.gs[i]
-		if g.ignored || g.unknownBlock() || (g.state != exptrace.GoWaiting && g.state != exptrace.GoSyscall) {
-			continue
-		}
-		if d := time.Duration(c.last - g.blockStart); d >= c.cfg.Threshold {
-			if err := c.pending(g, c.last, d); err != nil {
-				return c.fail(err)
-			}
-		}
-	}
-	return nil
+func (c *Converter) Close() error { return c.c.Close() }
+
+// Stats returns the counts so far.
+func (c *Converter) Stats() Stats { return c.c.Stats() }
+
+// Convert reads a whole execution trace from r and writes its records to
+// out (which it does not close). A trace that is cut short or corrupt still
+// has the records of every part before the damage written, and then its
+// error returned as a *TraceError. progress, if not nil, is called with the
+// number of input bytes read so far, every few thousand events.
+func Convert(r io.Reader, cfg Config, out Output, progress func(read int64)) (Stats, error) {
+	return convcore.Convert(r, cfg, out, progress)
 }
 
-// task maps a goroutine id to a v9 task id for a waker: 0 for no goroutine
-// or an ignored one.
-func (c *Converter) task(id exptrace.GoID) uint32 {
-	if id == exptrace.NoGoroutine {
-		return 0
-	}
-	if c.cfg.Ignore != nil {
-		if i, ok := c.index(id); ok && c.gs[i].ignored {
-			return 0
-		}
-	}
-	return task(id)
+// IsTraceError reports whether err is the input's fault (a *TraceError)
+// rather than the output's.
+func IsTraceError(err error) bool { return convcore.IsTraceError(err) }
+
+// SystemGoroutine is a Config.Ignore function that leaves out the runtime's
+// own goroutines (the GC's, the tracer's...), as goroutine dumps do.
+func SystemGoroutine(id exptrace.GoID, stack exptrace.Stack) bool {
+	return convcore.SystemGoroutine(id, stack)
 }
 
-// task truncates a goroutine id to the 32 bits of a v9 task id.
-func task(id exptrace.GoID) uint32 {
-	if id < 0 {
-		return 0
-	}
-	return uint32(id)
-}
-
-// worker maps a P to a v9 worker id: 255 for none, or for a P id that does
-// not fit below it.
-func worker(id exptrace.ProcID) uint8 {
-	if id < 0 || id >= format.NoWorker {
-		return format.NoWorker
-	}
-	return uint8(id)
-}
-
-func sat8(n int) uint8 { return uint8(min(max(n, 0), 255)) }
-
-func durationUS(d time.Duration) uint32 {
-	return uint32(min(max(d.Microseconds(), 0), format.MaxTimestampUS))
+// TracerGoroutine is a Config.Ignore function that leaves out only the
+// execution tracer's own goroutines.
+func TracerGoroutine(id exptrace.GoID, stack exptrace.Stack) bool {
+	return convcore.TracerGoroutine(id, stack)
 }

@@ -8,7 +8,7 @@ import (
 
 	exptrace "golang.org/x/exp/trace"
 
-	"github.com/wakeshim/wakeshim/convert"
+	"github.com/wakeshim/wakeshim/internal/convcore"
 	"github.com/wakeshim/wakeshim/dump"
 )
 
@@ -119,7 +119,7 @@ func (sm *sampler) take(s *Session) []sampledG {
 		if g.CreatedBy != nil && (outer == "runtime.goexit" || outer == "runtime.main") && len(g.Frames) > 1 {
 			outer = g.Frames[len(g.Frames)-2].Func
 		}
-		if s.isOwn(id) || strings.HasPrefix(outer, shimPkg) || convert.IsTracerFunc(outer) {
+		if s.isOwn(id) || strings.HasPrefix(outer, shimPkg) || convcore.IsTracerFunc(outer) {
 			continue
 		}
 		fr := dump.Normalize(g.Frames)

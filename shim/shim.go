@@ -34,7 +34,7 @@ import (
 
 	exptrace "golang.org/x/exp/trace"
 
-	"github.com/wakeshim/wakeshim/convert"
+	"github.com/wakeshim/wakeshim/internal/convcore"
 )
 
 // maxSnapFails is the number of consecutive failed snapshots after which
@@ -149,7 +149,7 @@ type Stats struct {
 	SampledPending int64         // TaskPending records from the sampler
 	StillPending   int64         // TaskPending records of blocks the trace saw begin, still going at two dumps
 
-	Convert        convert.Stats // what the converter wrote
+	Convert        convcore.Stats // what the converter wrote
 	BytesWritten   int64         // bytes written to files
 	Files          int           // files opened
 	FilesRemoved   int           // files removed by the total cap
@@ -200,11 +200,11 @@ func Start(cfg Config) (*Session, error) {
 		s.fr = fr
 		s.tracing = true
 	}
-	ccfg := convert.Config{Threshold: cfg.Threshold, Ignore: s.ignore}
+	ccfg := convcore.Config{Threshold: cfg.Threshold, Ignore: s.ignore}
 	if !s.tracing {
 		ccfg.SampleInterval = -1 // no run queue to sample without the trace
 	}
-	c, err := convert.New(ccfg, out)
+	c, err := convcore.New(ccfg, out)
 	if err != nil {
 		if s.fr != nil {
 			s.fr.Stop()
@@ -430,7 +430,7 @@ const shimPkg = "github.com/wakeshim/wakeshim/shim."
 
 // ignore is the converter's Config.Ignore: the shim's goroutines (by the
 // ids they recorded, or by their start function) and the runtime's own, as
-// cmd/convert leaves them out (convert.SystemGoroutine).
+// cmd/convert leaves them out (convcore.SystemGoroutine).
 func (s *Session) ignore(id exptrace.GoID, stk exptrace.Stack) bool {
 	if s.isOwn(id) {
 		return true
@@ -439,7 +439,7 @@ func (s *Session) ignore(id exptrace.GoID, stk exptrace.Stack) bool {
 	for f := range stk.Frames() {
 		outer = f.Func
 	}
-	return strings.HasPrefix(outer, shimPkg) || convert.SystemGoroutine(id, stk)
+	return strings.HasPrefix(outer, shimPkg) || convcore.SystemGoroutine(id, stk)
 }
 
 // budgetCap is the most CPU time the worker may save up.

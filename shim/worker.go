@@ -9,7 +9,7 @@ import (
 
 	exptrace "golang.org/x/exp/trace"
 
-	"github.com/wakeshim/wakeshim/convert"
+	"github.com/wakeshim/wakeshim/internal/convcore"
 )
 
 // worker is the session's one goroutine that parses and converts: it owns
@@ -20,7 +20,7 @@ import (
 // is not safe for concurrent use, is only ever used by it.
 type worker struct {
 	s   *Session
-	c   *convert.Converter
+	c   *convcore.Converter
 	out *files
 
 	tr      *exptrace.Reader
@@ -142,7 +142,7 @@ func (w *worker) run() {
 	// The end: no more chunks.
 	w.idle()
 	if !w.failed {
-		if err := w.c.Close(); err != nil && !errors.Is(err, convert.ErrClosed) {
+		if err := w.c.Close(); err != nil && !errors.Is(err, convcore.ErrClosed) {
 			w.fail(err)
 		}
 	}

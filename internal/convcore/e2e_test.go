@@ -1,4 +1,4 @@
-package convert
+package convcore
 
 import (
 	"bytes"
@@ -22,7 +22,7 @@ import (
 // with a JSON file of facts, goroutine ids among them, that the program
 // recorded about itself.
 
-func traceFile(name string) string { return filepath.Join("..", "testdata", "traces", name) }
+func traceFile(name string) string { return filepath.Join("..", "..", "testdata", "traces", name) }
 
 func facts(t *testing.T, name string, v any) {
 	b, err := os.ReadFile(traceFile(name + ".json"))
