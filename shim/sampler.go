@@ -8,8 +8,8 @@ import (
 
 	exptrace "golang.org/x/exp/trace"
 
-	"github.com/wakeshim/wakeshim/internal/convcore"
 	"github.com/wakeshim/wakeshim/dump"
+	"github.com/wakeshim/wakeshim/internal/convcore"
 )
 
 // maxDump bounds the buffer of a goroutine dump (a larger dump is read as

@@ -150,11 +150,11 @@ type Stats struct {
 	StillPending   int64         // TaskPending records of blocks the trace saw begin, still going at two dumps
 
 	Convert        convcore.Stats // what the converter wrote
-	BytesWritten   int64         // bytes written to files
-	Files          int           // files opened
-	FilesRemoved   int           // files removed by the total cap
-	RecordsDropped int64         // records lost to write errors
-	WriteError     error         // the first write error, if any
+	BytesWritten   int64          // bytes written to files
+	Files          int            // files opened
+	FilesRemoved   int            // files removed by the total cap
+	RecordsDropped int64          // records lost to write errors
+	WriteError     error          // the first write error, if any
 }
 
 // Start starts a session. It fails if one is running, or on a bad Config.
