@@ -29,6 +29,7 @@ import (
 	exptrace "golang.org/x/exp/trace"
 
 	"github.com/wakeshim/wakeshim/format"
+	"github.com/wakeshim/wakeshim/internal/waitreason"
 )
 
 // Config controls a Converter. Its zero value means the documented defaults.
@@ -130,15 +131,34 @@ type goroutine struct {
 	// askAgain: Ignore was asked without a stack; ask again with one.
 	askAgain bool
 
-	loc    string // spawn location, "" when unknown
-	locSeg int    // segment in which locID was defined (0: none)
-	locID  uint16
+	// Origin: the function the goroutine runs and the go statement that
+	// created it, and the spawn location made of them (origin.go).
+	entry    string // "" when unknown
+	creator  string // "FUNC FILE:LINE", "" when unknown
+	loc      string // spawn location, "" when unknown
+	locSeg   int    // segment in which locID was defined (0: none)
+	locID    uint16
+	spawnSeg int // segment in which its TaskSpawn was written (0: none)
 
-	// The current block, when state is GoWaiting or GoSyscall.
+	// The current block, when inBlock (state GoWaiting or GoSyscall).
+	inBlock bool
+	// exact: the trace saw the block begin; otherwise blockStart is the
+	// earliest evidence of it, a lower bound of its start.
+	exact       bool
 	blockStart  exptrace.Time
-	blockReason string
+	blockReason string         // as the source gave it ("" for a restated block)
 	blockStack  exptrace.Stack // until resolved into blockFrames at a generation boundary
 	blockFrames []string
+	// carried: the block was in progress at a Gap and the new trace
+	// reader has not yet said whether it still is; seen is the latest
+	// time it was known to be (for a block the trace watches, the last
+	// event's time).
+	carried bool
+	seen    exptrace.Time
+	// nextReport is the age at which the block is reported again while
+	// it lasts (Refresh); reported the duration last written.
+	nextReport time.Duration
+	reported   time.Duration
 }
 
 type hotEntry struct {
@@ -184,6 +204,14 @@ type Converter struct {
 
 	started    bool
 	genStart   exptrace.Time // time of the latest generation's Sync
+	window     exptrace.Time // first event of the current trace reader
+	// sweepAt counts generation starts since a Gap: at the second, every
+	// live goroutine has been restated, and a carried block the new
+	// reader never mentioned belongs to a goroutine that exited.
+	sweepAt int
+	// origins holds the origins that goroutine dumps gave for goroutines
+	// the converter did not know yet, for their first sight.
+	origins map[exptrace.GoID]origin
 	seg        int           // current segment number, from 1
 	segBase    exptrace.Time
 	last       exptrace.Time
@@ -249,7 +277,9 @@ func (c *Converter) Event(ev *exptrace.Event) error {
 	}
 	switch ev.Kind() {
 	case exptrace.EventSync:
-		c.generation(ev)
+		if err := c.generation(ev); err != nil {
+			return c.fail(err)
+		}
 	case exptrace.EventStateTransition:
 		st := ev.StateTransition()
 		var err error
@@ -279,6 +309,8 @@ func (c *Converter) advance(t exptrace.Time) error {
 		c.started = true
 		c.last = t
 		c.nextSample = t
+		c.window = t
+		c.genStart = t
 		return c.startSegment(t, false)
 	}
 	if t < c.last {
@@ -308,18 +340,33 @@ func (c *Converter) advance(t exptrace.Time) error {
 	return c.fitSegment(t)
 }
 
-// fitSegment starts a new segment at t if the current one cannot hold t.
+// fitSegment starts a new segment if the current one cannot hold t. The
+// new one starts where the current one ends (its base plus the segment
+// duration), so that the files of a run join on one time line, unless
+// nothing happened for more than another whole segment: then it starts at t.
 func (c *Converter) fitSegment(t exptrace.Time) error {
-	if time.Duration(t-c.segBase) > c.cfg.SegmentDuration {
-		return c.startSegment(t, true)
+	for time.Duration(t-c.segBase) > c.cfg.SegmentDuration {
+		at := c.segBase + exptrace.Time(c.cfg.SegmentDuration)
+		if time.Duration(t-at) > c.cfg.SegmentDuration {
+			at = t
+		}
+		if err := c.startSegment(at, true); err != nil {
+			return err
+		}
 	}
 	return nil
 }
 
 // startSegment begins a segment whose clock starts at t. next tells whether
-// a segment is being ended (the Output must be told).
+// a segment is being ended (the Output must be told): it ends with a
+// QueueSample at t, so that the next one's clock starts where the last
+// record of this one is (docs/format.md, "Files that continue another").
 func (c *Converter) startSegment(t exptrace.Time, next bool) error {
 	if next {
+		c.rec = format.Record{Code: format.CodeQueueSample, TS: c.ts(t), GlobalQ: sat8(c.runnable)}
+		if err := c.write(); err != nil {
+			return err
+		}
 		if err := c.out.NextSegment(); err != nil {
 			return err
 		}
@@ -371,23 +418,38 @@ func (c *Converter) write() error {
 // generation handles the Sync event that starts each generation of the
 // trace: the stacks of the previous one are about to be dropped by the
 // reader, so block stacks still held are resolved to strings now.
-func (c *Converter) generation(ev *exptrace.Event) {
+func (c *Converter) generation(ev *exptrace.Event) error {
 	c.genStart = ev.Time()
 	if s := ev.Sync(); s.ClockSnapshot != nil {
 		cs := *s.ClockSnapshot
 		c.clock = &cs
 	}
-	for i := range c.gs {
-		g := &c.gs[i]
-		if g.blockStack != exptrace.NoStack {
-			g.blockFrames = c.stackFrames(g.blockStack)
-			g.blockStack = exptrace.NoStack
+	c.resolveStacks()
+	if c.sweepAt > 0 {
+		if c.sweepAt++; c.sweepAt > 2 {
+			c.sweepAt = 0
+			if err := c.sweepCarried(ev.Time()); err != nil {
+				return err
+			}
 		}
 	}
 	clear(c.stackIDs)
 	// The PC cache belongs to the binary, not the generation, but bound it.
 	if len(c.frameStr) > 1<<16 {
 		clear(c.frameStr)
+	}
+	return nil
+}
+
+// resolveStacks turns the block stacks still held into strings: the stacks
+// of the current generation are about to be dropped by the reader.
+func (c *Converter) resolveStacks() {
+	for i := range c.gs {
+		g := &c.gs[i]
+		if g.blockStack != exptrace.NoStack {
+			g.blockFrames = c.stackFrames(g.blockStack)
+			g.blockStack = exptrace.NoStack
+		}
 	}
 }
 
@@ -407,6 +469,11 @@ func (c *Converter) lookup(id exptrace.GoID, stk exptrace.Stack) (*goroutine, bo
 	c.gidx[id] = i
 	g := &c.gs[i]
 	*g = goroutine{id: id, state: exptrace.GoNotExist}
+	if o, ok := c.origins[id]; ok {
+		g.entry, g.creator = o.entry, o.creator
+		g.loc = o.loc()
+		delete(c.origins, id)
+	}
 	if c.cfg.Ignore != nil {
 		g.ignored = c.cfg.Ignore(id, stk)
 		g.askAgain = stk == exptrace.NoStack
@@ -455,12 +522,21 @@ func (c *Converter) goTransition(ev *exptrace.Event, st *exptrace.StateTransitio
 			g.ignored = true
 		}
 	}
+	if stk != exptrace.NoStack && !g.ignored && from != exptrace.GoNotExist {
+		c.noteStack(g, stk)
+	}
+	if g.carried {
+		// The new reader's first word on a block carried across a gap.
+		if err := c.resume(g, to, stk, t); err != nil {
+			return err
+		}
+	}
 	if !fresh && (from == exptrace.GoUndetermined || from == to) {
 		// A generation boundary restating what we know (Waiting->Waiting,
 		// Running->Running, or from Undetermined), or, after lost events,
 		// correcting it: only a real change of state counts.
 		if g.state == to {
-			if g.blockReason != "" && g.blockStack == exptrace.NoStack && g.blockFrames == nil {
+			if g.inBlock && g.blockStack == exptrace.NoStack && g.blockFrames == nil {
 				g.blockStack = stk // a first stack for a block seen without one
 			}
 			return nil
@@ -488,7 +564,7 @@ func (c *Converter) goTransition(ev *exptrace.Event, st *exptrace.StateTransitio
 	switch from {
 	case exptrace.GoNotExist:
 		if to != exptrace.GoNotExist {
-			if err := c.spawned(ev, g); err != nil {
+			if err := c.spawned(ev, st, g); err != nil {
 				return err
 			}
 		}
@@ -499,12 +575,19 @@ func (c *Converter) goTransition(ev *exptrace.Event, st *exptrace.StateTransitio
 		}
 	case exptrace.GoWaiting, exptrace.GoSyscall:
 		if to == exptrace.GoRunnable && from == exptrace.GoWaiting {
-			c.rec = format.Record{Code: format.CodeWakeEvent, TS: c.ts(t), Waker: c.task(ev.Goroutine()), Task: task(id), Worker: worker(ev.Proc())}
+			waker, err := c.wakerTask(ev.Goroutine())
+			if err != nil {
+				return err
+			}
+			if err := c.spawnFor(g); err != nil {
+				return err
+			}
+			c.rec = format.Record{Code: format.CodeWakeEvent, TS: c.ts(t), Waker: waker, Task: task(id), Worker: worker(ev.Proc())}
 			if err := c.write(); err != nil {
 				return err
 			}
 		}
-		if !g.unknownBlock() {
+		if g.inBlock {
 			if err := c.unblocked(g, t); err != nil {
 				return err
 			}
@@ -516,8 +599,10 @@ func (c *Converter) goTransition(ev *exptrace.Event, st *exptrace.StateTransitio
 	case exptrace.GoRunning:
 		return c.pollStart(ev, g)
 	case exptrace.GoWaiting, exptrace.GoSyscall:
+		g.inBlock, g.exact = true, true
 		g.blockStart = t
 		g.blockReason = st.Reason
+		g.nextReport, g.reported = 0, 0
 		if to == exptrace.GoSyscall {
 			g.blockReason = "syscall"
 		} else if from == exptrace.GoUndetermined {
@@ -525,11 +610,10 @@ func (c *Converter) goTransition(ev *exptrace.Event, st *exptrace.StateTransitio
 			// it lazily, when it is first touched (often right before its
 			// wake) or at the generation's end. It has been blocked at
 			// least since the generation began, for it would have been
-			// seen blocking otherwise; why, the trace does not say.
+			// seen blocking otherwise; why, the trace does not say (the
+			// stack does: waitreason.Canonical).
 			g.blockStart = min(t, max(c.genStart, c.segBase))
-			if g.blockReason == "" {
-				g.blockReason = "unknown"
-			}
+			g.exact = false
 		}
 		g.blockStack = stk
 		g.blockFrames = nil
@@ -539,31 +623,78 @@ func (c *Converter) goTransition(ev *exptrace.Event, st *exptrace.StateTransitio
 	return nil
 }
 
-// unknownBlock reports whether g is not in a block the converter saw start.
-func (g *goroutine) unknownBlock() bool { return g.blockReason == "" }
-
 // spawned handles a goroutine's creation (or first sight).
-func (c *Converter) spawned(ev *exptrace.Event, g *goroutine) error {
-	stk := ev.Stack() // the creator's stack: its top frame is the go statement
-	for f := range stk.Frames() {
-		g.loc = c.frameString(f)
+func (c *Converter) spawned(ev *exptrace.Event, st *exptrace.StateTransition, g *goroutine) error {
+	// The creator's stack: its top frame is the go statement. The
+	// transition's own stack is the new goroutine's start: its entry.
+	creator := ""
+	for f := range ev.Stack().Frames() {
+		creator = c.frameString(f)
 		break
 	}
-	id, err := c.locID(g) // 0 when the trace has no creator stack
+	entry := ""
+	for f := range st.Stack.Frames() {
+		entry = f.Func
+	}
+	if creator != "" || entry != "" {
+		c.setOrigin(g, entry, creator)
+	}
+	// TaskSpawn even without a location (0): the goroutine was created.
+	id, err := c.locID(g)
 	if err != nil {
 		return err
 	}
+	g.spawnSeg = c.seg
 	c.rec = format.Record{Code: format.CodeTaskSpawn, Task: task(g.id), SpawnLoc: id}
 	return c.write()
 }
 
 func (c *Converter) pollStart(ev *exptrace.Event, g *goroutine) error {
+	if err := c.spawnFor(g); err != nil {
+		return err
+	}
 	id, err := c.locID(g)
 	if err != nil {
 		return err
 	}
 	c.rec = format.Record{Code: format.CodePollStart, TS: c.ts(ev.Time()), Worker: worker(ev.Proc()), Task: task(g.id), SpawnLoc: id}
 	return c.write()
+}
+
+// spawnFor writes g's TaskSpawn (and its spawn location) into the current
+// segment if it is not there yet and its origin is known: every file
+// names the origin of the goroutines in its records.
+func (c *Converter) spawnFor(g *goroutine) error {
+	if g.spawnSeg == c.seg || g.loc == "" || g.ignored {
+		return nil
+	}
+	id, err := c.locID(g)
+	if err != nil {
+		return err
+	}
+	if g.spawnSeg == c.seg { // (locID started a new segment and wrote it)
+		return nil
+	}
+	g.spawnSeg = c.seg
+	c.rec = format.Record{Code: format.CodeTaskSpawn, Task: task(g.id), SpawnLoc: id}
+	return c.write()
+}
+
+// wakerTask returns the task id of the goroutine that made a wake,
+// writing its TaskSpawn first if this segment lacks it.
+func (c *Converter) wakerTask(id exptrace.GoID) (uint32, error) {
+	if id == exptrace.NoGoroutine {
+		return 0, nil
+	}
+	i, ok := c.index(id)
+	if !ok {
+		return task(id), nil
+	}
+	g := &c.gs[i]
+	if g.ignored {
+		return 0, nil
+	}
+	return task(id), c.spawnFor(g)
 }
 
 // locID returns the id of g's spawn location in the current segment,
@@ -575,9 +706,13 @@ func (c *Converter) locID(g *goroutine) (uint16, error) {
 	if g.locSeg == c.seg {
 		return g.locID, nil
 	}
+	seg := c.seg
 	id, err := c.intern(&c.locs, format.CodeSpawnLocationDef, g.loc)
 	if err != nil {
 		return 0, err
+	}
+	if c.seg != seg {
+		g.spawnSeg = 0 // a new segment: its TaskSpawn is due there too
 	}
 	g.locSeg, g.locID = c.seg, id
 	return id, nil
@@ -605,31 +740,43 @@ func (c *Converter) intern(t *format.Table, code format.Code, s string) (uint16,
 	return id, nil
 }
 
-// unblocked ends g's block at t, reporting it if it lasted long enough.
+// unblocked ends g's block at t, reporting it if it lasted long enough:
+// the final record of a block carries its whole duration.
 func (c *Converter) unblocked(g *goroutine, t exptrace.Time) error {
 	d := time.Duration(t - g.blockStart)
 	var err error
-	if d >= c.cfg.Threshold {
+	if d >= c.cfg.Threshold && d != g.reported {
 		err = c.pending(g, t, d)
 	}
-	g.blockReason, g.blockStack, g.blockFrames = "", exptrace.NoStack, nil
+	g.endBlock()
 	return err
 }
 
+// endBlock forgets g's block.
+func (g *goroutine) endBlock() {
+	g.inBlock, g.exact, g.carried = false, false, false
+	g.blockReason, g.blockStack, g.blockFrames = "", exptrace.NoStack, nil
+	g.nextReport, g.reported = 0, 0
+}
+
 // pending writes a TaskPending for g's current block, observed at t after
-// lasting d. The frames are the wait reason as a pseudo-frame "[reason]",
-// then the block stack, innermost first.
+// lasting d. The frames are the wait reason as a pseudo-frame "[reason]"
+// (waitreason.Canonical), then the block stack, innermost first.
 func (c *Converter) pending(g *goroutine, t exptrace.Time, d time.Duration) error {
 	frames := g.blockFrames
 	if g.blockStack != exptrace.NoStack {
 		frames = c.stackFrames(g.blockStack)
 	}
+	if err := c.spawnFor(g); err != nil {
+		return err
+	}
+	reason := "[" + waitreason.Canonical(g.blockReason, frames) + "]"
 	seg := c.seg
 	for {
 		c.ids = c.ids[:0]
 		ok := true
 		for i := -1; i < len(frames) && len(c.ids) < format.MaxFrames; i++ {
-			s := "[" + g.blockReason + "]"
+			s := reason
 			if i >= 0 {
 				s = frames[i]
 			}
@@ -639,6 +786,9 @@ func (c *Converter) pending(g *goroutine, t exptrace.Time, d time.Duration) erro
 			}
 			if c.seg != seg { // the table filled up: define them all again
 				seg, ok = c.seg, false
+				if err := c.spawnFor(g); err != nil {
+					return err
+				}
 				break
 			}
 			c.ids = append(c.ids, id)
@@ -647,6 +797,7 @@ func (c *Converter) pending(g *goroutine, t exptrace.Time, d time.Duration) erro
 			break
 		}
 	}
+	g.reported = d
 	c.rec = format.Record{Code: format.CodeTaskPending, TS: c.ts(t), Task: task(g.id), Duration: durationUS(d), Frames: c.ids}
 	return c.write()
 }
@@ -720,30 +871,16 @@ func (c *Converter) Close() error {
 	}
 	for i := range c.gs {
 		g := &c.gs[i]
-		if g.ignored || g.unknownBlock() || (g.state != exptrace.GoWaiting && g.state != exptrace.GoSyscall) {
+		if g.ignored || !g.inBlock {
 			continue
 		}
-		if d := time.Duration(c.last - g.blockStart); d >= c.cfg.Threshold {
+		if d := time.Duration(c.last - g.blockStart); d >= c.cfg.Threshold && d != g.reported {
 			if err := c.pending(g, c.last, d); err != nil {
 				return c.fail(err)
 			}
 		}
 	}
 	return nil
-}
-
-// task maps a goroutine id to a v9 task id for a waker: 0 for no goroutine
-// or an ignored one.
-func (c *Converter) task(id exptrace.GoID) uint32 {
-	if id == exptrace.NoGoroutine {
-		return 0
-	}
-	if c.cfg.Ignore != nil {
-		if i, ok := c.index(id); ok && c.gs[i].ignored {
-			return 0
-		}
-	}
-	return task(id)
 }
 
 // task truncates a goroutine id to the 32 bits of a v9 task id.

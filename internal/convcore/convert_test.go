@@ -155,7 +155,7 @@ func TestSpawnAndPoll(t *testing.T) {
 	require.Len(t, out.segs, 1)
 	assert.Equal(t, []format.Record{
 		{Code: format.CodePollStart, TS: 0, Worker: 0, Task: 1},
-		{Code: format.CodeSpawnLocationDef, ID: 1, Str: "main.main /src/main.go:10"},
+		{Code: format.CodeSpawnLocationDef, ID: 1, Str: "main.worker (created at main.main /src/main.go:10)"},
 		{Code: format.CodeTaskSpawn, Task: 7, SpawnLoc: 1},
 		{Code: format.CodePollEnd, TS: 2000, Worker: 0},
 		{Code: format.CodePollStart, TS: 2000, Worker: 0, Task: 7, SpawnLoc: 1},
@@ -166,7 +166,7 @@ func TestSpawnAndPoll(t *testing.T) {
 	require.Len(t, pend, 1)
 	assert.Equal(t, uint32(1), pend[0].Task)
 	assert.Equal(t, uint32(1000), pend[0].Duration)
-	assert.Equal(t, []string{"[chan receive]", "main.main /src/main.go:10"}, out.frames(0, pend[0]))
+	assert.Equal(t, []string{"[chan_receive]", "main.main /src/main.go:10"}, out.frames(0, pend[0]))
 }
 
 func TestWakeAndPending(t *testing.T) {
@@ -206,7 +206,7 @@ func TestWakeAndPending(t *testing.T) {
 			assert.Equal(t, uint32(2), pend[0].Task)
 			assert.Equal(t, uint32(tt.blockFor/1000), pend[0].Duration)
 			assert.Equal(t, wakes[0].TS, pend[0].TS, "pending is observed when the goroutine is woken")
-			assert.Equal(t, []string{"[chan receive]", "runtime.chanrecv1 /src/main.go:10", "main.recv /src/main.go:11", "main.worker /src/main.go:12"}, out.frames(0, pend[0]))
+			assert.Equal(t, []string{"[chan_receive]", "runtime.chanrecv1 /src/main.go:10", "main.recv /src/main.go:11", "main.worker /src/main.go:12"}, out.frames(0, pend[0]))
 		})
 	}
 }
@@ -224,7 +224,7 @@ func TestBlockedBeforeTrace(t *testing.T) {
 	pend := out.all(format.CodeTaskPending)
 	require.Len(t, pend, 1)
 	assert.Equal(t, uint32(9000), pend[0].Duration, "counted from the generation's start, not the restatement")
-	assert.Equal(t, []string{"[unknown]", "sync.(*Mutex).Lock /src/main.go:10", "main.waitMutex /src/main.go:11"}, out.frames(0, pend[0]))
+	assert.Equal(t, []string{"[sync.Mutex.Lock]", "sync.(*Mutex).Lock /src/main.go:10", "main.waitMutex /src/main.go:11"}, out.frames(0, pend[0]), "the reason from the stack: a restatement has none")
 	assert.Len(t, out.all(format.CodeWakeEvent), 1)
 }
 
@@ -308,15 +308,21 @@ func TestSegments(t *testing.T) {
 	)
 	require.Len(t, out.segs, 2)
 	seg2 := out.segs[1]
-	// Segment 2 starts at 25ms: the wake is at its time 0, and the
-	// definitions it needs are written again.
-	assert.Equal(t, format.Record{Code: format.CodeWakeEvent, TS: 0, Waker: 1, Task: 2, Worker: 0}, seg2[0])
+	// Segment 2 starts at 25ms (nothing happened for more than a whole
+	// segment after the first ended at 10ms): the wake is at its time 0,
+	// after the woken goroutine's origin, and the definitions it needs are
+	// written again.
+	assert.Equal(t, format.Record{Code: format.CodeSpawnLocationDef, ID: 1, Str: "main.f (created at main.main /src/main.go:10)"}, seg2[0])
+	assert.Equal(t, format.Record{Code: format.CodeTaskSpawn, Task: 2, SpawnLoc: 1}, seg2[1])
+	assert.Equal(t, format.Record{Code: format.CodeWakeEvent, TS: 0, Waker: 1, Task: 2, Worker: 0}, seg2[2])
+	seg1 := out.segs[0]
+	assert.Equal(t, format.Record{Code: format.CodeQueueSample, TS: 25000}, seg1[len(seg1)-1], "the first segment ends where the second begins")
 	pend := out.all(format.CodeTaskPending)
 	require.Len(t, pend, 2)
 	assert.Equal(t, uint32(15000), pend[1].Duration)
-	assert.Equal(t, []string{"[chan send]", "main.f /src/main.go:10"}, out.frames(1, pend[1]))
+	assert.Equal(t, []string{"[chan_send]", "main.f /src/main.go:10"}, out.frames(1, pend[1]))
 	assert.Equal(t, format.Record{Code: format.CodePollStart, TS: 1000, Worker: 0, Task: 2, SpawnLoc: 1}, seg2[len(seg2)-1])
-	assert.Equal(t, "main.main /src/main.go:10", out.locs[1][1])
+	assert.Equal(t, "main.f (created at main.main /src/main.go:10)", out.locs[1][1])
 }
 
 func TestTableFullStartsSegment(t *testing.T) {
@@ -395,7 +401,7 @@ func TestRestatementsAtGenerationBoundary(t *testing.T) {
 	pend := out.all(format.CodeTaskPending)
 	require.Len(t, pend, 2)
 	assert.Equal(t, format.Record{Code: format.CodeTaskPending, TS: 25000, Task: 2, Duration: 25000, Frames: pend[0].Frames}, pend[0], "one pending, at the wake, for the whole block")
-	assert.Equal(t, []string{"[chan receive]", "main.recv /src/main.go:10"}, out.frames(0, pend[0]), "the block's own stack, not the restated one")
+	assert.Equal(t, []string{"[chan_receive]", "main.recv /src/main.go:10"}, out.frames(0, pend[0]), "the block's own stack, not the restated one")
 	assert.Equal(t, uint32(3), pend[1].Task)
 	assert.Equal(t, uint32(30000), pend[1].Duration)
 	var polls []format.Record
@@ -412,15 +418,22 @@ func TestQueueSamplesAcrossSegments(t *testing.T) {
 		goEv(t, 0, 1, 0, 2, nex, rnb, "", stack("main.main"), nostk),
 		goEv(t, 45*ms, exptrace.NoGoroutine, 0, 2, rnb, rng, "", nostk, nostk),
 	)
-	var n int
+	var times []uint32 // on the one time line
+	base := uint32(0)
 	for i, seg := range out.segs {
 		for _, r := range seg {
 			if r.Code == format.CodeQueueSample {
-				n++
+				times = append(times, base+r.TS)
 				assert.LessOrEqual(t, r.TS, uint32(15000), "segment %d: %+v", i, r)
 			}
 		}
+		if i < len(out.segs)-1 {
+			last := seg[len(seg)-1]
+			assert.Equal(t, format.CodeQueueSample, last.Code, "segment %d ends with a sample at its end", i)
+			base += last.TS // the next segment's clock starts there
+		}
 	}
-	assert.Equal(t, 5, n, "a sample at 0, 10, 20, 30 and 40ms, none lost to the rollovers")
-	assert.GreaterOrEqual(t, len(out.segs), 3)
+	assert.Equal(t, []uint32{0, 10000, 15000, 20000, 30000, 30000, 40000}, times,
+		"a sample at 0, 10, 20, 30 and 40ms, none lost to the rollovers, and one at each segment's end (15ms, 30ms)")
+	assert.Len(t, out.segs, 3)
 }

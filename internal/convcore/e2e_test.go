@@ -101,7 +101,7 @@ func TestMutex(t *testing.T) {
 	recs, frames := pendingOf(out, f.Waiter)
 	require.Len(t, recs, 1)
 	assert.GreaterOrEqual(t, float64(recs[0].Duration)/1000, f.HoldAfterParkMS, "pending at least as long as the mutex was held after it parked")
-	assert.Equal(t, "[sync]", frames[0][0], "wait reason pseudo-frame")
+	assert.Equal(t, "[sync.Mutex.Lock]", frames[0][0], "wait reason pseudo-frame")
 	assert.True(t, strings.HasPrefix(frames[0][1], "sync.(*Mutex).Lock "), "innermost real frame: %q", frames[0][1])
 	assert.True(t, hasFunc(frames[0], f.Func), "frames %q name %s", frames[0], f.Func)
 }
