@@ -53,6 +53,10 @@ type facts struct {
 	Holder, Waiter   int64
 	HeldMS           float64
 	Preblocked       int64
+	StuckMS          float64 // how long the stuck goroutine had been blocked when the program called os.Exit
+	StuckSince       int64   // when it blocked (UnixNano)
+	Exited           int64   // when the process had exited (UnixNano), set by runHelper
+	DumpMS           float64 // the sampler's mean dump cost
 	Stuck            int64
 	Pauses           int64
 	SelfTraceEvents  int
@@ -214,24 +218,42 @@ func helper(mode string) {
 		idc := make(chan int64)
 		go func() { idc <- goid(); stuckForever(make(chan int)) }()
 		f.Stuck = <-idc
+		since := time.Now()
+		f.StuckSince = since.UnixNano()
 		time.Sleep(1500 * time.Millisecond)
+		f.StuckMS = float64(time.Since(since)) / 1e6
 		printFacts(&f)
 		os.Exit(0)
 	case "stuckbusy": // as "stuck", with the tracer paused most of the time
 		idc := make(chan int64)
 		go func() { idc <- goid(); stuckForever(make(chan int)) }()
 		f.Stuck = <-idc
+		since := time.Now()
+		f.StuckSince = since.UnixNano()
 		stop := make(chan struct{})
 		var wg sync.WaitGroup
 		wg.Add(2)
 		go shim.Churn(stop, &wg)
 		go shim.Churn(stop, &wg)
-		time.Sleep(4 * time.Second)
+		// Run until the tracer has paused and the sampler has dumped a few
+		// times since (however slow the machine), at least 2s.
+		s := auto.Session()
+		for deadline := time.Now().Add(90 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+			if st := s.Stats(); time.Since(since) > 2*time.Second && st.Pauses > 0 && st.Samples >= 4 {
+				break
+			}
+		}
 		close(stop)
 		wg.Wait()
-		if s := auto.Session(); s != nil {
-			f.Pauses = s.Stats().Pauses
+		if s != nil {
+			st := s.Stats()
+			f.Pauses = st.Pauses
+			if st.Samples > 0 {
+				f.DumpMS = float64(st.SampleTime) / float64(st.Samples) / 1e6
+			}
+			fmt.Fprintf(os.Stderr, "stats: %+v\n", st)
 		}
+		f.StuckMS = float64(time.Since(since)) / 1e6
 		printFacts(&f)
 		os.Exit(0)
 	case "invalid":
@@ -250,6 +272,7 @@ func runHelper(t *testing.T, mode string, env ...string) (facts, string) {
 	if err := cmd.Run(); err != nil {
 		t.Fatalf("helper %s: %v\nstderr: %s", mode, err, stderr.String())
 	}
+	exited := time.Now()
 	var f facts
 	for _, line := range strings.Split(stdout.String(), "\n") {
 		if rest, ok := strings.CutPrefix(line, "FACTS "); ok {
@@ -258,6 +281,7 @@ func runHelper(t *testing.T, mode string, env ...string) (facts, string) {
 			}
 		}
 	}
+	f.Exited = exited.UnixNano()
 	return f, stderr.String()
 }
 
@@ -573,25 +597,30 @@ func TestPreblockedSampled(t *testing.T) {
 func TestStuckWithoutStop(t *testing.T) {
 	dir := t.TempDir()
 	f, stderr := runHelper(t, "stuck", "WAKESHIM=dir="+dir+",sample=200ms,budget=off")
-	var found bool
-	for _, fr := range readFiles(t, dir, true) {
-		for i := range fr.recs {
-			r := &fr.recs[i]
-			if r.Code != format.CodeTaskPending || r.Task != uint32(f.Stuck) {
-				continue
-			}
-			names := fr.frameNames(r)
-			if len(names) == 0 || names[0] != "[chan receive]" || !strings.Contains(strings.Join(names, "\n"), "stuckForever") {
-				t.Errorf("frames %q", names)
-			}
-			if r.Duration < 200_000 {
-				t.Errorf("still pending for %dus, want at least the sampler's interval", r.Duration)
-			}
-			found = true
-		}
+	recs := pendingOf(t, dir, uint32(f.Stuck))
+	if len(recs) == 0 {
+		t.Fatalf("no TaskPending for the stuck goroutine %d; stderr: %s", f.Stuck, stderr)
 	}
-	if !found {
-		t.Errorf("no TaskPending for the stuck goroutine %d; stderr: %s", f.Stuck, stderr)
+	checkOneBlock(t, recs, 2*time.Millisecond)
+	names := recs[0].frames
+	if len(names) == 0 || names[0] != "[chan_receive]" || !strings.Contains(strings.Join(names, "\n"), "stuckForever") {
+		t.Errorf("frames %q", names)
+	}
+	checkAge(t, recs, f, 600*time.Millisecond) // the default interval, 500ms
+}
+
+// checkAge checks that the newest of a stuck goroutine's records gives its
+// age when the program ended: at least three quarters of its age when it
+// called os.Exit, or that less the slack if more (the flush interval, and
+// on a busy machine the sampler's back-off), and no more than its age
+// when the process had exited.
+func checkAge(t *testing.T, recs []pendingRec, f facts, slack time.Duration) {
+	t.Helper()
+	atExit := time.Duration(f.StuckMS * 1e6)
+	upper := time.Duration(f.Exited - f.StuckSince)
+	last := recs[len(recs)-1].dur
+	if last < min(atExit*3/4, atExit-slack) || last > upper {
+		t.Errorf("newest record %v for a goroutine stuck %v when the program called os.Exit (%v when it had exited), want within max(25%%, %v)", last, atExit, upper, slack)
 	}
 }
 
@@ -604,21 +633,21 @@ func TestStuckThroughPauses(t *testing.T) {
 	if f.Pauses == 0 {
 		t.Skipf("the tracer never paused (a fast machine?); stderr: %s", stderr)
 	}
-	var found bool
-	for _, fr := range readFiles(t, dir, true) {
-		for i := range fr.recs {
-			r := &fr.recs[i]
-			if r.Code == format.CodeTaskPending && r.Task == uint32(f.Stuck) {
-				if !strings.Contains(strings.Join(fr.frameNames(r), "\n"), "stuckForever") {
-					t.Errorf("frames %q", fr.frameNames(r))
-				}
-				found = true
-			}
-		}
+	recs := pendingOf(t, dir, uint32(f.Stuck))
+	if len(recs) == 0 {
+		t.Fatalf("no TaskPending for the stuck goroutine %d (%d pauses); stderr: %s", f.Stuck, f.Pauses, stderr)
 	}
-	if !found {
-		t.Errorf("no TaskPending for the stuck goroutine %d (%d pauses); stderr: %s", f.Stuck, f.Pauses, stderr)
+	checkOneBlock(t, recs, 2*time.Millisecond)
+	if !strings.Contains(strings.Join(recs[0].frames, "\n"), "stuckForever") {
+		t.Errorf("frames %q", recs[0].frames)
 	}
+	for _, r := range recs {
+		t.Logf("%s: at %v, %v", r.file, r.at, r.dur)
+	}
+	// The dumps alone see it while the tracer is paused: they come every
+	// sample (200ms), or, when a dump is expensive (the race detector, a
+	// busy machine), every cost/(budget/2) = cost/1%.
+	checkAge(t, recs, f, time.Second+2*time.Duration(f.DumpMS*1e6)*100)
 }
 
 func mustRead(t *testing.T, name string) []byte {
@@ -628,4 +657,59 @@ func mustRead(t *testing.T, name string) []byte {
 		t.Fatal(err)
 	}
 	return b
+}
+
+// pendingRec is one TaskPending record of a goroutine, on the time line of
+// its process's files (each file's clock starts at the last record of the
+// one before: docs/format.md).
+type pendingRec struct {
+	file       string
+	at, dur    time.Duration
+	frames     []string
+	firstFrame string
+}
+
+func (p pendingRec) start() time.Duration { return p.at - p.dur }
+
+// pendingOf returns goroutine id's TaskPending records in dir, in order.
+func pendingOf(t *testing.T, dir string, id uint32) []pendingRec {
+	t.Helper()
+	var out []pendingRec
+	var base time.Duration
+	for _, fr := range readFiles(t, dir, true) {
+		for i := range fr.recs {
+			r := &fr.recs[i]
+			if r.Code == format.CodeTaskPending && r.Task == id {
+				names := fr.frameNames(r)
+				p := pendingRec{file: filepath.Base(fr.name), at: base + time.Duration(r.TS)*time.Microsecond,
+					dur: time.Duration(r.Duration) * time.Microsecond, frames: names}
+				if len(names) > 0 {
+					p.firstFrame = names[0]
+				}
+				out = append(out, p)
+			}
+		}
+		if n := len(fr.recs); n > 0 {
+			base += time.Duration(fr.recs[n-1].TS) * time.Microsecond
+		}
+	}
+	return out
+}
+
+// checkOneBlock checks that recs are the records of one block: the same
+// start (within tol), durations that never shrink, the same frames.
+func checkOneBlock(t *testing.T, recs []pendingRec, tol time.Duration) {
+	t.Helper()
+	for i := 1; i < len(recs); i++ {
+		p, q := recs[i-1], recs[i]
+		if d := q.start() - p.start(); d > tol || d < -tol {
+			t.Errorf("record %d starts %v after record %d (%v then %v): the block restarted", i, d, i-1, p, q)
+		}
+		if q.dur < p.dur {
+			t.Errorf("record %d: duration %v after %v", i, q.dur, p.dur)
+		}
+		if strings.Join(q.frames, "|") != strings.Join(p.frames, "|") {
+			t.Errorf("record %d: frames %q after %q", i, q.frames, p.frames)
+		}
+	}
 }

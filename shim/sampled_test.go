@@ -1,31 +1,30 @@
 package shim_test
 
 import (
-	"bytes"
-	"os"
-	"path/filepath"
+	"math"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/wakeshim/wakeshim/format"
 	"github.com/wakeshim/wakeshim/shim"
 )
 
 //go:noinline
 func longBlocked(ch chan struct{}) { <-ch }
 
-// A goroutine blocked since before the shim, across several trace windows,
-// is reported by the sampler once (then once more at Stop, still blocked).
-func TestSampledOncePerBlock(t *testing.T) {
+// A goroutine blocked since before the shim, across several trace windows
+// and pauses, is one block: every record counts from the same start (the
+// earliest evidence, the first window), the age grows, and the last is its
+// age at Stop.
+func TestOneBlockAcrossPauses(t *testing.T) {
 	ch := make(chan struct{})
 	idc := make(chan int64)
 	go func() { idc <- goid(); longBlocked(ch) }()
 	id := <-idc
 	defer close(ch)
-	time.Sleep(20 * time.Millisecond)
 	dir := t.TempDir()
+	started := time.Now()
 	s, err := shim.Start(shim.Config{Dir: dir, Budget: 0.03, Interval: 20 * time.Millisecond, Sample: 10 * time.Millisecond, Threshold: 5 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
@@ -34,7 +33,7 @@ func TestSampledOncePerBlock(t *testing.T) {
 	var wg sync.WaitGroup
 	wg.Add(1)
 	go shim.Churn(stop, &wg)
-	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline) && s.Stats().Pauses < 4; {
+	for deadline := time.Now().Add(60 * time.Second); time.Now().Before(deadline) && s.Stats().Pauses < 2; {
 		time.Sleep(10 * time.Millisecond)
 	}
 	close(stop)
@@ -42,42 +41,27 @@ func TestSampledOncePerBlock(t *testing.T) {
 	if err := s.Stop(); err != nil {
 		t.Fatal(err)
 	}
+	age := time.Since(started)
 	if s.Stats().Pauses < 2 {
 		t.Skipf("the tracer did not pause: nothing to test (%+v)", s.Stats())
 	}
-	var n, sampledFrames int
-	names, _ := filepath.Glob(filepath.Join(dir, "*.bin"))
-	for _, name := range names {
-		data, _ := os.ReadFile(name)
-		r, err := format.NewReader(bytes.NewReader(data))
-		if err != nil {
-			t.Fatal(err)
-		}
-		frames := map[uint16]string{}
-		for {
-			rec, err := r.Next()
-			if err != nil {
-				break
-			}
-			if rec.Code == format.CodeFrameDef {
-				frames[rec.ID] = rec.Str
-			}
-			if rec.Code == format.CodeTaskPending && rec.Task == uint32(id) {
-				n++
-				t.Logf("%s: ts %dus duration %dus frames %v", filepath.Base(name), rec.TS, rec.Duration, rec.Frames)
-				for _, f := range rec.Frames {
-					if strings.Contains(frames[f], "longBlocked") {
-						sampledFrames++
-						break
-					}
-				}
-			}
-		}
+	recs := pendingOf(t, dir, uint32(id))
+	if len(recs) == 0 {
+		t.Fatalf("no TaskPending for the blocked goroutine over %d pauses", s.Stats().Pauses)
 	}
-	if n < 1 || n > 2 {
-		t.Errorf("%d TaskPending records for the blocked goroutine over %d pauses, want 1 (sampled) or 2 (and at Stop)", n, s.Stats().Pauses)
+	for _, r := range recs {
+		t.Logf("%s: at %v duration %v", r.file, r.at, r.dur)
 	}
-	if sampledFrames != n {
-		t.Errorf("%d of %d records name longBlocked", sampledFrames, n)
+	checkOneBlock(t, recs, 2*time.Millisecond)
+	if !strings.Contains(strings.Join(recs[0].frames, "\n"), "longBlocked") {
+		t.Errorf("frames %q", recs[0].frames)
+	}
+	// The age grows by an eighth (or an interval) between records: about
+	// 8 records per doubling from Sample on, and a few more for the steps.
+	if max := 8*math.Log2(float64(age)/float64(10*time.Millisecond)) + 10 + float64(age/(20*time.Millisecond)); float64(len(recs)) > max {
+		t.Errorf("%d records over %v, want at most %.0f", len(recs), age, max)
+	}
+	if last := recs[len(recs)-1].dur; last < age*3/4-40*time.Millisecond || last > age {
+		t.Errorf("last record %v, want about the age at Stop, %v", last, age)
 	}
 }

@@ -25,7 +25,6 @@ func BenchmarkSample20k(b *testing.B) {
 	defer close(blockMany(20000))
 	s := &Session{own: map[exptrace.GoID]bool{}}
 	var sm sampler
-	sm.init(s)
 	for b.Loop() {
 		sm.take(s)
 	}
@@ -64,7 +63,6 @@ func BenchmarkSample20kFresh(b *testing.B) {
 	s := &Session{own: map[exptrace.GoID]bool{}}
 	for b.Loop() {
 		var sm sampler
-		sm.init(s)
 		sm.take(s)
 	}
 }
@@ -72,13 +70,12 @@ func BenchmarkSample20kFresh(b *testing.B) {
 func BenchmarkSample20kTraced(b *testing.B) {
 	defer close(blockMany(20000))
 	s := &Session{own: map[exptrace.GoID]bool{}, cfg: Config{Interval: 500 * time.Millisecond}}
-	fr, err := s.newRecorder()
+	fr, err := newFlightRecorder(s.cfg.Interval)()
 	if err != nil {
 		b.Skip(err)
 	}
 	defer fr.Stop()
 	var sm sampler
-	sm.init(s)
 	for b.Loop() {
 		sm.take(s)
 	}

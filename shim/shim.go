@@ -25,7 +25,6 @@ import (
 	"runtime"
 	"runtime/debug"
 	"runtime/pprof"
-	"runtime/trace"
 	"strconv"
 	"strings"
 	"sync"
@@ -35,11 +34,8 @@ import (
 	exptrace "golang.org/x/exp/trace"
 
 	"github.com/wakeshim/wakeshim/internal/convcore"
+	"github.com/wakeshim/wakeshim/shim/internal/budget"
 )
-
-// maxSnapFails is the number of consecutive failed snapshots after which
-// the flight recorder is stopped for good.
-const maxSnapFails = 5
 
 // Errors of Start and Stop.
 var (
@@ -63,7 +59,6 @@ func Current() *Session {
 type Session struct {
 	cfg   Config
 	start time.Time
-	fr    *trace.FlightRecorder // the first recorder, until snapshotLoop takes it
 	// tracing reports that the flight recorder could be had at Start
 	// (otherwise the session runs on the sampler alone).
 	tracing bool
@@ -144,10 +139,11 @@ type Stats struct {
 	// goroutines, charged to the budget with ParseTime.
 	TracerCostEst time.Duration
 
-	Samples        int64         // goroutine dumps taken
-	SampleTime     time.Duration // time spent taking and reading them (charged to the budget)
-	SampledPending int64         // TaskPending records from the sampler
-	StillPending   int64         // TaskPending records of blocks the trace saw begin, still going at two dumps
+	Samples    int64         // goroutine dumps taken
+	SampleTime time.Duration // time spent taking and reading them (charged to the budget)
+	// Refreshed counts the TaskPending records of blocks still in
+	// progress: the age of each long block, written again as it grows.
+	Refreshed int64
 
 	Convert        convcore.Stats // what the converter wrote
 	BytesWritten   int64          // bytes written to files
@@ -191,13 +187,14 @@ func Start(cfg Config) (*Session, error) {
 		own:        map[exptrace.GoID]bool{},
 		reported:   map[string]bool{},
 	}
-	if fr, err := s.newRecorder(); err != nil {
+	r := &recorder{s: s, start: newFlightRecorder(cfg.Interval), dutyCycle: !math.IsInf(cfg.Budget, 1), epoch: 1}
+	if fr, err := r.start(); err != nil {
 		if cfg.Sample < 0 {
 			return nil, fmt.Errorf("shim: execution tracer unavailable (%v) and sampler off", err)
 		}
 		s.reportOnce("tracer", "execution tracer unavailable (%v); running on the goroutine sampler alone", err)
 	} else {
-		s.fr = fr
+		r.fr = fr
 		s.tracing = true
 	}
 	ccfg := convcore.Config{Threshold: cfg.Threshold, Ignore: s.ignore}
@@ -206,15 +203,12 @@ func Start(cfg Config) (*Session, error) {
 	}
 	c, err := convcore.New(ccfg, out)
 	if err != nil {
-		if s.fr != nil {
-			s.fr.Stop()
-		}
+		r.close(time.Now())
 		return nil, fmt.Errorf("shim: %w", err)
 	}
-	w := &worker{s: s, c: c, out: out, lastRefill: time.Now(), allowance: s.budgetCap() / 2,
-		costPerByte: initialCostPerByte}
+	w := &worker{s: s, c: c, out: out, acct: budget.New(cfg.Budget, time.Now())}
 	// The labels show the shim's own CPU in the host's CPU profiles.
-	go pprof.Do(context.Background(), pprof.Labels("wakeshim", "snapshot"), func(context.Context) { s.snapshotLoop() })
+	go pprof.Do(context.Background(), pprof.Labels("wakeshim", "snapshot"), func(context.Context) { s.snapshotLoop(r) })
 	go pprof.Do(context.Background(), pprof.Labels("wakeshim", "worker"), func(context.Context) { w.run() })
 	active = s
 	return s, nil
@@ -226,10 +220,10 @@ func Start(cfg Config) (*Session, error) {
 // stopped the conversion (an internal panic included). It waits at most
 // Config.StopTimeout for the last snapshot to be converted: past it, it
 // reports what it abandoned and returns an error. A second Stop returns
-// ErrStopped.
+// ErrStopped; Stop of a nil Session (Start failed) returns nil.
 func (s *Session) Stop() error {
 	if s == nil {
-		return errors.New("shim: Stop of a nil Session")
+		return nil // nothing to stop
 	}
 	if !s.stopped.CompareAndSwap(false, true) {
 		return ErrStopped
@@ -306,32 +300,29 @@ func (s *Session) Stop() error {
 }
 
 // Flush takes a snapshot of the trace now, converts it and writes every
-// record so far to the files. It waits for that, at most timeout (zero:
-// 10s), and reports whether it completed (false for a nil Session).
-func (s *Session) Flush(timeout time.Duration) bool {
+// record so far to the files, and waits for that until ctx is done. It
+// returns nil once done; ErrStopped after Stop (or once the session ended
+// on an internal error), ctx.Err() when ctx is done first. Flush of a nil
+// Session does nothing.
+func (s *Session) Flush(ctx context.Context) error {
 	if s == nil {
-		return false
-	}
-	if timeout <= 0 {
-		timeout = 10 * time.Second
+		return nil
 	}
 	ack := make(chan struct{})
-	tm := time.NewTimer(timeout)
-	defer tm.Stop()
 	select {
 	case s.flushReq <- ack:
 	case <-s.snapDone:
-		return false
-	case <-tm.C:
-		return false
+		return ErrStopped
+	case <-ctx.Done():
+		return ctx.Err()
 	}
 	select {
 	case <-ack:
-		return true
+		return nil
 	case <-s.workerDone:
-		return false
-	case <-tm.C:
-		return false
+		return ErrStopped
+	case <-ctx.Done():
+		return ctx.Err()
 	}
 }
 
@@ -442,68 +433,23 @@ func (s *Session) ignore(id exptrace.GoID, stk exptrace.Stack) bool {
 	return strings.HasPrefix(outer, shimPkg) || convcore.SystemGoroutine(id, stk)
 }
 
-// budgetCap is the most CPU time the worker may save up.
-func (s *Session) budgetCap() time.Duration {
-	if s.cfg.Budget > 1 {
-		return 0
-	}
-	return time.Duration(s.cfg.Budget * float64(2*time.Second))
-}
-
-// newRecorder returns a started flight recorder, or the error of Start.
-func (s *Session) newRecorder() (*trace.FlightRecorder, error) {
-	fr := trace.NewFlightRecorder(trace.FlightRecorderConfig{
-		MinAge:   3 * s.cfg.Interval,
-		MaxBytes: 32 << 20,
-	})
-	if err := fr.Start(); err != nil {
-		return nil, err
-	}
-	return fr, nil
-}
-
 // snapshotLoop takes the new part of the flight recorder's window every
 // Interval and hands it to the worker without ever blocking on it (a full
 // queue drops the chunk: the worker sees the gap in generation numbers).
-// It also serves Flush and the final snapshot of Stop.
-//
-// It owns the flight recorder and duty-cycles it under a CPU budget: when
-// the worker has spent its budget, the recorder is stopped after the
-// snapshot (the tracer then costs the program nothing), and a new one is
-// started once the worker has paid its debt back. Each recorder is an
-// epoch: the worker starts a new trace reader for it.
-func (s *Session) snapshotLoop() {
+// It also serves Flush and the final snapshot of Stop. The recorder decides
+// when the tracer pauses for the budget and when it comes back.
+func (s *Session) snapshotLoop(r *recorder) {
 	var closeOnce sync.Once
 	closeChunks := func() { closeOnce.Do(func() { close(s.chunks) }) }
-	fr := s.fr
-	s.fr = nil // the loop's from now on
-	epoch := 1
 	defer close(s.snapDone)
-	offSince := time.Time{}  // paused for the budget since
-	soloSince := time.Time{} // on the sampler alone since
-	defer func() {
-		if fr != nil {
-			func() {
-				defer func() { recover() }()
-				fr.Stop()
-			}()
-		} else if !offSince.IsZero() {
-			s.tracerOff.Add(int64(time.Since(offSince)))
-		} else if !soloSince.IsZero() {
-			s.samplerOff.Add(int64(time.Since(soloSince)))
-		}
-	}()
+	defer func() { r.close(time.Now()) }()
 	defer closeChunks()
 	defer func() {
-		if r := recover(); r != nil {
-			s.recovered("snapshot loop", r)
+		if p := recover(); p != nil {
+			s.recovered("snapshot loop", p)
 		}
 	}()
 	s.registerSelf()
-	dutyCycle := !math.IsInf(s.cfg.Budget, 1)
-	var f genFilter
-	snapFails := 0  // consecutive failed snapshots
-	gaveUp := false // the recorder was stopped for failing
 	t := time.NewTicker(s.cfg.Interval)
 	defer t.Stop()
 	for {
@@ -517,93 +463,16 @@ func (s *Session) snapshotLoop() {
 		case <-s.workerDone:
 			return
 		case <-s.pauseNow:
-			if fr != nil && dutyCycle && s.inDebt.Load() {
-				// The worker spent its budget: stop the tracer at once.
-				// What it recorded since the last snapshot is let go
-				// (the worker would skip it), not counted as lost.
-				fr.Stop()
-				fr = nil
-				offSince = time.Now()
-				s.pauses.Add(1)
+			if s.inDebt.Load() {
+				r.pause(time.Now())
 			}
 			continue
 		}
 		if final {
 			ack = make(chan struct{}) // Stop's chunk is always converted
 		}
-		if fr == nil && s.tracing && !gaveUp && !final && !s.inDebt.Load() {
-			// Back from the pause: a new recorder, a new epoch.
-			var err error
-			if fr, err = s.newRecorder(); err != nil {
-				if soloSince.IsZero() {
-					// The program took the flight recorder during the
-					// pause: the pause for the budget ends here, and the
-					// sampler works alone (the worker applies its dumps
-					// at once) until a recorder can be had again.
-					now := time.Now()
-					s.tracerOff.Add(int64(now.Sub(offSince)))
-					offSince = time.Time{}
-					soloSince = now
-					s.samplerSpells.Add(1)
-					s.samplerOnly.Store(true)
-					s.reportOnce("restart", "execution tracer unavailable after a pause (%v); only the sampler runs until it can be had again", err)
-				}
-			} else {
-				epoch++
-				f = genFilter{}
-				if !soloSince.IsZero() {
-					s.samplerOff.Add(int64(time.Since(soloSince)))
-					soloSince = time.Time{}
-					s.samplerOnly.Store(false)
-				} else {
-					s.tracerOff.Add(int64(time.Since(offSince)))
-					offSince = time.Time{}
-				}
-			}
-		}
-		ch := chunk{ack: ack, epoch: epoch}
-		if fr != nil {
-			f.reset()
-			t0 := time.Now()
-			_, err := fr.WriteTo(&f)
-			s.writeToNanos.Add(int64(time.Since(t0)))
-			s.snapshots.Add(1)
-			s.snapBytes.Add(f.bytes)
-			if err != nil {
-				s.snapErrs.Add(1)
-				s.reportOnce("writeto", "flight recorder snapshot failed: %v", err)
-				snapFails++
-			} else {
-				snapFails = 0
-			}
-			if snapFails >= maxSnapFails && !final {
-				// Failing for good: stop the recorder (it costs the
-				// program for nothing) and run on the sampler alone.
-				fr.Stop()
-				fr = nil
-				gaveUp = true
-				soloSince = time.Now()
-				s.samplerSpells.Add(1)
-				s.samplerOnly.Store(true)
-				s.reportOnce("gaveup", "flight recorder snapshots failed %d times in a row (%v); the execution tracer is stopped for the rest of the session, only the sampler runs", snapFails, err)
-			} else if err == nil {
-				if data, first, last := f.take(); data != nil {
-					if ev := f.evicted(first); ev > 0 {
-						s.evicted.Add(ev)
-					}
-					ch.data = append([]byte(nil), data...)
-					ch.first, ch.last = first, last
-					ch.hdr = f.header
-				}
-			}
-			if fr != nil && dutyCycle && !final && s.inDebt.Load() {
-				// Pause the tracer while the worker pays its debt.
-				fr.Stop()
-				fr = nil
-				offSince = time.Now()
-				s.pauses.Add(1)
-			}
-		}
+		ch := r.snapshot(time.Now(), s.inDebt.Load, final)
+		ch.ack = ack
 		switch {
 		case ack != nil:
 			select {

@@ -4,24 +4,26 @@ import (
 	"bytes"
 	"errors"
 	"io"
-	"math"
 	"time"
 
 	exptrace "golang.org/x/exp/trace"
 
 	"github.com/wakeshim/wakeshim/internal/convcore"
+	"github.com/wakeshim/wakeshim/shim/internal/budget"
 )
 
 // worker is the session's one goroutine that parses and converts: it owns
-// the trace reader, the converter and the files. It waits for chunks inside
-// Read (the trace reader asks for more input only between generations, when
-// every event before has been converted), and while it waits it also takes
-// the goroutine samples and flushes the files, so that the converter, which
-// is not safe for concurrent use, is only ever used by it.
+// the trace reader, the converter, the CPU account and the files. It waits
+// for chunks inside Read (the trace reader asks for more input only between
+// generations, when every event before has been converted), and while it
+// waits it also takes the goroutine dumps, reports the long blocks and
+// flushes the files, so that the converter, which is not safe for
+// concurrent use, is only ever used by it.
 type worker struct {
-	s   *Session
-	c   *convcore.Converter
-	out *files
+	s    *Session
+	c    *convcore.Converter
+	out  *files
+	acct *budget.Account
 
 	tr      *exptrace.Reader
 	cur     []byte // unread part of the current chunk
@@ -30,28 +32,23 @@ type worker struct {
 	next    *chunk // a chunk that does not follow lastGen: needs a new reader
 	closed  bool   // no more chunks
 	failed  bool   // the converter failed: chunks are drained, not parsed
-	solo    bool   // a tracing session on the sampler alone (Session.samplerOnly)
 
 	window    exptrace.Time // first event of the current reader
 	newWindow bool          // the next event is the first of a new reader
 
-	acks []chan struct{}
-
-	// CPU budget: the worker may spend allowance more before it skips.
-	allowance  time.Duration
-	precharged time.Duration // expected cost of accepted chunks, charged ahead
-	// costPerByte is the recent conversion cost, in ns per byte of trace;
-	// busySum and chargedBytes accumulate the next measurement.
-	costPerByte  float64
-	busySum      time.Duration
-	chargedBytes int64
-	lastRefill   time.Time
-	busySince    time.Time
+	acks      []chan struct{}
+	busySince time.Time
+	// flushC ticks every Interval while the worker parses: a long parse
+	// (a big window, a slow machine) still flushes, reports the long
+	// blocks and takes the dumps on time. polled counts events between
+	// looks at it.
+	flushC <-chan time.Time
+	polled int
 
 	sampleC <-chan time.Time
 	samples []sample // dumps waiting for the trace to reach their time
 	sampler sampler
-	// sampleNext is the earliest time of the next dump (chargeSample).
+	// sampleNext is the earliest time of the next dump (budget.NextSample).
 	sampleNext time.Time
 	retryAt    time.Time // when to try the files again after a write error
 	// writeFailing is set from the report of a write error to that of the
@@ -87,8 +84,10 @@ func (w *worker) run() {
 		defer t.Stop()
 		w.sampleC = t.C
 	}
-	w.sampler.init(s)
 	w.busySince = time.Now()
+	flush := time.NewTicker(s.cfg.Interval)
+	defer flush.Stop()
+	w.flushC = flush.C
 	for {
 		if w.tr == nil {
 			var ch chunk
@@ -137,6 +136,10 @@ func (w *worker) run() {
 			if err := w.c.Rotate(); err != nil {
 				w.fail(err)
 			}
+		}
+		if w.polled++; w.polled >= pollEvents {
+			w.polled = 0
+			w.poll()
 		}
 	}
 	// The end: no more chunks.
@@ -224,58 +227,50 @@ func (w *worker) Read(p []byte) (int, error) {
 	return n, nil
 }
 
-// accept decides whether to parse ch, within the CPU budget.
+// pollEvents is how many events the worker converts between looks at its
+// tickers while it parses.
+const pollEvents = 4096
+
+// poll does, in the middle of a parse, what the worker does when it waits:
+// takes the dump that is due (it waits for the trace to reach its time,
+// like any dump taken while the tracer runs), settles the budget (asking
+// the tracer to pause if it is spent), reports the long blocks and flushes
+// the files.
+func (w *worker) poll() {
+	select {
+	case now := <-w.sampleC:
+		w.takeSample(now, false)
+	case <-w.flushC:
+		w.housekeep(time.Now())
+		if w.s.inDebt.Load() {
+			w.pauseTracer()
+		}
+	default:
+	}
+}
+
 // retryWrite is how long the worker waits to try a new file after a write
 // error.
 const retryWrite = 5 * time.Second
 
-// tracerNsPerByte estimates what the execution tracer costs the program
-// per byte of trace it writes (in the program's own goroutines, where the
-// shim cannot measure it): about 45ns on the loopback HTTP benchmark
-// (Go 1.26, amd64), where the tracer alone added 14-16% of CPU per request
-// for 4.8MB/s of trace. The budget charges it with the conversion.
-const tracerNsPerByte = 45
-
-// initialCostPerByte is the conversion cost per byte of trace assumed until
-// the worker has measured its own (about 100ns on the same benchmark).
-const initialCostPerByte = 100
-
+// accept decides whether to parse ch, within the CPU budget (Flush and
+// Stop want theirs converted). When the budget is spent it asks the
+// snapshot loop to pause the tracer.
 func (w *worker) accept(ch *chunk) bool {
 	if w.failed {
 		w.stats.GensFailed += int64(ch.last - ch.first + 1)
 		return false
 	}
-	b := w.s.cfg.Budget
-	if math.IsInf(b, 1) {
-		return true
-	}
 	now := time.Now()
-	w.allowance += time.Duration(b * float64(now.Sub(w.lastRefill)))
-	w.lastRefill = now
-	if lim := w.s.budgetCap(); w.allowance > lim {
-		w.allowance = lim
+	if !w.acct.Accept(now, int64(len(ch.data)), ch.ack != nil) {
+		w.pauseTracer()
+		w.stats.GensSkipped += int64(ch.last - ch.first + 1)
+		return false
 	}
-	if w.allowance > 0 || ch.ack != nil { // (Flush and Stop want theirs converted)
-		// Charge the expected cost now, so that the snapshot loop pauses
-		// the tracer at its next tick rather than after the conversion.
-		if w.costPerByte > 0 {
-			est := time.Duration(w.costPerByte * float64(len(ch.data)))
-			w.precharged += est
-			w.allowance -= est
-		}
-		w.chargedBytes += int64(len(ch.data))
-		// The tracer's own cost in the program's goroutines, estimated.
-		tc := time.Duration(tracerNsPerByte * float64(len(ch.data)))
-		w.allowance -= tc
-		w.stats.TracerCostEst += tc
-		if w.allowance <= 0 {
-			w.pauseTracer()
-		}
-		return true
+	if w.acct.InDebt(now) {
+		w.pauseTracer()
 	}
-	w.pauseTracer()
-	w.stats.GensSkipped += int64(ch.last - ch.first + 1)
-	return false
+	return true
 }
 
 // pauseTracer marks the budget spent and asks the snapshot loop to stop
@@ -290,71 +285,87 @@ func (w *worker) pauseTracer() {
 }
 
 // waitChunk returns the next chunk with data, or false when there are no
-// more. While it waits, it takes samples, flushes and acknowledges.
+// more. While it waits, it takes samples, flushes and acknowledges. A chunk
+// already queued is taken before a dump: a dump applied alone (the tracer
+// paused) must come after every trace event before it.
 func (w *worker) waitChunk() (chunk, bool) {
 	w.idle()
 	defer func() { w.busySince = time.Now() }()
 	if w.closed {
 		return chunk{}, false
 	}
-	flush := time.NewTicker(w.s.cfg.Interval)
-	defer flush.Stop()
 	for {
+		var (
+			ch  chunk
+			ok  bool
+			got bool
+		)
 		select {
-		case ch, ok := <-w.s.chunks:
-			if !ok {
-				w.closed = true
-				return chunk{}, false
-			}
-			if ch.ack != nil {
-				w.acks = append(w.acks, ch.ack)
-			}
-			if len(ch.data) == 0 {
+		case ch, ok = <-w.s.chunks:
+			got = true
+		default:
+			select {
+			case ch, ok = <-w.s.chunks:
+				got = true
+			case now := <-w.sampleC:
+				w.takeSample(now, true)
 				w.busySince = time.Now()
 				w.idle()
-				continue
+			case <-w.flushC:
+				w.busySince = time.Now()
+				w.idle()
 			}
-			return ch, true
-		case now := <-w.sampleC:
-			w.takeSample(now)
-			w.busySince = time.Now()
-			w.idle()
-		case <-flush.C:
-			w.busySince = time.Now()
-			w.idle()
 		}
+		if !got {
+			continue
+		}
+		if !ok {
+			w.closed = true
+			return chunk{}, false
+		}
+		if ch.ack != nil {
+			w.acks = append(w.acks, ch.ack)
+		}
+		if len(ch.data) == 0 {
+			w.busySince = time.Now()
+			w.idle()
+			continue
+		}
+		return ch, true
 	}
 }
 
 // idle is called whenever the worker is about to wait: everything handed
-// to the converter so far has been converted. It charges the busy time to
-// the budget, flushes the files, publishes the stats and closes the
-// pending Flush acknowledgements.
+// to the converter so far has been converted. It does the housekeeping and
+// closes the pending Flush acknowledgements.
 func (w *worker) idle() {
-	now := time.Now()
+	w.housekeep(time.Now())
+	for _, a := range w.acks {
+		close(a)
+	}
+	w.acks = w.acks[:0]
+}
+
+// housekeep settles the busy time with the budget, reports the long blocks
+// again (their age on disk while they last), retries the files after a
+// write error, flushes them and publishes the stats.
+func (w *worker) housekeep(now time.Time) {
 	if !w.busySince.IsZero() {
 		d := now.Sub(w.busySince)
 		w.stats.ParseTime += d
-		w.allowance -= d - w.precharged
-		w.precharged = 0
+		w.acct.Busy(now, d)
 		w.busySince = now
-		w.busySum += d
-		if w.chargedBytes > 1<<16 {
-			// Cost per byte of trace, averaged over the recent chunks.
-			c := float64(w.busySum) / float64(w.chargedBytes)
-			if w.costPerByte == 0 {
-				w.costPerByte = c
-			} else {
-				w.costPerByte = 0.7*w.costPerByte + 0.3*c
-			}
-			w.busySum, w.chargedBytes = 0, 0
-		}
 	}
-	if b := w.s.cfg.Budget; !math.IsInf(b, 1) {
-		// Refill, and tell the snapshot loop whether chunks are wanted.
-		w.allowance = min(w.allowance+time.Duration(b*float64(now.Sub(w.lastRefill))), w.s.budgetCap())
-		w.lastRefill = now
-		w.s.inDebt.Store(w.allowance <= 0)
+	w.s.inDebt.Store(w.acct.InDebt(now))
+	if !w.failed {
+		n, err := w.c.Refresh(w.refreshAge(), w.s.cfg.Interval)
+		if err != nil {
+			w.fail(err)
+		}
+		if n > 0 {
+			w.stats.Refreshed += int64(n)
+			w.outDirty = true
+		}
 	}
 	if w.out.failed != nil && !w.failed {
 		// The files failed (a full disk): try a new file every 5s.
@@ -381,10 +392,16 @@ func (w *worker) idle() {
 		w.outDirty = false
 	}
 	w.publish()
-	for _, a := range w.acks {
-		close(a)
+}
+
+// refreshAge is the age from which a block still in progress is reported
+// (and again as it grows): the sampler's interval, the age from which a
+// stuck goroutine's age is to be on disk.
+func (w *worker) refreshAge() time.Duration {
+	if w.s.cfg.Sample > 0 {
+		return w.s.cfg.Sample
 	}
-	w.acks = w.acks[:0]
+	return DefaultSample
 }
 
 // publish copies the worker's counts to the session.
@@ -395,6 +412,7 @@ func (w *worker) publish() {
 	st.GensEvicted = s.evicted.Load()
 	st.GensDropped = s.queueDrops.Load()
 	st.GensLost = st.GensEvicted + st.GensDropped + st.GensSkipped + st.GensFailed
+	st.TracerCostEst = w.acct.TracerCost
 	st.Convert = w.c.Stats()
 	st.BytesWritten = w.out.bytesWritten()
 	st.Files = len(w.out.names)

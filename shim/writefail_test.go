@@ -1,8 +1,8 @@
 package shim
 
 import (
+	"context"
 	"errors"
-	"math"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -94,15 +94,15 @@ func TestStopTimeout(t *testing.T) {
 // unset) do not panic.
 func TestNilSession(t *testing.T) {
 	var s *Session
-	if s.Flush(time.Millisecond) {
-		t.Error("nil Flush completed")
+	if err := s.Flush(context.Background()); err != nil {
+		t.Errorf("nil Flush: %v", err)
 	}
 	if st := s.Stats(); st != (Stats{}) {
 		t.Errorf("nil Stats: %+v", st)
 	}
 	_ = s.Config()
-	if err := s.Stop(); err == nil {
-		t.Error("nil Stop: no error")
+	if err := s.Stop(); err != nil {
+		t.Errorf("nil Stop: %v", err)
 	}
 }
 
@@ -138,31 +138,5 @@ func TestRecoveredPanicStopError(t *testing.T) {
 	s.recovered("worker", "boom")
 	if err := s.Stop(); err == nil || !strings.Contains(err.Error(), "boom") {
 		t.Errorf("Stop after a recovered panic: %v", err)
-	}
-}
-
-// A dump is charged to the budget and spaces the next one out.
-func TestChargeSample(t *testing.T) {
-	t0 := time.Now()
-	for _, tc := range []struct {
-		budget float64
-		charge time.Duration
-		next   time.Duration
-	}{
-		// At most half the budget (it must leave the tracer room to pay a
-		// debt back), and at most sampleShare without a budget.
-		{0.2, 100 * time.Millisecond, 2 * time.Second},
-		{0.05, 100 * time.Millisecond, 4 * time.Second},
-		{0.01, 100 * time.Millisecond, 20 * time.Second},
-		{math.Inf(1), 0, 2 * time.Second},
-	} {
-		w := &worker{s: &Session{cfg: Config{Budget: tc.budget}}, allowance: time.Second}
-		w.chargeSample(t0, 100*time.Millisecond)
-		if got := time.Second - w.allowance; got != tc.charge {
-			t.Errorf("budget %v: charged %v, want %v", tc.budget, got, tc.charge)
-		}
-		if got := w.sampleNext.Sub(t0); got < tc.next-time.Millisecond || got > tc.next+time.Millisecond {
-			t.Errorf("budget %v: next dump after %v, want %v", tc.budget, got, tc.next)
-		}
 	}
 }

@@ -171,8 +171,9 @@ type GoID = exptrace.GoID
 // goroutine. For a blocked one:
 //
 //   - a block the converter knows goes on: the dump confirms it at at and
-//     gives it the dump's stack and reason if the trace gave none, and an
-//     earlier start if the dump's minutes say so (for a start not seen);
+//     gives it the dump's stack and reason if the trace gave none (its start
+//     stays: the dump's minutes count from the first garbage collection
+//     that saw the goroutine blocked, coarser than what the converter has);
 //   - a goroutine the converter does not know has been blocked at least
 //     since the current trace window began (it would have been seen
 //     otherwise), or since at alone (solo), or longer if the dump's
@@ -261,9 +262,6 @@ func (c *Converter) ApplyDump(at exptrace.Time, gs []Sampled, solo bool) error {
 		}
 		if g.blockReason == "" {
 			g.blockReason = s.Reason
-		}
-		if !g.exact && s.Wait > 0 {
-			g.blockStart = min(g.blockStart, at-exptrace.Time(s.Wait))
 		}
 		if g.carried {
 			g.seen = at
