@@ -202,17 +202,17 @@ type Converter struct {
 	procs    []proc
 	runnable int // goroutines in GoRunnable, not ignored
 
-	started    bool
-	genStart   exptrace.Time // time of the latest generation's Sync
-	window     exptrace.Time // first event of the current trace reader
+	started  bool
+	genStart exptrace.Time // time of the latest generation's Sync
+	window   exptrace.Time // first event of the current trace reader
 	// sweepAt counts generation starts since a Gap: at the second, every
 	// live goroutine has been restated, and a carried block the new
 	// reader never mentioned belongs to a goroutine that exited.
 	sweepAt int
 	// origins holds the origins that goroutine dumps gave for goroutines
 	// the converter did not know yet, for their first sight.
-	origins map[exptrace.GoID]origin
-	seg        int           // current segment number, from 1
+	origins    map[exptrace.GoID]origin
+	seg        int // current segment number, from 1
 	segBase    exptrace.Time
 	last       exptrace.Time
 	nextSample exptrace.Time
