@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -106,7 +107,19 @@ type fileFacts struct {
 	DefinedHere  int // PollStarts whose non-zero spawn_loc_id is defined in this file
 	Undefined    int // PollStarts whose non-zero spawn_loc_id is not defined in this file
 	DefinedLater int // of DefinedHere: referenced before the definition
+
+	Checked      int      // TaskPendings of at least minCheck checked against the goroutine's own PollStarts
+	Contradicted int      // of those, blocks during which the file shows the goroutine start running
+	Examples     []string // a few of them
 }
+
+// minCheck is the shortest TaskPending checked for PollStarts inside its
+// block, and slack the margin left at each end of the block (a wake and the
+// start that follows it can share a time stamp).
+const (
+	minCheck = 2 * time.Millisecond
+	slack    = 1000 // µs
+)
 
 // DefinedShare is the share of the file's PollStarts naming a location
 // defined in the file.
@@ -196,6 +209,12 @@ func analyzeFile(name string, base time.Duration, m readerMatch, a *analysis) (*
 	}
 	frames := map[uint16]string{}
 	locs := map[uint16]bool{}
+	polls := map[uint32][]uint32{} // PollStart times by goroutine
+	type block struct {
+		task, ts, dur uint32
+		top           string
+	}
+	var blocks []block
 	early := map[uint16]int{} // PollStarts that named a location before its definition
 	for {
 		rec, err := r.Next()
@@ -223,6 +242,7 @@ func analyzeFile(name string, base time.Duration, m readerMatch, a *analysis) (*
 		case format.CodeSpawnLocationDef:
 			locs[rec.ID] = true
 		case format.CodePollStart:
+			polls[rec.Task] = append(polls[rec.Task], rec.TS)
 			ff.PollStarts++
 			switch {
 			case rec.SpawnLoc == 0:
@@ -236,6 +256,13 @@ func analyzeFile(name string, base time.Duration, m readerMatch, a *analysis) (*
 			fs := make([]string, len(rec.Frames))
 			for i, id := range rec.Frames {
 				fs[i] = frames[id]
+			}
+			if time.Duration(rec.Duration)*time.Microsecond >= minCheck && rec.Task != 0 {
+				top := ""
+				if len(fs) > 0 {
+					top = strings.Join(fs[:min(len(fs), 2)], " < ")
+				}
+				blocks = append(blocks, block{rec.Task, rec.TS, rec.Duration, top})
 			}
 			reader, bare := m.classify(fs)
 			if !reader && !bare {
@@ -253,6 +280,31 @@ func analyzeFile(name string, base time.Duration, m readerMatch, a *analysis) (*
 				p.Top = strings.Join(fs[:min(len(fs), 3)], " < ")
 			}
 			a.Pending = append(a.Pending, p)
+		}
+	}
+	// A goroutine cannot start running while it is blocked: a PollStart of
+	// it inside a TaskPending's block (in the same file, whose clock is
+	// one) means the record claims a block that was not there.
+	for _, ts := range polls {
+		slices.Sort(ts)
+	}
+	for _, b := range blocks {
+		ff.Checked++
+		lo, hi := int64(b.ts)-int64(b.dur)+slack, int64(b.ts)-slack
+		ts := polls[b.task]
+		i, _ := slices.BinarySearch(ts, uint32(max(lo, 0)))
+		n := 0
+		for ; i < len(ts) && int64(ts[i]) < hi; i++ {
+			if int64(ts[i]) > lo {
+				n++
+			}
+		}
+		if n > 0 {
+			ff.Contradicted++
+			if len(ff.Examples) < 3 {
+				ff.Examples = append(ff.Examples, fmt.Sprintf("%s: goroutine %d pending %.3fs at ts %.3fs, started running %d times in that time (%s)",
+					ff.Name, b.task, float64(b.dur)/1e6, float64(b.ts)/1e6, n, b.top))
+			}
 		}
 	}
 	for id, n := range early {
@@ -336,20 +388,20 @@ func (a *analysis) readers() []readerTask {
 }
 
 // identify picks the silent connection's reader among rs (longest block
-// first), or returns -1. Every other connection is opened after the silent
-// one's PONG and closed before after; so a goroutine blocked longer than
-// longest (the most any other connection lived) is the silent one's, and so
-// is one with a record after after. Nothing else is evidence: a reader
-// record inside the load's span can be any connection's. why says which
+// first), or returns -1. Every other connection is opened at or after
+// from and closed before to, and lives at most longest; so a goroutine
+// blocked longer than longest is the silent connection's reader, and so is
+// one with a record before from or after to. Nothing else is evidence: a
+// reader record inside [from, to] can be any connection's. why says which
 // rule chose it.
-func identify(rs []readerTask, longest, after time.Duration) (i int, why string) {
+func identify(rs []readerTask, longest, from, to time.Duration) (i int, why string) {
 	if len(rs) > 0 && rs[0].Max.Duration > longest {
 		return 0, fmt.Sprintf("a block longer than any other connection lived (%v)", longest)
 	}
 	found, n := -1, 0
 	for i, r := range rs {
 		for _, p := range r.Records {
-			if p.At > after {
+			if p.At < from || p.At > to {
 				if found < 0 {
 					found = i
 				}
@@ -358,11 +410,12 @@ func identify(rs []readerTask, longest, after time.Duration) (i int, why string)
 			}
 		}
 	}
+	span := fmt.Sprintf("before +%.2fs or after +%.2fs, when no other connection was open", from.Seconds(), to.Seconds())
 	switch {
 	case n == 1:
-		return found, fmt.Sprintf("the only reader with a record after the other connections closed (+%.2fs)", after.Seconds())
+		return found, "the only reader with a record " + span
 	case n > 1:
-		return found, fmt.Sprintf("the longest of %d readers with a record after the other connections closed (+%.2fs)", n, after.Seconds())
+		return found, fmt.Sprintf("the longest of %d readers with a record %s", n, span)
 	}
 	return -1, ""
 }

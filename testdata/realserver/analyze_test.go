@@ -198,7 +198,7 @@ func TestIdentify(t *testing.T) {
 		}
 		return rt
 	}
-	const longest, after = 8 * time.Second, 9 * time.Second
+	const longest, from, to = 8 * time.Second, 2 * time.Second, 11 * time.Second
 	tests := []struct {
 		name string
 		rs   []readerTask
@@ -206,14 +206,15 @@ func TestIdentify(t *testing.T) {
 	}{
 		{"none", nil, -1},
 		{"longer than any load connection", []readerTask{task(1, rec(11*time.Second, 10*time.Second)), task(2, rec(time.Second, time.Second))}, 0},
-		{"only one alive after the load", []readerTask{task(1, rec(2*time.Second, 2*time.Second)), task(2, rec(10*time.Second, time.Second))}, 1},
-		{"two alive after: the longest", []readerTask{task(1, rec(10*time.Second, 3*time.Second)), task(2, rec(10*time.Second, time.Second))}, 0},
-		{"all inside the load: unknown", []readerTask{task(1, rec(2*time.Second, 2*time.Second)), task(2, rec(8*time.Second, time.Second))}, -1},
+		{"only one alive after the load", []readerTask{task(1, rec(3*time.Second, 2*time.Second)), task(2, rec(12*time.Second, time.Second))}, 1},
+		{"only one before the load", []readerTask{task(1, rec(3*time.Second, 2*time.Second)), task(2, rec(1*time.Second, time.Second))}, 1},
+		{"two outside the load: the longest", []readerTask{task(1, rec(12*time.Second, 3*time.Second)), task(2, rec(1*time.Second, time.Second))}, 0},
+		{"all inside the load: unknown", []readerTask{task(1, rec(3*time.Second, 2*time.Second)), task(2, rec(10*time.Second, time.Second))}, -1},
 		{"exactly the longest a load connection lived is not evidence", []readerTask{task(1, rec(8*time.Second, longest))}, -1},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, why := identify(tt.rs, longest, after)
+			got, why := identify(tt.rs, longest, from, to)
 			if got != tt.want || (got >= 0) != (why != "") {
 				t.Errorf("identify = %d (%q), want %d", got, why, tt.want)
 			}

@@ -6,20 +6,26 @@
 //
 // It builds the server, starts it on a random loopback port with
 // WAKESHIM=dir=TMP[,OPTIONS], opens one raw client connection that says
-// CONNECT and PING, reads PONG and then stays silent, drives the server
-// with nats.go clients (pub/sub and request/reply, bounded in time and
-// count), closes them, and once the silent connection is -silent old ends
-// the server with SIGTERM: nats-server's handler calls os.Exit, so the
-// shim's Stop never runs and only what is on disk counts. It then decodes
-// every file the shim left (package format) and checks:
+// CONNECT and PING, reads PONG and then stays silent; after -quiet it
+// drives the server for -load with nats.go clients (pub/sub and
+// request/reply, bounded in time and count) and closes them; once the
+// silent connection is -silent old it ends the server with SIGTERM:
+// nats-server's handler calls os.Exit, so the shim's Stop never runs and
+// only what is on disk counts. It then decodes every file the shim left
+// (package format) and checks:
 //
-//   - the silent connection's reader goroutine (the goroutine blocked in
-//     a network read under server.(*client).readLoop with the longest
-//     TaskPending) is reported with at least -min-age (75%) of its true age,
-//     the time from the PONG to the SIGTERM;
+//   - the silent connection's reader goroutine is reported with at least
+//     -min-age (75%) of its true age, the time from the PONG to the
+//     SIGTERM, in its largest TaskPending. Its reader is the goroutine
+//     blocked in a network read under server.(*client).readLoop that has
+//     either a block longer than any load connection lived, or a record
+//     from a time when no load connection was open (identify); a run where
+//     no record shows it fails;
 //   - no PollStart names a spawn location its file does not define, and at
 //     least -min-spawn (90%) of the PollStarts name a non-zero location
-//     defined in their own file (overall, and in every file with 100 or more).
+//     defined in their own file (overall, and in every file with 100 or more);
+//   - no TaskPending (of 2ms or more) claims a block during which its own
+//     file shows the goroutine start running (a PollStart inside the block).
 //
 // Last, unless -rounds 0, it measures the shim's overhead on the same load:
 // servers with WAKESHIM unset and set, alternating, -phase each, and prints
@@ -57,6 +63,7 @@ type options struct {
 	module       string
 	version      string
 	silent       time.Duration
+	quiet        time.Duration
 	load         time.Duration
 	wakeshim     string
 	rounds       int
@@ -75,7 +82,8 @@ func main() {
 	flag.StringVar(&o.module, "module", "github.com/nats-io/nats-server/v2", "the server's module")
 	flag.StringVar(&o.version, "version", "v2.15.2", "the server module's version")
 	flag.DurationVar(&o.silent, "silent", 12*time.Second, "how long the silent connection is held before SIGTERM")
-	flag.DurationVar(&o.load, "load", 8*time.Second, "how long the nats.go load runs, from the silent connection's PONG (at most 0.7 x -silent)")
+	flag.DurationVar(&o.quiet, "quiet", 3*time.Second, "time between the silent connection's PONG and the load, when it is the only connection")
+	flag.DurationVar(&o.load, "load", 7*time.Second, "how long the nats.go load runs (at most 0.7 x -silent, and -quiet + -load at most -silent - 1s)")
 	flag.StringVar(&o.wakeshim, "wakeshim", "maxfile=256KB", "WAKESHIM options added after dir=TMP (e.g. jsonl=1,budget=off); the small maxfile makes the shim rotate files")
 	flag.IntVar(&o.rounds, "rounds", 4, "overhead rounds (one server without the shim, one with, each); 0: no overhead measurement")
 	flag.DurationVar(&o.phase, "phase", 5*time.Second, "load time of each overhead phase")
@@ -114,6 +122,9 @@ func (o *options) check() error {
 		// the silent age is then the silent connection's.
 		return fmt.Errorf("-load %v must be positive and at most 0.7 x -silent (%v)", o.load, time.Duration(0.7*float64(o.silent)))
 	}
+	if o.quiet < 0 || o.quiet+o.load > o.silent-time.Second {
+		return fmt.Errorf("-quiet %v + -load %v must be at most -silent - 1s", o.quiet, o.load)
+	}
 	if o.rounds < 0 || o.phase <= 0 {
 		return errors.New("-rounds must be >= 0 and -phase positive")
 	}
@@ -139,23 +150,25 @@ var defaultLoad = loadConfig{Publishers: 2, Subscribers: 2, Requesters: 4, Paylo
 
 // facts is the run's outcome, printed and written with -json.
 type facts struct {
-	Server       string         `json:"server"`
-	Wakeshim     string         `json:"wakeshim"`
-	Build        string         `json:"build"`
-	Load         string         `json:"load"`
-	TrueAgeS     float64        `json:"silent_true_age_s"`
-	ExitS        float64        `json:"sigterm_to_exit_s"`
-	Files        int            `json:"files"`
-	Bytes        int64          `json:"bytes"`
-	Records      map[string]int `json:"records"`
-	Reader       *readerFacts   `json:"silent_reader,omitempty"`
-	SpawnShare   float64        `json:"pollstart_spawn_defined_share"`
-	SpawnPerFile []spawnFacts   `json:"pollstart_spawn_per_file"`
-	CoverLoad    float64        `json:"coverage_load"`
-	CoverRun     float64        `json:"coverage_run"`
-	Overhead     *overheadFacts `json:"overhead,omitempty"`
-	ShimLines    []string       `json:"shim_stderr"`
-	Failures     []string       `json:"failures"`
+	Server              string         `json:"server"`
+	Wakeshim            string         `json:"wakeshim"`
+	Build               string         `json:"build"`
+	Load                string         `json:"load"`
+	TrueAgeS            float64        `json:"silent_true_age_s"`
+	ExitS               float64        `json:"sigterm_to_exit_s"`
+	Files               int            `json:"files"`
+	Bytes               int64          `json:"bytes"`
+	Records             map[string]int `json:"records"`
+	Reader              *readerFacts   `json:"silent_reader,omitempty"`
+	SpawnShare          float64        `json:"pollstart_spawn_defined_share"`
+	SpawnPerFile        []spawnFacts   `json:"pollstart_spawn_per_file"`
+	CoverLoad           float64        `json:"coverage_load"`
+	PendingChecked      int            `json:"pending_checked"`
+	PendingContradicted int            `json:"pending_contradicted"`
+	CoverRun            float64        `json:"coverage_run"`
+	Overhead            *overheadFacts `json:"overhead,omitempty"`
+	ShimLines           []string       `json:"shim_stderr"`
+	Failures            []string       `json:"failures"`
 }
 
 type readerFacts struct {
@@ -280,7 +293,16 @@ func mainRun(ctx context.Context, o options, bin, tmp string, f *facts) error {
 	}
 	defer sc.Close()
 	pongAt := sc.Pong.Sub(srv.Start)
-	progress("server on %s; silent connection's PONG at +%.2fs; load for %v", srv.Addr, pongAt.Seconds(), o.load)
+	progress("server on %s; silent connection's PONG at +%.2fs; load in %v for %v", srv.Addr, pongAt.Seconds(), o.quiet, o.load)
+	// The quiet time, the load and the hold below are the scenario's
+	// timeline, not waits for readiness.
+	quiet := time.NewTimer(o.quiet)
+	select {
+	case <-quiet.C:
+	case <-ctx.Done():
+		quiet.Stop()
+		return ctx.Err()
+	}
 
 	loadStart := time.Since(srv.Start)
 	lr, err := runLoad(ctx, "nats://"+srv.Addr, defaultLoad, o.load)
@@ -291,8 +313,7 @@ func mainRun(ctx context.Context, o options, bin, tmp string, f *facts) error {
 	f.Load = lr.String()
 	progress("load: %s", lr)
 
-	// Hold the silent connection until it is -silent old: this wait is the
-	// test's subject, not a wait for readiness.
+	// Hold the silent connection until it is -silent old.
 	hold := time.NewTimer(time.Until(sc.Pong.Add(o.silent)))
 	select {
 	case <-hold.C:
@@ -388,6 +409,23 @@ func report(o options, a *analysis, f *facts, t reportTimes) {
 		}
 	}
 
+	// Blocks that were not there.
+	var checked, contra int
+	var examples []string
+	for _, ff := range a.Files {
+		checked += ff.Checked
+		contra += ff.Contradicted
+		examples = append(examples, ff.Examples...)
+	}
+	f.PendingChecked, f.PendingContradicted = checked, contra
+	fmt.Printf("pending consistency: %d of %d TaskPendings of %v or more claim a block during which their file shows the goroutine start running\n", contra, checked, minCheck)
+	for _, e := range examples[:min(len(examples), 3)] {
+		fmt.Printf("  e.g. %s\n", e)
+	}
+	if contra > 0 {
+		fail("pending consistency: %d of %d TaskPendings claim a block during which the goroutine ran (PollStart inside the block, same file)", contra, checked)
+	}
+
 	// Coverage.
 	f.CoverLoad = a.coverage(t.loadStart, t.loadEnd)
 	f.CoverRun = a.coverage(0, t.sigterm)
@@ -399,17 +437,20 @@ func report(o options, a *analysis, f *facts, t reportTimes) {
 	rs := a.readers()
 	var longest []string
 	for _, r := range rs[:min(len(rs), 4)] {
-		longest = append(longest, fmt.Sprintf("goroutine %d %.3fs", r.Task, r.Max.Duration.Seconds()))
+		longest = append(longest, fmt.Sprintf("goroutine %d %.3fs at about +%.2fs", r.Task, r.Max.Duration.Seconds(), r.Max.At.Seconds()))
 	}
-	// Every load connection is opened after the silent one's PONG and
-	// closed at the load's end, so it lives at most -load (plus the time to
-	// close it); -load is at most 0.7 x -silent, so no other reader can
-	// pass the -min-age criterion.
-	i, why := identify(rs, o.load+500*time.Millisecond, t.loadEnd+500*time.Millisecond)
+	// Every load connection is opened at the load's start and closed at
+	// its end, so it lives at most -load (plus the time to connect and
+	// close); -load is at most 0.7 x -silent, so no other reader can pass
+	// the -min-age criterion.
+	const margin = 300 * time.Millisecond // the clock estimate's error, and connecting and closing
+	from, to := t.loadStart-margin, t.loadEnd+margin
+	i, why := identify(rs, o.load+2*margin, from, to)
 	if i < 0 {
-		fmt.Printf("silent reader: not in the records: no reader block longer than the load's connections lived, no reader record after they closed; %d reader goroutines, longest blocks: %s\n",
+		fmt.Printf("silent reader: not in the records: no reader block longer than the load's connections lived, no reader record while none of them was open; %d reader goroutines, longest blocks: %s\n",
 			len(rs), strings.Join(longest, ", "))
-		fail("silent reader: no record of it (no block reading the network under %s longer than %v, none after +%.2fs); true age %.2fs", readerFunc, o.load+500*time.Millisecond, (t.loadEnd + 500*time.Millisecond).Seconds(), t.trueAge.Seconds())
+		fail("silent reader: no record of it (no block reading the network under %s longer than %v, none before +%.2fs or after +%.2fs); true age %.2fs",
+			readerFunc, o.load+2*margin, from.Seconds(), to.Seconds(), t.trueAge.Seconds())
 		return
 	}
 	r := rs[i]
