@@ -48,8 +48,10 @@ generate:
 # age, every PollStart's spawn location defined in its own file; then the
 # overhead on the same load. See docs/shim.md. REALSERVER_FLAGS go to the
 # driver (e.g. -keep, -wakeshim budget=off, -rounds 0); prints a SKIP line
-# and succeeds when the module proxy cannot be reached.
+# and succeeds when the module proxy cannot be reached. -mod=mod: the
+# driver's go.sum follows the main module's requirements if they change.
 REALSERVER_FLAGS ?=
+realserver: export GOFLAGS += -mod=mod
 realserver:
 	@cd testdata/realserver && if ! out=$$($(GO) mod download 2>&1); then \
 	  case "$$out" in *"dial tcp"*|*"no such host"*|*"connection refused"*|*"i/o timeout"*|*"network is unreachable"*|*"TLS handshake"*|*"proxyconnect"*) \

@@ -67,6 +67,7 @@ type facts struct {
 	FileBytes  int64                `json:"file_bytes"`
 	ByType     map[string]typeFacts `json:"by_type"`
 	Total      typeFacts            `json:"total"`
+	Pending    int                  `json:"goroutines_pending"` // goroutines with a TaskPending in the files
 }
 
 // counts is what the files hold at one moment: complete records and their
@@ -76,12 +77,13 @@ type counts struct {
 	bytes [format.NumCodes]int64
 	files int
 	size  int64
+	tasks map[uint32]bool // goroutines with a TaskPending
 }
 
 // readCounts decodes every .bin file in dir. The file being written may end
 // in a cut record: what is before it counts.
 func readCounts(dir string) (counts, error) {
-	var c counts
+	c := counts{tasks: map[uint32]bool{}}
 	names, err := filepath.Glob(filepath.Join(dir, "*.bin"))
 	if err != nil {
 		return c, err
@@ -113,6 +115,9 @@ func readCounts(dir string) (counts, error) {
 				return c, fmt.Errorf("%s: %w", name, err)
 			}
 			c.recs[rec.Code]++
+			if rec.Code == format.CodeTaskPending {
+				c.tasks[rec.Task] = true
+			}
 			c.bytes[rec.Code] += int64(rec.Size())
 		}
 		f.Close()
@@ -233,7 +238,7 @@ func main() {
 		GoVersion: runtime.Version(), Wakeshim: env, Goroutines: n,
 		ChanRecv: nChan, MutexLock: nMutex, NetRead: nNet,
 		ParkedS: parked.Sub(start).Seconds(), RunS: run, SteadyS: steady,
-		Files: end.files, FileBytes: end.size, ByType: map[string]typeFacts{},
+		Files: end.files, FileBytes: end.size, ByType: map[string]typeFacts{}, Pending: len(end.tasks),
 	}
 	fmt.Printf("%-17s %10s %10s %12s %12s %14s %14s\n", "record", "records", "bytes", "records/s", "bytes/s", "steady rec/s", "steady B/s")
 	var codes []int
@@ -259,8 +264,8 @@ func main() {
 		tr, tb, wr, wb = tr+end.recs[c], tb+end.bytes[c], wr+warm.recs[c], wb+warm.bytes[c]
 	}
 	fs.Total = row("total", tr, tb, wr, wb)
-	fmt.Printf("idle: %d parked goroutines, %s=%s: %d files, %d bytes on disk after %.1fs (parked at %.1fs); steady state (the last %.1fs): %.2f records/s, %.0f bytes/s\n",
-		n, auto.EnvVar, env, end.files, end.size, run, fs.ParkedS, steady, fs.Total.SteadyRecPerS, fs.Total.SteadyBytesPS)
+	fmt.Printf("idle: %d parked goroutines, %s=%s: %d files, %d bytes on disk after %.1fs (parked at %.1fs); %d goroutines have a TaskPending; steady state (the last %.1fs): %.2f records/s, %.0f bytes/s\n",
+		n, auto.EnvVar, env, end.files, end.size, run, fs.ParkedS, len(end.tasks), steady, fs.Total.SteadyRecPerS, fs.Total.SteadyBytesPS)
 	progio.WriteFacts("idle.json", fs)
 	runtime.KeepAlive(held)
 	os.Exit(0) // like a server: no Stop
