@@ -39,9 +39,10 @@ var netReadFuncs = []string{
 	"net.(*netFD).Read",
 }
 
-// netWaitReasons are the pseudo-frames of a network wait: the trace's and
-// the goroutine dump's vocabulary.
-var netWaitReasons = []string{"[network]", "[IO wait]"}
+// netWaitWords are what the pseudo-frame of a network wait contains, in
+// lower case: the trace's "[network]", the goroutine dump's "[IO wait]",
+// and spellings of them a unified vocabulary may choose.
+var netWaitWords = []string{"network", "io wait", "io_wait", "iowait", "netpoll"}
 
 // frameFunc is the function part of a frame string: frames are
 // "FUNCTION FILE:LINE", or a bracketed wait reason.
@@ -60,8 +61,9 @@ func (m readerMatch) classify(frames []string) (reader, bare bool) {
 	inFunc, inNet := false, false
 	for i, f := range frames {
 		if i == 0 && strings.HasPrefix(f, "[") {
-			for _, r := range netWaitReasons {
-				if f == r {
+			lf := strings.ToLower(f)
+			for _, w := range netWaitWords {
+				if strings.Contains(lf, w) {
 					inNet = true
 				}
 			}

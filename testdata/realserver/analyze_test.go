@@ -29,6 +29,7 @@ func TestClassify(t *testing.T) {
 		{"trace stack", []string{"[network]", fRead, fConnRead, fReadLoop}, true, false},
 		{"dump vocabulary, net frames dropped", []string{"[IO wait]", fReadLoop}, true, false},
 		{"no wait reason, net frames", []string{fConnRead, fReadLoop}, true, false},
+		{"another spelling of the wait", []string{"[IO_wait]", fReadLoop}, true, false},
 		{"reader blocked on a lock", []string{"[sync]", fLock, fReadLoop}, false, false},
 		{"network wait elsewhere", []string{"[network]", fRead, fAccept}, false, false},
 		{"pseudo-frame alone", []string{"[unknown]"}, false, true},
