@@ -2,7 +2,7 @@
 GO ?= go
 BUSY := testdata/traces/busy.trace
 
-.PHONY: test demo bench fuzz generate check
+.PHONY: test demo bench fuzz generate check realserver idlecost
 
 # vet + race tests: the README's (and CI's) test command.
 test:
@@ -40,3 +40,34 @@ fuzz:
 # Regenerate the committed testdata traces, facts and dumps.
 generate:
 	$(GO) generate ./...
+
+# The shim on a real server (not part of make test: it needs the module
+# proxy). Builds nats-server with shim/auto, holds a client connection
+# silent, ends the server with SIGTERM (it calls os.Exit) and checks the
+# shim's files: the silent connection's reader reported with >= 75% of its
+# age, every PollStart's spawn location defined in its own file; then the
+# overhead on the same load. See docs/shim.md. REALSERVER_FLAGS go to the
+# driver (e.g. -keep, -wakeshim budget=off, -rounds 0); prints a SKIP line
+# and succeeds when the module proxy cannot be reached. -mod=mod: the
+# driver's go.sum follows the main module's requirements if they change.
+REALSERVER_FLAGS ?=
+realserver: export GOFLAGS += -mod=mod
+realserver:
+	@cd testdata/realserver && if ! out=$$($(GO) mod download 2>&1); then \
+	  case "$$out" in *"dial tcp"*|*"no such host"*|*"connection refused"*|*"i/o timeout"*|*"network is unreachable"*|*"TLS handshake"*|*"proxyconnect"*) \
+	    echo "SKIP: realserver: module proxy unreachable: $$out"; exit 0;; \
+	  *) echo "$$out"; exit 1;; esac; \
+	fi && \
+	echo "go vet, go test (testdata/realserver)" && $(GO) vet . && $(GO) test -race -count=1 . && \
+	$(GO) run . -repo $(CURDIR) $(REALSERVER_FLAGS)
+
+# What the shim writes for idle goroutines: IDLE_N parked goroutines for
+# IDLE_D, records/s and bytes/s by record type (whole run and steady state).
+# IDLE_WAKESHIM adds WAKESHIM options after dir=.
+IDLE_N ?= 10000
+IDLE_D ?= 30s
+IDLE_WAKESHIM ?=
+comma := ,
+idlecost:
+	@d=$$(mktemp -d) && trap 'rm -rf "$$d"' EXIT && \
+	  WAKESHIM="dir=$$d$(if $(IDLE_WAKESHIM),$(comma)$(IDLE_WAKESHIM))" $(GO) run ./testdata/progs/idle -o "$$d" -n $(IDLE_N) -d $(IDLE_D)
