@@ -34,8 +34,9 @@ type Config struct {
 	// goroutines blocked since before the trace could see them. Zero means
 	// 1s; negative turns the sampler off. The dumps are charged to Budget,
 	// and the sampler waits longer when they are expensive (very many
-	// goroutines): after a dump that cost d, at least d/0.05, or d/Budget
-	// if Budget is less.
+	// goroutines): after a dump that cost d, at least d/0.05, or
+	// d/(Budget/2) if that is longer. A block older than Sample has its age
+	// in the files, written again as it grows.
 	Sample time.Duration
 
 	// MaxFile is the size in bytes at which a file is closed and the next
@@ -52,8 +53,9 @@ type Config struct {
 	// converting the trace, plus an estimate of the execution tracer's own
 	// cost (proportional to the trace it writes). When it is spent, the
 	// tracer is paused until the debt is paid back, so the records come in
-	// windows (docs/shim.md). Zero means 0.05 (5%); 1 or more, or negative,
+	// windows (docs/shim.md). Zero means 0.05 (5%); 1, +Inf or negative
 	// means no limit: the tracer always runs and all of it is converted.
+	// Above 1 is an error (a share, not a percentage).
 	Budget float64
 
 	// Interval is how often the trace is taken from the flight recorder and
@@ -129,6 +131,9 @@ func (c Config) withDefaults() (Config, error) {
 	if c.Budget == 0 {
 		c.Budget = DefaultBudget
 	}
+	if c.Budget > 1 && !math.IsInf(c.Budget, 1) {
+		return c, fmt.Errorf("shim: Budget (budget) %v above 1: it is a share of one CPU (0.05 is 5%%); 1, +Inf or negative for no limit", c.Budget)
+	}
 	if c.Budget < 0 || c.Budget >= 1 {
 		c.Budget = math.Inf(1)
 	}
@@ -169,7 +174,8 @@ func (e *KeyError) Unwrap() error { return e.Err }
 //	sample=1s       Sample (0 or off: no sampler)
 //	maxfile=64MB    MaxFile (bytes; B, KB/MB/GB = 1024^n, KiB/MiB/GiB too)
 //	maxtotal=1GB    MaxTotal
-//	budget=5%       Budget (a percentage or a fraction; off or 100%: no limit)
+//	budget=5%       Budget (a percentage, 5%, or a fraction below 1, 0.05;
+//	                off or 100%: no limit; a bare number of 1 or more is an error)
 //	interval=500ms  Interval
 //	stoptimeout=10s StopTimeout
 //
@@ -308,18 +314,27 @@ func parseSize(s string) (int64, error) {
 	return n << shift, nil
 }
 
+// parseBudget parses a CPU budget: a percentage ("5%", "0.5%"), a fraction
+// of one CPU below 1 ("0.05"), or off/none (no limit, as 100% is). A bare
+// number of 1 or more is refused: "budget=5" is surely meant as 5%, and
+// read as a fraction it would mean no limit at all.
 func parseBudget(s string) (float64, error) {
 	switch strings.ToLower(s) {
-	case "off", "none", "inf":
+	case "off", "none":
 		return -1, nil
 	}
 	pct := strings.HasSuffix(s, "%")
-	v, err := strconv.ParseFloat(strings.TrimSuffix(s, "%"), 64)
+	v, err := strconv.ParseFloat(strings.TrimSpace(strings.TrimSuffix(s, "%")), 64)
 	if err != nil || math.IsNaN(v) || math.IsInf(v, 0) || v <= 0 {
-		return 0, fmt.Errorf("bad budget %q (want e.g. 5%% or 0.05, or off)", s)
+		return 0, fmt.Errorf("bad budget %q (want a percentage like 5%%, a fraction below 1 like 0.05, or off)", s)
 	}
 	if pct {
+		if v > 100 {
+			return 0, fmt.Errorf("budget %q above 100%%", s)
+		}
 		v /= 100
+	} else if v >= 1 {
+		return 0, fmt.Errorf("bad budget %q: a fraction must be below 1 (write %s%% for a percentage, or off for no limit)", s, s)
 	}
 	if v >= 1 {
 		return -1, nil

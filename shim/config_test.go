@@ -30,6 +30,8 @@ func TestParseEnv(t *testing.T) {
 		{in: "dir=d,stoptimeout=30s", want: Config{Dir: "d", StopTimeout: 30 * time.Second}},
 		{in: "dir=d,stoptimeout=0", bad: "stoptimeout"},
 		{in: "dir=d,budget=0.2", want: Config{Dir: "d", Budget: 0.2}},
+		{in: "dir=d,budget=0.5%", want: Config{Dir: "d", Budget: 0.005}},
+		{in: "dir=d,budget=none", want: Config{Dir: "d", Budget: -1}},
 		{in: "dir=d,budget=off", want: Config{Dir: "d", Budget: -1}},
 		{in: "dir=d,budget=100%", want: Config{Dir: "d", Budget: -1}},
 		{in: "", bad: "dir"},
@@ -48,6 +50,10 @@ func TestParseEnv(t *testing.T) {
 		{in: "dir=d,maxtotal=99999999999999999999", bad: "maxtotal"},
 		{in: "dir=d,maxtotal=9000000000GB", bad: "maxtotal"},
 		{in: "dir=d,budget=-5%", bad: "budget"},
+		{in: "dir=d,budget=7", bad: "budget"},
+		{in: "dir=d,budget=1", bad: "budget"},
+		{in: "dir=d,budget=150%", bad: "budget"},
+		{in: "dir=d,budget=inf", bad: "budget"},
 		{in: "dir=d,budget=NaN", bad: "budget"},
 		{in: "dir=d,interval=2s", bad: "interval"},
 		{in: "dir=d,dir=e", bad: "dir"},
@@ -81,8 +87,10 @@ func TestDefaults(t *testing.T) {
 		c.Budget != 0.05 || c.Interval != 500*time.Millisecond {
 		t.Errorf("defaults: %+v", c)
 	}
-	if c, _ := (Config{Dir: "d", Budget: -1}).withDefaults(); !math.IsInf(c.Budget, 1) {
-		t.Errorf("Budget -1: %v", c.Budget)
+	for _, off := range []float64{-1, 1, math.Inf(1)} {
+		if c, err := (Config{Dir: "d", Budget: off}).withDefaults(); err != nil || !math.IsInf(c.Budget, 1) {
+			t.Errorf("Budget %v: %v, %v; want no limit", off, c.Budget, err)
+		}
 	}
 	for _, bad := range []Config{
 		{},
@@ -92,6 +100,7 @@ func TestDefaults(t *testing.T) {
 		{Dir: "d", MaxFile: 1 << 20, MaxTotal: 3 << 19, JSONL: true},
 		{Dir: "d", Interval: 2 * time.Second},
 		{Dir: "d", Budget: math.NaN()},
+		{Dir: "d", Budget: 7}, // 7 what? a share of a CPU is below 1
 	} {
 		if _, err := bad.withDefaults(); err == nil {
 			t.Errorf("%+v: no error", bad)
