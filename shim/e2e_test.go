@@ -235,11 +235,12 @@ func helper(mode string) {
 		wg.Add(2)
 		go shim.Churn(stop, &wg)
 		go shim.Churn(stop, &wg)
-		// Run until the tracer has paused and the sampler has dumped a few
-		// times since (however slow the machine), at least 2s.
+		// Run until the tracer has paused and long blocks have been
+		// reported a few times (however slow the machine: a parse of one
+		// window can take seconds under the race detector), at least 2s.
 		s := auto.Session()
 		for deadline := time.Now().Add(90 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
-			if st := s.Stats(); time.Since(since) > 2*time.Second && st.Pauses > 0 && st.Samples >= 4 {
+			if st := s.Stats(); time.Since(since) > 2*time.Second && st.Pauses > 0 && st.Refreshed >= 3 {
 				break
 			}
 		}

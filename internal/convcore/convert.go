@@ -133,12 +133,14 @@ type goroutine struct {
 
 	// Origin: the function the goroutine runs and the go statement that
 	// created it, and the spawn location made of them (origin.go).
-	entry    string // "" when unknown
-	creator  string // "FUNC FILE:LINE", "" when unknown
-	loc      string // spawn location, "" when unknown
-	locSeg   int    // segment in which locID was defined (0: none)
-	locID    uint16
-	spawnSeg int // segment in which its TaskSpawn was written (0: none)
+	entry string // "" when unknown
+	// entryFinal: a stack decided the entry (origin.go).
+	entryFinal bool
+	creator    string // "FUNC FILE:LINE", "" when unknown
+	loc        string // spawn location, "" when unknown
+	locSeg     int    // segment in which locID was defined (0: none)
+	locID      uint16
+	spawnSeg   int // segment in which its TaskSpawn was written (0: none)
 
 	// The current block, when inBlock (state GoWaiting or GoSyscall).
 	inBlock bool

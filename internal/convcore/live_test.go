@@ -247,7 +247,9 @@ func TestEntryOf(t *testing.T) {
 		{"main goroutine", []string{"main.main m.go:1", "runtime.main x:1", "runtime.goexit x:2"}, "", "main.main"},
 		{"gowrap", []string{"main.(*c).readLoop c.go:1", "main.(*S).start.gowrap1 s.go:2"}, "", "main.(*c).readLoop"},
 		{"closure of creator", []string{"main.serve c.go:1", "main.main.func1 m.go:2"}, "main.main", "main.serve"},
-		{"closure of another", []string{"main.serve c.go:1", "main.other.func1 m.go:2"}, "main.main", "main.other.func1"},
+		{"closure of another", []string{"main.serve c.go:1", "main.other.func1 m.go:2"}, "main.main", "main.serve"},
+		{"closures in a row", []string{"main.(*c).readLoop c.go:1", "main.(*S).create.func1 s.go:2", "main.(*S).start.func1 s.go:3", "runtime.goexit x:1"}, "main.(*S).start", "main.(*c).readLoop"},
+		{"nested closure", []string{"main.serve c.go:1", "main.main.func1.2 m.go:2"}, "", "main.serve"},
 		{"closure blocks itself", []string{"runtime.chanrecv1 x:1", "main.main.func1 m.go:2"}, "main.main", "main.main.func1"},
 		{"runtime only", []string{"runtime.gopark x:1"}, "", ""},
 	} {

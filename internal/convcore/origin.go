@@ -51,23 +51,25 @@ func (c *Converter) setOrigin(g *goroutine, entry, creator string) {
 
 // noteStack refines g's entry function from a stack of the goroutine (a
 // block or status stack): its outermost frames show what a wrapper calls.
-// Only goroutines whose entry is unknown or a wrapper pay for the walk.
+// Only a goroutine whose entry is unknown or a wrapper pays for the walk,
+// once: the first stack decides.
 func (c *Converter) noteStack(g *goroutine, stk exptrace.Stack) {
-	if g.entry != "" && !wrapper(g.entry, creatorFunc(g.creator)) {
+	if g.entryFinal || g.entry != "" && !wrapper(g.entry, "") {
 		return
 	}
-	if e := entryOf(c.stackFrames(stk), creatorFunc(g.creator)); e != "" && e != g.entry {
-		c.setOrigin(g, e, "")
-	}
+	c.noteFrames(g, c.stackFrames(stk))
 }
 
-// noteFrames is noteStack for frames a goroutine dump gave.
+// noteFrames is noteStack for frames as strings (a goroutine dump's).
 func (c *Converter) noteFrames(g *goroutine, frames []string) {
-	if g.entry != "" && !wrapper(g.entry, creatorFunc(g.creator)) {
+	if g.entryFinal || g.entry != "" && !wrapper(g.entry, "") || len(frames) == 0 {
 		return
 	}
-	if e := entryOf(frames, creatorFunc(g.creator)); e != "" && e != g.entry {
-		c.setOrigin(g, e, "")
+	if e := entryOf(frames, creatorFunc(g.creator)); e != "" {
+		g.entryFinal = true
+		if e != g.entry {
+			c.setOrigin(g, e, "")
+		}
 	}
 }
 
@@ -94,22 +96,22 @@ func entryOf(frames []string, creator string) string {
 	return entry
 }
 
-// wrapper reports whether fn only starts what the goroutine really runs:
-// a go statement's wrapper (X.gowrapN), or a closure of the creating
-// function (creator.funcN), or of an unknown one.
-func wrapper(fn, creator string) bool {
+// wrapper reports whether fn is a function literal or a go statement's
+// wrapper (X.funcN, X.funcN.M, X.gowrapN): what a goroutine runs is then
+// better named by the named function it calls, when it calls one (a
+// server's `go func() { c.readLoop() }()`, or a startGoRoutine(f) helper's
+// `go func() { f() }()` around it). creator is not used to tell: the
+// closure is as often the creating function's caller's.
+func wrapper(fn, _ string) bool {
 	i := strings.LastIndexByte(fn, '.')
 	if i < 0 {
 		return false
 	}
 	last := fn[i+1:]
-	switch {
-	case strings.HasPrefix(last, "gowrap"):
-		return true
-	case strings.HasPrefix(last, "func") && len(last) > 4 && last[4] >= '0' && last[4] <= '9':
-		return creator == "" || strings.HasPrefix(fn, creator+".")
+	if last != "" && strings.Trim(last, "0123456789") == "" {
+		return true // X.funcN.M
 	}
-	return false
+	return strings.HasPrefix(last, "gowrap") || strings.HasPrefix(last, "func") && len(last) > 4 && last[4] >= '0' && last[4] <= '9'
 }
 
 // frameFunc returns the function of a frame string "FUNC FILE:LINE".
