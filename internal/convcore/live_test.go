@@ -250,6 +250,9 @@ func TestEntryOf(t *testing.T) {
 		{"closure of another", []string{"main.serve c.go:1", "main.other.func1 m.go:2"}, "main.main", "main.serve"},
 		{"closures in a row", []string{"main.(*c).readLoop c.go:1", "main.(*S).create.func1 s.go:2", "main.(*S).start.func1 s.go:3", "runtime.goexit x:1"}, "main.(*S).start", "main.(*c).readLoop"},
 		{"nested closure", []string{"main.serve c.go:1", "main.main.func1.2 m.go:2"}, "", "main.serve"},
+		{"literal calling the standard library", []string{"sync.(*Mutex).Lock x:1", "main.main.func2 m.go:2"}, "main.main", "main.main.func2"},
+		{"literal calling a module", []string{"github.com/x/y.(*c).readLoop c.go:1", "github.com/x/y.(*S).create.func1 s.go:2"}, "", "github.com/x/y.(*c).readLoop"},
+		{"gowrap into the standard library", []string{"net/http.(*conn).serve x:1", "net/http.(*Server).Serve.gowrap3 x:2"}, "net/http.(*Server).Serve", "net/http.(*conn).serve"},
 		{"closure blocks itself", []string{"runtime.chanrecv1 x:1", "main.main.func1 m.go:2"}, "main.main", "main.main.func1"},
 		{"runtime only", []string{"runtime.gopark x:1"}, "", ""},
 	} {

@@ -90,10 +90,35 @@ func entryOf(frames []string, creator string) string {
 		if strings.HasPrefix(inner, "runtime.") || strings.HasPrefix(inner, "internal/") {
 			break // the wrapper itself blocks: it is what runs
 		}
+		if !goWrapper(entry) && stdlib(inner) {
+			break // a literal that calls the standard library (mu.Lock, conn.Read) is what runs
+		}
 		j--
 		entry = inner
 	}
 	return entry
+}
+
+// goWrapper reports a go statement's compiler-made wrapper (X.gowrapN),
+// which only calls the function the statement names.
+func goWrapper(fn string) bool {
+	i := strings.LastIndexByte(fn, '.')
+	return i >= 0 && strings.HasPrefix(fn[i+1:], "gowrap")
+}
+
+// stdlib reports a function of the standard library: its import path's
+// first element has no dot (and it is not package main).
+func stdlib(fn string) bool {
+	if strings.HasPrefix(fn, "main.") {
+		return false
+	}
+	first := fn
+	if i := strings.IndexByte(first, '/'); i >= 0 {
+		first = first[:i]
+	} else if i := strings.IndexByte(first, '.'); i >= 0 {
+		first = first[:i]
+	}
+	return !strings.Contains(first, ".")
 }
 
 // wrapper reports whether fn is a function literal or a go statement's
