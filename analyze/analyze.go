@@ -108,6 +108,9 @@ type task struct {
 	herdCount int
 	herdBest  int
 	herdAt    int64
+	herdEpoch int32 // as a waker: its current herd window
+	// As a woken goroutine: the waker and window it was last counted in.
+	herdBy, herdIn int32
 }
 
 type block struct {
@@ -187,7 +190,7 @@ func New(cfg Config) (*Analyzer, error) {
 	}
 	a := &Analyzer{cfg: cfg, taskIdx: map[uint64]int32{}, byPtr: map[*string]int32{}, byKey: map[string]int32{},
 		pairs: map[[2]int32]int32{}}
-	a.tasks = append(a.tasks, task{block: -1, wakeGroup: -1})
+	a.tasks = append(a.tasks, task{block: -1, wakeGroup: -1, herdBy: -1})
 	a.tl.init(&a.cfg)
 	return a, nil
 }
@@ -201,7 +204,7 @@ func (a *Analyzer) task(process int, id uint32) int32 {
 		return i
 	}
 	i := int32(len(a.tasks))
-	a.tasks = append(a.tasks, task{id: id, process: process, block: -1, wakeGroup: -1})
+	a.tasks = append(a.tasks, task{id: id, process: process, block: -1, wakeGroup: -1, herdBy: -1})
 	a.taskIdx[k] = i
 	return i
 }
@@ -310,13 +313,18 @@ func (a *Analyzer) wake(ev *records.Event) {
 	}
 	t.wakePending, t.wakeT, t.wakePair, t.wakeParked = true, ev.T, pi, a.parkedN
 	if wi != 0 {
+		// Distinct goroutines woken by wi within HerdWindow of the first.
 		w := &a.tasks[wi]
 		if ev.T-w.herdStart > int64(a.cfg.HerdWindow) || w.herdCount == 0 {
 			w.herdStart, w.herdCount = ev.T, 0
+			w.herdEpoch++
 		}
-		w.herdCount++
-		if w.herdCount > w.herdBest {
-			w.herdBest, w.herdAt = w.herdCount, w.herdStart
+		if g := &a.tasks[gi]; g.herdBy != wi || g.herdIn != w.herdEpoch {
+			g.herdBy, g.herdIn = wi, w.herdEpoch
+			w.herdCount++
+			if w.herdCount > w.herdBest {
+				w.herdBest, w.herdAt = w.herdCount, w.herdStart
+			}
 		}
 	}
 	a.tl.addWake(a, ev.T, wi, gi, int(ev.Worker))
@@ -395,6 +403,9 @@ func (a *Analyzer) name(ti int32) string {
 	if f := funcName(t.loc); f != "" {
 		return g + " " + f
 	}
+	if t.id == 1 {
+		return g + " runtime.main"
+	}
 	return g
 }
 
@@ -407,6 +418,9 @@ func (a *Analyzer) fn(ti int32) string {
 	t := &a.tasks[ti]
 	if f := funcName(t.loc); f != "" {
 		return f
+	}
+	if t.id == 1 {
+		return "runtime.main" // the main goroutine: no go statement created it
 	}
 	return "g" + strconv.FormatUint(uint64(t.id), 10)
 }
