@@ -311,7 +311,9 @@ func (a *Analyzer) wake(ev *records.Event) {
 			t.wakeGroup = b.group
 		}
 	}
-	t.wakePending, t.wakeT, t.wakePair, t.wakeParked = true, ev.T, pi, a.parkedN
+	if !t.wakePending { // the first wake since it last ran counts
+		t.wakePending, t.wakeT, t.wakePair, t.wakeParked = true, ev.T, pi, a.parkedN
+	}
 	if wi != 0 {
 		// Distinct goroutines woken by wi within HerdWindow of the first.
 		w := &a.tasks[wi]

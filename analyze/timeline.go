@@ -206,8 +206,12 @@ func (tl *timeline) finish(a *Analyzer, end int64) Timeline {
 		return a.named(tl.best)
 	}
 	tl.evaluate(a)
-	tl.best.end = min(tl.best.end, max(end, tl.best.start))
-	return a.named(tl.best)
+	b := &tl.best
+	b.end = min(b.end, max(end, b.start))
+	for i := range b.polls {
+		b.polls[i].start, b.polls[i].end = clip(b.polls[i].start, b.start, b.end), clip(b.polls[i].end, b.start, b.end)
+	}
+	return a.named(*b)
 }
 
 func (a *Analyzer) anyRunning() bool {
