@@ -98,13 +98,18 @@ func (c Config) Write(w io.Writer, report []byte) error {
 // or "<!--" in a frame or a name can end or confuse the element, and
 // JSON.parse reads the same strings back.
 func embeddable(report []byte) ([]byte, error) {
-	trimmed := bytes.TrimSpace(report)
+	trimmed := bytes.Trim(report, " \t\r\n") // JSON's whitespace
 	var compact bytes.Buffer
 	compact.Grow(len(trimmed))
 	if err := json.Compact(&compact, trimmed); err != nil {
+		// Compact does not say where; the decoder does (on this slow path only).
+		if uerr := json.Unmarshal(trimmed, new(json.RawMessage)); uerr != nil {
+			err = uerr
+		}
 		var se *json.SyntaxError
 		if errors.As(err, &se) {
-			return nil, fmt.Errorf("htmlreport: report JSON at byte offset %d: %w", se.Offset, err)
+			lead := len(report) - len(bytes.TrimLeft(report, " \t\r\n"))
+			return nil, fmt.Errorf("htmlreport: report JSON at byte offset %d: %w", int64(lead)+se.Offset, err)
 		}
 		return nil, fmt.Errorf("htmlreport: report JSON: %w", err)
 	}

@@ -290,9 +290,7 @@
   function pendingDetail(g) {
     var fr = arr(g.frames);
     var ol = el("ol", { "class": "frames" });
-    if (g.reason) ol.appendChild(el("li", { "class": "reason", text: "[" + str(g.reason) + "]" }));
     fr.forEach(function (f) { ol.appendChild(el("li", { "class": "frame", text: str(f) })); });
-    if (!fr.length) ol.appendChild(el("li", { "class": "reason", text: "no stack recorded for these waits" }));
     var ws = arr(g.wakers);
     var wl = el("ul", { "class": "wakers" });
     ws.forEach(function (w) {
@@ -301,7 +299,9 @@
       wl.appendChild(el("li", { "class": "waker" }, [el("b", { text: "×" + fmtInt(w.count) }), " " + str(w.name), el("span", { "class": "muted", text: idText })]));
     });
     return el("div", { "class": "group-detail" }, [
-      el("h3", { text: "Stack" }), ol,
+      el("h3", { text: "Stack" }),
+      g.reason ? el("div", { "class": "frames reason", text: "[" + str(g.reason) + "] blocked in" + (fr.length ? ":" : " a goroutine with no stack recorded") }) : null,
+      fr.length ? ol : (g.reason ? null : empty("no stack recorded for these waits")),
       el("h3", { text: "Woken by" }), ws.length ? wl : empty(num(g.still_blocked) ? "no waker: still blocked at the end" : "no waker recorded")
     ]);
   }
@@ -334,7 +334,7 @@
       if (!(a in li)) { li[a] = left.length; left.push(a); }
       if (!(b in ri)) { ri[b] = right.length; right.push(b); }
     });
-    var rowH = 26, W = 560, nodeW = 200, pad = 6;
+    var rowH = 26, W = 600, nodeW = 230, pad = 6;
     var H = Math.max(left.length, right.length) * rowH + pad * 2;
     var max = edges.reduce(function (m, e) { return Math.max(m, num(e.count)); }, 1);
     var g = svg("svg", { "class": "chart wake-graph", viewBox: "0 0 " + W + " " + H, width: W, height: H, role: "img", "aria-label": "wake graph" });
@@ -346,7 +346,7 @@
         title(str(e.waker) + " → " + str(e.woken) + ": " + fmtInt(e.count) + " wakes" + (e.latency ? ", run p50 " + fmtDur(e.latency.p50_ns) + ", p99 " + fmtDur(e.latency.p99_ns) : ""))));
     });
     function node(name, x, yy, anchor) {
-      var label = name.length > 30 ? name.slice(0, 29) + "…" : name;
+      var label = name.length > 32 ? name.slice(0, 31) + "…" : name;
       return svg("g", { "class": "gnode" }, [
         svg("rect", { "class": "node", x: x, y: yy - rowH / 2 + 3, width: nodeW - 4, height: rowH - 6, rx: 4 }),
         svg("text", { "class": "node-label", x: anchor === "end" ? x + nodeW - 10 : x + 6, y: yy + 4, "text-anchor": anchor, text: label }),
@@ -653,8 +653,9 @@
     });
     reset.addEventListener("click", function () { view = [start, end]; render(); });
     timelineShow = function (ts, lat) {
-      var w = Math.max(lat * 4, (end - start) / 1000, 1000);
-      view = [Math.max(start, ts - w / 2), Math.min(end, ts + lat + w / 2)];
+      // The wake, the wait and as much again on each side.
+      var pad = Math.max(lat, (end - start) / 1000, 1000);
+      view = [Math.max(start, ts - pad), Math.min(end, ts + lat + pad)];
       render();
       document.getElementById("timeline").scrollIntoView();
     };
