@@ -130,13 +130,20 @@ type group struct {
 type pair struct {
 	waker, woken int32
 	count        int64
+	lat          dist
 }
 
-type latRec struct {
-	pair  int32
-	group int32 // the woken goroutine's block group, -1: none
-	us    uint32
-	t     int64 // time of the wake
+// latKey and latAcc sum the latencies for the latency profile: by wake
+// pair and the woken goroutine's block group (-1: none).
+type latKey struct{ pair, group int32 }
+
+type latAcc struct{ n, us int64 }
+
+// worstWake is a candidate for the worst latencies.
+type worstWake struct {
+	us   uint32
+	t    int64
+	pair int32
 }
 
 type workerState struct {
@@ -162,7 +169,9 @@ type Analyzer struct {
 	byKey   map[string]int32
 	pairs   map[[2]int32]int32
 	pairL   []pair
-	lats    []latRec
+	all     dist
+	latSum  map[latKey]*latAcc
+	worst   []worstWake // a min-heap on (us, -t) of at most cfg.Worst
 	workers [256]workerState
 	parkedN int16
 	queue   []QueuePoint
@@ -189,7 +198,7 @@ func New(cfg Config) (*Analyzer, error) {
 		return nil, err
 	}
 	a := &Analyzer{cfg: cfg, taskIdx: map[uint64]int32{}, byPtr: map[*string]int32{}, byKey: map[string]int32{},
-		pairs: map[[2]int32]int32{}}
+		pairs: map[[2]int32]int32{}, latSum: map[latKey]*latAcc{}}
 	a.tasks = append(a.tasks, task{block: -1, wakeGroup: -1, herdBy: -1})
 	a.tl.init(&a.cfg)
 	return a, nil
@@ -259,7 +268,7 @@ func (a *Analyzer) pollStart(ev *records.Event) {
 		t.wakePending = false
 		lat := ev.T - t.wakeT
 		us := uint32(min(lat/1000, 1<<32-1))
-		a.lats = append(a.lats, latRec{pair: t.wakePair, group: t.wakeGroup, us: us, t: t.wakeT})
+		a.addLatency(t.wakePair, t.wakeGroup, us, t.wakeT)
 		if lat >= int64(a.cfg.SlowWake) && t.wakeParked > 0 {
 			s := &a.slow
 			s.count++
@@ -465,4 +474,62 @@ func ShortFunc(fn string) string {
 		return fn[i+1:]
 	}
 	return fn
+}
+
+func (a *Analyzer) addLatency(pi, group int32, us uint32, at int64) {
+	a.pairL[pi].lat.add(us)
+	a.all.add(us)
+	k := latKey{pi, group}
+	acc := a.latSum[k]
+	if acc == nil {
+		acc = &latAcc{}
+		a.latSum[k] = acc
+	}
+	acc.n++
+	acc.us += int64(us)
+	w := worstWake{us: us, t: at, pair: pi}
+	if len(a.worst) < a.cfg.Worst {
+		a.worst = append(a.worst, w)
+		heapUp(a.worst, len(a.worst)-1)
+	} else if worse(w, a.worst[0]) {
+		a.worst[0] = w
+		heapDown(a.worst, 0)
+	}
+}
+
+// worse orders the worst latencies: longer, then earlier.
+func worse(x, y worstWake) bool {
+	if x.us != y.us {
+		return x.us > y.us
+	}
+	return x.t < y.t
+}
+
+// The heap's root is the least bad of the kept ones.
+func heapUp(h []worstWake, i int) {
+	for i > 0 {
+		p := (i - 1) / 2
+		if !worse(h[p], h[i]) {
+			break
+		}
+		h[p], h[i] = h[i], h[p]
+		i = p
+	}
+}
+
+func heapDown(h []worstWake, i int) {
+	for {
+		l, m := 2*i+1, i
+		if l < len(h) && worse(h[m], h[l]) {
+			m = l
+		}
+		if r := l + 1; r < len(h) && worse(h[m], h[r]) {
+			m = r
+		}
+		if m == i {
+			return
+		}
+		h[m], h[i] = h[i], h[m]
+		i = m
+	}
 }

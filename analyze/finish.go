@@ -155,7 +155,7 @@ func (a *Analyzer) finishWakes(r *Report) {
 	type edgeAcc struct {
 		e            WakeEdge
 		wakers, woke map[int32]bool
-		lats         []uint32
+		lat          dist
 	}
 	byName := map[[2]string]int{}
 	var edges []*edgeAcc
@@ -174,24 +174,12 @@ func (a *Analyzer) finishWakes(r *Report) {
 		e.wakers[p.waker], e.woke[p.woken] = true, true
 		pairEdge[pi] = int32(ei)
 	}
-	all := make([]uint32, 0, len(a.lats))
-	for _, l := range a.lats {
-		e := edges[pairEdge[l.pair]]
-		e.lats = append(e.lats, l.us)
-		all = append(all, l.us)
-	}
-	stats := func(s []uint32) LatencyStats {
-		slices.Sort(s)
-		if len(s) == 0 {
-			return LatencyStats{}
-		}
-		return LatencyStats{Count: int64(len(s)), P50NS: int64(percentile(s, 0.5)) * 1000,
-			P99NS: int64(percentile(s, 0.99)) * 1000, MaxNS: int64(s[len(s)-1]) * 1000}
+	for pi := range a.pairL {
+		edges[pairEdge[pi]].lat.merge(&a.pairL[pi].lat)
 	}
 	for _, e := range edges {
 		e.e.WakerTasks, e.e.WokenTasks = len(e.wakers), len(e.woke)
-		e.e.Latency = stats(e.lats)
-		e.lats = nil
+		e.e.Latency = e.lat.stats()
 		r.Wakes = append(r.Wakes, e.e)
 	}
 	slices.SortStableFunc(r.Wakes, func(x, y WakeEdge) int {
@@ -203,47 +191,34 @@ func (a *Analyzer) finishWakes(r *Report) {
 		}
 		return cmp.Compare(x.Woken, y.Woken)
 	})
-	r.Latency.LatencyStats = stats(all)
+	r.Latency.LatencyStats = a.all.stats()
 	r.Latency.Histogram = []Bucket{}
-	if len(all) > 0 {
-		le, i := int64(1), 0
-		for {
-			n := int64(0)
-			for i < len(all) && int64(all[i]) <= le {
-				n++
-				i++
-			}
-			r.Latency.Histogram = append(r.Latency.Histogram, Bucket{LeNS: le * 1000, Count: n})
-			if i == len(all) {
+	if a.all.n > 0 {
+		prev := int64(0)
+		for le := uint64(1); ; le *= 2 {
+			n := a.all.countLT(le)
+			r.Latency.Histogram = append(r.Latency.Histogram, Bucket{LeNS: int64(le) * 1000, Count: n - prev})
+			prev = n
+			if n == a.all.n {
 				break
 			}
-			le *= 2
 		}
 	}
-	// The worst: the longest latencies, longest first, earliest first
-	// among equals.
-	idx := make([]int, len(a.lats))
-	for i := range idx {
-		idx[i] = i
-	}
-	worst := a.cfg.Worst
-	if len(idx) > worst {
-		// Partial: a threshold from the sorted latencies.
-		cut := all[len(all)-worst]
-		idx = slices.DeleteFunc(idx, func(i int) bool { return a.lats[i].us < cut })
-	}
-	slices.SortStableFunc(idx, func(x, y int) int {
-		if c := cmp.Compare(a.lats[y].us, a.lats[x].us); c != 0 {
-			return c
+	worst := slices.Clone(a.worst)
+	slices.SortFunc(worst, func(x, y worstWake) int {
+		if worse(x, y) {
+			return -1
 		}
-		return cmp.Compare(a.lats[x].t, a.lats[y].t)
+		if worse(y, x) {
+			return 1
+		}
+		return 0
 	})
 	r.Latency.Worst = []WorstWake{}
-	for _, i := range idx[:min(len(idx), worst)] {
-		l := a.lats[i]
-		p := a.pairL[l.pair]
-		r.Latency.Worst = append(r.Latency.Worst, WorstWake{TS: l.t, Waker: a.name(p.waker), Woken: a.name(p.woken),
-			Task: a.tasks[p.woken].id, LatencyNS: int64(l.us) * 1000})
+	for _, w := range worst {
+		p := a.pairL[w.pair]
+		r.Latency.Worst = append(r.Latency.Worst, WorstWake{TS: w.t, Waker: a.name(p.waker), Woken: a.name(p.woken),
+			Task: a.tasks[p.woken].id, LatencyNS: int64(w.us) * 1000})
 	}
 }
 

@@ -1,7 +1,9 @@
 package analyze
 
 import (
+	"cmp"
 	"io"
+	"slices"
 
 	"github.com/google/pprof/profile"
 
@@ -116,10 +118,10 @@ func (a *Analyzer) LatencyProfile(w io.Writer) error {
 	type acc struct{ n, ns int64 }
 	sums := map[key]*acc{}
 	var order []key
-	for _, l := range a.lats {
-		p := &a.pairL[l.pair]
-		k := key{group: l.group, waker: a.fn(p.waker)}
-		if l.group < 0 {
+	for lk, la := range a.latSum {
+		p := &a.pairL[lk.pair]
+		k := key{group: lk.group, waker: a.fn(p.waker)}
+		if lk.group < 0 {
 			k.woken = a.fn(p.woken)
 		}
 		s := sums[k]
@@ -128,9 +130,18 @@ func (a *Analyzer) LatencyProfile(w io.Writer) error {
 			sums[k] = s
 			order = append(order, k)
 		}
-		s.n++
-		s.ns += int64(l.us) * 1000
+		s.n += la.n
+		s.ns += la.us * 1000
 	}
+	slices.SortFunc(order, func(x, y key) int {
+		if c := cmp.Compare(x.group, y.group); c != 0 {
+			return c
+		}
+		if c := cmp.Compare(x.woken, y.woken); c != 0 {
+			return c
+		}
+		return cmp.Compare(x.waker, y.waker)
+	})
 	for _, k := range order {
 		var stk []string
 		if k.group >= 0 {

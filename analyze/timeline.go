@@ -69,13 +69,23 @@ func (tl *timeline) advance(a *Analyzer, t int64) {
 			next = max(next, t-t%tl.step-tl.len+tl.step)
 		}
 		tl.start = next
+		// Both lists are in time order (wakes by time, polls by end): drop
+		// what the window left from the front.
 		i := 0
 		for i < len(tl.wakes) && tl.wakes[i].t < tl.start {
 			i++
 		}
 		tl.nwake -= int64(i)
-		tl.wakes = tl.wakes[:copy(tl.wakes, tl.wakes[i:])]
-		tl.polls = slices.DeleteFunc(tl.polls, func(p tlPoll) bool { return p.end <= tl.start })
+		if i > 0 {
+			tl.wakes = tl.wakes[:copy(tl.wakes, tl.wakes[i:])]
+		}
+		j := 0
+		for j < len(tl.polls) && tl.polls[j].end <= tl.start {
+			j++
+		}
+		if j > 0 {
+			tl.polls = tl.polls[:copy(tl.polls, tl.polls[j:])]
+		}
 		if tl.nwake < int64(len(tl.wakes)) {
 			tl.nwake = int64(len(tl.wakes))
 		}
@@ -91,7 +101,7 @@ func (tl *timeline) evaluate(a *Analyzer) {
 	}
 	tl.have = true
 	tl.bestCount = tl.nwake
-	tl.best = tl.snapshot(a, tl.start, tl.start+tl.len)
+	tl.best = tl.snapshotInto(a, tl.best, tl.start, tl.start+tl.len)
 }
 
 // tlPoll and tlWake are the timeline's items before naming (a goroutine's
@@ -116,37 +126,56 @@ type tlSnap struct {
 }
 
 func (tl *timeline) snapshot(a *Analyzer, from, to int64) tlSnap {
-	out := tlSnap{start: from, end: to, truncated: tl.over}
-	max := tl.cfg.TimelineMax
-	for _, p := range tl.polls {
-		if p.end > from && p.start < to {
-			p.start, p.end = clip(p.start, from, to), clip(p.end, from, to)
-			out.polls = append(out.polls, p)
-		}
-	}
+	return tl.snapshotInto(a, tlSnap{}, from, to)
+}
+
+// snapshotInto copies the window's items into s's buffers, as they are:
+// clipping, bounding and sorting wait for bound, at the end, since the
+// best window may change many times.
+func (tl *timeline) snapshotInto(a *Analyzer, s tlSnap, from, to int64) tlSnap {
+	s.start, s.end, s.truncated = from, to, tl.over
+	s.polls = append(s.polls[:0], tl.polls...)
 	for wi := range a.workers { // polls still running
 		w := &a.workers[wi]
 		if w.running && w.runStart < to {
-			out.polls = append(out.polls, tlPoll{worker: wi, start: clip(w.runStart, from, to), end: to, task: w.runTask})
+			s.polls = append(s.polls, tlPoll{worker: wi, start: w.runStart, end: to, task: w.runTask})
 		}
 	}
-	if len(out.polls) > max {
-		slices.SortStableFunc(out.polls, func(x, y tlPoll) int {
+	s.wakes = append(s.wakes[:0], tl.wakes...)
+	return s
+}
+
+// bound clips the snapshot to its window and to cfg.TimelineMax items of
+// each kind: the longest polls, the first wakes.
+func (tl *timeline) bound(s tlSnap) tlSnap {
+	from, to, max := s.start, s.end, tl.cfg.TimelineMax
+	polls := s.polls[:0]
+	for _, p := range s.polls {
+		if p.end > from && p.start < to {
+			p.start, p.end = clip(p.start, from, to), clip(p.end, from, to)
+			polls = append(polls, p)
+		}
+	}
+	s.polls = polls
+	if len(s.polls) > max {
+		slices.SortStableFunc(s.polls, func(x, y tlPoll) int {
 			return cmp.Compare(y.end-y.start, x.end-x.start)
 		})
-		out.polls = out.polls[:max]
-		out.truncated = true
+		s.polls = s.polls[:max]
+		s.truncated = true
 	}
-	for _, w := range tl.wakes {
+	wakes := s.wakes[:0]
+	for _, w := range s.wakes {
 		if w.t >= from && w.t < to {
-			if len(out.wakes) == max {
-				out.truncated = true
+			if len(wakes) == max {
+				s.truncated = true
 				break
 			}
-			out.wakes = append(out.wakes, w)
+			wakes = append(wakes, w)
 		}
 	}
-	return out
+	s.wakes = wakes
+	return s
 }
 
 // named renders a snapshot with the goroutines' names as known at the end.
@@ -200,18 +229,13 @@ func (tl *timeline) addPoll(a *Analyzer, worker int, start, end int64, ti int32)
 // finish evaluates the last window.
 func (tl *timeline) finish(a *Analyzer, end int64) Timeline {
 	if tl.fixed {
-		return a.named(tl.snapshot(a, tl.start, tl.start+tl.len))
+		return a.named(tl.bound(tl.snapshot(a, tl.start, tl.start+tl.len)))
 	}
-	if !tl.begun {
-		return a.named(tl.best)
+	if tl.begun {
+		tl.evaluate(a)
+		tl.best.end = min(tl.best.end, max(end, tl.best.start))
 	}
-	tl.evaluate(a)
-	b := &tl.best
-	b.end = min(b.end, max(end, b.start))
-	for i := range b.polls {
-		b.polls[i].start, b.polls[i].end = clip(b.polls[i].start, b.start, b.end), clip(b.polls[i].end, b.start, b.end)
-	}
-	return a.named(*b)
+	return a.named(tl.bound(tl.best))
 }
 
 func (a *Analyzer) anyRunning() bool {
