@@ -222,6 +222,8 @@ type shown struct {
 	Cards     map[string]string `json:"cards"`
 	Inputs    string            `json:"inputs"`
 	Findings  []string          `json:"findings"`
+	Warnings  []string          `json:"warnings"`
+	Threshold string            `json:"thresholds"`
 	Pending   [][]string        `json:"pending"`
 	Wakes     [][]string        `json:"wakes"`
 	Graph     []string          `json:"graph"`
@@ -246,7 +248,9 @@ const readShown = `(() => {
   return {
     cards: Object.fromEntries(all("#summary .card").map(c => [c.dataset.k, txt(c.querySelector(".v"))])),
     inputs: txt(document.getElementById("inputs")),
-    findings: all("#findings li.finding").map(txt),
+    findings: all("#findings li.finding").map(li => [...li.children].map(c => c.classList.contains("nums") ? [...c.children].map(txt).join(", ") : txt(c)).join(" | ")),
+    warnings: all("#warnings li").map(txt),
+    thresholds: txt(document.querySelector("#findings .thresholds") || document.createElement("p")),
     pending: rows("#pending tbody tr.group"),
     wakes: rows("#wakes table.wakes-table tbody tr"),
     graph: all("#wakes svg.wake-graph path.edge title").map(txt),
@@ -298,12 +302,13 @@ func TestBrowserFixture(t *testing.T) {
 	assert.Equal(t, "3", s.Cards["findings"])
 	assert.Contains(t, s.Inputs, "testdata/traces/app.trace (trace, 183 KB)")
 	require.Len(t, s.Findings, 3)
-	assert.Contains(t, s.Findings[0], "leak or deadlock suspects")
-	assert.Contains(t, s.Findings[0], "blocked_ns 52.1ms")
+	assert.Equal(t, "warning | stuck | 2 goroutines in main.stuck were still blocked (select) when the records end, after 52.1ms: leak or deadlock suspects. | show group | task_id 31, blocked_ns 52.1ms, since_ns @300µs, goroutines 2, group 2", s.Findings[0])
+	assert.Equal(t, []string{"testdata/traces/app.2.bin: cut short at byte offset 4096: read to its last whole record"}, s.Warnings)
+	assert.Equal(t, "Thresholds: stuck ≥ 1s, herd ≥ 10 wakes in 1ms, slow wake ≥ 1ms, queue ≥ 5 goroutines.", s.Threshold)
 
 	// Pending: sorted by total time, the stuck select first.
 	require.Len(t, s.Pending, 4)
-	assert.Equal(t, []string{"select", "main.stuck (+1)", "2", "104ms", "52ms", "52.1ms", "52.1ms", "2", "–"}, s.Pending[0])
+	assert.Equal(t, []string{"select", "main.stuck (+1)", "2", "2", "104ms", "52ms", "52.1ms", "52.1ms", "2", "–"}, s.Pending[0])
 	assert.Equal(t, "sync.Mutex.Lock", s.Pending[1][0])
 	assert.Equal(t, "main.(*cache).get (+3)", s.Pending[1][1])
 
@@ -337,9 +342,10 @@ func TestBrowserFixture(t *testing.T) {
 		"main.serve.func1 example.com/app/main.go:64",
 	}, frames)
 	wakers := evaluate[[]string](p, `[...document.querySelectorAll("#pending tr.detail li.waker")].map(li => li.textContent)`)
-	assert.Equal(t, []string{"×29 main.serve.func1 (main.serve main.go:60) — g18, g19, g21, g22, g23", "×2 main.refresh — g7"}, wakers)
-	// The hostile stack's frame, expanded, is text.
-	p.do(chromedp.Click(chromedp.CSS(`#pending tbody tr.group[data-i="2"]`)))
+	assert.Equal(t, []string{"×29 main.serve.func1 (main.serve main.go:60) (38.5ms) — g18, g19, g21, g22, g23", "×2 main.refresh (2.66ms) — g7"}, wakers)
+	assert.Equal(t, "5 goroutines · at most 4 blocked at once", evaluate[string](p, `document.querySelector("#pending tr.detail .facts").textContent`))
+	// The hostile stack's frame, expanded from its finding's link, is text.
+	p.do(chromedp.Click(chromedp.CSS(`#findings li.finding a.goto-group`)))
 	p.waitFor(`document.querySelectorAll("#pending tr.detail").length === 2`)
 	assert.Contains(t, evaluate[string](p, `document.querySelector("#pending").textContent`),
 		"main.stuck example.com/app/</script><script>alert(1)</script>.go:12")
@@ -479,4 +485,8 @@ func TestBrowserCatchesNetworkAndErrors(t *testing.T) {
 	// (and says so in the log).
 	assert.Contains(t, all, "network request: http://192.0.2.1/x.png")
 	assert.Contains(t, all, "Content Security Policy")
+}
+
+func chromedpClick(css string) chromedp.Action[chromedp.Void] {
+	return chromedp.Click(chromedp.CSS(css))
 }

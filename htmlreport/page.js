@@ -90,6 +90,7 @@
   // fmtNumber renders a finding's number by its name: *_ns as a duration.
   function fmtNumber(key, v) {
     if (typeof v !== "number") return typeof v === "object" ? JSON.stringify(v) : str(v);
+    if (/^(ts|since|start|end)_ns$/.test(key)) return "@" + fmtDur(v);
     if (/_ns$/.test(key)) return fmtDur(v);
     if (/(ratio|share|frac)/.test(key) && v <= 1) return fmtPct(v);
     if (Math.floor(v) === v) return fmtInt(v);
@@ -121,7 +122,18 @@
     }
     return frames.length ? str(frames[0]) : "";
   }
+  // gName names goroutine id as "gN NAME", once: names from the report
+  // may already start with "gN".
+  function gName(id, name) {
+    name = str(name);
+    if (id === undefined || id === null || id === "") return name || "?";
+    var g = "g" + id;
+    if (name === g || name.indexOf(g + " ") === 0) return name;
+    return name ? g + " " + name : g;
+  }
   function funcName(frame) { return str(frame).split(" ")[0]; }
+  // reasonText shows a wait reason as words ("chan_receive": "chan receive").
+  function reasonText(r) { return str(r).replace(/_/g, " "); }
 
   // ---------- sortable table ----------
   // table draws rows (objects) under columns; a click on a header sorts by
@@ -234,6 +246,36 @@
     });
   }
 
+  // openGroup opens pending group i (its index in the report) and shows it.
+  function openGroup(i) {
+    var tr = document.querySelector('#pending tr.group[data-i="' + i + '"]');
+    if (!tr) {
+      var f = document.querySelector("#pending input.filter");
+      if (f && f.value) { f.value = ""; f.dispatchEvent(new Event("input")); tr = document.querySelector('#pending tr.group[data-i="' + i + '"]'); }
+    }
+    if (!tr) return;
+    if (!tr.classList.contains("open")) tr.click();
+    tr.scrollIntoView();
+  }
+
+  function drawConfig(R) {
+    var c = R.config;
+    if (!c || typeof c !== "object") return;
+    var parts = [];
+    if (has(c.stuck_ns)) parts.push("stuck ≥ " + fmtDur(c.stuck_ns));
+    if (has(c.herd_count)) parts.push("herd ≥ " + fmtInt(c.herd_count) + " wakes" + (has(c.herd_window_ns) ? " in " + fmtDur(c.herd_window_ns) : ""));
+    if (has(c.slow_wake_ns)) parts.push("slow wake ≥ " + fmtDur(c.slow_wake_ns));
+    if (has(c.queue_goroutines)) parts.push("queue ≥ " + fmtInt(c.queue_goroutines) + " goroutines");
+    if (parts.length) section("findings").appendChild(el("div", { "class": "note thresholds", text: "Thresholds: " + parts.join(", ") + "." }));
+  }
+
+  function drawWarnings(R) {
+    var ws = arr(R.warnings);
+    if (!ws.length) return;
+    var box = document.getElementById("warnings");
+    box.appendChild(el("ul", { "class": "warnings" }, ws.map(function (w) { return el("li", { text: str(w) }); })));
+  }
+
   function drawFindings(R) {
     var box = section("findings"), fs = arr(R.findings);
     if (!fs.length) { box.appendChild(empty("No findings: nothing crossed the report's thresholds.")); return; }
@@ -247,6 +289,10 @@
         el("span", { "class": "sev", text: sev }),
         f.kind ? el("span", { "class": "kind", text: str(f.kind) }) : null,
         el("span", { "class": "text", text: str(f.text) }),
+        has(ns.group) && arr(R.pending)[ns.group] ? el("a", { href: "#pending", "class": "goto-group", text: " show group", onclick: function (ev) {
+          ev.preventDefault();
+          openGroup(ns.group);
+        } }) : null,
         nums.childNodes.length ? nums : null
       ]));
     });
@@ -258,12 +304,13 @@
     if (!gs.length) { box.appendChild(empty("No goroutine was pending for longer than the threshold.")); return; }
     var maxTotal = gs.reduce(function (m, g) { return Math.max(m, num(g.total_ns)); }, 0) || 1;
     var cols = [
-      { key: "reason", label: "Reason", sort: function (g) { return str(g.reason); }, cell: function (g) { return el("span", { "class": "reason-tag", text: str(g.reason) || "?" }); } },
+      { key: "reason", label: "Reason", sort: function (g) { return str(g.reason); }, cell: function (g) { return el("span", { "class": "reason-tag", title: str(g.reason), text: reasonText(g.reason) || "?" }); } },
       { key: "stack", label: "Stack (innermost first)", sort: function (g) { return topFrame(arr(g.frames)); }, cell: function (g) {
         var fr = arr(g.frames);
         return el("span", { "class": "stack-top", title: fr.map(str).join("\n") }, fr.length ? funcName(topFrame(fr)) + (fr.length > 1 ? " (+" + (fr.length - 1) + ")" : "") : "(no stack)");
       } },
       { key: "count", label: "Count", num: true, sort: function (g) { return num(g.count); }, cell: function (g) { return fmtInt(g.count); } },
+      { key: "gs", label: "Gs", num: true, help: "distinct goroutines", sort: function (g) { return num(g.goroutines); }, cell: function (g) { return has(g.goroutines) ? fmtInt(g.goroutines) : "–"; } },
       { key: "total", label: "Total", num: true, sort: function (g) { return num(g.total_ns); }, cell: function (g) {
         return [el("span", { "class": "bar", style: "width:" + Math.max(1, Math.round(40 * num(g.total_ns) / maxTotal)) + "px" }), " ", fmtDur(g.total_ns)];
       } },
@@ -296,11 +343,16 @@
     ws.forEach(function (w) {
       var ids = arr(w.task_ids);
       var idText = ids.length ? " — g" + ids.slice(0, LIMITS.taskIds).join(", g") + (ids.length > LIMITS.taskIds ? " … (+" + (ids.length - LIMITS.taskIds) + ")" : "") : "";
-      wl.appendChild(el("li", { "class": "waker" }, [el("b", { text: "×" + fmtInt(w.count) }), " " + str(w.name), el("span", { "class": "muted", text: idText })]));
+      wl.appendChild(el("li", { "class": "waker" }, [el("b", { text: "×" + fmtInt(w.count) }), " " + str(w.name) + (has(w.total_ns) ? " (" + fmtDur(w.total_ns) + ")" : ""), el("span", { "class": "muted", text: idText })]));
     });
+    var facts = [];
+    if (has(g.goroutines)) facts.push(fmtInt(g.goroutines) + " goroutine" + (g.goroutines === 1 ? "" : "s"));
+    if (has(g.max_at_once)) facts.push("at most " + fmtInt(g.max_at_once) + " blocked at once");
+    if (num(g.still_blocked)) facts.push(fmtInt(g.still_blocked) + " still blocked at the end");
     return el("div", { "class": "group-detail" }, [
+      facts.length ? el("div", { "class": "note facts", text: facts.join(" · ") }) : null,
       el("h3", { text: "Stack" }),
-      g.reason ? el("div", { "class": "frames reason", text: "[" + str(g.reason) + "] blocked in" + (fr.length ? ":" : " a goroutine with no stack recorded") }) : null,
+      g.reason ? el("div", { "class": "frames reason", text: "[" + reasonText(g.reason) + "] blocked in" + (fr.length ? ":" : " a goroutine with no stack recorded") }) : null,
       fr.length ? ol : (g.reason ? null : empty("no stack recorded for these waits")),
       el("h3", { text: "Woken by" }), ws.length ? wl : empty(num(g.still_blocked) ? "no waker: still blocked at the end" : "no waker recorded")
     ]);
@@ -313,8 +365,8 @@
     var grid = el("div", { "class": "two" });
     grid.appendChild(el("div", null, [el("h3", { text: "Top edges" }), wakeGraph(sorted.slice(0, LIMITS.graphEdges))]));
     var cols = [
-      { key: "waker", label: "Waker", sort: function (e) { return str(e.waker); }, cell: function (e) { return el("span", { "class": "small", text: str(e.waker) }); } },
-      { key: "woken", label: "Woken", sort: function (e) { return str(e.woken); }, cell: function (e) { return el("span", { "class": "small", text: str(e.woken) }); } },
+      { key: "waker", label: "Waker", sort: function (e) { return str(e.waker); }, cell: function (e) { return el("span", { "class": "small", title: edgeSide(e.waker_location, e.waker_tasks), text: str(e.waker) }); } },
+      { key: "woken", label: "Woken", sort: function (e) { return str(e.woken); }, cell: function (e) { return el("span", { "class": "small", title: edgeSide(e.woken_location, e.woken_tasks), text: str(e.woken) }); } },
       { key: "count", label: "Wakes", num: true, sort: function (e) { return num(e.count); }, cell: function (e) { return fmtInt(e.count); } },
       { key: "p50", label: "Run p50", num: true, help: "wake → run latency", sort: function (e) { return num((e.latency || {}).p50_ns); }, cell: function (e) { return fmtDur((e.latency || {}).p50_ns); } },
       { key: "p99", label: "Run p99", num: true, sort: function (e) { return num((e.latency || {}).p99_ns); }, cell: function (e) { return fmtDur((e.latency || {}).p99_ns); } },
@@ -322,6 +374,13 @@
     ];
     grid.appendChild(el("div", null, [el("h3", { text: "Edges" }), el("div", { "class": "scroll" }, table(cols, es, { sort: "count", desc: true, limit: LIMITS.edges, cls: "wakes-table" }))]));
     box.appendChild(grid);
+  }
+
+  function edgeSide(loc, tasks) {
+    var parts = [];
+    if (loc) parts.push(str(loc));
+    if (has(tasks)) parts.push(fmtInt(tasks) + " goroutine" + (tasks === 1 ? "" : "s"));
+    return parts.join("\n") || null;
   }
 
   // wakeGraph draws the top edges as a two-column graph: wakers on the
@@ -381,7 +440,7 @@
           } }, "@" + fmtDur(w.ts_ns));
         } },
         { key: "waker", label: "Waker", sort: function (w) { return str(w.waker); }, cell: function (w) { return el("span", { "class": "small", text: str(w.waker) }); } },
-        { key: "woken", label: "Woken", sort: function (w) { return str(w.woken); }, cell: function (w) { return el("span", { "class": "small", text: str(w.woken) + (has(w.task_id) ? " (g" + w.task_id + ")" : "") }); } }
+        { key: "woken", label: "Woken", sort: function (w) { return str(w.woken); }, cell: function (w) { return el("span", { "class": "small", text: has(w.task_id) ? gName(w.task_id, w.woken) : str(w.woken) }); } }
       ];
       wbox.appendChild(el("div", { "class": "scroll" }, table(cols, worst, { sort: "lat", desc: true, cls: "worst-table" })));
     }
@@ -513,7 +572,7 @@
     }
     var names = {};
     polls.forEach(function (p) { if (p.name) names[str(p.task_id)] = str(p.name); });
-    function gname(id, fallback) { return (id === undefined || id === null ? "?" : "g" + id) + (names[str(id)] ? " " + names[str(id)] : fallback ? " " + fallback : ""); }
+    function gname(id, fallback) { return gName(id, names[str(id)] || fallback); }
 
     var controls = el("div", { "class": "tl-controls" });
     var from = el("input", { type: "text", "aria-label": "window start", title: "window start (e.g. 12.5ms)" });
@@ -524,6 +583,7 @@
     var info = el("span", { "class": "muted tl-info" });
     append(controls, ["window", from, "to", to, apply, out, reset, info]);
     box.appendChild(note("The report's window of the Ps: a bar per poll (a goroutine running on a P), a red arrow per wake from where the waker ran to where the woken goroutine next ran. Drag across the chart to zoom; hover for details."));
+    if (T.truncated) box.appendChild(el("div", { "class": "note truncated", text: "The report kept part of this window's polls and wakes (the longest polls, the first wakes): a narrower -window shows all." }));
     box.appendChild(controls);
     var holder = el("div", { "class": "tl-holder" });
     box.appendChild(holder);
@@ -575,10 +635,10 @@
       var seenNames = {};
       drawn.forEach(function (p) {
         var s = Math.max(a, num(p.start_ns)), e = Math.min(b, num(p.end_ns));
-        var name = str(p.name) || ("g" + str(p.task_id));
+        var name = str(p.name) || gName(p.task_id, "");
         seenNames[name] = (seenNames[name] || 0) + 1;
         pollsG.appendChild(svg("rect", { "class": "poll", x: x(s).toFixed(2), y: laneY(num(p.worker)) + 2, width: Math.max(0.8, (e - s) * sx).toFixed(2), height: laneH - 4, fill: colour(name), "data-task": str(p.task_id) },
-          title("g" + str(p.task_id) + " " + str(p.name) + "\nP" + str(p.worker) + " @" + fmtDur(p.start_ns) + " – @" + fmtDur(p.end_ns) + " (" + fmtDur(num(p.end_ns) - num(p.start_ns)) + ")")));
+          title(gName(p.task_id, p.name) + "\nP" + str(p.worker) + " @" + fmtDur(p.start_ns) + " – @" + fmtDur(p.end_ns) + " (" + fmtDur(num(p.end_ns) - num(p.start_ns)) + ")")));
       });
       g.appendChild(pollsG);
 
@@ -673,7 +733,7 @@
   if (!R || typeof R !== "object") R = {};
   drawInputs(R);
   var failed = 0;
-  [["summary", drawSummary], ["findings", drawFindings], ["pending", drawPending], ["wakes", drawWakes],
+  [["summary", drawWarnings], ["summary", drawSummary], ["findings", drawFindings], ["findings", drawConfig], ["pending", drawPending], ["wakes", drawWakes],
     ["latency", drawLatency], ["workers", drawWorkers], ["timeline", drawTimeline]].forEach(function (s) {
     try { s[1](R); } catch (e) {
       failed++;
