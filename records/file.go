@@ -40,8 +40,9 @@ func (k Kind) String() string {
 	return "unknown"
 }
 
-// ErrNotRecords reports a file that is none of the kinds.
-var ErrNotRecords = errors.New("records: not a v9 file, its JSONL rendering or a Go execution trace")
+// ErrNotRecords reports a file that is none of the kinds (matched with
+// errors.Is).
+var ErrNotRecords = errors.New("not a v9 records file, its JSONL rendering or a Go execution trace")
 
 // Sniff tells the kind of a file from its first bytes (16 are enough).
 func Sniff(head []byte) (Kind, error) {
@@ -54,11 +55,11 @@ func Sniff(head []byte) (Kind, error) {
 	case len(trimmed) > 0 && trimmed[0] == '{':
 		return KindJSONL, nil
 	case len(head) == 0:
-		return 0, fmt.Errorf("%w: empty file", ErrNotRecords)
+		return 0, &kindError{"empty file, " + ErrNotRecords.Error()}
 	case len(head) < len(format.Magic) && strings.HasPrefix(format.Magic, string(head)):
-		return 0, fmt.Errorf("%w: truncated v9 records file: %d bytes, shorter than the header", ErrNotRecords, len(head))
+		return 0, &kindError{fmt.Sprintf("truncated v9 records file: %d bytes, shorter than the header", len(head))}
 	}
-	return 0, fmt.Errorf("%w (starts with %q)", ErrNotRecords, head[:min(len(head), 16)])
+	return 0, &kindError{fmt.Sprintf("%s (starts with %q)", ErrNotRecords, head[:min(len(head), 16)])}
 }
 
 // File is an open records file of either kind.
@@ -169,3 +170,9 @@ func (f *File) Close() error {
 	}
 	return f.c.Close()
 }
+
+// kindError is a Sniff error: it matches ErrNotRecords.
+type kindError struct{ msg string }
+
+func (e *kindError) Error() string        { return e.msg }
+func (e *kindError) Is(target error) bool { return target == ErrNotRecords }

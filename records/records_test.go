@@ -89,7 +89,7 @@ func TestSniff(t *testing.T) {
 		{"  \n{\"event\":", KindJSONL, ""},
 		{"", 0, "empty file"},
 		{"TOKIO", 0, "shorter than the header"},
-		{"hello world", 0, "not a v9 file"},
+		{"hello world", 0, "not a v9 records file"},
 	} {
 		t.Run(tc.head, func(t *testing.T) {
 			k, err := Sniff([]byte(tc.head))
@@ -287,8 +287,8 @@ func TestBadInput(t *testing.T) {
 	for _, tc := range []struct {
 		name, path, want string
 	}{
-		{"garbage", write("g.bin", []byte("hello, world")), "g.bin: records: not a v9 file"},
-		{"empty", write("e.bin", nil), "e.bin: records: not a v9 file, its JSONL rendering or a Go execution trace: empty file"},
+		{"garbage", write("g.bin", []byte("hello, world")), "g.bin: not a v9 records file"},
+		{"empty", write("e.bin", nil), "e.bin: empty file, not a v9 records file"},
 		{"bad code", write("c.bin", bad), "c.bin: offset " + strconv.Itoa(len(good)) + " (code 200): format: unknown record code"},
 		{"undefined frame", write("u.jsonl", []byte(`{"event":"TaskPending","timestamp_ns":1000,"task_id":3,"duration_us":5,"frame_ids":[4]}`+"\n")),
 			"u.jsonl: line 1: TaskPending uses frame id 4, not defined in this file"},

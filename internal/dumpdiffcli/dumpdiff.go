@@ -72,6 +72,7 @@ Flags:
 
 // options are the command-line settings.
 type options struct {
+	width   int // of the table; 0: no limit (-wide)
 	verbose bool
 	json    bool
 	lines   bool
@@ -171,6 +172,8 @@ func Run(name string, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	opt := &options{}
+	var wide bool
+	fs.BoolVar(&wide, "wide", false, "let the table be wider than 100 columns (whole wakers and stacks)")
 	fs.BoolVar(&opt.verbose, "v", false, "after the table, show each group in full: stack, goroutine ids, created-by locations")
 	fs.BoolVar(&opt.json, "json", false, "print a JSON document instead of the table (fields: docs/dumpdiff.md)")
 	fs.BoolVar(&opt.lines, "lines", false, "compare frames by file:line too, not only by function")
@@ -194,6 +197,10 @@ func Run(name string, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, name+": "+format+"\n", a...)
 		fmt.Fprintf(stderr, "usage: %s [flags] RECORDS... DUMP (%s -h for help)\n", name, name)
 		return exitUsage
+	}
+	opt.width = 100
+	if wide {
+		opt.width = 0
 	}
 	if fs.NArg() < 2 {
 		return usageErr("need at least one records file and a dump, got %d argument(s)", fs.NArg())
@@ -241,6 +248,9 @@ func Run(name string, args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		fmt.Fprintf(stderr, "%s: %v\n", name, err)
 		return exitError
+	}
+	for _, w := range rs.warnings {
+		fmt.Fprintf(stderr, "%s: warning: %s\n", name, w)
 	}
 	c := compare(rs, d, opt)
 	rep := buildReport(rs, d, dumpFile, c, opt)

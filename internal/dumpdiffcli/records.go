@@ -1,15 +1,14 @@
 package dumpdiffcli
 
 import (
-	"bufio"
-	"bytes"
+	"errors"
 	"fmt"
 	"io"
-	"os"
 	"strings"
 
 	"github.com/wakeshim/wakeshim/dump"
 	"github.com/wakeshim/wakeshim/format"
+	recfiles "github.com/wakeshim/wakeshim/records"
 )
 
 // recGroup is what the records say about one normalised block stack.
@@ -58,79 +57,61 @@ type records struct {
 	pending  int               // TaskPending in the window, compared
 	skipped  int               // TaskPending outside the window
 	system   int               // TaskPending of runtime-only stacks, left out
-}
-
-// recordReader is format.Reader or format.JSONLReader.
-type recordReader interface {
-	Next() (format.Record, error)
+	warnings []string          // input problems read past (a file cut short)
 }
 
 // openRecords opens a records file, binary v9 or its JSONL rendering,
-// told apart by the first bytes. where describes the position of the last
-// record read, for errors.
-func openRecords(name string) (rd recordReader, where func() string, closeFn func() error, err error) {
-	f, err := os.Open(name)
+// told apart by the first bytes (package records). An execution trace is
+// refused: dumpdiff compares records.
+func openRecords(name string) (*recfiles.File, error) {
+	f, err := recfiles.Open(name)
 	if err != nil {
-		return nil, nil, nil, err
+		return nil, err
 	}
-	br := bufio.NewReaderSize(f, 64<<10)
-	head, _ := br.Peek(len(format.Magic))
-	switch {
-	case string(head) == format.Magic:
-		r, err := format.NewReader(br)
-		if err != nil {
-			f.Close()
-			return nil, nil, nil, fmt.Errorf("%s: %w", name, err)
-		}
-		return r, func() string { return fmt.Sprintf("offset %d", r.Offset()) }, f.Close, nil
-	case len(bytes.TrimLeft(head, " \t\r\n")) > 0 && bytes.TrimLeft(head, " \t\r\n")[0] == '{':
-		r := format.NewJSONLReader(br)
-		return r, func() string { return fmt.Sprintf("line %d", r.Line()) }, f.Close, nil
-	case len(head) == 0:
+	if f.Kind == recfiles.KindTrace {
 		f.Close()
-		return nil, nil, nil, fmt.Errorf("%s: empty file, not a v9 records file", name)
-	case len(head) < len(format.Magic) && strings.HasPrefix(format.Magic, string(head)):
-		f.Close()
-		return nil, nil, nil, fmt.Errorf("%s: truncated v9 records file: %d bytes, shorter than the header", name, len(head))
-	case strings.HasPrefix(string(head), "go 1."):
-		f.Close()
-		return nil, nil, nil, fmt.Errorf("%s: a Go execution trace, not records: convert it first (go run ./cmd/convert %s)", name, name)
+		return nil, fmt.Errorf("%s: a Go execution trace, not records: convert it first (wakeshim convert %s)", name, name)
 	}
-	f.Close()
-	return nil, nil, nil, fmt.Errorf("%s: not a v9 records file (no %q magic) nor its JSONL rendering (no '{')", name, format.Magic)
+	return f, nil
 }
 
 // scanRecords calls fn for each record of the files, in order, with its
 // time on the records clock: each file's timestamps count from its own
 // start, and a file is taken to start where the previous one's last
 // timestamp was (the converter starts a segment at the last event of the
-// previous one). It returns the end of the clock.
-func scanRecords(files []string, fn func(file string, seg int, rec *format.Record, t int64, where func() string) error) (int64, error) {
+// previous one). It returns the end of the clock. A file cut short (a
+// crash while the shim wrote it) is read to its last whole record, with a
+// warning.
+func scanRecords(files []string, warn func(string), fn func(file string, seg int, rec *format.Record, t int64, where func() string) error) (int64, error) {
 	var base int64
 	for i, name := range files {
-		rd, where, closeFn, err := openRecords(name)
+		f, err := openRecords(name)
 		if err != nil {
 			return 0, err
 		}
 		var maxTS int64
 		for {
-			rec, err := rd.Next()
+			rec, err := f.Next()
 			if err == io.EOF {
 				break
 			}
+			if errors.Is(err, format.ErrTruncated) && warn != nil {
+				warn(fmt.Sprintf("%v; read to the last whole record", err))
+				break
+			}
 			if err != nil {
-				closeFn()
-				return 0, fmt.Errorf("%s: %w", name, err)
+				f.Close()
+				return 0, err
 			}
 			if rec.Code.Spec().Fields[0].Slot == format.SlotTS {
 				maxTS = max(maxTS, int64(rec.TS))
 			}
-			if err := fn(name, i, &rec, base+int64(rec.TS), where); err != nil {
-				closeFn()
-				return 0, fmt.Errorf("%s: %s: %w", name, where(), err)
+			if err := fn(name, i, &rec, base+int64(rec.TS), f.Where); err != nil {
+				f.Close()
+				return 0, fmt.Errorf("%s: %s: %w", name, f.Where(), err)
 			}
 		}
-		closeFn()
+		f.Close()
 		base += maxTS
 	}
 	return base, nil
@@ -165,7 +146,7 @@ func readRecords(files []string, opt *options) (*records, error) {
 	rs := &records{files: files, segments: len(files), groups: map[string]*recGroup{}, spawn: map[uint32]string{}}
 	win := opt.window
 	if win.needsEnd() {
-		end, err := scanRecords(files, func(string, int, *format.Record, int64, func() string) error { return nil })
+		end, err := scanRecords(files, nil, func(string, int, *format.Record, int64, func() string) error { return nil })
 		if err != nil {
 			return nil, err
 		}
@@ -188,7 +169,7 @@ func readRecords(files []string, opt *options) (*records, error) {
 		}
 	}
 
-	end, err := scanRecords(files, func(name string, si int, rec *format.Record, t int64, where func() string) error {
+	end, err := scanRecords(files, func(w string) { rs.warnings = append(rs.warnings, w) }, func(name string, si int, rec *format.Record, t int64, where func() string) error {
 		if si != segIdx {
 			segIdx = si
 			seg = &segState{frames: map[uint16]string{}, locs: map[uint16]string{}, stacks: map[string]stackInfo{}}

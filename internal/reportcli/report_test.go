@@ -200,7 +200,7 @@ func TestBadInput(t *testing.T) {
 		{"flag after input", []string{progFiles[0], "-wide"}, 2, "flags come first"},
 		{"bad window", []string{"-window", "5ms", progFiles[0]}, 2, "-window \"5ms\": want START:END"},
 		{"missing", []string{filepath.Join(dir, "nope.bin")}, 1, "nope.bin: no such file"},
-		{"garbage", []string{write("g.bin", []byte("garbage!garbage!"))}, 1, "g.bin: records: not a v9 file"},
+		{"garbage", []string{write("g.bin", []byte("garbage!garbage!"))}, 1, "g.bin: not a v9 records file"},
 		{"bad code", []string{write("c.bin", append(append([]byte{}, bin...), 77))}, 1, "c.bin: offset " + strconv.Itoa(len(bin)) + " (code 77): format: unknown record code"},
 		{"bad jsonl", []string{write("j.jsonl", []byte("{\"event\":\"PollEnd\"}\n{oops\n"))}, 1, "j.jsonl: line 1"},
 		{"bad trace", []string{write("t.trace", []byte("go 1.26 trace\x00\x00\x00garbage"))}, 1, "t.trace: bad execution trace"},

@@ -8,6 +8,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/wakeshim/wakeshim/analyze"
+	"github.com/wakeshim/wakeshim/internal/textwidth"
 )
 
 // writeText renders the report for a terminal: width columns (0: no
@@ -52,7 +53,7 @@ func writeText(w io.Writer, r *analyze.Report, width, top int) {
 			ns(g.P99NS), ns(g.MaxNS), end, wk})
 		subs = append(subs, stackText(g.Frames, width == 0))
 	}
-	tableSub(w, width, []string{"#", "REASON", "COUNT", "TOTAL", "P50", "P99", "MAX", "AT END", "WAKERS"}, rows, subs, 8, 1)
+	textwidth.Table(w, width, "  ", []string{"#", "REASON", "COUNT", "TOTAL", "P50", "P99", "MAX", "AT END", "WAKERS"}, rows, subs, 8, 1)
 	more(w, len(r.Pending), top)
 
 	fmt.Fprintf(w, "\nWHO WAKES WHOM (%d edge(s), most wakes first; latency = wake to run)\n", len(r.Wakes))
@@ -64,7 +65,7 @@ func writeText(w io.Writer, r *analyze.Report, width, top int) {
 		rows = append(rows, []string{strconv.FormatInt(e.Count, 10), ns(e.Latency.P50NS), ns(e.Latency.P99NS), ns(e.Latency.MaxNS),
 			e.Waker + " -> " + e.Woken})
 	}
-	table(w, width, []string{"WAKES", "P50", "P99", "MAX", "WAKER -> WOKEN"}, rows, 4, -1)
+	textwidth.Table(w, width, "  ", []string{"WAKES", "P50", "P99", "MAX", "WAKER -> WOKEN"}, rows, nil, 4, -1)
 	more(w, len(r.Wakes), top)
 
 	l := r.Latency
@@ -89,7 +90,7 @@ func writeText(w io.Writer, r *analyze.Report, width, top int) {
 			}
 			rows = append(rows, []string{"@" + ns(x.TS), ns(x.LatencyNS), x.Woken + " woken by " + x.Waker})
 		}
-		table(w, width, nil, rows, 2, -1)
+		textwidth.Table(w, width, "  ", nil, rows, nil, 2, -1)
 	}
 
 	fmt.Fprintf(w, "\nPs (%d)\n", len(r.Workers))
@@ -101,7 +102,7 @@ func writeText(w io.Writer, r *analyze.Report, width, top int) {
 		}
 		rows = append(rows, []string{"P" + strconv.Itoa(p.Worker), ns(p.BusyNS), busy, ns(p.ParkedNS), strconv.FormatInt(p.Polls, 10)})
 	}
-	table(w, width, []string{"P", "BUSY", "BUSY%", "PARKED", "POLLS"}, rows, -1, -1)
+	textwidth.Table(w, width, "  ", []string{"P", "BUSY", "BUSY%", "PARKED", "POLLS"}, rows, nil, -1, -1)
 	if len(r.Queue) > 0 {
 		var mx analyze.QueuePoint
 		var sum int64
@@ -150,81 +151,6 @@ func stackText(frames []string, full bool) string {
 		parts = append(parts, fn)
 	}
 	return strings.Join(parts, " < ")
-}
-
-// table writes rows aligned in columns two spaces apart. When width is
-// not 0 and the table is too wide, the flex columns (the last one first,
-// then the other) are cut with "…" to fit.
-func table(w io.Writer, width int, header []string, rows [][]string, flexA, flexB int) {
-	tableSub(w, width, header, rows, nil, flexA, flexB)
-}
-
-// tableSub is table with, under each row i, the line subs[i] indented
-// (cut to width).
-func tableSub(w io.Writer, width int, header []string, rows [][]string, subs []string, flexA, flexB int) {
-	all := rows
-	if header != nil {
-		all = append([][]string{header}, rows...)
-	}
-	if len(all) == 0 {
-		fmt.Fprintln(w, "  (none)")
-		return
-	}
-	n := len(all[0])
-	widths := make([]int, n)
-	for _, r := range all {
-		for i, c := range r {
-			widths[i] = max(widths[i], utf8.RuneCountInString(c))
-		}
-	}
-	total := 2
-	for _, x := range widths {
-		total += x + 2
-	}
-	total -= 2
-	if width > 0 && total > width {
-		over := total - width
-		// The first flex column down to 24 columns, then the other down to
-		// 16, then the first down to 8.
-		for _, step := range []struct{ col, min int }{{flexA, 24}, {flexB, 16}, {flexA, 8}} {
-			f := step.col
-			if f < 0 || f >= n || over <= 0 {
-				continue
-			}
-			cut := min(over, widths[f]-step.min)
-			if cut > 0 {
-				widths[f] -= cut
-				over -= cut
-			}
-		}
-	}
-	for ri, r := range all {
-		var b strings.Builder
-		b.WriteString("  ")
-		for i, c := range r {
-			c = clipText(c, widths[i])
-			b.WriteString(c)
-			if i < n-1 {
-				b.WriteString(strings.Repeat(" ", widths[i]-utf8.RuneCountInString(c)+2))
-			}
-		}
-		fmt.Fprintln(w, strings.TrimRight(b.String(), " "))
-		if i := ri - (len(all) - len(rows)); i >= 0 && i < len(subs) {
-			sub := "      " + subs[i]
-			if width > 0 {
-				sub = clipText(sub, width)
-			}
-			fmt.Fprintln(w, sub)
-		}
-	}
-}
-
-func clipText(s string, n int) string {
-	if utf8.RuneCountInString(s) <= n {
-		return s
-	}
-	r := []rune(s)
-	return string(r[:max(n-1, 0)]) + "…"
 }
 
 // writeWrapped writes prefix+text, wrapped at width (0: no wrap) with the
