@@ -499,4 +499,3 @@ func orNone(s string) string {
 	}
 	return s
 }
-
