@@ -13,6 +13,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"os"
@@ -68,11 +69,72 @@ type page struct {
 	problems []string // console errors and warnings, exceptions, network requests
 }
 
-// openPage writes the page for report and opens it in a new headless
-// browser with a fresh profile.
-func openPage(t *testing.T, name string, report []byte) *page {
+// The package's tests share one browser (a fresh profile, removed by
+// TestMain), each page in its own tab: starting chromium is the slow part.
+var shared struct {
+	once    sync.Once
+	ctx     context.Context // the browser's context
+	cancel  func()
+	profile string
+	err     error
+}
+
+func TestMain(m *testing.M) {
+	flag.Parse()
+	code := m.Run()
+	if shared.cancel != nil {
+		shared.cancel()
+	}
+	if shared.profile != "" {
+		os.RemoveAll(shared.profile)
+	}
+	os.Exit(code)
+}
+
+// browser starts the shared browser once.
+func browser(t *testing.T) context.Context {
 	t.Helper()
 	exe := chromiumPath(t)
+	shared.once.Do(func() {
+		shared.profile, shared.err = os.MkdirTemp("", "wakeshim-chromium-")
+		if shared.err != nil {
+			return
+		}
+		opts := append(chromedp.DefaultExecAllocatorOptions[:],
+			chromedp.ExecPath(exe),
+			chromedp.Headless,
+			chromedp.NoSandbox, // root in CI containers
+			chromedp.DisableGPU,
+			chromedp.NoFirstRun,
+			chromedp.UserDataDir(shared.profile),
+			// The machine has no network: keep chromium from trying.
+			chromedp.Flag("disable-quic", true),
+			chromedp.Flag("disable-background-networking", true),
+			chromedp.Flag("disable-component-update", true),
+			chromedp.Flag("disable-sync", true),
+			chromedp.Flag("disable-domain-reliability", true),
+			chromedp.Flag("no-pings", true),
+			chromedp.WindowSize(1280, 1000),
+		)
+		allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+		ctx, cancelCtx := chromedp.NewContext(allocCtx)
+		shared.ctx, shared.cancel = ctx, func() { cancelCtx(); cancelAlloc() }
+		// Starting the browser must not carry a deadline (it would stop the
+		// browser when it expires), so a watchdog stops a start that hangs.
+		watchdog := time.AfterFunc(2*actionTimeout, cancelCtx)
+		shared.err = chromedp.Do(ctx)
+		if !watchdog.Stop() && shared.err == nil {
+			shared.err = errors.New("chromium took too long to start")
+		}
+	})
+	require.NoError(t, shared.err, "starting chromium")
+	return shared.ctx
+}
+
+// openPage writes the page for report and opens it in a new tab.
+func openPage(t *testing.T, name string, report []byte) *page {
+	t.Helper()
+	bctx := browser(t)
 	dir := t.TempDir()
 	if *shotsDir != "" {
 		require.NoError(t, os.MkdirAll(*shotsDir, 0o755))
@@ -83,33 +145,15 @@ func openPage(t *testing.T, name string, report []byte) *page {
 	require.NoError(t, Write(&buf, report))
 	require.NoError(t, os.WriteFile(file, buf.Bytes(), 0o644))
 
-	opts := append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(exe),
-		chromedp.Headless,
-		chromedp.NoSandbox, // root in CI containers
-		chromedp.DisableGPU,
-		chromedp.NoFirstRun,
-		chromedp.UserDataDir(t.TempDir()),
-		// The machine has no network: keep chromium from trying.
-		chromedp.Flag("disable-quic", true),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.Flag("disable-domain-reliability", true),
-		chromedp.Flag("no-pings", true),
-		chromedp.WindowSize(1280, 1000),
-	)
-	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
-	ctx, cancelCtx := chromedp.NewContext(allocCtx)
-	t.Cleanup(func() { cancelCtx(); cancelAlloc() })
-
+	// A tab of its own, closed with the test. Opening it carries no
+	// deadline either (it would close the tab), hence the watchdog.
+	ctx, cancel := chromedp.NewContext(bctx)
+	t.Cleanup(cancel)
 	p := &page{t: t, ctx: ctx}
-	// Starting the browser must not carry a deadline (it would stop the
-	// browser when it expires), so a watchdog stops a start that hangs.
-	watchdog := time.AfterFunc(2*actionTimeout, cancelCtx)
+	watchdog := time.AfterFunc(actionTimeout, cancel)
 	err := chromedp.Listen(ctx, p.listen)
 	watchdog.Stop()
-	require.NoError(t, err, "starting chromium")
+	require.NoError(t, err, "opening a tab")
 
 	url := "file://" + file
 	p.do(chromedp.Navigate(url))
