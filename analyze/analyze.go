@@ -91,6 +91,7 @@ type task struct {
 	id       uint32
 	process  int
 	loc      string
+	entry    string // from a block's stack, when loc is unknown
 	block    int32 // latest block, -1: none
 	ranAfter bool  // a PollStart since the latest block's last record
 	// The last wake, for attribution to a TaskPending that follows it.
@@ -125,6 +126,7 @@ type group struct {
 	reason string
 	frames []string
 	blocks []int32
+	outer  string // the outermost frame's function: the goroutine's entry
 }
 
 type pair struct {
@@ -364,6 +366,9 @@ func (a *Analyzer) pending(ev *records.Event) {
 		b = &a.blocks[t.block]
 	}
 	t.ranAfter = false
+	if t.entry == "" {
+		t.entry = a.groups[gi].outer
+	}
 	if b.waker < 0 && t.hasLastWak && t.lastWakeT >= start-reReportSlack && t.lastWakeT <= ev.T {
 		b.waker = t.lastWaker
 		t.hasLastWak = false
@@ -393,7 +398,15 @@ func (a *Analyzer) group(stk []string) int32 {
 	if !ok {
 		reason, frames := records.Reason(stk)
 		gi = int32(len(a.groups))
-		a.groups = append(a.groups, group{reason: reason, frames: append([]string{}, frames...)})
+		g := group{reason: reason, frames: append([]string{}, frames...)}
+		for i := len(frames) - 1; i >= 0; i-- {
+			fn, _, _ := strings.Cut(frames[i], " ")
+			if fn != "runtime.goexit" && fn != "runtime.main" {
+				g.outer = fn
+				break
+			}
+		}
+		a.groups = append(a.groups, g)
 		a.byKey[key] = gi
 	}
 	if len(stk) > 0 {
@@ -411,11 +424,8 @@ func (a *Analyzer) name(ti int32) string {
 	}
 	t := &a.tasks[ti]
 	g := "g" + strconv.FormatUint(uint64(t.id), 10)
-	if f := funcName(t.loc); f != "" {
+	if f := a.fn(ti); f != g {
 		return g + " " + f
-	}
-	if t.id == 1 {
-		return g + " runtime.main"
 	}
 	return g
 }
@@ -427,6 +437,14 @@ func (a *Analyzer) fn(ti int32) string {
 		return "runtime"
 	}
 	t := &a.tasks[ti]
+	// Its entry: from the spawn location, or the outermost frame of a
+	// block's stack; an old-style location names only the creator.
+	if entry, ok := records.Entry(t.loc); ok {
+		return ShortFunc(entry)
+	}
+	if t.entry != "" {
+		return ShortFunc(t.entry)
+	}
 	if f := funcName(t.loc); f != "" {
 		return f
 	}

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/wakeshim/wakeshim/records"
@@ -353,7 +354,15 @@ func stackLeaf(frames []string) string {
 	if len(frames) == 0 {
 		return "(no stack)"
 	}
+	// The innermost frame outside the runtime, as a goroutine dump's
+	// normalisation would show it.
 	f := frames[0]
+	for _, x := range frames {
+		if !strings.HasPrefix(x, "runtime.") {
+			f = x
+			break
+		}
+	}
 	if i := indexByte(f, ' '); i >= 0 {
 		f = f[:i]
 	}

@@ -80,11 +80,7 @@ func TestWidth(t *testing.T) {
 		}
 	}
 	out, _, _ := runCmd(t, append([]string{"-q", "-wide"}, progFiles...)...)
-	wide := 0
-	for _, l := range strings.Split(out, "\n") {
-		wide = max(wide, utf8.RuneCountInString(l))
-	}
-	assert.Greater(t, wide, 100, "-wide shows full stacks")
+	assert.NotContains(t, out, "…", "-wide cuts nothing")
 }
 
 // Every documented field is in the JSON, and every JSON field is
