@@ -92,8 +92,8 @@ type task struct {
 	process  int
 	loc      string
 	entry    string // from a block's stack, when loc is unknown
-	block    int32 // latest block, -1: none
-	ranAfter bool  // a PollStart since the latest block's last record
+	block    int32  // latest block, -1: none
+	ranAfter bool   // a PollStart since the latest block's last record
 	// The last wake, for attribution to a TaskPending that follows it.
 	lastWakeT  int64
 	lastWaker  int32
