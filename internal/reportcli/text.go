@@ -79,7 +79,7 @@ func writeText(w io.Writer, r *analyze.Report, width, top int) {
 			continue
 		}
 		bar := int(b.Count * 40 / max(peak, 1))
-		fmt.Fprintf(w, "  <= %-7s %9d %s\n", ns(b.LeNS), b.Count, strings.Repeat("#", max(bar, 1)))
+		fmt.Fprintf(w, "  < %-8s %9d %s\n", ns(b.LeNS), b.Count, strings.Repeat("#", max(bar, 1)))
 	}
 	if len(l.Worst) > 0 {
 		fmt.Fprintln(w, "  worst:")
