@@ -255,6 +255,10 @@ func (p *page) screenshot(name string) []byte {
 	require.NoError(p.t, err)
 	if *shotsDir != "" {
 		require.NoError(p.t, os.WriteFile(filepath.Join(*shotsDir, name+".png"), png, 0o644))
+		// The timeline alone, at full size, for a closer look.
+		tl, err := chromedp.Run(ctx, chromedp.Screenshot(chromedp.CSS(`#timeline`)))
+		require.NoError(p.t, err)
+		require.NoError(p.t, os.WriteFile(filepath.Join(*shotsDir, name+"-timeline.png"), tl, 0o644))
 	}
 	return png
 }
@@ -501,7 +505,7 @@ func TestBrowserLargeReport(t *testing.T) {
 	assert.Equal(t, workers, n["lanes"])
 	notes := evaluate[string](p, `document.querySelector("#pending").textContent`)
 	assert.Contains(t, notes, "showing 200 of 3,000 (by total)")
-	assert.Contains(t, evaluate[string](p, `document.querySelector("#timeline .tl-info").textContent`), "6,000 of 40,000 (the longest) polls, 1,500 of 10,000 wakes: zoom in for all")
+	assert.Contains(t, evaluate[string](p, `document.querySelector("#timeline .tl-info").textContent`), "6,000 of 40,000 (the longest) polls, 1,500 of 10,000 (a sample) wakes: zoom in for all")
 	// The first group is the one with the largest total.
 	assert.Equal(t, "main.f2999", evaluate[string](p, `document.querySelector("#pending tbody tr.group td:nth-child(2)").textContent`))
 	p.screenshot("large")

@@ -8,8 +8,28 @@
 // it is fetched: the report is embedded as JSON in a
 // <script type="application/json"> element, and the script, the styles
 // and the charts (SVG built by the script) are inline; fonts are the
-// system's. The page reads only fields it knows and treats missing ones as
-// empty, so a report with more fields (or fewer sections) still renders.
+// system's. A content security policy (default-src 'none') makes the
+// browser refuse any fetch, should a later change try one. The page reads
+// only fields it knows and treats missing ones as empty, so a report with
+// more fields (or fewer sections) still renders.
+//
+// What the page holds, top to bottom: the inputs and any warnings; summary
+// numbers; the findings, each with its numbers and, when it names a pending
+// group, a link that opens that group; the pending groups (sortable by any
+// column, filterable by function, file, reason or waker; a click shows the
+// stack and the wakers with their goroutine ids); the top wake edges as a
+// graph and as a table; the wake-to-run histogram (the report's buckets are
+// powers of two, drawn with equal widths: a log time axis) and the worst
+// cases, each linked to its place on the timeline; busy and parked time per
+// P and the global run queue; and the timeline of the report's window: a
+// lane per P, a bar per poll, an arrow per wake from where the waker ran
+// (from above the lanes when no goroutine woke it) to where the woken
+// goroutine ran next; drag to zoom, or type a window.
+//
+// Large reports stay responsive because the page draws at most 200
+// pending groups, 100 wake edges (12 in the graph), 50 worst cases, and in
+// the timeline's current view 6000 polls (the longest) and 1500 wakes (an
+// even sample), and says so when it leaves some out.
 package htmlreport
 
 import (

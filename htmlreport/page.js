@@ -210,7 +210,8 @@
       inp.addEventListener("input", function () { filterText = inp.value.trim().toLowerCase(); draw(); });
       wrap.appendChild(el("div", { "class": "tl-controls" }, inp));
     }
-    wrap.appendChild(tbl);
+    // A long table scrolls in its box, under its header, beside the filter.
+    wrap.appendChild(opts.scroll ? el("div", { "class": "scroll" }, tbl) : tbl);
     wrap.appendChild(foot);
     return wrap;
   }
@@ -330,7 +331,7 @@
       sort: "total", desc: true, limit: LIMITS.groups, cls: "pending-table",
       filter: function (g) { return str(g.reason) + "\n" + arr(g.frames).join("\n") + "\n" + arr(g.wakers).map(function (w) { return str(w.name); }).join("\n"); },
       filterHint: "filter by function, file, reason or waker",
-      expand: pendingDetail
+      expand: pendingDetail, scroll: true
     }));
   }
 
@@ -372,7 +373,7 @@
       { key: "p99", label: "Run p99", num: true, sort: function (e) { return num((e.latency || {}).p99_ns); }, cell: function (e) { return fmtDur((e.latency || {}).p99_ns); } },
       { key: "max", label: "Run max", num: true, sort: function (e) { return num((e.latency || {}).max_ns); }, cell: function (e) { return fmtDur((e.latency || {}).max_ns); } }
     ];
-    grid.appendChild(el("div", null, [el("h3", { text: "Edges" }), el("div", { "class": "scroll" }, table(cols, es, { sort: "count", desc: true, limit: LIMITS.edges, cls: "wakes-table" }))]));
+    grid.appendChild(el("div", null, [el("h3", { text: "Edges" }), table(cols, es, { sort: "count", desc: true, limit: LIMITS.edges, cls: "wakes-table", scroll: true })]));
     box.appendChild(grid);
   }
 
@@ -442,7 +443,7 @@
         { key: "waker", label: "Waker", sort: function (w) { return str(w.waker); }, cell: function (w) { return el("span", { "class": "small", text: str(w.waker) }); } },
         { key: "woken", label: "Woken", sort: function (w) { return str(w.woken); }, cell: function (w) { return el("span", { "class": "small", text: has(w.task_id) ? gName(w.task_id, w.woken) : str(w.woken) }); } }
       ];
-      wbox.appendChild(el("div", { "class": "scroll" }, table(cols, worst, { sort: "lat", desc: true, cls: "worst-table" })));
+      wbox.appendChild(table(cols, worst, { sort: "lat", desc: true, cls: "worst-table", scroll: true }));
     }
     grid.appendChild(wbox);
     box.appendChild(grid);
@@ -646,7 +647,13 @@
       // waker was not running on a P, e.g. the network poller or a timer)
       // at the wake, to the woken goroutine's next run.
       var wIn = wakes.filter(function (w) { return num(w.ts_ns) >= a && num(w.ts_ns) <= b; });
-      var wDrawn = wIn.slice(0, LIMITS.wakes);
+      // Over the cap, an even sample across the window (not the first ones,
+      // which would crowd into its start).
+      var wDrawn = wIn;
+      if (wIn.length > LIMITS.wakes) {
+        wDrawn = [];
+        for (var k = 0; k < LIMITS.wakes; k++) wDrawn.push(wIn[Math.floor(k * wIn.length / LIMITS.wakes)]);
+      }
       var wakesG = svg("g", { "class": "wakes" });
       wDrawn.forEach(function (w) {
         var wp = wakerPoll(w), run = nextRun(w);
@@ -695,7 +702,7 @@
       holder.appendChild(g);
 
       var parts = [fmtInt(drawn.length) + (drawn.length < inView.length ? " of " + fmtInt(inView.length) + " (the longest)" : "") + " polls",
-        fmtInt(wDrawn.length) + (wDrawn.length < wIn.length ? " of " + fmtInt(wIn.length) : "") + " wakes"];
+        fmtInt(wDrawn.length) + (wDrawn.length < wIn.length ? " of " + fmtInt(wIn.length) + " (a sample)" : "") + " wakes"];
       info.textContent = parts.join(", ") + (drawn.length < inView.length || wDrawn.length < wIn.length ? ": zoom in for all" : "");
       while (legend.firstChild) legend.removeChild(legend.firstChild);
       Object.keys(seenNames).sort(function (p, q) { return seenNames[q] - seenNames[p]; }).slice(0, 10).forEach(function (n) {
