@@ -156,3 +156,28 @@ func TestWriteError(t *testing.T) {
 		assert.ErrorIs(t, err, errWrite, "after %d writes", n)
 	}
 }
+
+// FuzzWrite: any input is refused with an error, or gives a page whose
+// data element holds the same JSON, with nothing in it that could end the
+// element.
+func FuzzWrite(f *testing.F) {
+	fixture, err := os.ReadFile("testdata/fixture.json")
+	require.NoError(f, err)
+	f.Add(fixture)
+	f.Add([]byte(`{}`))
+	f.Add([]byte(`{"pending":[{"frames":["</script><!--"]}]}`))
+	f.Add([]byte(` {"a":"\u2028<"} `))
+	f.Fuzz(func(t *testing.T, in []byte) {
+		var buf bytes.Buffer
+		if err := Write(&buf, in); err != nil {
+			assert.Zero(t, buf.Len())
+			return
+		}
+		data := embeddedData(t, buf.String())
+		assert.NotContains(t, data, "<")
+		var got, want any
+		require.NoError(t, json.Unmarshal([]byte(data), &got))
+		require.NoError(t, json.Unmarshal(in, &want))
+		assert.Equal(t, want, got)
+	})
+}
