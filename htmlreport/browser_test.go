@@ -243,7 +243,8 @@ func (p *page) waitFor(js string) {
 	p.t.Helper()
 	ctx, cancel := context.WithTimeout(p.ctx, actionTimeout)
 	defer cancel()
-	_, err := chromedp.Run(ctx, chromedp.Poll[bool](js))
+	// A timer, not requestAnimationFrame, which a background tab may throttle.
+	_, err := chromedp.Run(ctx, chromedp.Poll[bool](js, chromedp.WithPollingInterval(20*time.Millisecond), chromedp.WithPollingTimeout(actionTimeout)))
 	require.NoError(p.t, err, "waiting for %s", js)
 }
 
