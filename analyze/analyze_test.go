@@ -100,6 +100,17 @@ func TestBlocksWakersLatency(t *testing.T) {
 	}
 	assert.Equal(t, int64(1), hist)
 
+	var blocks []Block
+	for b := range f.a.Blocks() {
+		blocks = append(blocks, b)
+	}
+	require.Len(t, blocks, 2)
+	assert.Equal(t, Block{Task: 10, Reason: "chan_receive", Frames: stk[1:], Start: 10e3, Last: 5010e3, Duration: 5000e3,
+		Woken: true, Waker: 5}, blocks[0])
+	assert.Equal(t, Block{Task: 11, Reason: "chan_receive", Frames: stk[1:], Start: 12e3, Last: 6012e3, Duration: 6000e3,
+		StillBlocked: true}, blocks[1])
+	assert.Equal(t, locWorker, f.a.Location(0, 10))
+
 	require.Len(t, r.Workers, 2)
 	assert.Equal(t, Worker{Worker: 0, BusyNS: 20e3, Polls: 2}, r.Workers[0])
 	assert.Equal(t, Worker{Worker: 1, BusyNS: 12e3 + 6080e3, Polls: 2}, r.Workers[1])

@@ -588,3 +588,49 @@ func TestWidth(t *testing.T) {
 		}
 	}
 }
+
+// A block the shim re-reported while it lasted (same goroutine and start,
+// growing duration) counts once, with its largest duration; the goroutine
+// never ran again, so it is still blocked at the end.
+func TestReReportedBlock(t *testing.T) {
+	in := `{"event":"FrameDef","id":1,"frame":"[chan_receive]"}
+{"event":"FrameDef","id":2,"frame":"main.stuck x/main.go:10"}
+{"event":"PollStart","timestamp_ns":0,"worker":0,"local_q":0,"task_id":7,"spawn_loc_id":0}
+{"event":"PollEnd","timestamp_ns":1000000,"worker":0}
+{"event":"TaskPending","timestamp_ns":3000000,"task_id":7,"duration_us":2000,"frame_ids":[1,2]}
+{"event":"TaskPending","timestamp_ns":5000000,"task_id":7,"duration_us":4000,"frame_ids":[1,2]}
+{"event":"TaskPending","timestamp_ns":9000000,"task_id":7,"duration_us":8000,"frame_ids":[1,2]}
+`
+	p := filepath.Join(t.TempDir(), "re.jsonl")
+	if err := os.WriteFile(p, []byte(in), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out := mustRun(t, "-json", p, "testdata/prog.goroutines.debug2.txt")
+	var r struct {
+		Records struct{ Pending int } `json:"records"`
+		Groups  []struct {
+			Frames       []string `json:"frames"`
+			InRecords    int      `json:"in_records"`
+			PendingMaxUS int64    `json:"pending_max_us"`
+			Wakers       []struct {
+				Kind  string `json:"kind"`
+				Count int    `json:"count"`
+			} `json:"wakers"`
+		} `json:"groups"`
+	}
+	if err := json.Unmarshal([]byte(out), &r); err != nil {
+		t.Fatal(err)
+	}
+	if r.Records.Pending != 1 {
+		t.Errorf("pending compared: %d, want the one block", r.Records.Pending)
+	}
+	for _, g := range r.Groups {
+		if len(g.Frames) > 0 && strings.HasPrefix(g.Frames[0], "main.stuck ") {
+			if g.InRecords != 1 || g.PendingMaxUS != 8000 || len(g.Wakers) != 1 || g.Wakers[0].Kind != "blocked at end" {
+				t.Errorf("group %+v", g)
+			}
+			return
+		}
+	}
+	t.Errorf("no group of main.stuck: %s", out)
+}

@@ -1,13 +1,11 @@
 package dumpdiffcli
 
 import (
-	"errors"
 	"fmt"
-	"io"
 	"strings"
 
 	"github.com/wakeshim/wakeshim/dump"
-	"github.com/wakeshim/wakeshim/format"
+	"github.com/wakeshim/wakeshim/analyze"
 	recfiles "github.com/wakeshim/wakeshim/records"
 )
 
@@ -75,218 +73,110 @@ func openRecords(name string) (*recfiles.File, error) {
 	return f, nil
 }
 
-// scanRecords calls fn for each record of the files, in order, with its
-// time on the records clock: each file's timestamps count from its own
-// start, and a file is taken to start where the previous one's last
-// timestamp was (the converter starts a segment at the last event of the
-// previous one). It returns the end of the clock. A file cut short (a
-// crash while the shim wrote it) is read to its last whole record, with a
-// warning.
-func scanRecords(files []string, warn func(string), fn func(file string, seg int, rec *format.Record, t int64, where func() string) error) (int64, error) {
-	var base int64
-	for i, name := range files {
-		f, err := openRecords(name)
-		if err != nil {
-			return 0, err
-		}
-		var maxTS int64
-		for {
-			rec, err := f.Next()
-			if err == io.EOF {
-				break
-			}
-			if errors.Is(err, format.ErrTruncated) && warn != nil {
-				warn(fmt.Sprintf("%v; read to the last whole record", err))
-				break
-			}
-			if err != nil {
-				f.Close()
-				return 0, err
-			}
-			if rec.Code.Spec().Fields[0].Slot == format.SlotTS {
-				maxTS = max(maxTS, int64(rec.TS))
-			}
-			if err := fn(name, i, &rec, base+int64(rec.TS), f.Where); err != nil {
-				f.Close()
-				return 0, fmt.Errorf("%s: %s: %w", name, f.Where(), err)
-			}
-		}
-		f.Close()
-		base += maxTS
-	}
-	return base, nil
-}
-
-// segState is the per-file state: the interned strings of that file.
-type segState struct {
-	frames map[uint16]string
-	locs   map[uint16]string
-	stacks map[string]stackInfo // frame id list -> resolved
-}
-
 type stackInfo struct {
 	g      *recGroup // nil: left out (runtime-only stack)
 	reason string
 }
 
-type lastWake struct {
-	t     int64
-	waker uint32
-}
-
-type unresolved struct {
-	g     *recGroup
-	entry *noStackEntry
-	t     int64
-}
-
-// readRecords aggregates the TaskPending records of files by normalised
-// stack. Only pendings that overlap the window (records clock) count.
+// readRecords aggregates the blocks of files (package analyze: TaskPending
+// records of one block folded, each with its waker) by normalised stack.
+// Only blocks that overlap the window (records clock) count.
 func readRecords(files []string, opt *options) (*records, error) {
 	rs := &records{files: files, segments: len(files), groups: map[string]*recGroup{}, spawn: map[uint32]string{}}
-	win := opt.window
-	if win.needsEnd() {
-		end, err := scanRecords(files, nil, func(string, int, *format.Record, int64, func() string) error { return nil })
+	var ins []recfiles.Input
+	for _, name := range files {
+		f, err := openRecords(name)
 		if err != nil {
 			return nil, err
 		}
-		win = win.resolve(end)
-	} else {
-		win = win.resolve(0)
+		ins = append(ins, recfiles.Input{Path: name, Kind: f.Kind, Bytes: f.Size})
+		f.Close()
 	}
-	locIntern := map[string]string{}
-	wakes := map[uint32]lastWake{}
-	open := map[uint32]unresolved{}
-	var seg *segState
-	segIdx := -1
-	var idBuf []byte
-
-	attribute := func(u unresolved, waker uint32) {
-		if u.entry != nil {
-			u.entry.waker = int64(waker)
-		} else {
-			u.g.wakers[waker]++
-		}
-	}
-
-	end, err := scanRecords(files, func(w string) { rs.warnings = append(rs.warnings, w) }, func(name string, si int, rec *format.Record, t int64, where func() string) error {
-		if si != segIdx {
-			segIdx = si
-			seg = &segState{frames: map[uint16]string{}, locs: map[uint16]string{}, stacks: map[string]stackInfo{}}
-		}
-		rs.count++
-		switch rec.Code {
-		case format.CodeFrameDef:
-			if _, ok := seg.frames[rec.ID]; ok {
-				clear(seg.stacks) // a redefinition changes the stacks using it
-			}
-			seg.frames[rec.ID] = rec.Str
-		case format.CodeSpawnLocationDef:
-			s, ok := locIntern[rec.Str]
-			if !ok {
-				s = rec.Str
-				locIntern[s] = s
-			}
-			seg.locs[rec.ID] = s
-		case format.CodeTaskSpawn:
-			if rec.SpawnLoc == 0 {
-				return nil
-			}
-			loc, ok := seg.locs[rec.SpawnLoc]
-			if !ok {
-				return fmt.Errorf("TaskSpawn of task %d uses spawn location id %d, not defined in this file", rec.Task, rec.SpawnLoc)
-			}
-			rs.spawn[rec.Task] = loc
-		case format.CodeWakeEvent:
-			if u, ok := open[rec.Task]; ok && u.t == t {
-				attribute(u, rec.Waker)
-				delete(open, rec.Task)
-				return nil
-			}
-			wakes[rec.Task] = lastWake{t: t, waker: rec.Waker}
-		case format.CodeTaskPending:
-			idBuf = idBuf[:0]
-			for _, id := range rec.Frames {
-				idBuf = append(idBuf, byte(id), byte(id>>8))
-			}
-			info, ok := seg.stacks[string(idBuf)]
-			if !ok {
-				var err error
-				info, err = rs.resolve(seg, rec.Frames, opt)
-				if err != nil {
-					return err
-				}
-				seg.stacks[string(idBuf)] = info
-			}
-			if info.g == nil {
-				rs.system++
-				return nil
-			}
-			from, to := t-int64(rec.Duration), t
-			if from > win.to || to < win.from {
-				rs.skipped++
-				return nil
-			}
-			rs.pending++
-			g := info.g
-			u := unresolved{g: g, t: t}
-			if g == rs.noStack {
-				e := &noStackEntry{task: rec.Task, ts: t, dur: rec.Duration, reason: info.reason, waker: -1}
-				g.byTask[rec.Task] = append(g.byTask[rec.Task], len(g.noStack))
-				g.noStack = append(g.noStack, e)
-				u.entry = e
-			}
-			g.pending++
-			g.tasks[rec.Task] = struct{}{}
-			g.durs = append(g.durs, rec.Duration)
-			if g.first < 0 || t < g.first {
-				g.first = t
-			}
-			g.last = max(g.last, t)
-			if info.reason != "" {
-				g.reasons[info.reason]++
-			}
-			if w, ok := wakes[rec.Task]; ok && w.t <= t && w.t >= from {
-				attribute(u, w.waker)
-				delete(wakes, rec.Task)
-				delete(open, rec.Task)
-			} else {
-				open[rec.Task] = u
-			}
-		}
-		return nil
-	})
+	run := recfiles.NewRun(ins, recfiles.Options{})
+	an, err := analyze.New(analyze.Config{})
 	if err != nil {
 		return nil, err
 	}
-	rs.end = end
-	// What is still unresolved was not woken in the records; a pending at
-	// the very end is a goroutine still blocked when the records stop.
-	for _, u := range open {
-		if u.t == end {
-			if u.entry != nil {
-				u.entry.atEnd = true
-			} else {
-				u.g.atEnd++
+	for ev, err := range run.Events() {
+		if err != nil {
+			return nil, err
+		}
+		an.Add(ev)
+	}
+	rs.warnings = run.Warnings
+	rs.count = int(run.Records)
+	rs.end = run.End / 1000
+	win := opt.window.resolve(rs.end)
+
+	byGroup := map[int]stackInfo{} // analyze's group -> ours
+	locs := map[uint32]string{}
+	loc := func(b *analyze.Block, task uint32) string {
+		l, ok := locs[task]
+		if !ok {
+			l = an.Location(b.Process, task)
+			locs[task] = l
+		}
+		return l
+	}
+	for b := range an.Blocks() {
+		info, ok := byGroup[b.Group]
+		if !ok {
+			info = rs.resolve(b.Reason, b.Frames, opt)
+			byGroup[b.Group] = info
+		}
+		if info.g == nil {
+			rs.system++
+			continue
+		}
+		t, dur := b.Last/1000, uint32(b.Duration/1000)
+		if b.Start/1000 > win.to || t < win.from {
+			rs.skipped++
+			continue
+		}
+		rs.pending++
+		g := info.g
+		if l := loc(&b, b.Task); l != "" {
+			rs.spawn[b.Task] = l
+		}
+		if b.Woken && b.Waker != 0 {
+			if l := loc(&b, b.Waker); l != "" {
+				rs.spawn[b.Waker] = l
 			}
+		}
+		// Not woken and still blocked when the records end.
+		atEnd := !b.Woken && b.StillBlocked
+		if g == rs.noStack {
+			e := &noStackEntry{task: b.Task, ts: t, dur: dur, reason: info.reason, waker: -1, atEnd: atEnd}
+			if b.Woken {
+				e.waker = int64(b.Waker)
+			}
+			g.byTask[b.Task] = append(g.byTask[b.Task], len(g.noStack))
+			g.noStack = append(g.noStack, e)
+		} else if b.Woken {
+			g.wakers[b.Waker]++
+		} else if atEnd {
+			g.atEnd++
+		}
+		g.pending++
+		g.tasks[b.Task] = struct{}{}
+		g.durs = append(g.durs, dur)
+		if g.first < 0 || t < g.first {
+			g.first = t
+		}
+		g.last = max(g.last, t)
+		if info.reason != "" {
+			g.reasons[info.reason]++
 		}
 	}
 	return rs, nil
 }
 
-// resolve turns a TaskPending's frame ids into its group.
-func (rs *records) resolve(seg *segState, ids []uint16, opt *options) (stackInfo, error) {
-	var info stackInfo
-	frames := make([]dump.Frame, 0, len(ids))
-	for i, id := range ids {
-		s, ok := seg.frames[id]
-		if !ok {
-			return info, fmt.Errorf("TaskPending uses frame id %d, not defined in this file", id)
-		}
-		if i == 0 && strings.HasPrefix(s, "[") && strings.HasSuffix(s, "]") {
-			info.reason = s[1 : len(s)-1]
-			continue
-		}
+// resolve turns a block's stack into its group (nil: left out, a stack of
+// the runtime's or the tracer's own goroutines).
+func (rs *records) resolve(reason string, stack []string, opt *options) stackInfo {
+	info := stackInfo{reason: reason}
+	frames := make([]dump.Frame, 0, len(stack))
+	for _, s := range stack {
 		f, _ := dump.ParseFrame(s)
 		frames = append(frames, f)
 	}
@@ -297,10 +187,10 @@ func (rs *records) resolve(seg *segState, ids []uint16, opt *options) (stackInfo
 			rs.noStack.byTask = map[uint32][]int{}
 		}
 		info.g = rs.noStack
-		return info, nil
+		return info
 	}
 	if !opt.system && (dump.IsRuntimeOnly(norm) || tracerStack(norm)) {
-		return info, nil
+		return info
 	}
 	key := stackKey(norm, opt)
 	g, ok := rs.groups[key]
@@ -310,7 +200,7 @@ func (rs *records) resolve(seg *segState, ids []uint16, opt *options) (stackInfo
 		rs.order = append(rs.order, g)
 	}
 	info.g = g
-	return info, nil
+	return info
 }
 
 // tracerStack reports a normalised stack of one of runtime/trace's own
