@@ -4,8 +4,8 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/wakeshim/wakeshim/dump"
 	"github.com/wakeshim/wakeshim/analyze"
+	"github.com/wakeshim/wakeshim/dump"
 	recfiles "github.com/wakeshim/wakeshim/records"
 )
 
