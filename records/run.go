@@ -14,6 +14,7 @@ import (
 
 	"github.com/wakeshim/wakeshim/convert"
 	"github.com/wakeshim/wakeshim/format"
+	"github.com/wakeshim/wakeshim/internal/countio"
 )
 
 // Input is one file of a run.
@@ -139,6 +140,9 @@ type Options struct {
 	Strict bool
 	// Convert configures the conversion of execution-trace inputs.
 	Convert convert.Config
+	// Progress, if set, is called now and then with the bytes of the
+	// inputs read so far (all files).
+	Progress func(read int64)
 }
 
 // Event is one record of a run, placed on the run's time line.
@@ -225,6 +229,8 @@ type runState struct {
 	stacks  map[string][]string
 	idBuf   []byte
 	where   func() string
+	read    int64  // bytes of the inputs before the current one
+	tick    func() // progress, called every few thousand records
 }
 
 func (s *runState) startFile() {
@@ -240,17 +246,32 @@ func (s *runState) endFile() {
 }
 
 func (s *runState) file(i int, in Input) error {
-	f, err := Open(in.Path)
+	osf, err := os.Open(in.Path)
 	if err != nil {
 		return err
 	}
-	defer f.Close()
+	defer osf.Close()
+	cr := &countio.Reader{R: osf}
+	f, err := NewFile(in.Path, cr)
+	if err != nil {
+		return err
+	}
 	s.input = i
 	s.startFile()
+	progress := s.run.Options.Progress
+	done := s.read
+	defer func() { s.read = done + cr.N }()
+	if progress != nil {
+		s.tick = func() { progress(done + cr.N) }
+	}
 	if f.Kind == KindTrace {
 		s.where = func() string { return "converted record" }
 		out := &traceOut{s: s}
-		_, err := convert.Convert(f.Reader(), s.run.Options.Convert, out, nil)
+		var prog func(int64)
+		if progress != nil {
+			prog = func(n int64) { progress(done + n) }
+		}
+		_, err := convert.Convert(f.Reader(), s.run.Options.Convert, out, prog)
 		if err == errStop || out.err == errStop {
 			return errStop
 		}
@@ -308,6 +329,9 @@ func (o *traceOut) Close() error { return nil }
 
 func (s *runState) record(rec *format.Record) error {
 	s.run.Records++
+	if s.tick != nil && s.run.Records%8192 == 0 {
+		s.tick()
+	}
 	ev := s.ev
 	ev.Record = *rec
 	ev.Input, ev.Segment, ev.Process = s.input, s.seg, s.process

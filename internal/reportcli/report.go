@@ -97,6 +97,9 @@ func Run(name string, args []string, stdout, stderr io.Writer) int {
 	if o.top <= 0 {
 		return usageErr("-top must be positive")
 	}
+	if o.jsonOut == "-" && o.htmlOut == "-" {
+		return usageErr("-json - and -html -: only one of them can go to standard output")
+	}
 	if o.conv.Threshold <= 0 {
 		return usageErr("-threshold must be positive")
 	}
@@ -126,8 +129,14 @@ func run(name string, inputs []string, o *options, stdout, stderr io.Writer) err
 	if err != nil {
 		return err
 	}
-	run := records.NewRun(ins, records.Options{Strict: o.strict, Convert: o.conv})
+	var size int64
+	for _, in := range ins {
+		size += max(in.Bytes, 0)
+	}
+	prog := newProgress(stderr, size)
+	run := records.NewRun(ins, records.Options{Strict: o.strict, Convert: o.conv, Progress: prog.update})
 	rep, an, err := analyze.Analyze(run, o.cfg)
+	prog.done()
 	if err != nil {
 		return err
 	}
@@ -174,10 +183,6 @@ func run(name string, inputs []string, o *options, stdout, stderr io.Writer) err
 		}
 	}
 	if !o.quiet {
-		var size int64
-		for _, in := range ins {
-			size += max(in.Bytes, 0)
-		}
 		fmt.Fprintf(stderr, "%s: %d input(s) (%s), %d records, %s of time line: %d wakes, %d blocks in %d groups, %d finding(s), %v\n",
 			name, len(ins), sizeString(size), rep.Records, analyze.FmtNS(rep.SpanNS), rep.WakesTotal, rep.PendingTotal,
 			len(rep.Pending), len(rep.Findings), time.Since(start).Round(time.Millisecond))

@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 	"unicode/utf8"
 
 	"github.com/stretchr/testify/assert"
@@ -195,6 +196,7 @@ func TestBadInput(t *testing.T) {
 		{"bad flag", []string{"-nope", progFiles[0]}, 2, "flag provided but not defined"},
 		{"flag after input", []string{progFiles[0], "-wide"}, 2, "flags come first"},
 		{"bad window", []string{"-window", "5ms", progFiles[0]}, 2, "-window \"5ms\": want START:END"},
+		{"two stdouts", []string{"-json", "-", "-html", "-", progFiles[0]}, 2, "only one of them"},
 		{"missing", []string{filepath.Join(dir, "nope.bin")}, 1, "nope.bin: no such file"},
 		{"garbage", []string{write("g.bin", []byte("garbage!garbage!"))}, 1, "g.bin: not a v9 records file"},
 		{"bad code", []string{write("c.bin", append(append([]byte{}, bin...), 77))}, 1, "c.bin: offset " + strconv.Itoa(len(bin)) + " (code 77): format: unknown record code"},
@@ -221,4 +223,19 @@ func TestHelp(t *testing.T) {
 	assert.Equal(t, 0, code)
 	assert.Contains(t, stderr, "usage: report [flags] INPUT...")
 	assert.Contains(t, stderr, "-stuck")
+}
+
+func TestProgress(t *testing.T) {
+	var b bytes.Buffer
+	now := time.Unix(0, 0)
+	p := &progress{w: &b, size: 1000, show: true, now: func() time.Time { return now }}
+	p.update(10) // the first one is drawn
+	now = now.Add(50 * time.Millisecond)
+	p.update(500) // too soon
+	now = now.Add(100 * time.Millisecond)
+	p.update(500)
+	p.done()
+	assert.Equal(t, "\r[                                        ]   1% 10 B\r[====================                    ]  50% 500 B\r\x1b[K", b.String())
+	off := newProgress(&b, 1<<30) // not a terminal
+	assert.False(t, off.show)
 }
