@@ -239,3 +239,15 @@ func TestProgress(t *testing.T) {
 	off := newProgress(&b, 1<<30) // not a terminal
 	assert.False(t, off.show)
 }
+
+// -html writes the page of package htmlreport, with the report inside.
+func TestHTMLPage(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "r.html")
+	_, stderr, code := runCmd(t, append([]string{"-q", "-html", out}, progFiles...)...)
+	require.Equal(t, 0, code, stderr)
+	b, err := os.ReadFile(out)
+	require.NoError(t, err)
+	// The page itself is package htmlreport's, tested in a browser there.
+	assert.True(t, strings.Contains(strings.ToLower(string(b)), "<html"), "not a page")
+	assert.True(t, strings.Contains(string(b), `"main.consumer `), "the report's data is not in the page")
+}
