@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"flag"
+	"go/build"
 	"io"
 	"os"
 	"os/exec"
@@ -132,7 +133,7 @@ func TestPprof(t *testing.T) {
 	require.Equal(t, 0, code, stderr)
 	goTool, err := exec.LookPath("go")
 	if err != nil {
-		goTool = filepath.Join(os.Getenv("GOROOT"), "bin", "go")
+		goTool = filepath.Join(build.Default.GOROOT, "bin", "go")
 	}
 	for _, tc := range []struct{ file, want string }{
 		{"pending.pb.gz", "main.consumer"},
