@@ -20,13 +20,14 @@ demo:
 $(BUSY):
 	$(GO) run ./testdata/progs/busy -o testdata/traces -size 40MB
 
-# Converter vs a bare x/exp/trace read of a large busy trace (time and peak
-# memory, ratios in one run), then the shim's overhead on a loopback HTTP
-# server (see docs/shim.md), then the micro-benchmarks.
+# Converter and wakeshim report vs a bare x/exp/trace read of a large busy
+# trace (time and peak memory, ratios in one run, report/convert too), then
+# the shim's overhead on a loopback HTTP server (see docs/shim.md), then the
+# micro-benchmarks.
 bench: $(BUSY)
 	$(GO) run ./internal/convbench -n 3 $(BUSY)
 	$(GO) run ./shim/internal/httpbench -rounds 5 -phase 10s -modes off,on
-	$(GO) test -run '^$$' -bench . -benchmem ./format ./convert
+	$(GO) test -run '^$$' -bench . -benchmem ./format ./convert ./analyze
 
 # A short run of every fuzzer (FUZZTIME each).
 FUZZTIME ?= 15s

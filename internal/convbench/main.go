@@ -24,14 +24,17 @@ import (
 
 	"github.com/wakeshim/wakeshim/convert"
 	"github.com/wakeshim/wakeshim/format"
+	"github.com/wakeshim/wakeshim/internal/reportcli"
 )
 
 const usage = `usage: convbench [-n N] TRACE
 
 Runs, N times each and alternating, a bare golang.org/x/exp/trace read of
 TRACE ("parse"), its conversion to v9 binary ("convert") and to v9 binary
-plus JSONL ("convert+jsonl"), each in a fresh subprocess, and prints the
-median wall time and peak RSS of each, and their ratios to "parse".
+plus JSONL ("convert+jsonl"), and wakeshim report on it ("report": converted
+on the fly, text and JSON written), each in a fresh subprocess, and prints
+the median wall time and peak RSS of each, their ratios to "parse", and
+report's to convert.
 
 Flags:
 `
@@ -73,7 +76,7 @@ func main() {
 	}
 }
 
-var modes = []string{"parse", "convert", "convert+jsonl"}
+var modes = []string{"parse", "convert", "convert+jsonl", "report"}
 
 type sample struct {
 	wall time.Duration
@@ -113,6 +116,9 @@ func drive(in string, n int) error {
 		fmt.Printf("%-14s %10v %10v %8.1fMB %8.2f %8.2f %8.2f\n", m, s.wall.Round(time.Millisecond), s.cpu.Round(time.Millisecond),
 			float64(s.rss)/1024, float64(s.wall)/float64(base.wall), float64(s.cpu)/float64(base.cpu), float64(s.rss)/float64(base.rss))
 	}
+	c, r := median(res["convert"]), median(res["report"])
+	fmt.Printf("report / convert: wall %.2fx, cpu %.2fx, peak RSS %.2fx (goal: at most 1.5x)\n",
+		float64(r.wall)/float64(c.wall), float64(r.cpu)/float64(c.cpu), float64(r.rss)/float64(c.rss))
 	return nil
 }
 
@@ -141,6 +147,20 @@ func runMode(mode, in string) error {
 	}
 	defer f.Close()
 	br := bufio.NewReaderSize(f, 1<<20)
+	if mode == "report" {
+		// wakeshim report on the trace, converted on the fly, with the
+		// text and the JSON document written.
+		js, err := os.CreateTemp("", "convbench-*.json")
+		if err != nil {
+			return err
+		}
+		js.Close()
+		defer os.Remove(js.Name())
+		if code := reportcli.Run("report", []string{"-q", "-json", js.Name(), in}, io.Discard, os.Stderr); code != 0 {
+			return fmt.Errorf("report exited %d", code)
+		}
+		return nil
+	}
 	if mode == "parse" {
 		r, err := exptrace.NewReader(br)
 		if err != nil {

@@ -1,4 +1,4 @@
-package main
+package convertcli
 
 import (
 	"bytes"
@@ -191,4 +191,47 @@ func TestNoJunkOutputs(t *testing.T) {
 	got, _ := os.ReadFile(in)
 	want, _ := os.ReadFile(trace("mutex.trace"))
 	assert.Equal(t, want, got)
+}
+
+// -codes 0-7 writes a file that a reader stopping at the first code above
+// 7 (dial9's v9-era viewer) reads to the end.
+func TestCodes(t *testing.T) {
+	dir := t.TempDir()
+	all, only := filepath.Join(dir, "all.bin"), filepath.Join(dir, "only.bin")
+	code, stderr := convertCLI(t, nil, "-o", all, trace("preblocked.trace"))
+	require.Equal(t, 0, code, stderr)
+	code, stderr = convertCLI(t, nil, "-o", only, "-codes", "0-7", trace("preblocked.trace"))
+	require.Equal(t, 0, code, stderr)
+	assert.Regexp(t, `, \d+ left out by -codes`, stderr)
+	var want []format.Record
+	for _, r := range records(t, all) {
+		if r.Code <= 7 {
+			want = append(want, r)
+		}
+	}
+	got := records(t, only)
+	assert.Equal(t, want, got)
+	for _, r := range got {
+		assert.LessOrEqual(t, uint8(r.Code), uint8(7))
+	}
+	// A list with ranges, from a v9 file too.
+	js := filepath.Join(dir, "w.jsonl")
+	code, stderr = convertCLI(t, nil, "-jsonl", js, "-codes", "7, 5-6", all)
+	require.Equal(t, 0, code, stderr)
+	b, err := os.ReadFile(js)
+	require.NoError(t, err)
+	for _, l := range strings.Split(strings.TrimSpace(string(b)), "\n") {
+		assert.Regexp(t, `^\{"event":"(WakeEvent|SpawnLocationDef|TaskSpawn)"`, l)
+	}
+	for _, tc := range []struct{ codes, want string }{
+		{"0-10", "codes are 0 to 9"},
+		{"x", `"x" is not a code`},
+		{"3-1", "codes are 0 to 9"},
+		{"9", "TaskPending (9) refers to FrameDef (8)"},
+		{"0", "refer to SpawnLocationDef (5)"},
+	} {
+		code, stderr := convertCLI(t, nil, "-o", filepath.Join(dir, "x.bin"), "-codes", tc.codes, all)
+		assert.Equal(t, 2, code, tc.codes)
+		assert.Contains(t, stderr, tc.want)
+	}
 }

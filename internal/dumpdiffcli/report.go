@@ -1,6 +1,7 @@
-package main
+package dumpdiffcli
 
 import (
+	"bytes"
 	"cmp"
 	"encoding/json"
 	"fmt"
@@ -9,10 +10,10 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/wakeshim/wakeshim/dump"
+	"github.com/wakeshim/wakeshim/internal/textwidth"
 )
 
 // report is the result, as printed by -json; the table is made from it.
@@ -307,8 +308,9 @@ func fmtIDs(ids []uint64, limit int) string {
 }
 
 func writeTable(out io.Writer, r *report, opt *options) error {
-	ew := &errWriter{w: out}
-	w := ew
+	// Written whole, then the lines around the table wrapped to fit.
+	var buf bytes.Buffer
+	w := &buf
 	base := func(files []string) string {
 		var s []string
 		for _, f := range files {
@@ -350,13 +352,12 @@ func writeTable(out io.Writer, r *report, opt *options) error {
 	fmt.Fprintln(w)
 	fmt.Fprintln(w)
 
-	tw := tabwriter.NewWriter(w, 0, 8, 2, ' ', 0)
-	hdr := "#\tMARK\tPENDING\tGS\tDUMP\t"
+	hdr := []string{"#", "MARK", "PENDING", "GS", "DUMP"}
 	if r.Dump.HasIDs {
-		hdr += "IDS\t"
+		hdr = append(hdr, "IDS")
 	}
-	hdr += "DUMP STATE\tMAX\tP50\tLAST\tWAKERS\tSTACK"
-	fmt.Fprintln(tw, hdr)
+	hdr = append(hdr, "DUMP STATE", "MAX", "P50", "LAST", "WAKERS", "STACK")
+	var rows [][]string
 	for i := range r.Groups {
 		g := &r.Groups[i]
 		mark := g.Mark
@@ -392,9 +393,20 @@ func writeTable(out io.Writer, r *report, opt *options) error {
 			wakers = strings.Join(ws, ", ")
 		}
 		row = append(row, state, maxS, p50, last, wakers, compactStack(g, opt))
-		fmt.Fprintln(tw, strings.Join(row, "\t"))
+		rows = append(rows, row)
 	}
-	tw.Flush()
+	if opt.width == 0 {
+		textwidth.Table(w, 0, "", hdr, rows, nil, -1, -1)
+	} else {
+		// Within opt.width columns: each stack on a line of its own under
+		// its row, the wakers cut to fit.
+		var subs []string
+		for i := range rows {
+			subs = append(subs, rows[i][len(hdr)-1])
+			rows[i] = rows[i][:len(hdr)-1]
+		}
+		textwidth.Table(w, opt.width, "", hdr[:len(hdr)-1], rows, subs, len(hdr)-2, -1)
+	}
 	fmt.Fprintln(w)
 	fmt.Fprintf(w, "%d group(s): %d both, %d records only, %d dump only\n", len(r.Groups),
 		r.Summary[markBoth], r.Summary[markRecordsOnly], r.Summary[markDumpOnly])
@@ -411,7 +423,8 @@ func writeTable(out io.Writer, r *report, opt *options) error {
 			writeDetails(w, i+1, &r.Groups[i])
 		}
 	}
-	return ew.err
+	_, err := io.WriteString(out, textwidth.Wrap(buf.String(), opt.width, "         "))
+	return err
 }
 
 // unmatchedNoStack returns the number of pendings without a stack left in
@@ -485,20 +498,4 @@ func orNone(s string) string {
 		return "none"
 	}
 	return s
-}
-
-// errWriter keeps the first write error.
-type errWriter struct {
-	w   io.Writer
-	err error
-}
-
-func (e *errWriter) Write(p []byte) (int, error) {
-	if e.err != nil {
-		return len(p), nil
-	}
-	if _, err := e.w.Write(p); err != nil {
-		e.err = err
-	}
-	return len(p), nil
 }

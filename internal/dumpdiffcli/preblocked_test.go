@@ -1,4 +1,4 @@
-package main
+package dumpdiffcli
 
 import (
 	"bytes"
@@ -234,7 +234,7 @@ func testPreblocked(t *testing.T, ignore func(exptrace.GoID, exptrace.Stack) boo
 			t.Run(name, func(t *testing.T) {
 				args := append(append(slices.Clone(flags), files...), dumpPath)
 				js := mustRun(t, append([]string{"-json"}, args...)...)
-				table := mustRun(t, args...)
+				table := mustRun(t, append([]string{"-wide"}, args...)...)
 				r := decode(t, js)
 
 				// P3: blocked before the records began, still blocked at
@@ -339,7 +339,7 @@ func TestPreblockedGolden(t *testing.T) {
 		{"preblocked.pb.golden", "preblocked.goroutines.pb.gz"},
 	} {
 		t.Run(tt.golden, func(t *testing.T) {
-			got := mustRun(t, append(slices.Clone(files), filepath.Join(tracesDir, tt.dump))...)
+			got := mustRun(t, append(append([]string{"-wide"}, files...), filepath.Join(tracesDir, tt.dump))...)
 			path := filepath.Join("testdata", tt.golden)
 			if *update {
 				if err := os.WriteFile(path, []byte(got), 0o644); err != nil {

@@ -1,4 +1,4 @@
-package main
+package dumpdiffcli
 
 import (
 	"bytes"
@@ -6,6 +6,7 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -50,10 +51,12 @@ func TestGolden(t *testing.T) {
 		golden string
 		args   []string
 	}{
-		{"table.debug2.golden", []string{"testdata/prog.goroutines.debug2.txt"}},
-		{"table.debug1.golden", []string{"testdata/prog.goroutines.txt"}},
-		{"table.pb.golden", []string{"testdata/prog.goroutines.pb.gz"}},
-		{"table.debug2.v.golden", []string{"-v", "-lines", "testdata/prog.goroutines.debug2.txt"}},
+		// -wide: the table as it was before it had to fit 100 columns.
+		{"table.debug2.golden", []string{"-wide", "testdata/prog.goroutines.debug2.txt"}},
+		{"table.debug1.golden", []string{"-wide", "testdata/prog.goroutines.txt"}},
+		{"table.pb.golden", []string{"-wide", "testdata/prog.goroutines.pb.gz"}},
+		{"table.debug2.v.golden", []string{"-wide", "-v", "-lines", "testdata/prog.goroutines.debug2.txt"}},
+		{"table.debug2.100.golden", []string{"testdata/prog.goroutines.debug2.txt"}},
 		{"debug2.json.golden", []string{"-json", "testdata/prog.goroutines.debug2.txt"}},
 	} {
 		t.Run(tt.golden, func(t *testing.T) {
@@ -321,7 +324,7 @@ func TestExitStatus(t *testing.T) {
 		{[]string{"-depth", "-1", recFiles[0], dump2}, 2, "-depth"},
 		{[]string{dump2}, 2, "need at least one records file and a dump"},
 		{[]string{"-nope", recFiles[0], dump2}, 2, "flag provided but not defined"},
-		{[]string{truncated, dump2}, 1, "trunc.v9: offset"},
+		{[]string{truncated, dump2}, 0, "warning: " + truncated + ": offset"}, // read to its last whole record
 		{[]string{garbage, dump2}, 1, "garbage.v9: not a v9 records file"},
 		{[]string{badJSONL, dump2}, 1, "bad.jsonl: line 1"},
 		{[]string{undefined, dump2}, 1, "undef.jsonl: line 1: TaskPending uses frame id 4, not defined in this file"},
@@ -402,8 +405,6 @@ func TestBadInput(t *testing.T) {
 		dump    string
 		want    []string // substrings of stderr
 	}{
-		{"truncated v9", []string{write("trunc.v9", bin[:300])}, dump2,
-			[]string{"trunc.v9: offset ", "truncated record"}},
 		{"truncated v9 header", []string{write("head.v9", bin[:5])}, dump2,
 			[]string{"head.v9: truncated v9 records file: 5 bytes"}},
 		{"empty records", []string{write("empty.v9", nil)}, dump2,
@@ -414,8 +415,8 @@ func TestBadInput(t *testing.T) {
 			[]string{"bad.jsonl: line 3 (record TaskPending", "expected a number"}},
 		{"cut JSONL line", []string{write("cut.jsonl", []byte(`{"event":"WakeEvent"`))}, dump2,
 			[]string{"cut.jsonl: line 1"}},
-		{"second segment bad", []string{recFiles[0], write("trunc2.v9", bin[:300])}, dump2,
-			[]string{"trunc2.v9: offset "}},
+		{"second segment bad", []string{recFiles[0], write("bad2.v9", append(slices.Clone(bin), 99))}, dump2,
+			[]string{"bad2.v9: offset ", "unknown record code"}},
 		{"trace as records", []string{"../../testdata/traces/preblocked.trace"}, dump2,
 			[]string{"preblocked.trace: a Go execution trace, not records: convert it first"}},
 		{"garbage dump", recFiles, write("garbage.dump", random),
@@ -476,4 +477,160 @@ func FuzzRecords(f *testing.F) {
 			}
 		}
 	})
+}
+
+// A records file cut short (the shim's process crashed while writing it)
+// is read to its last whole record, with a warning; the files after it
+// are read too.
+func TestTruncatedRecords(t *testing.T) {
+	bin, err := os.ReadFile(recFiles[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	cut := filepath.Join(t.TempDir(), "cut.v9")
+	if err := os.WriteFile(cut, bin[:len(bin)-3], 0o644); err != nil {
+		t.Fatal(err)
+	}
+	full := mustRun(t, "-json", recFiles[0], recFiles[1], "testdata/prog.goroutines.debug2.txt")
+	out, errOut, code := runCmd(t, "-json", cut, recFiles[1], "testdata/prog.goroutines.debug2.txt")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	if !regexp.MustCompile(`^dumpdiff: warning: .*cut.v9: offset \d+ \(record \w+, code \d\): format: truncated record: .*; read to the last whole record\n$`).MatchString(errOut) {
+		t.Errorf("stderr %q", errOut)
+	}
+	var a, b struct {
+		Records struct{ Pending int } `json:"records"`
+	}
+	if err := json.Unmarshal([]byte(full), &a); err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal([]byte(out), &b); err != nil {
+		t.Fatal(err)
+	}
+	if b.Records.Pending == 0 || b.Records.Pending > a.Records.Pending {
+		t.Errorf("pending compared: %d with the cut file, %d without", b.Records.Pending, a.Records.Pending)
+	}
+}
+
+// The shim's own goroutines (started in package shim, or labelled
+// "wakeshim") are left out of the dump side; a host goroutine blocked in a
+// call into the shim is compared.
+func TestShimGoroutinesLeftOut(t *testing.T) {
+	d2, err := os.ReadFile("testdata/prog.goroutines.debug2.txt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	extra := `
+goroutine 90 [select]:
+github.com/wakeshim/wakeshim/shim.(*Session).snapshotLoop(0xc000012345)
+	github.com/wakeshim/wakeshim/shim/shim.go:450 +0x1a5
+runtime/pprof.Do({0x5bd568, 0xc0000a0000}, {{0xc0000b0000, 0x2, 0x2}}, 0xc0000c0000)
+	runtime/pprof/runtime.go:51 +0x85
+created by github.com/wakeshim/wakeshim/shim.Start in goroutine 1
+	github.com/wakeshim/wakeshim/shim/shim.go:217 +0x2c5
+
+goroutine 91 [chan receive]:
+github.com/wakeshim/wakeshim/shim.(*worker).run(0xc000012345)
+	github.com/wakeshim/wakeshim/shim/worker.go:40 +0x65
+created by github.com/wakeshim/wakeshim/shim.Start in goroutine 1
+	github.com/wakeshim/wakeshim/shim/shim.go:218 +0x2c5
+
+goroutine 92 [chan receive]:
+github.com/wakeshim/wakeshim/shim.(*Session).Stop(0xc000012345)
+	github.com/wakeshim/wakeshim/shim/shim.go:240 +0x65
+main.shutdown()
+	example.com/app/main.go:12 +0x25
+created by main.main in goroutine 1
+	example.com/app/main.go:30 +0x2c5
+`
+	p := filepath.Join(t.TempDir(), "d2.txt")
+	if err := os.WriteFile(p, append(d2, extra...), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out := mustRun(t, "-json", recFiles[0], recFiles[1], p)
+	var r struct {
+		Dump struct {
+			Skipped map[string]int `json:"skipped"`
+		} `json:"dump"`
+		Groups []struct {
+			Frames []string `json:"frames"`
+		} `json:"groups"`
+	}
+	if err := json.Unmarshal([]byte(out), &r); err != nil {
+		t.Fatal(err)
+	}
+	if r.Dump.Skipped["the shim"] != 2 {
+		t.Errorf("left out: %v, want 2 of the shim", r.Dump.Skipped)
+	}
+	host := false
+	for _, g := range r.Groups {
+		if len(g.Frames) > 1 && strings.HasPrefix(g.Frames[1], "main.shutdown ") {
+			host = true
+		}
+	}
+	if !host {
+		t.Errorf("the host goroutine blocked in Session.Stop is not compared: %s", out)
+	}
+}
+
+// Without -wide every line fits 100 columns.
+func TestWidth(t *testing.T) {
+	for _, d := range []string{"testdata/prog.goroutines.debug2.txt", "testdata/prog.goroutines.txt", "testdata/prog.goroutines.pb.gz"} {
+		for _, v := range [][]string{nil, {"-v"}, {"-v", "-lines"}} {
+			args := append(append(slices.Clone(v), recFiles...), d)
+			out := mustRun(t, args...)
+			for _, l := range strings.Split(out, "\n") {
+				if n := len([]rune(l)); n > 100 {
+					t.Errorf("%v: line of %d columns: %q", args, n, l)
+				}
+			}
+		}
+	}
+}
+
+// A block the shim re-reported while it lasted (same goroutine and start,
+// growing duration) counts once, with its largest duration; the goroutine
+// never ran again, so it is still blocked at the end.
+func TestReReportedBlock(t *testing.T) {
+	in := `{"event":"FrameDef","id":1,"frame":"[chan_receive]"}
+{"event":"FrameDef","id":2,"frame":"main.stuck x/main.go:10"}
+{"event":"PollStart","timestamp_ns":0,"worker":0,"local_q":0,"task_id":7,"spawn_loc_id":0}
+{"event":"PollEnd","timestamp_ns":1000000,"worker":0}
+{"event":"TaskPending","timestamp_ns":3000000,"task_id":7,"duration_us":2000,"frame_ids":[1,2]}
+{"event":"TaskPending","timestamp_ns":5000000,"task_id":7,"duration_us":4000,"frame_ids":[1,2]}
+{"event":"TaskPending","timestamp_ns":9000000,"task_id":7,"duration_us":8000,"frame_ids":[1,2]}
+`
+	p := filepath.Join(t.TempDir(), "re.jsonl")
+	if err := os.WriteFile(p, []byte(in), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out := mustRun(t, "-json", p, "testdata/prog.goroutines.debug2.txt")
+	var r struct {
+		Records struct{ Pending int } `json:"records"`
+		Groups  []struct {
+			Frames       []string `json:"frames"`
+			InRecords    int      `json:"in_records"`
+			PendingMaxUS int64    `json:"pending_max_us"`
+			Wakers       []struct {
+				Kind  string `json:"kind"`
+				Count int    `json:"count"`
+			} `json:"wakers"`
+		} `json:"groups"`
+	}
+	if err := json.Unmarshal([]byte(out), &r); err != nil {
+		t.Fatal(err)
+	}
+	if r.Records.Pending != 1 {
+		t.Errorf("pending compared: %d, want the one block", r.Records.Pending)
+	}
+	for _, g := range r.Groups {
+		if len(g.Frames) > 0 && strings.HasPrefix(g.Frames[0], "main.stuck ") {
+			if g.InRecords != 1 || g.PendingMaxUS != 8000 || len(g.Wakers) != 1 || g.Wakers[0].Kind != "blocked at end" {
+				t.Errorf("group %+v", g)
+			}
+			return
+		}
+	}
+	t.Errorf("no group of main.stuck: %s", out)
 }

@@ -1,4 +1,4 @@
-package main
+package dumpdiffcli
 
 import (
 	"cmp"
@@ -190,6 +190,7 @@ const (
 	skipNotBlocked = "not blocked"
 	skipProfiler   = "the profiler"
 	skipTracer     = "the tracer"
+	skipShim       = "the shim"
 	skipRuntime    = "runtime-internal"
 	skipNoStack    = "no stack"
 )
@@ -209,6 +210,9 @@ func classify(g *dump.Goroutine, opt *options) (string, []dump.Frame) {
 	}
 	if tracerStack(norm) {
 		return skipTracer, nil // runtime/trace's own goroutines
+	}
+	if shimGoroutine(g, norm) {
+		return skipShim, nil // the shim's snapshot loop, worker, sampler
 	}
 	if !opt.system && dump.IsRuntimeOnly(norm) {
 		return skipRuntime, nil
@@ -344,4 +348,26 @@ func compare(rs *records, d *dump.Dump, opt *options) *comparison {
 		return cmp.Compare(a.key, b.key)
 	})
 	return c
+}
+
+// shimPkg prefixes the functions of the shim's packages.
+const shimPkg = "github.com/wakeshim/wakeshim/shim"
+
+// shimGoroutine reports one of the shim's own goroutines (its snapshot
+// loop, worker, sampler): created by the shim's packages (debug=2), started
+// in them, or labelled "wakeshim" (pprof labels, which debug=0 and debug=1
+// dumps show). A host goroutine that merely calls into the shim
+// (Session.Stop) is the host's.
+func shimGoroutine(g *dump.Goroutine, norm []dump.Frame) bool {
+	if _, ok := g.Labels["wakeshim"]; ok {
+		return true
+	}
+	if g.CreatedBy != nil && inShim(g.CreatedBy.Func) {
+		return true
+	}
+	return inShim(norm[len(norm)-1].Func)
+}
+
+func inShim(fn string) bool {
+	return strings.HasPrefix(fn, shimPkg+".") || strings.HasPrefix(fn, shimPkg+"/")
 }

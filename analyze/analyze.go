@@ -1,0 +1,553 @@
+// Package analyze turns a run of wakeshim records into answers: where
+// goroutines wait (blocks grouped by wait reason and stack, with who ended
+// them), who wakes whom (wake edges between goroutines named by their entry
+// function), how long a woken goroutine waits to run (wake-to-run
+// latency), how busy the Ps are, and plain-language findings. It reads one
+// pass of records.Event in time order, holding per-goroutine state and
+// compact per-wake data, so that it keeps up with a trace converted on the
+// fly. The result is a Report, the JSON document of `wakeshim report`
+// (docs/report.md), and two pprof profiles.
+package analyze
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/wakeshim/wakeshim/format"
+	"github.com/wakeshim/wakeshim/records"
+)
+
+// Config sets the findings' thresholds and the timeline window. Its zero
+// value means the documented defaults.
+type Config struct {
+	// Stuck: a goroutine still blocked at the end after at least this long
+	// is a leak or deadlock suspect. Zero means 1s.
+	Stuck time.Duration
+	// HerdCount and HerdWindow: one goroutine waking at least HerdCount
+	// goroutines within HerdWindow is a thundering herd. Zero means 10
+	// and 1ms.
+	HerdCount  int
+	HerdWindow time.Duration
+	// SlowWake: a wake that waited at least this long to run while a P
+	// was parked. Zero means 1ms.
+	SlowWake time.Duration
+	// QueueGoroutines: at least this many goroutines blocked at once on one
+	// wait reason + stack (not sleeping) is a queue worth a look. Zero
+	// means 5.
+	QueueGoroutines int
+	// Window, when WindowSet, is the timeline's window on the time line;
+	// otherwise the WindowLen (zero: 100ms) with the most wakes.
+	WindowStart, WindowEnd time.Duration
+	WindowSet              bool
+	WindowLen              time.Duration
+	// TimelineMax bounds the polls and the wakes of the timeline (each).
+	// Zero means 5000.
+	TimelineMax int
+	// Worst is how many of the longest latencies are listed. Zero means 20.
+	Worst int
+}
+
+func (c Config) withDefaults() (Config, error) {
+	if c.Stuck < 0 || c.HerdCount < 0 || c.HerdWindow < 0 || c.SlowWake < 0 || c.QueueGoroutines < 0 ||
+		c.WindowLen < 0 || c.TimelineMax < 0 || c.Worst < 0 {
+		return c, fmt.Errorf("analyze: negative threshold in %+v", c)
+	}
+	if c.WindowSet && c.WindowEnd <= c.WindowStart {
+		return c, fmt.Errorf("analyze: window end %v not after its start %v", c.WindowEnd, c.WindowStart)
+	}
+	def := func(v *time.Duration, d time.Duration) {
+		if *v == 0 {
+			*v = d
+		}
+	}
+	def(&c.Stuck, time.Second)
+	def(&c.HerdWindow, time.Millisecond)
+	def(&c.SlowWake, time.Millisecond)
+	def(&c.WindowLen, 100*time.Millisecond)
+	if c.HerdCount == 0 {
+		c.HerdCount = 10
+	}
+	if c.QueueGoroutines == 0 {
+		c.QueueGoroutines = 5
+	}
+	if c.TimelineMax == 0 {
+		c.TimelineMax = 5000
+	}
+	if c.Worst == 0 {
+		c.Worst = 20
+	}
+	return c, nil
+}
+
+// reReportSlack is how far apart the starts of two TaskPendings of one
+// goroutine and stack may be for them to be the same block re-reported.
+const reReportSlack = int64(time.Millisecond)
+
+// task is one goroutine of one process. Index 0 is the runtime (waker
+// task 0: timers, the network poller).
+type task struct {
+	id       uint32
+	process  int
+	loc      string
+	entry    string // from a block's stack, when loc is unknown
+	block    int32  // latest block, -1: none
+	ranAfter bool   // a PollStart since the latest block's last record
+	// The last wake, for attribution to a TaskPending that follows it.
+	lastWakeT  int64
+	lastWaker  int32
+	hasLastWak bool
+	// The wake not yet followed by a PollStart, for the latency.
+	wakeT       int64
+	wakePair    int32
+	wakeGroup   int32
+	wakePending bool
+	wakeParked  int16
+	// Herd detection for this goroutine as a waker.
+	herdStart int64
+	herdCount int
+	herdBest  int
+	herdAt    int64
+	herdEpoch int32 // as a waker: its current herd window
+	// As a woken goroutine: the waker and window it was last counted in.
+	herdBy, herdIn int32
+}
+
+type block struct {
+	group       int32
+	task        int32
+	waker       int32 // -1: none
+	start, last int64
+	dur         int64
+}
+
+type group struct {
+	reason string
+	frames []string
+	blocks []int32
+	outer  string // the outermost frame's function: the goroutine's entry
+}
+
+type pair struct {
+	waker, woken int32
+	count        int64
+	lat          dist
+}
+
+// latKey and latAcc sum the latencies for the latency profile: by wake
+// pair and the woken goroutine's block group (-1: none).
+type latKey struct{ pair, group int32 }
+
+type latAcc struct{ n, us int64 }
+
+// worstWake is a candidate for the worst latencies.
+type worstWake struct {
+	us   uint32
+	t    int64
+	pair int32
+}
+
+type workerState struct {
+	seen           bool
+	running        bool
+	runStart       int64
+	runTask        int32
+	parked         bool
+	parkSince      int64
+	busy, parkedNS int64
+	polls          int64
+}
+
+// Analyzer accumulates events; Report ends the analysis.
+type Analyzer struct {
+	cfg Config
+
+	tasks   []task
+	taskIdx map[uint64]int32
+	blocks  []block
+	groups  []group
+	byPtr   map[*string]int32
+	byKey   map[string]int32
+	pairs   map[[2]int32]int32
+	pairL   []pair
+	all     dist
+	latSum  map[latKey]*latAcc
+	worst   []worstWake // a min-heap on (us, -t) of at most cfg.Worst
+	workers [256]workerState
+	parkedN int16
+	queue   []QueuePoint
+
+	records, wakes, pendingRecs int64
+	lastT                       int64
+	tl                          timeline
+	slow                        slowWakes
+	order                       []int32 // groups in report order, after Report
+}
+
+type slowWakes struct {
+	count  int64
+	max    int64
+	task   int32
+	ts     int64
+	parked int16
+}
+
+// New returns an Analyzer.
+func New(cfg Config) (*Analyzer, error) {
+	cfg, err := cfg.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	a := &Analyzer{cfg: cfg, taskIdx: map[uint64]int32{}, byPtr: map[*string]int32{}, byKey: map[string]int32{},
+		pairs: map[[2]int32]int32{}, latSum: map[latKey]*latAcc{}}
+	a.tasks = append(a.tasks, task{block: -1, wakeGroup: -1, herdBy: -1})
+	a.tl.init(&a.cfg)
+	return a, nil
+}
+
+func (a *Analyzer) task(process int, id uint32) int32 {
+	if id == 0 {
+		return 0
+	}
+	k := uint64(process)<<32 | uint64(id)
+	if i, ok := a.taskIdx[k]; ok {
+		return i
+	}
+	i := int32(len(a.tasks))
+	a.tasks = append(a.tasks, task{id: id, process: process, block: -1, wakeGroup: -1, herdBy: -1})
+	a.taskIdx[k] = i
+	return i
+}
+
+// Add takes the next event of the run (in time-line order).
+func (a *Analyzer) Add(ev *records.Event) {
+	a.records++
+	if ev.T > a.lastT {
+		a.lastT = ev.T
+	}
+	switch ev.Code {
+	case format.CodeTaskSpawn:
+		if ev.Location != "" {
+			a.tasks[a.task(ev.Process, ev.Task)].loc = ev.Location
+		}
+	case format.CodePollStart:
+		a.pollStart(ev)
+	case format.CodePollEnd:
+		a.pollEnd(ev.T, ev.Worker)
+	case format.CodeWorkerPark:
+		w := &a.workers[ev.Worker]
+		w.seen = true
+		if !w.parked {
+			w.parked, w.parkSince = true, ev.T
+			a.parkedN++
+		}
+	case format.CodeWorkerUnpark:
+		w := &a.workers[ev.Worker]
+		w.seen = true
+		if w.parked {
+			w.parkedNS += ev.T - w.parkSince
+			w.parked = false
+			a.parkedN--
+		}
+	case format.CodeQueueSample:
+		a.queue = append(a.queue, QueuePoint{TS: ev.T, GlobalQ: int(ev.GlobalQ)})
+	case format.CodeWakeEvent:
+		a.wake(ev)
+	case format.CodeTaskPending:
+		a.pending(ev)
+	}
+}
+
+func (a *Analyzer) pollStart(ev *records.Event) {
+	ti := a.task(ev.Process, ev.Task)
+	t := &a.tasks[ti]
+	if ev.Location != "" {
+		t.loc = ev.Location
+	}
+	t.ranAfter = true
+	if t.wakePending {
+		t.wakePending = false
+		lat := ev.T - t.wakeT
+		us := uint32(min(lat/1000, 1<<32-1))
+		a.addLatency(t.wakePair, t.wakeGroup, us, t.wakeT)
+		if lat >= int64(a.cfg.SlowWake) && t.wakeParked > 0 {
+			s := &a.slow
+			s.count++
+			if lat > s.max {
+				s.max, s.task, s.ts, s.parked = lat, ti, t.wakeT, t.wakeParked
+			}
+		}
+	}
+	w := &a.workers[ev.Worker]
+	w.seen = true
+	if w.running { // no PollEnd for the previous poll: end it here
+		a.pollEnd(ev.T, ev.Worker)
+	}
+	w.running, w.runStart, w.runTask = true, ev.T, ti
+	w.polls++
+	a.tl.advance(a, ev.T)
+}
+
+func (a *Analyzer) pollEnd(t int64, worker uint8) {
+	w := &a.workers[worker]
+	w.seen = true
+	if !w.running {
+		return
+	}
+	w.running = false
+	w.busy += t - w.runStart
+	a.tl.addPoll(a, int(worker), w.runStart, t, w.runTask)
+}
+
+func (a *Analyzer) wake(ev *records.Event) {
+	a.wakes++
+	wi := a.task(ev.Process, ev.Waker)
+	gi := a.task(ev.Process, ev.Task)
+	k := [2]int32{wi, gi}
+	pi, ok := a.pairs[k]
+	if !ok {
+		pi = int32(len(a.pairL))
+		a.pairL = append(a.pairL, pair{waker: wi, woken: gi})
+		a.pairs[k] = pi
+	}
+	a.pairL[pi].count++
+	t := &a.tasks[gi]
+	t.lastWakeT, t.lastWaker, t.hasLastWak = ev.T, wi, true
+	t.wakeGroup = -1
+	if t.block >= 0 && !t.ranAfter {
+		if b := &a.blocks[t.block]; b.waker < 0 {
+			b.waker = wi
+			t.hasLastWak = false
+			t.wakeGroup = b.group
+		}
+	}
+	if !t.wakePending { // the first wake since it last ran counts
+		t.wakePending, t.wakeT, t.wakePair, t.wakeParked = true, ev.T, pi, a.parkedN
+	}
+	if wi != 0 {
+		// Distinct goroutines woken by wi within HerdWindow of the first.
+		w := &a.tasks[wi]
+		if ev.T-w.herdStart > int64(a.cfg.HerdWindow) || w.herdCount == 0 {
+			w.herdStart, w.herdCount = ev.T, 0
+			w.herdEpoch++
+		}
+		if g := &a.tasks[gi]; g.herdBy != wi || g.herdIn != w.herdEpoch {
+			g.herdBy, g.herdIn = wi, w.herdEpoch
+			w.herdCount++
+			if w.herdCount > w.herdBest {
+				w.herdBest, w.herdAt = w.herdCount, w.herdStart
+			}
+		}
+	}
+	a.tl.addWake(a, ev.T, wi, gi, int(ev.Worker))
+}
+
+func (a *Analyzer) pending(ev *records.Event) {
+	a.pendingRecs++
+	gi := a.group(ev.Stack)
+	ti := a.task(ev.Process, ev.Task)
+	t := &a.tasks[ti]
+	dur := int64(ev.Duration) * 1000
+	start := ev.T - dur
+	var b *block
+	if t.block >= 0 {
+		prev := &a.blocks[t.block]
+		if prev.group == gi && abs(prev.start-start) <= reReportSlack {
+			b = prev // the same block, re-reported
+			b.dur = max(b.dur, dur)
+			b.last = max(b.last, ev.T)
+		}
+	}
+	if b == nil {
+		t.block = int32(len(a.blocks))
+		a.blocks = append(a.blocks, block{group: gi, task: ti, waker: -1, start: start, last: ev.T, dur: dur})
+		a.groups[gi].blocks = append(a.groups[gi].blocks, t.block)
+		b = &a.blocks[t.block]
+	}
+	t.ranAfter = false
+	if t.entry == "" {
+		t.entry = a.groups[gi].outer
+	}
+	if b.waker < 0 && t.hasLastWak && t.lastWakeT >= start-reReportSlack && t.lastWakeT <= ev.T {
+		b.waker = t.lastWaker
+		t.hasLastWak = false
+	}
+	if t.wakePending && t.wakeT >= start-reReportSlack && t.wakeT <= ev.T {
+		t.wakeGroup = gi
+	}
+}
+
+func abs(v int64) int64 {
+	if v < 0 {
+		return -v
+	}
+	return v
+}
+
+// group returns the group of a resolved stack; the records package shares
+// one slice per distinct stack of a file, so its address is a cheap key.
+func (a *Analyzer) group(stk []string) int32 {
+	if len(stk) > 0 {
+		if gi, ok := a.byPtr[&stk[0]]; ok {
+			return gi
+		}
+	}
+	key := strings.Join(stk, "\n")
+	gi, ok := a.byKey[key]
+	if !ok {
+		reason, frames := records.Reason(stk)
+		gi = int32(len(a.groups))
+		g := group{reason: reason, frames: append([]string{}, frames...)}
+		for i := len(frames) - 1; i >= 0; i-- {
+			fn, _, _ := strings.Cut(frames[i], " ")
+			if fn != "runtime.goexit" && fn != "runtime.main" {
+				g.outer = fn
+				break
+			}
+		}
+		a.groups = append(a.groups, g)
+		a.byKey[key] = gi
+	}
+	if len(stk) > 0 {
+		a.byPtr[&stk[0]] = gi
+	}
+	return gi
+}
+
+// Name returns the name of a goroutine for per-goroutine fields:
+// "gN ENTRY" (ENTRY without its package path), "gN" when its entry is
+// unknown, "runtime" for no goroutine.
+func (a *Analyzer) name(ti int32) string {
+	if ti == 0 {
+		return "runtime"
+	}
+	t := &a.tasks[ti]
+	g := "g" + strconv.FormatUint(uint64(t.id), 10)
+	if f := a.fn(ti); f != g {
+		return g + " " + f
+	}
+	return g
+}
+
+// fn returns the name of a goroutine for aggregated fields: its entry
+// function, "gN" when unknown, "runtime" for no goroutine.
+func (a *Analyzer) fn(ti int32) string {
+	if ti == 0 {
+		return "runtime"
+	}
+	t := &a.tasks[ti]
+	// Its entry: from the spawn location, or the outermost frame of a
+	// block's stack; an old-style location names only the creator.
+	if entry, ok := records.Entry(t.loc); ok {
+		return ShortFunc(entry)
+	}
+	if t.entry != "" {
+		return ShortFunc(t.entry)
+	}
+	if f := funcName(t.loc); f != "" {
+		return f
+	}
+	if t.id == 1 {
+		return "runtime.main" // the main goroutine: no go statement created it
+	}
+	return "g" + strconv.FormatUint(uint64(t.id), 10)
+}
+
+// funcName names a goroutine from its spawn location: its entry function
+// without the package path; for an old-style location (the creator's
+// "FUNC FILE:LINE") "go@" and the creator's short frame.
+func funcName(loc string) string {
+	if loc == "" {
+		return ""
+	}
+	entry, ok := records.Entry(loc)
+	if ok {
+		return ShortFunc(entry)
+	}
+	file, line := "", ""
+	if _, pos, found := strings.Cut(loc, " "); found {
+		if i := strings.LastIndexByte(pos, ':'); i > 0 {
+			file, line = pos[:i], pos[i+1:]
+			if j := strings.LastIndexAny(file, `/\`); j >= 0 {
+				file = file[j+1:]
+			}
+		}
+	}
+	if file == "" {
+		return "go@" + ShortFunc(entry)
+	}
+	return "go@" + ShortFunc(entry) + " " + file + ":" + line
+}
+
+// ShortFunc drops the package path of a function name:
+// "github.com/x/server.(*client).readLoop" is "server.(*client).readLoop".
+func ShortFunc(fn string) string {
+	// The package path ends at the last slash before the first dot after it.
+	i := strings.LastIndexByte(fn, '/')
+	if b := strings.IndexByte(fn, '['); b >= 0 && b < i {
+		i = strings.LastIndexByte(fn[:b], '/')
+	}
+	if i >= 0 {
+		return fn[i+1:]
+	}
+	return fn
+}
+
+func (a *Analyzer) addLatency(pi, group int32, us uint32, at int64) {
+	a.pairL[pi].lat.add(us)
+	a.all.add(us)
+	k := latKey{pi, group}
+	acc := a.latSum[k]
+	if acc == nil {
+		acc = &latAcc{}
+		a.latSum[k] = acc
+	}
+	acc.n++
+	acc.us += int64(us)
+	w := worstWake{us: us, t: at, pair: pi}
+	if len(a.worst) < a.cfg.Worst {
+		a.worst = append(a.worst, w)
+		heapUp(a.worst, len(a.worst)-1)
+	} else if worse(w, a.worst[0]) {
+		a.worst[0] = w
+		heapDown(a.worst, 0)
+	}
+}
+
+// worse orders the worst latencies: longer, then earlier.
+func worse(x, y worstWake) bool {
+	if x.us != y.us {
+		return x.us > y.us
+	}
+	return x.t < y.t
+}
+
+// The heap's root is the least bad of the kept ones.
+func heapUp(h []worstWake, i int) {
+	for i > 0 {
+		p := (i - 1) / 2
+		if !worse(h[p], h[i]) {
+			break
+		}
+		h[p], h[i] = h[i], h[p]
+		i = p
+	}
+}
+
+func heapDown(h []worstWake, i int) {
+	for {
+		l, m := 2*i+1, i
+		if l < len(h) && worse(h[m], h[l]) {
+			m = l
+		}
+		if r := l + 1; r < len(h) && worse(h[m], h[r]) {
+			m = r
+		}
+		if m == i {
+			return
+		}
+		h[m], h[i] = h[i], h[m]
+		i = m
+	}
+}

@@ -1,0 +1,400 @@
+package analyze
+
+import (
+	"cmp"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/wakeshim/wakeshim/records"
+)
+
+// Analyze reads the run's events and returns the report (and the
+// analyzer, which still holds what the pprof profiles are made of).
+func Analyze(run *records.Run, cfg Config) (*Report, *Analyzer, error) {
+	a, err := New(cfg)
+	if err != nil {
+		return nil, nil, err
+	}
+	for ev, err := range run.Events() {
+		if err != nil {
+			return nil, nil, err
+		}
+		a.Add(ev)
+	}
+	r := a.Report(run.End)
+	for _, in := range run.Inputs {
+		r.Inputs = append(r.Inputs, Input{Path: in.Path, Kind: in.Kind.String(), Bytes: in.Bytes})
+	}
+	r.Records = run.Records
+	r.Warnings = append(r.Warnings, run.Warnings...)
+	return r, a, nil
+}
+
+// percentile returns the nearest-rank q-quantile of sorted values.
+func percentile[T int64 | uint32](sorted []T, q float64) T {
+	if len(sorted) == 0 {
+		return 0
+	}
+	i := int(q*float64(len(sorted))+0.999999999) - 1
+	return sorted[min(max(i, 0), len(sorted)-1)]
+}
+
+// Report ends the analysis at end (the time line's end; the last event's
+// time if smaller) and returns its result. Call it once.
+func (a *Analyzer) Report(end int64) *Report {
+	end = max(end, a.lastT)
+	r := &Report{
+		Inputs: []Input{}, SpanNS: end, Records: a.records, WakesTotal: a.wakes,
+		PendingTotal: int64(len(a.blocks)), PendingRecs: a.pendingRecs,
+		Pending: []PendingGroup{}, Wakes: []WakeEdge{}, Workers: []Worker{}, Queue: []QueuePoint{},
+		Findings: []Finding{}, Warnings: []string{},
+		Config: ConfigInfo{StuckNS: int64(a.cfg.Stuck), HerdCount: a.cfg.HerdCount, HerdWindowNS: int64(a.cfg.HerdWindow),
+			SlowWakeNS: int64(a.cfg.SlowWake), QueueGoroutines: a.cfg.QueueGoroutines},
+	}
+	r.Timeline = a.tl.finish(a, end)
+	r.Config.WindowStartNS, r.Config.WindowEndNS = r.Timeline.StartNS, r.Timeline.EndNS
+	a.finishPending(r)
+	a.finishWakes(r)
+	a.finishWorkers(r, end)
+	r.Queue = thin(a.queue, 2000)
+	a.findings(r, end)
+	return r
+}
+
+func (a *Analyzer) stillBlocked(bi int32) bool {
+	b := &a.blocks[bi]
+	t := &a.tasks[b.task]
+	return t.block == bi && !t.ranAfter
+}
+
+func (a *Analyzer) finishPending(r *Report) {
+	a.order = make([]int32, 0, len(a.groups))
+	for gi := range a.groups {
+		if len(a.groups[gi].blocks) > 0 {
+			a.order = append(a.order, int32(gi))
+		}
+	}
+	totals := make([]int64, len(a.groups))
+	for _, b := range a.blocks {
+		totals[b.group] += b.dur
+	}
+	slices.SortStableFunc(a.order, func(x, y int32) int {
+		if c := cmp.Compare(totals[y], totals[x]); c != 0 {
+			return c
+		}
+		return cmp.Compare(len(a.groups[y].blocks), len(a.groups[x].blocks))
+	})
+	for _, gi := range a.order {
+		g := &a.groups[gi]
+		pg := PendingGroup{Reason: g.reason, Frames: g.frames, Count: len(g.blocks), TotalNS: totals[gi], Wakers: []Waker{}}
+		durs := make([]int64, 0, len(g.blocks))
+		tasks := map[int32]bool{}
+		type wk struct {
+			w     Waker
+			tasks map[uint32]bool
+		}
+		wakers := map[string]*wk{}
+		type edge struct {
+			t     int64
+			delta int
+		}
+		var edges []edge
+		for _, bi := range g.blocks {
+			b := &a.blocks[bi]
+			durs = append(durs, b.dur)
+			tasks[b.task] = true
+			edges = append(edges, edge{b.start, 1}, edge{b.start + b.dur, -1})
+			if a.stillBlocked(bi) {
+				pg.StillBlocked++
+			}
+			if b.waker >= 0 {
+				n := a.fn(b.waker)
+				w := wakers[n]
+				if w == nil {
+					w = &wk{w: Waker{Name: n, TaskIDs: []uint32{}}, tasks: map[uint32]bool{}}
+					wakers[n] = w
+				}
+				w.w.Count++
+				w.w.TotalNS += b.dur
+				if id := a.tasks[b.waker].id; id != 0 && !w.tasks[id] && len(w.w.TaskIDs) < 20 {
+					w.tasks[id] = true
+					w.w.TaskIDs = append(w.w.TaskIDs, id)
+				}
+			}
+		}
+		slices.Sort(durs)
+		pg.P50NS, pg.P99NS, pg.MaxNS = percentile(durs, 0.5), percentile(durs, 0.99), durs[len(durs)-1]
+		pg.Goroutines = len(tasks)
+		slices.SortFunc(edges, func(x, y edge) int {
+			if c := cmp.Compare(x.t, y.t); c != 0 {
+				return c
+			}
+			return x.delta - y.delta // ends before starts at the same time
+		})
+		n := 0
+		for _, e := range edges {
+			n += e.delta
+			pg.MaxAtOnce = max(pg.MaxAtOnce, n)
+		}
+		for _, w := range wakers {
+			slices.Sort(w.w.TaskIDs)
+			pg.Wakers = append(pg.Wakers, w.w)
+		}
+		slices.SortFunc(pg.Wakers, func(x, y Waker) int {
+			if c := cmp.Compare(y.Count, x.Count); c != 0 {
+				return c
+			}
+			return cmp.Compare(x.Name, y.Name)
+		})
+		r.Pending = append(r.Pending, pg)
+	}
+}
+
+func (a *Analyzer) finishWakes(r *Report) {
+	type edgeAcc struct {
+		e            WakeEdge
+		wakers, woke map[int32]bool
+		lat          dist
+	}
+	byName := map[[2]string]int{}
+	var edges []*edgeAcc
+	pairEdge := make([]int32, len(a.pairL))
+	for pi, p := range a.pairL {
+		k := [2]string{a.fn(p.waker), a.fn(p.woken)}
+		ei, ok := byName[k]
+		if !ok {
+			ei = len(edges)
+			byName[k] = ei
+			edges = append(edges, &edgeAcc{e: WakeEdge{Waker: k[0], Woken: k[1], WakerLocation: a.tasks[p.waker].loc,
+				WokenLocation: a.tasks[p.woken].loc}, wakers: map[int32]bool{}, woke: map[int32]bool{}})
+		}
+		e := edges[ei]
+		e.e.Count += p.count
+		e.wakers[p.waker], e.woke[p.woken] = true, true
+		pairEdge[pi] = int32(ei)
+	}
+	for pi := range a.pairL {
+		edges[pairEdge[pi]].lat.merge(&a.pairL[pi].lat)
+	}
+	for _, e := range edges {
+		e.e.WakerTasks, e.e.WokenTasks = len(e.wakers), len(e.woke)
+		e.e.Latency = e.lat.stats()
+		r.Wakes = append(r.Wakes, e.e)
+	}
+	slices.SortStableFunc(r.Wakes, func(x, y WakeEdge) int {
+		if c := cmp.Compare(y.Count, x.Count); c != 0 {
+			return c
+		}
+		if c := cmp.Compare(x.Waker, y.Waker); c != 0 {
+			return c
+		}
+		return cmp.Compare(x.Woken, y.Woken)
+	})
+	r.Latency.LatencyStats = a.all.stats()
+	r.Latency.Histogram = []Bucket{}
+	if a.all.n > 0 {
+		prev := int64(0)
+		for le := uint64(1); ; le *= 2 {
+			n := a.all.countLT(le)
+			r.Latency.Histogram = append(r.Latency.Histogram, Bucket{LeNS: int64(le) * 1000, Count: n - prev})
+			prev = n
+			if n == a.all.n {
+				break
+			}
+		}
+	}
+	worst := slices.Clone(a.worst)
+	slices.SortFunc(worst, func(x, y worstWake) int {
+		if worse(x, y) {
+			return -1
+		}
+		if worse(y, x) {
+			return 1
+		}
+		return 0
+	})
+	r.Latency.Worst = []WorstWake{}
+	for _, w := range worst {
+		p := a.pairL[w.pair]
+		r.Latency.Worst = append(r.Latency.Worst, WorstWake{TS: w.t, Waker: a.name(p.waker), Woken: a.name(p.woken),
+			Task: a.tasks[p.woken].id, LatencyNS: int64(w.us) * 1000})
+	}
+}
+
+func (a *Analyzer) finishWorkers(r *Report, end int64) {
+	for i := range a.workers {
+		w := &a.workers[i]
+		if !w.seen {
+			continue
+		}
+		busy, parked := w.busy, w.parkedNS
+		if w.running {
+			busy += end - w.runStart
+		}
+		if w.parked {
+			parked += end - w.parkSince
+		}
+		r.Workers = append(r.Workers, Worker{Worker: i, BusyNS: busy, ParkedNS: parked, Polls: w.polls})
+	}
+}
+
+// thin keeps at most n points: the largest of each of n buckets of time.
+func thin(q []QueuePoint, n int) []QueuePoint {
+	if len(q) <= n {
+		return append([]QueuePoint{}, q...)
+	}
+	out := make([]QueuePoint, 0, n)
+	per := (len(q) + n - 1) / n
+	for i := 0; i < len(q); i += per {
+		best := q[i]
+		for _, p := range q[i:min(i+per, len(q))] {
+			if p.GlobalQ > best.GlobalQ {
+				best = p
+			}
+		}
+		out = append(out, best)
+	}
+	return out
+}
+
+func (a *Analyzer) findings(r *Report, end int64) {
+	const perKind = 10
+	// Stuck: per group, the goroutines still blocked at the end for long.
+	n := 0
+	for i, pg := range r.Pending {
+		if n == perKind {
+			break
+		}
+		g := &a.groups[a.order[i]]
+		var longest int64
+		var lt int32
+		var count int
+		var since int64
+		for _, bi := range g.blocks {
+			if !a.stillBlocked(bi) {
+				continue
+			}
+			b := &a.blocks[bi]
+			blocked := max(b.dur, b.last-b.start) + (end - b.last)
+			if blocked < int64(a.cfg.Stuck) {
+				continue
+			}
+			count++
+			if blocked > longest {
+				longest, lt, since = blocked, b.task, b.start
+			}
+		}
+		if count == 0 {
+			continue
+		}
+		n++
+		what := a.name(lt)
+		if count > 1 {
+			what = fmt.Sprintf("%d goroutines (longest %s)", count, a.name(lt))
+		}
+		r.Findings = append(r.Findings, Finding{Kind: "stuck", Severity: "warning",
+			Text: fmt.Sprintf("%s blocked for %s in %s at %s until the end: leak or deadlock suspect",
+				what, FmtNS(longest), reasonText(pg.Reason), stackLeaf(pg.Frames)),
+			Numbers: map[string]int64{"task_id": int64(a.tasks[lt].id), "blocked_ns": longest, "since_ns": since,
+				"goroutines": int64(count), "group": int64(i)}})
+	}
+	// Herd: wakers that woke many goroutines at once.
+	var herds []int32
+	for ti := range a.tasks {
+		if a.tasks[ti].herdBest >= a.cfg.HerdCount {
+			herds = append(herds, int32(ti))
+		}
+	}
+	slices.SortStableFunc(herds, func(x, y int32) int { return cmp.Compare(a.tasks[y].herdBest, a.tasks[x].herdBest) })
+	for _, ti := range herds[:min(len(herds), perKind)] {
+		t := &a.tasks[ti]
+		r.Findings = append(r.Findings, Finding{Kind: "herd", Severity: "info",
+			Text: fmt.Sprintf("%s woke %d goroutines within %s at %s: thundering herd",
+				a.name(ti), t.herdBest, FmtNS(int64(a.cfg.HerdWindow)), FmtNS(t.herdAt)),
+			Numbers: map[string]int64{"waker_task_id": int64(t.id), "woken": int64(t.herdBest),
+				"window_ns": int64(a.cfg.HerdWindow), "ts_ns": t.herdAt}})
+	}
+	// Slow wakes while a P was parked.
+	if s := a.slow; s.count > 0 {
+		r.Findings = append(r.Findings, Finding{Kind: "slow_wake", Severity: "warning",
+			Text: fmt.Sprintf("%d wake(s) waited at least %s to run while a P was parked; the longest, %s for %s at %s (%d P(s) parked)",
+				s.count, FmtNS(int64(a.cfg.SlowWake)), FmtNS(s.max), a.name(s.task), FmtNS(s.ts), s.parked),
+			Numbers: map[string]int64{"count": s.count, "max_ns": s.max, "task_id": int64(a.tasks[s.task].id),
+				"ts_ns": s.ts, "parked_workers": int64(s.parked)}})
+	}
+	// Queues: many goroutines blocked at once on one stack.
+	n = 0
+	for i, pg := range r.Pending {
+		if n == perKind {
+			break
+		}
+		if pg.MaxAtOnce < a.cfg.QueueGoroutines || pg.Reason == "sleep" || pg.Reason == "" {
+			continue
+		}
+		n++
+		r.Findings = append(r.Findings, Finding{Kind: "queue", Severity: "info",
+			Text: fmt.Sprintf("up to %d goroutines queued at once in %s at %s: %d blocks, %s in all, max %s",
+				pg.MaxAtOnce, reasonText(pg.Reason), stackLeaf(pg.Frames), pg.Count, FmtNS(pg.TotalNS), FmtNS(pg.MaxNS)),
+			Numbers: map[string]int64{"goroutines": int64(pg.MaxAtOnce), "count": int64(pg.Count),
+				"total_ns": pg.TotalNS, "max_ns": pg.MaxNS, "group": int64(i)}})
+	}
+}
+
+func reasonText(r string) string {
+	if r == "" {
+		return "a wait"
+	}
+	return r
+}
+
+// stackLeaf is the innermost frame's function, or a note for no stack.
+func stackLeaf(frames []string) string {
+	if len(frames) == 0 {
+		return "(no stack)"
+	}
+	// The innermost frame outside the runtime, as a goroutine dump's
+	// normalisation would show it.
+	f := frames[0]
+	for _, x := range frames {
+		if !strings.HasPrefix(x, "runtime.") {
+			f = x
+			break
+		}
+	}
+	if i := indexByte(f, ' '); i >= 0 {
+		f = f[:i]
+	}
+	return ShortFunc(f)
+}
+
+func indexByte(s string, c byte) int {
+	for i := 0; i < len(s); i++ {
+		if s[i] == c {
+			return i
+		}
+	}
+	return -1
+}
+
+// FmtNS formats nanoseconds compactly with about three significant
+// digits: 850µs, 12.3ms, 1.52s, 2m3s.
+func FmtNS(ns int64) string {
+	d := time.Duration(ns)
+	switch {
+	case d < time.Millisecond:
+		return fmt.Sprintf("%dµs", ns/1000)
+	case d < 10*time.Millisecond:
+		return fmt.Sprintf("%.2fms", float64(ns)/1e6)
+	case d < 100*time.Millisecond:
+		return fmt.Sprintf("%.1fms", float64(ns)/1e6)
+	case d < time.Second:
+		return fmt.Sprintf("%.0fms", float64(ns)/1e6)
+	case d < 10*time.Second:
+		return fmt.Sprintf("%.2fs", float64(ns)/1e9)
+	case d < time.Minute:
+		return fmt.Sprintf("%.1fs", float64(ns)/1e9)
+	}
+	return d.Round(time.Second).String()
+}

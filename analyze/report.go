@@ -1,0 +1,161 @@
+package analyze
+
+// The JSON document of wakeshim report. Every field is documented in
+// docs/report.md; the HTML page reads exactly these names. Times are
+// nanoseconds on the run's time line.
+
+// Report is the result of an analysis.
+type Report struct {
+	Inputs       []Input        `json:"inputs"`
+	SpanNS       int64          `json:"span_ns"`
+	Records      int64          `json:"records"`
+	WakesTotal   int64          `json:"wakes_total"`
+	PendingTotal int64          `json:"pending_total"`
+	PendingRecs  int64          `json:"pending_reports"`
+	Pending      []PendingGroup `json:"pending"`
+	Wakes        []WakeEdge     `json:"wakes"`
+	Latency      Latency        `json:"latency"`
+	Workers      []Worker       `json:"workers"`
+	Queue        []QueuePoint   `json:"queue"`
+	Findings     []Finding      `json:"findings"`
+	Timeline     Timeline       `json:"timeline"`
+	Config       ConfigInfo     `json:"config"`
+	Warnings     []string       `json:"warnings"`
+}
+
+// Input is one file read.
+type Input struct {
+	Path  string `json:"path"`
+	Kind  string `json:"kind"`
+	Bytes int64  `json:"bytes"`
+}
+
+// PendingGroup is the blocks of one wait reason + stack.
+type PendingGroup struct {
+	Reason       string   `json:"reason"`
+	Frames       []string `json:"frames"`
+	Count        int      `json:"count"`
+	Goroutines   int      `json:"goroutines"`
+	TotalNS      int64    `json:"total_ns"`
+	P50NS        int64    `json:"p50_ns"`
+	P99NS        int64    `json:"p99_ns"`
+	MaxNS        int64    `json:"max_ns"`
+	StillBlocked int      `json:"still_blocked"`
+	Wakers       []Waker  `json:"wakers"`
+	// MaxAtOnce is the most goroutines blocked in this group at the same
+	// time.
+	MaxAtOnce int `json:"max_at_once"`
+}
+
+// Waker is who ended the waits of a group.
+type Waker struct {
+	Name    string   `json:"name"`
+	TaskIDs []uint32 `json:"task_ids"`
+	Count   int      `json:"count"`
+	// TotalNS is the blocked time these wakes ended.
+	TotalNS int64 `json:"total_ns"`
+}
+
+// WakeEdge is the wakes from goroutines of one name to those of another.
+type WakeEdge struct {
+	Waker         string       `json:"waker"`
+	Woken         string       `json:"woken"`
+	WakerLocation string       `json:"waker_location"`
+	WokenLocation string       `json:"woken_location"`
+	WakerTasks    int          `json:"waker_tasks"`
+	WokenTasks    int          `json:"woken_tasks"`
+	Count         int64        `json:"count"`
+	Latency       LatencyStats `json:"latency"`
+}
+
+// LatencyStats summarises wake-to-run latencies.
+type LatencyStats struct {
+	Count int64 `json:"count"`
+	P50NS int64 `json:"p50_ns"`
+	P99NS int64 `json:"p99_ns"`
+	MaxNS int64 `json:"max_ns"`
+}
+
+// Latency is the wake-to-run latency over all wakes.
+type Latency struct {
+	LatencyStats
+	Histogram []Bucket    `json:"histogram"`
+	Worst     []WorstWake `json:"worst"`
+}
+
+// Bucket is one histogram bucket: latencies <= LeNS and above the
+// previous bucket's bound.
+type Bucket struct {
+	LeNS  int64 `json:"le_ns"`
+	Count int64 `json:"count"`
+}
+
+// WorstWake is one of the longest wake-to-run latencies.
+type WorstWake struct {
+	TS        int64  `json:"ts_ns"`
+	Waker     string `json:"waker"`
+	Woken     string `json:"woken"`
+	Task      uint32 `json:"task_id"`
+	LatencyNS int64  `json:"latency_ns"`
+}
+
+// Worker is one P.
+type Worker struct {
+	Worker   int   `json:"worker"`
+	BusyNS   int64 `json:"busy_ns"`
+	ParkedNS int64 `json:"parked_ns"`
+	Polls    int64 `json:"polls"`
+}
+
+// QueuePoint is a global run-queue sample.
+type QueuePoint struct {
+	TS      int64 `json:"ts_ns"`
+	GlobalQ int   `json:"global_q"`
+}
+
+// Finding is one plain-language line worth a look.
+type Finding struct {
+	Kind     string           `json:"kind"`
+	Severity string           `json:"severity"`
+	Text     string           `json:"text"`
+	Numbers  map[string]int64 `json:"numbers"`
+}
+
+// Timeline is the polls and wakes of one window.
+type Timeline struct {
+	StartNS   int64          `json:"start_ns"`
+	EndNS     int64          `json:"end_ns"`
+	Polls     []TimelinePoll `json:"polls"`
+	Wakes     []TimelineWake `json:"wakes"`
+	Truncated bool           `json:"truncated"`
+}
+
+// TimelinePoll is a goroutine running on a P.
+type TimelinePoll struct {
+	Worker  int    `json:"worker"`
+	StartNS int64  `json:"start_ns"`
+	EndNS   int64  `json:"end_ns"`
+	Task    uint32 `json:"task_id"`
+	Name    string `json:"name"`
+}
+
+// TimelineWake is one wake.
+type TimelineWake struct {
+	TS           int64  `json:"ts_ns"`
+	Waker        string `json:"waker"`
+	Woken        string `json:"woken"`
+	WakerTask    uint32 `json:"waker_task_id"`
+	WokenTask    uint32 `json:"woken_task_id"`
+	TargetWorker int    `json:"target_worker"`
+}
+
+// ConfigInfo is the thresholds the findings used.
+type ConfigInfo struct {
+	StuckNS         int64 `json:"stuck_ns"`
+	HerdCount       int   `json:"herd_count"`
+	HerdWindowNS    int64 `json:"herd_window_ns"`
+	SlowWakeNS      int64 `json:"slow_wake_ns"`
+	QueueGoroutines int   `json:"queue_goroutines"`
+	WindowStartNS   int64 `json:"window_start_ns"`
+	WindowEndNS     int64 `json:"window_end_ns"`
+}

@@ -1,0 +1,752 @@
+"use strict";
+// wakeshim report page: draws the report embedded in #report-data.
+// Plain DOM and SVG, no libraries, nothing fetched. Every section copes with
+// its part of the report being absent or empty, and caps what it draws so a
+// large report stays responsive.
+(function () {
+  var LIMITS = {
+    groups: 200,      // pending groups drawn (after sorting)
+    edges: 100,       // wake edges in the table
+    graphEdges: 12,   // wake edges in the graph
+    worst: 50,        // worst latencies listed
+    taskIds: 24,      // task ids listed per waker
+    polls: 6000,      // poll bars drawn in the timeline window
+    wakes: 1500       // wake arrows drawn in the timeline window
+  };
+  var SVGNS = "http://www.w3.org/2000/svg";
+
+  // ---------- helpers ----------
+  function arr(v) { return Array.isArray(v) ? v : []; }
+  function num(v) { return typeof v === "number" && isFinite(v) ? v : 0; }
+  function has(v) { return typeof v === "number" && isFinite(v); }
+  function str(v) { return v === undefined || v === null ? "" : String(v); }
+
+  function el(tag, attrs, children) {
+    var e = document.createElement(tag);
+    setAttrs(e, attrs);
+    append(e, children);
+    return e;
+  }
+  function svg(tag, attrs, children) {
+    var e = document.createElementNS(SVGNS, tag);
+    setAttrs(e, attrs);
+    append(e, children);
+    return e;
+  }
+  function setAttrs(e, attrs) {
+    if (!attrs) return;
+    for (var k in attrs) {
+      if (!Object.prototype.hasOwnProperty.call(attrs, k)) continue;
+      var v = attrs[k];
+      if (v === undefined || v === null || v === false) continue;
+      if (k === "text") e.textContent = v;
+      else if (k === "onclick") e.addEventListener("click", v);
+      else e.setAttribute(k, v);
+    }
+  }
+  function append(e, children) {
+    if (children === undefined || children === null) return;
+    if (!Array.isArray(children)) children = [children];
+    children.forEach(function (c) {
+      if (c === undefined || c === null || c === false) return;
+      e.appendChild(typeof c === "string" || typeof c === "number" ? document.createTextNode(String(c)) : c);
+    });
+  }
+  function title(text) { return svg("title", { text: text }); }
+
+  function fmtInt(n) {
+    n = Math.round(num(n));
+    var s = String(Math.abs(n)), out = "";
+    while (s.length > 3) { out = "," + s.slice(-3) + out; s = s.slice(0, -3); }
+    return (n < 0 ? "-" : "") + s + out;
+  }
+  function sig3(x) {
+    if (x >= 100) return x.toFixed(0);
+    if (x >= 10) return x.toFixed(1).replace(/\.0$/, "");
+    return x.toFixed(2).replace(/\.?0+$/, "");
+  }
+  // fmtDur renders nanoseconds with three significant digits.
+  function fmtDur(ns) {
+    if (!has(ns)) return "–";
+    var a = Math.abs(ns), sign = ns < 0 ? "-" : "";
+    if (a === 0) return "0";
+    if (a < 1e3) return sign + a.toFixed(0) + "ns";
+    if (a < 1e6) return sign + sig3(a / 1e3) + "µs";
+    if (a < 1e9) return sign + sig3(a / 1e6) + "ms";
+    if (a < 60e9) return sign + sig3(a / 1e9) + "s";
+    var m = Math.floor(a / 60e9), s = Math.round((a - m * 60e9) / 1e9);
+    if (m < 60) return sign + m + "m" + (s ? s + "s" : "");
+    var h = Math.floor(m / 60);
+    return sign + h + "h" + (m % 60 ? (m % 60) + "m" : "");
+  }
+  function fmtBytes(b) {
+    b = num(b);
+    if (b < 1024) return b + " B";
+    var u = ["KB", "MB", "GB", "TB"], i = -1;
+    do { b /= 1024; i++; } while (b >= 1024 && i < u.length - 1);
+    return sig3(b) + " " + u[i];
+  }
+  function fmtPct(x) { return (100 * x).toFixed(x < 0.1 ? 1 : 0) + "%"; }
+  // fmtNumber renders a finding's number by its name: *_ns as a duration.
+  function fmtNumber(key, v) {
+    if (typeof v !== "number") return typeof v === "object" ? JSON.stringify(v) : str(v);
+    if (/^(ts|since|start|end)_ns$/.test(key)) return "@" + fmtDur(v);
+    if (/_ns$/.test(key)) return fmtDur(v);
+    if (/(ratio|share|frac)/.test(key) && v <= 1) return fmtPct(v);
+    if (Math.floor(v) === v) return fmtInt(v);
+    return String(Math.round(v * 1000) / 1000);
+  }
+
+  function section(id) {
+    var s = document.getElementById(id);
+    return s.querySelector(".body") || s;
+  }
+  function empty(text) { return el("div", { "class": "empty", text: text }); }
+  function note(text) { return el("div", { "class": "note", text: text }); }
+
+  // hue gives a stable colour for a name.
+  function hue(name) {
+    var h = 2166136261;
+    for (var i = 0; i < name.length; i++) { h ^= name.charCodeAt(i); h = Math.imul(h, 16777619); }
+    return (h >>> 0) % 360;
+  }
+  function colour(name) { return "hsl(" + hue(name) + ",55%,62%)"; }
+
+  // topFrame is the first frame of a stack a reader would look at: the
+  // innermost one outside the runtime and the standard library's
+  // synchronisation, else the innermost.
+  function topFrame(frames) {
+    for (var i = 0; i < frames.length; i++) {
+      var f = str(frames[i]);
+      if (!/^(runtime\.|sync\.|internal\/|time\.Sleep|\[)/.test(f)) return f;
+    }
+    return frames.length ? str(frames[0]) : "";
+  }
+  // gName names goroutine id as "gN NAME", once: names from the report
+  // may already start with "gN".
+  function gName(id, name) {
+    name = str(name);
+    if (id === undefined || id === null || id === "") return name || "?";
+    var g = "g" + id;
+    if (name === g || name.indexOf(g + " ") === 0) return name;
+    return name ? g + " " + name : g;
+  }
+  function funcName(frame) { return str(frame).split(" ")[0]; }
+  // reasonText shows a wait reason as words ("chan_receive": "chan receive").
+  function reasonText(r) { return str(r).replace(/_/g, " "); }
+
+  // ---------- sortable table ----------
+  // table draws rows (objects) under columns; a click on a header sorts by
+  // it; expand(row) returns a node shown under a row when it is clicked.
+  function table(cols, rows, opts) {
+    opts = opts || {};
+    var limit = opts.limit || rows.length;
+    var sortCol = opts.sort || null, desc = opts.desc !== false;
+    var open = {};
+    var tbl = el("table", { "class": opts.cls || "" });
+    var thead = el("thead"), tbody = el("tbody");
+    var hr = el("tr");
+    var ths = cols.map(function (c) {
+      var th = el("th", { "class": (c.num ? "num " : "") + (c.sort ? "sortable" : ""), text: c.label, title: c.help || null, "data-col": c.key });
+      if (c.sort) th.addEventListener("click", function () {
+        if (sortCol === c.key) desc = !desc; else { sortCol = c.key; desc = c.num !== false && !!c.num; }
+        draw();
+      });
+      hr.appendChild(th);
+      return th;
+    });
+    thead.appendChild(hr);
+    tbl.appendChild(thead);
+    tbl.appendChild(tbody);
+    var foot = note("");
+    var filterText = "";
+
+    function draw() {
+      var col = null;
+      cols.forEach(function (c, i) {
+        ths[i].classList.remove("sorted-asc", "sorted-desc");
+        if (c.key === sortCol) { col = c; ths[i].classList.add(desc ? "sorted-desc" : "sorted-asc"); }
+      });
+      var view = rows.slice();
+      if (filterText && opts.filter) view = view.filter(function (r) { return opts.filter(r).toLowerCase().indexOf(filterText) >= 0; });
+      if (col) {
+        view.sort(function (a, b) {
+          var x = col.sort(a), y = col.sort(b), d = x < y ? -1 : x > y ? 1 : 0;
+          if (d === 0) d = a._i - b._i; else if (desc) d = -d;
+          return d;
+        });
+      }
+      while (tbody.firstChild) tbody.removeChild(tbody.firstChild);
+      view.slice(0, limit).forEach(function (r) {
+        var tr = el("tr", { "class": opts.expand ? "group" : null, "data-i": r._i });
+        cols.forEach(function (c, i) {
+          var td = el("td", { "class": (c.num ? "num" : "") + (opts.expand && i === 0 ? " tw" : "") });
+          append(td, c.cell(r));
+          tr.appendChild(td);
+        });
+        tbody.appendChild(tr);
+        if (opts.expand) {
+          var detail = null;
+          var toggle = function () {
+            if (detail) { tbody.removeChild(detail); detail = null; tr.classList.remove("open"); delete open[r._i]; return; }
+            detail = el("tr", { "class": "detail" }, el("td", { colspan: cols.length }, opts.expand(r)));
+            tbody.insertBefore(detail, tr.nextSibling);
+            tr.classList.add("open");
+            open[r._i] = true;
+          };
+          tr.addEventListener("click", toggle);
+          if (open[r._i]) { delete open[r._i]; toggle(); }
+        }
+      });
+      var shown = Math.min(limit, view.length);
+      foot.textContent = view.length > shown ? "showing " + shown + " of " + fmtInt(view.length) + (col ? " (by " + col.label.toLowerCase() + ")" : "") :
+        (filterText ? fmtInt(view.length) + " of " + fmtInt(rows.length) + " match" : "");
+    }
+    rows.forEach(function (r, i) { r._i = i; });
+    draw();
+    var wrap = el("div");
+    if (opts.filter) {
+      var inp = el("input", { type: "search", placeholder: opts.filterHint || "filter", "aria-label": "filter", "class": "filter" });
+      inp.addEventListener("input", function () { filterText = inp.value.trim().toLowerCase(); draw(); });
+      wrap.appendChild(el("div", { "class": "tl-controls" }, inp));
+    }
+    // A long table scrolls in its box, under its header, beside the filter.
+    wrap.appendChild(opts.scroll ? el("div", { "class": "scroll" }, tbl) : tbl);
+    wrap.appendChild(foot);
+    return wrap;
+  }
+
+  // ---------- sections ----------
+  function drawInputs(R) {
+    var ins = arr(R.inputs);
+    var box = document.getElementById("inputs");
+    if (!ins.length) { box.textContent = "no inputs listed"; return; }
+    box.textContent = ins.map(function (i) {
+      return str(i.path) + (i.kind ? " (" + i.kind + (has(i.bytes) ? ", " + fmtBytes(i.bytes) : "") + ")" : "");
+    }).join(" · ");
+  }
+
+  function drawSummary(R) {
+    var lat = R.latency || {};
+    var cards = [
+      ["span", "trace span", fmtDur(R.span_ns)],
+      ["records", "records", fmtInt(R.records)],
+      ["wakes", "wakes", fmtInt(R.wakes_total)],
+      ["pending", "pending waits", fmtInt(R.pending_total)],
+      ["groups", "wait stacks", fmtInt(arr(R.pending).length)],
+      ["still", "still blocked at end", fmtInt(arr(R.pending).reduce(function (s, g) { return s + num(g.still_blocked); }, 0))],
+      ["lat-p50", "wake→run p50", fmtDur(lat.p50_ns)],
+      ["lat-p99", "wake→run p99", fmtDur(lat.p99_ns)],
+      ["lat-max", "wake→run max", fmtDur(lat.max_ns)],
+      ["workers", "Ps", fmtInt(arr(R.workers).length)],
+      ["findings", "findings", fmtInt(arr(R.findings).length)]
+    ];
+    var box = document.querySelector("#summary .cards");
+    cards.forEach(function (c) {
+      box.appendChild(el("div", { "class": "card", "data-k": c[0] }, [el("div", { "class": "v", text: c[2] }), el("div", { "class": "k", text: c[1] })]));
+    });
+  }
+
+  // openGroup opens pending group i (its index in the report) and shows it.
+  function openGroup(i) {
+    var tr = document.querySelector('#pending tr.group[data-i="' + i + '"]');
+    if (!tr) {
+      var f = document.querySelector("#pending input.filter");
+      if (f && f.value) { f.value = ""; f.dispatchEvent(new Event("input")); tr = document.querySelector('#pending tr.group[data-i="' + i + '"]'); }
+    }
+    if (!tr) return;
+    if (!tr.classList.contains("open")) tr.click();
+    tr.scrollIntoView();
+  }
+
+  function drawConfig(R) {
+    var c = R.config;
+    if (!c || typeof c !== "object") return;
+    var parts = [];
+    if (has(c.stuck_ns)) parts.push("stuck ≥ " + fmtDur(c.stuck_ns));
+    if (has(c.herd_count)) parts.push("herd ≥ " + fmtInt(c.herd_count) + " wakes" + (has(c.herd_window_ns) ? " in " + fmtDur(c.herd_window_ns) : ""));
+    if (has(c.slow_wake_ns)) parts.push("slow wake ≥ " + fmtDur(c.slow_wake_ns));
+    if (has(c.queue_goroutines)) parts.push("queue ≥ " + fmtInt(c.queue_goroutines) + " goroutines");
+    if (parts.length) section("findings").appendChild(el("div", { "class": "note thresholds", text: "Thresholds: " + parts.join(", ") + "." }));
+  }
+
+  function drawWarnings(R) {
+    var ws = arr(R.warnings);
+    if (!ws.length) return;
+    var box = document.getElementById("warnings");
+    box.appendChild(el("ul", { "class": "warnings" }, ws.map(function (w) { return el("li", { text: str(w) }); })));
+  }
+
+  function drawFindings(R) {
+    var box = section("findings"), fs = arr(R.findings);
+    if (!fs.length) { box.appendChild(empty("No findings: nothing crossed the report's thresholds.")); return; }
+    var ul = el("ul", { "class": "findings" });
+    fs.forEach(function (f) {
+      var sev = str(f.severity).toLowerCase() || "info";
+      var nums = el("div", { "class": "nums" });
+      var ns = f.numbers && typeof f.numbers === "object" ? f.numbers : {};
+      Object.keys(ns).forEach(function (k) { nums.appendChild(el("span", { text: k + " " + fmtNumber(k, ns[k]) })); });
+      ul.appendChild(el("li", { "class": "finding sev-" + sev.replace(/[^a-z]/g, ""), "data-kind": str(f.kind) }, [
+        el("span", { "class": "sev", text: sev }),
+        f.kind ? el("span", { "class": "kind", text: str(f.kind) }) : null,
+        el("span", { "class": "text", text: str(f.text) }),
+        has(ns.group) && arr(R.pending)[ns.group] ? el("a", { href: "#pending", "class": "goto-group", text: " show group", onclick: function (ev) {
+          ev.preventDefault();
+          openGroup(ns.group);
+        } }) : null,
+        nums.childNodes.length ? nums : null
+      ]));
+    });
+    box.appendChild(ul);
+  }
+
+  function drawPending(R) {
+    var box = section("pending"), gs = arr(R.pending).filter(function (g) { return g && typeof g === "object"; });
+    if (!gs.length) { box.appendChild(empty("No goroutine was pending for longer than the threshold.")); return; }
+    var maxTotal = gs.reduce(function (m, g) { return Math.max(m, num(g.total_ns)); }, 0) || 1;
+    var cols = [
+      { key: "reason", label: "Reason", sort: function (g) { return str(g.reason); }, cell: function (g) { return el("span", { "class": "reason-tag", title: str(g.reason), text: reasonText(g.reason) || "?" }); } },
+      { key: "stack", label: "Stack (innermost first)", sort: function (g) { return topFrame(arr(g.frames)); }, cell: function (g) {
+        var fr = arr(g.frames);
+        return el("span", { "class": "stack-top", title: fr.map(str).join("\n") }, fr.length ? funcName(topFrame(fr)) + (fr.length > 1 ? " (+" + (fr.length - 1) + ")" : "") : "(no stack)");
+      } },
+      { key: "count", label: "Count", num: true, sort: function (g) { return num(g.count); }, cell: function (g) { return fmtInt(g.count); } },
+      { key: "gs", label: "Gs", num: true, help: "distinct goroutines", sort: function (g) { return num(g.goroutines); }, cell: function (g) { return has(g.goroutines) ? fmtInt(g.goroutines) : "–"; } },
+      { key: "total", label: "Total", num: true, sort: function (g) { return num(g.total_ns); }, cell: function (g) {
+        return [el("span", { "class": "bar", style: "width:" + Math.max(1, Math.round(40 * num(g.total_ns) / maxTotal)) + "px" }), " ", fmtDur(g.total_ns)];
+      } },
+      { key: "p50", label: "p50", num: true, sort: function (g) { return num(g.p50_ns); }, cell: function (g) { return fmtDur(g.p50_ns); } },
+      { key: "p99", label: "p99", num: true, sort: function (g) { return num(g.p99_ns); }, cell: function (g) { return fmtDur(g.p99_ns); } },
+      { key: "max", label: "Max", num: true, sort: function (g) { return num(g.max_ns); }, cell: function (g) { return fmtDur(g.max_ns); } },
+      { key: "still", label: "Still blocked", num: true, help: "waits not ended when the records end", sort: function (g) { return num(g.still_blocked); }, cell: function (g) {
+        return num(g.still_blocked) ? el("span", { "class": "badge", text: fmtInt(g.still_blocked) }) : "";
+      } },
+      { key: "waker", label: "Top waker", sort: function (g) { var w = arr(g.wakers)[0]; return w ? str(w.name) : ""; }, cell: function (g) {
+        var w = arr(g.wakers)[0];
+        return w ? el("span", { "class": "small" }, str(w.name) + " ×" + fmtInt(w.count)) : el("span", { "class": "muted small", text: "–" });
+      } }
+    ];
+    box.appendChild(note("Blocked goroutines grouped by wait reason and stack; click a row for its stack and its wakers."));
+    box.appendChild(table(cols, gs, {
+      sort: "total", desc: true, limit: LIMITS.groups, cls: "pending-table",
+      filter: function (g) { return str(g.reason) + "\n" + arr(g.frames).join("\n") + "\n" + arr(g.wakers).map(function (w) { return str(w.name); }).join("\n"); },
+      filterHint: "filter by function, file, reason or waker",
+      expand: pendingDetail, scroll: true
+    }));
+  }
+
+  function pendingDetail(g) {
+    var fr = arr(g.frames);
+    var ol = el("ol", { "class": "frames" });
+    fr.forEach(function (f) { ol.appendChild(el("li", { "class": "frame", text: str(f) })); });
+    var ws = arr(g.wakers);
+    var wl = el("ul", { "class": "wakers" });
+    ws.forEach(function (w) {
+      var ids = arr(w.task_ids);
+      var idText = ids.length ? " — g" + ids.slice(0, LIMITS.taskIds).join(", g") + (ids.length > LIMITS.taskIds ? " … (+" + (ids.length - LIMITS.taskIds) + ")" : "") : "";
+      wl.appendChild(el("li", { "class": "waker" }, [el("b", { text: "×" + fmtInt(w.count) }), " " + str(w.name) + (has(w.total_ns) ? " (" + fmtDur(w.total_ns) + ")" : ""), el("span", { "class": "muted", text: idText })]));
+    });
+    var facts = [];
+    if (has(g.goroutines)) facts.push(fmtInt(g.goroutines) + " goroutine" + (g.goroutines === 1 ? "" : "s"));
+    if (has(g.max_at_once)) facts.push("at most " + fmtInt(g.max_at_once) + " blocked at once");
+    if (num(g.still_blocked)) facts.push(fmtInt(g.still_blocked) + " still blocked at the end");
+    return el("div", { "class": "group-detail" }, [
+      facts.length ? el("div", { "class": "note facts", text: facts.join(" · ") }) : null,
+      el("h3", { text: "Stack" }),
+      g.reason ? el("div", { "class": "frames reason", text: "[" + reasonText(g.reason) + "] blocked in" + (fr.length ? ":" : " a goroutine with no stack recorded") }) : null,
+      fr.length ? ol : (g.reason ? null : empty("no stack recorded for these waits")),
+      el("h3", { text: "Woken by" }), ws.length ? wl : empty(num(g.still_blocked) ? "no waker: still blocked at the end" : "no waker recorded")
+    ]);
+  }
+
+  function drawWakes(R) {
+    var box = section("wakes"), es = arr(R.wakes).filter(function (e) { return e && typeof e === "object"; });
+    if (!es.length) { box.appendChild(empty("No wake events in the records.")); return; }
+    var sorted = es.slice().sort(function (a, b) { return num(b.count) - num(a.count); });
+    var grid = el("div", { "class": "two" });
+    grid.appendChild(el("div", null, [el("h3", { text: "Top edges" }), wakeGraph(sorted.slice(0, LIMITS.graphEdges))]));
+    var cols = [
+      { key: "waker", label: "Waker", sort: function (e) { return str(e.waker); }, cell: function (e) { return el("span", { "class": "small", title: edgeSide(e.waker_location, e.waker_tasks), text: str(e.waker) }); } },
+      { key: "woken", label: "Woken", sort: function (e) { return str(e.woken); }, cell: function (e) { return el("span", { "class": "small", title: edgeSide(e.woken_location, e.woken_tasks), text: str(e.woken) }); } },
+      { key: "count", label: "Wakes", num: true, sort: function (e) { return num(e.count); }, cell: function (e) { return fmtInt(e.count); } },
+      { key: "p50", label: "Run p50", num: true, help: "wake → run latency", sort: function (e) { return num((e.latency || {}).p50_ns); }, cell: function (e) { return fmtDur((e.latency || {}).p50_ns); } },
+      { key: "p99", label: "Run p99", num: true, sort: function (e) { return num((e.latency || {}).p99_ns); }, cell: function (e) { return fmtDur((e.latency || {}).p99_ns); } },
+      { key: "max", label: "Run max", num: true, sort: function (e) { return num((e.latency || {}).max_ns); }, cell: function (e) { return fmtDur((e.latency || {}).max_ns); } }
+    ];
+    grid.appendChild(el("div", null, [el("h3", { text: "Edges" }), table(cols, es, { sort: "count", desc: true, limit: LIMITS.edges, cls: "wakes-table", scroll: true })]));
+    box.appendChild(grid);
+  }
+
+  function edgeSide(loc, tasks) {
+    var parts = [];
+    if (loc) parts.push(str(loc));
+    if (has(tasks)) parts.push(fmtInt(tasks) + " goroutine" + (tasks === 1 ? "" : "s"));
+    return parts.join("\n") || null;
+  }
+
+  // wakeGraph draws the top edges as a two-column graph: wakers on the
+  // left, woken goroutines on the right, a curve per edge as thick as its
+  // share of the wakes.
+  function wakeGraph(edges) {
+    var left = [], right = [], li = {}, ri = {};
+    edges.forEach(function (e) {
+      var a = str(e.waker), b = str(e.woken);
+      if (!(a in li)) { li[a] = left.length; left.push(a); }
+      if (!(b in ri)) { ri[b] = right.length; right.push(b); }
+    });
+    var rowH = 26, W = 600, nodeW = 230, pad = 6;
+    var H = Math.max(left.length, right.length) * rowH + pad * 2;
+    var max = edges.reduce(function (m, e) { return Math.max(m, num(e.count)); }, 1);
+    var g = svg("svg", { "class": "chart wake-graph", viewBox: "0 0 " + W + " " + H, width: W, height: H, role: "img", "aria-label": "wake graph" });
+    function y(i) { return pad + i * rowH + rowH / 2; }
+    edges.forEach(function (e) {
+      var y1 = y(li[str(e.waker)]), y2 = y(ri[str(e.woken)]), x1 = nodeW, x2 = W - nodeW;
+      var w = 1 + 9 * num(e.count) / max;
+      g.appendChild(svg("path", { "class": "edge", d: "M" + x1 + "," + y1 + " C" + (x1 + 60) + "," + y1 + " " + (x2 - 60) + "," + y2 + " " + x2 + "," + y2, "stroke-width": w.toFixed(1) },
+        title(str(e.waker) + " → " + str(e.woken) + ": " + fmtInt(e.count) + " wakes" + (e.latency ? ", run p50 " + fmtDur(e.latency.p50_ns) + ", p99 " + fmtDur(e.latency.p99_ns) : ""))));
+    });
+    function node(name, x, yy, anchor) {
+      var label = name.length > 32 ? name.slice(0, 31) + "…" : name;
+      return svg("g", { "class": "gnode" }, [
+        svg("rect", { "class": "node", x: x, y: yy - rowH / 2 + 3, width: nodeW - 4, height: rowH - 6, rx: 4 }),
+        svg("text", { "class": "node-label", x: anchor === "end" ? x + nodeW - 10 : x + 6, y: yy + 4, "text-anchor": anchor, text: label }),
+        title(name)
+      ]);
+    }
+    left.forEach(function (n, i) { g.appendChild(node(n, 0, y(i), "end")); });
+    right.forEach(function (n, i) { g.appendChild(node(n, W - nodeW + 4, y(i), "start")); });
+    return g;
+  }
+
+  function drawLatency(R) {
+    var box = section("latency"), L = R.latency;
+    if (!L || !num(L.count)) { box.appendChild(empty("No wake was followed by a run of the woken goroutine in the records.")); return; }
+    box.appendChild(el("p", { "class": "lat-summary" }, fmtInt(L.count) + " wakes: p50 " + fmtDur(L.p50_ns) + ", p99 " + fmtDur(L.p99_ns) + ", max " + fmtDur(L.max_ns) + " from the wake to the woken goroutine's next run."));
+    var grid = el("div", { "class": "two" });
+    var hb = arr(L.histogram);
+    grid.appendChild(el("div", null, [el("h3", { text: "Histogram" }), hb.length ? histogram(hb) : empty("no histogram in the report")]));
+    var worst = arr(L.worst).slice(0, LIMITS.worst);
+    var wbox = el("div", null, el("h3", { text: "Worst cases" }));
+    if (!worst.length) wbox.appendChild(empty("none listed"));
+    else {
+      var T = R.timeline || {};
+      var cols = [
+        { key: "lat", label: "Latency", num: true, sort: function (w) { return num(w.latency_ns); }, cell: function (w) { return fmtDur(w.latency_ns); } },
+        { key: "ts", label: "At", num: true, sort: function (w) { return num(w.ts_ns); }, cell: function (w) {
+          var inTL = has(T.start_ns) && has(T.end_ns) && num(w.ts_ns) >= T.start_ns && num(w.ts_ns) <= T.end_ns;
+          if (!inTL) return "@" + fmtDur(w.ts_ns);
+          return el("a", { href: "#timeline", "class": "goto", title: "show in the timeline", onclick: function (ev) {
+            ev.preventDefault();
+            if (timelineShow) timelineShow(num(w.ts_ns), num(w.latency_ns));
+          } }, "@" + fmtDur(w.ts_ns));
+        } },
+        { key: "waker", label: "Waker", sort: function (w) { return str(w.waker); }, cell: function (w) { return el("span", { "class": "small", text: str(w.waker) }); } },
+        { key: "woken", label: "Woken", sort: function (w) { return str(w.woken); }, cell: function (w) { return el("span", { "class": "small", text: has(w.task_id) ? gName(w.task_id, w.woken) : str(w.woken) }); } }
+      ];
+      wbox.appendChild(table(cols, worst, { sort: "lat", desc: true, cls: "worst-table", scroll: true }));
+    }
+    grid.appendChild(wbox);
+    box.appendChild(grid);
+  }
+
+  // histogram draws one bar per bucket: buckets are log-scaled by the
+  // report (each bound a multiple of the last), so equal widths give a log
+  // time axis. A bucket without a finite bound is the overflow one.
+  function histogram(buckets) {
+    var W = 560, H = 220, left = 44, bottom = 40, top = 10;
+    var n = buckets.length, bw = (W - left - 4) / n;
+    var max = buckets.reduce(function (m, b) { return Math.max(m, num(b.count)); }, 0) || 1;
+    var g = svg("svg", { "class": "chart histogram", viewBox: "0 0 " + W + " " + H, width: W, height: H, role: "img", "aria-label": "latency histogram" });
+    var ph = H - top - bottom;
+    [0, 0.5, 1].forEach(function (f) {
+      var yy = top + ph * (1 - f);
+      g.appendChild(svg("line", { "class": "axis", x1: left, x2: W, y1: yy, y2: yy }));
+      g.appendChild(svg("text", { x: left - 4, y: yy + 4, "text-anchor": "end", text: fmtInt(max * f) }));
+    });
+    var prev = 0, every = Math.ceil(n / 12);
+    buckets.forEach(function (b, i) {
+      var c = num(b.count), h = c ? Math.max(1, ph * c / max) : 0;
+      var x = left + 2 + i * bw;
+      var bound = has(b.le_ns) && b.le_ns > 0 ? b.le_ns : null;
+      var label = bound === null ? "+∞" : "≤" + fmtDur(bound);
+      g.appendChild(svg("rect", { "class": "hbar", x: x.toFixed(1), y: (top + ph - h).toFixed(1), width: Math.max(1, bw - 2).toFixed(1), height: h.toFixed(1), "data-count": c },
+        title((bound === null ? "> " + fmtDur(prev) : fmtDur(prev) + " – " + fmtDur(bound)) + ": " + fmtInt(c) + " wakes")));
+      if (i % every === 0 || i === n - 1) {
+        g.appendChild(svg("text", { x: (x + bw / 2).toFixed(1), y: H - bottom + 14, "text-anchor": "middle", text: label }));
+      }
+      if (bound !== null) prev = bound;
+    });
+    g.appendChild(svg("text", { x: left + (W - left) / 2, y: H - 6, "text-anchor": "middle", text: "wake → run (log-scaled buckets)" }));
+    return g;
+  }
+
+  function drawWorkers(R) {
+    var box = section("workers"), ws = arr(R.workers);
+    var q = arr(R.queue);
+    if (!ws.length && !q.length) { box.appendChild(empty("No P activity in the records.")); return; }
+    var grid = el("div", { "class": "two" });
+    if (ws.length) {
+      var cols = [
+        { key: "worker", label: "P", num: true, sort: function (w) { return num(w.worker); }, cell: function (w) { return "P" + str(w.worker); } },
+        { key: "busy", label: "Busy", num: true, sort: function (w) { return num(w.busy_ns); }, cell: function (w) { return fmtDur(w.busy_ns); } },
+        { key: "parked", label: "Parked", num: true, sort: function (w) { return num(w.parked_ns); }, cell: function (w) { return fmtDur(w.parked_ns); } },
+        { key: "share", label: "Busy share", sort: function (w) { var t = num(w.busy_ns) + num(w.parked_ns); return t ? num(w.busy_ns) / t : 0; }, cell: function (w) {
+          var t = num(w.busy_ns) + num(w.parked_ns), f = t ? num(w.busy_ns) / t : 0;
+          return [el("span", { "class": "bar", style: "width:" + Math.round(80 * f) + "px" }), " ", fmtPct(f)];
+        } },
+        { key: "polls", label: "Polls", num: true, sort: function (w) { return num(w.polls); }, cell: function (w) { return fmtInt(w.polls); } }
+      ];
+      grid.appendChild(el("div", null, [el("h3", { text: "Busy and parked time" }), table(cols, ws, { sort: "worker", desc: false, cls: "workers-table" })]));
+    }
+    grid.appendChild(el("div", null, [el("h3", { text: "Global run queue" }), q.length ? queueChart(q, R) : empty("no run-queue samples")]));
+    box.appendChild(grid);
+  }
+
+  function queueChart(q, R) {
+    var W = 560, H = 160, left = 36, bottom = 22, top = 8;
+    var t0 = num(q[0].ts_ns), t1 = num(q[q.length - 1].ts_ns);
+    if (has(R.span_ns) && R.span_ns > t1) t1 = R.span_ns;
+    if (t1 <= t0) t1 = t0 + 1;
+    var max = q.reduce(function (m, s) { return Math.max(m, num(s.global_q)); }, 0) || 1;
+    var x = function (t) { return left + (W - left - 4) * (t - t0) / (t1 - t0); };
+    var y = function (v) { return top + (H - top - bottom) * (1 - v / max); };
+    var g = svg("svg", { "class": "chart queue", viewBox: "0 0 " + W + " " + H, width: W, height: H, role: "img", "aria-label": "run queue depth" });
+    [0, 1].forEach(function (f) {
+      g.appendChild(svg("line", { "class": "axis", x1: left, x2: W, y1: y(max * f), y2: y(max * f) }));
+      g.appendChild(svg("text", { x: left - 4, y: y(max * f) + 4, "text-anchor": "end", text: fmtInt(max * f) }));
+    });
+    // Sampled at most once per pixel column: the largest sample wins, so spikes stay.
+    var pts = [], lastX = -1;
+    q.forEach(function (s) {
+      var xx = Math.round(x(num(s.ts_ns))), v = num(s.global_q);
+      if (xx === lastX) { if (v > pts[pts.length - 1][1]) pts[pts.length - 1][1] = v; return; }
+      pts.push([xx, v]); lastX = xx;
+    });
+    var d = pts.map(function (p, i) { return (i ? "H" + p[0] + "V" : "M" + p[0] + ",") + y(p[1]).toFixed(1); }).join("");
+    g.appendChild(svg("path", { "class": "qline", d: d }, title(fmtInt(q.length) + " samples, max " + fmtInt(max))));
+    g.appendChild(svg("text", { x: left, y: H - 6, text: "@" + fmtDur(t0) }));
+    g.appendChild(svg("text", { x: W - 4, y: H - 6, "text-anchor": "end", text: "@" + fmtDur(t1) }));
+    return g;
+  }
+
+  // ---------- timeline ----------
+  var timelineShow = null;
+
+  function drawTimeline(R) {
+    var box = section("timeline"), T = R.timeline;
+    var polls = T ? arr(T.polls) : [], wakes = T ? arr(T.wakes) : [];
+    if (!T || (!polls.length && !wakes.length)) { box.appendChild(empty("No timeline in the report.")); return; }
+    var start = has(T.start_ns) ? T.start_ns : Math.min.apply(null, polls.map(function (p) { return num(p.start_ns); }));
+    var end = has(T.end_ns) ? T.end_ns : Math.max.apply(null, polls.map(function (p) { return num(p.end_ns); }));
+    if (!(end > start)) end = start + 1;
+
+    // Lanes: every P seen in the polls, the wakes' targets and the workers list.
+    var laneSet = {};
+    polls.forEach(function (p) { laneSet[num(p.worker)] = true; });
+    wakes.forEach(function (w) { if (has(w.target_worker) && w.target_worker >= 0) laneSet[w.target_worker] = true; });
+    arr(R.workers).forEach(function (w) { if (has(w.worker)) laneSet[w.worker] = true; });
+    var lanes = Object.keys(laneSet).map(Number).sort(function (a, b) { return a - b; });
+    var laneIdx = {};
+    lanes.forEach(function (p, i) { laneIdx[p] = i; });
+
+    // Each task's polls in time order, to find where a waker ran and when
+    // the woken goroutine ran next.
+    var byTask = {};
+    polls.forEach(function (p) { var k = str(p.task_id); (byTask[k] = byTask[k] || []).push(p); });
+    Object.keys(byTask).forEach(function (k) { byTask[k].sort(function (a, b) { return num(a.start_ns) - num(b.start_ns); }); });
+    function firstFrom(list, t) { // index of the first poll ending at or after t
+      var lo = 0, hi = list.length;
+      while (lo < hi) { var m = (lo + hi) >> 1; if (num(list[m].end_ns) < t) lo = m + 1; else hi = m; }
+      return lo;
+    }
+    function wakerPoll(w) {
+      var list = byTask[str(w.waker_task_id)];
+      if (!list) return null;
+      var i = firstFrom(list, num(w.ts_ns));
+      return i < list.length && num(list[i].start_ns) <= num(w.ts_ns) ? list[i] : null;
+    }
+    function nextRun(w) {
+      var list = byTask[str(w.woken_task_id)];
+      if (!list) return null;
+      for (var i = firstFrom(list, num(w.ts_ns)); i < list.length; i++) if (num(list[i].start_ns) >= num(w.ts_ns)) return list[i];
+      return null;
+    }
+    var names = {};
+    polls.forEach(function (p) { if (p.name) names[str(p.task_id)] = str(p.name); });
+    function gname(id, fallback) { return gName(id, names[str(id)] || fallback); }
+
+    var controls = el("div", { "class": "tl-controls" });
+    var from = el("input", { type: "text", "aria-label": "window start", title: "window start (e.g. 12.5ms)" });
+    var to = el("input", { type: "text", "aria-label": "window end", title: "window end" });
+    var apply = el("button", { type: "button", text: "show" });
+    var out = el("button", { type: "button", text: "zoom out" });
+    var reset = el("button", { type: "button", text: "whole window" });
+    var info = el("span", { "class": "muted tl-info" });
+    append(controls, ["window", from, "to", to, apply, out, reset, info]);
+    box.appendChild(note("The report's window of the Ps: a bar per poll (a goroutine running on a P), a red arrow per wake from where the waker ran to where the woken goroutine next ran. Drag across the chart to zoom; hover for details."));
+    if (T.truncated) box.appendChild(el("div", { "class": "note truncated", text: "The report kept part of this window's polls and wakes (the longest polls, the first wakes): a narrower -window shows all." }));
+    box.appendChild(controls);
+    var holder = el("div", { "class": "tl-holder" });
+    box.appendChild(holder);
+    var legend = el("div", { "class": "legend" });
+    box.appendChild(legend);
+
+    var W = 1200, left = 56, right = 8, top = 22, laneH = 22, gap = 6;
+    var H = top + lanes.length * (laneH + gap) + 8;
+    var view = [start, end];
+
+    function parseDur(s, dflt) {
+      var m = /^\s*@?\s*([0-9.]+)\s*(ns|us|µs|ms|s)?\s*$/.exec(s);
+      if (!m) return dflt;
+      var mult = { ns: 1, us: 1e3, "µs": 1e3, ms: 1e6, s: 1e9 }[m[2] || "ms"];
+      var v = parseFloat(m[1]) * mult;
+      return isFinite(v) ? v : dflt;
+    }
+
+    function render() {
+      var a = view[0], b = view[1];
+      from.value = fmtDur(a); to.value = fmtDur(b);
+      while (holder.firstChild) holder.removeChild(holder.firstChild);
+      var sx = (W - left - right) / (b - a);
+      var x = function (t) { return left + (t - a) * sx; };
+      var laneY = function (p) { return top + laneIdx[p] * (laneH + gap); };
+      var g = svg("svg", { "class": "chart timeline-svg", viewBox: "0 0 " + W + " " + H, width: W, height: H, role: "img", "aria-label": "timeline of Ps" });
+      var defs = svg("defs", null, svg("marker", { id: "arrow", viewBox: "0 0 10 10", refX: 9, refY: 5, markerWidth: 6, markerHeight: 6, orient: "auto-start-reverse" },
+        svg("path", { d: "M0,0 L10,5 L0,10 z", fill: "#d0452f" })));
+      g.appendChild(defs);
+      // Axis ticks.
+      var ticks = 8;
+      for (var i = 0; i <= ticks; i++) {
+        var t = a + (b - a) * i / ticks, xx = x(t);
+        g.appendChild(svg("line", { "class": "axis", x1: xx, x2: xx, y1: top - 4, y2: H - 4 }));
+        g.appendChild(svg("text", { x: xx, y: top - 8, "text-anchor": i === 0 ? "start" : i === ticks ? "end" : "middle", text: "@" + fmtDur(t) }));
+      }
+      var lanesG = svg("g", { "class": "lanes" });
+      lanes.forEach(function (p) {
+        lanesG.appendChild(svg("rect", { "class": "lane-bg", x: left, y: laneY(p), width: W - left - right, height: laneH }));
+        lanesG.appendChild(svg("text", { "class": "lane-label", x: left - 6, y: laneY(p) + laneH / 2 + 4, "text-anchor": "end", text: "P" + p }));
+      });
+      g.appendChild(lanesG);
+
+      // Polls in view; when there are too many, the longest are drawn.
+      var inView = polls.filter(function (p) { return num(p.end_ns) >= a && num(p.start_ns) <= b && (num(p.worker) in laneIdx); });
+      var drawn = inView;
+      if (inView.length > LIMITS.polls) drawn = inView.slice().sort(function (p, q) { return (num(q.end_ns) - num(q.start_ns)) - (num(p.end_ns) - num(p.start_ns)); }).slice(0, LIMITS.polls);
+      var pollsG = svg("g", { "class": "polls" });
+      var seenNames = {};
+      drawn.forEach(function (p) {
+        var s = Math.max(a, num(p.start_ns)), e = Math.min(b, num(p.end_ns));
+        var name = str(p.name) || gName(p.task_id, "");
+        seenNames[name] = (seenNames[name] || 0) + 1;
+        pollsG.appendChild(svg("rect", { "class": "poll", x: x(s).toFixed(2), y: laneY(num(p.worker)) + 2, width: Math.max(0.8, (e - s) * sx).toFixed(2), height: laneH - 4, fill: colour(name), "data-task": str(p.task_id) },
+          title(gName(p.task_id, p.name) + "\nP" + str(p.worker) + " @" + fmtDur(p.start_ns) + " – @" + fmtDur(p.end_ns) + " (" + fmtDur(num(p.end_ns) - num(p.start_ns)) + ")")));
+      });
+      g.appendChild(pollsG);
+
+      // Wake arrows: from the waker's lane (or above the lanes when the
+      // waker was not running on a P, e.g. the network poller or a timer)
+      // at the wake, to the woken goroutine's next run.
+      var wIn = wakes.filter(function (w) { return num(w.ts_ns) >= a && num(w.ts_ns) <= b; });
+      // Over the cap, an even sample across the window (not the first ones,
+      // which would crowd into its start).
+      var wDrawn = wIn;
+      if (wIn.length > LIMITS.wakes) {
+        wDrawn = [];
+        for (var k = 0; k < LIMITS.wakes; k++) wDrawn.push(wIn[Math.floor(k * wIn.length / LIMITS.wakes)]);
+      }
+      var wakesG = svg("g", { "class": "wakes" });
+      wDrawn.forEach(function (w) {
+        var wp = wakerPoll(w), run = nextRun(w);
+        var x1 = x(num(w.ts_ns));
+        var y1 = wp && (num(wp.worker) in laneIdx) ? laneY(num(wp.worker)) + laneH / 2 : top - 2;
+        var toLane = run && (num(run.worker) in laneIdx) ? num(run.worker) : (has(w.target_worker) && w.target_worker in laneIdx ? w.target_worker : null);
+        var x2 = run ? x(Math.min(num(run.start_ns), b + (b - a))) : x1;
+        var y2 = toLane === null ? top + 6 : laneY(toLane) + laneH / 2;
+        if (Math.abs(y2 - y1) < 1 && Math.abs(x2 - x1) < 1) y1 -= laneH / 2 + 2;
+        var mid = (x1 + x2) / 2, bend = Math.abs(y2 - y1) < 1 ? -laneH : 0;
+        var d = "M" + x1.toFixed(1) + "," + y1.toFixed(1) + " Q" + mid.toFixed(1) + "," + ((y1 + y2) / 2 + bend).toFixed(1) + " " + x2.toFixed(1) + "," + y2.toFixed(1);
+        wakesG.appendChild(svg("path", { "class": "wake", d: d, "marker-end": "url(#arrow)" },
+          title("wake @" + fmtDur(w.ts_ns) + ": " + gname(w.waker_task_id, w.waker) + " → " + gname(w.woken_task_id, w.woken) +
+            (run ? "\nran @" + fmtDur(run.start_ns) + " on P" + str(run.worker) + ", " + fmtDur(num(run.start_ns) - num(w.ts_ns)) + " after the wake" : "\nno run of the woken goroutine in the window") +
+            (wp ? "" : "\nwaker not on a P"))));
+      });
+      g.appendChild(wakesG);
+
+      // Drag to zoom.
+      var brush = null, x0 = 0;
+      function svgX(ev) {
+        var r = g.getBoundingClientRect();
+        return (ev.clientX - r.left) * W / r.width;
+      }
+      g.addEventListener("mousedown", function (ev) {
+        x0 = Math.max(left, svgX(ev));
+        brush = svg("rect", { "class": "brush", x: x0, y: top, width: 0, height: H - top - 4 });
+        g.appendChild(brush);
+        ev.preventDefault();
+      });
+      g.addEventListener("mousemove", function (ev) {
+        if (!brush) return;
+        var x1 = Math.min(W - right, Math.max(left, svgX(ev)));
+        brush.setAttribute("x", Math.min(x0, x1)); brush.setAttribute("width", Math.abs(x1 - x0));
+      });
+      function endBrush(ev) {
+        if (!brush) return;
+        var x1 = Math.min(W - right, Math.max(left, svgX(ev)));
+        g.removeChild(brush); brush = null;
+        if (Math.abs(x1 - x0) < 4) return;
+        var t0 = a + (Math.min(x0, x1) - left) / sx, t1 = a + (Math.max(x0, x1) - left) / sx;
+        view = [t0, t1]; render();
+      }
+      g.addEventListener("mouseup", endBrush);
+      g.addEventListener("mouseleave", function () { if (brush) { g.removeChild(brush); brush = null; } });
+      holder.appendChild(g);
+
+      var parts = [fmtInt(drawn.length) + (drawn.length < inView.length ? " of " + fmtInt(inView.length) + " (the longest)" : "") + " polls",
+        fmtInt(wDrawn.length) + (wDrawn.length < wIn.length ? " of " + fmtInt(wIn.length) + " (a sample)" : "") + " wakes"];
+      info.textContent = parts.join(", ") + (drawn.length < inView.length || wDrawn.length < wIn.length ? ": zoom in for all" : "");
+      while (legend.firstChild) legend.removeChild(legend.firstChild);
+      Object.keys(seenNames).sort(function (p, q) { return seenNames[q] - seenNames[p]; }).slice(0, 10).forEach(function (n) {
+        legend.appendChild(el("span", null, [el("i", { style: "background:" + colour(n) }), n.length > 48 ? n.slice(0, 47) + "…" : n]));
+      });
+      legend.appendChild(el("span", null, [el("i", { style: "background:#d0452f" }), "wake"]));
+    }
+    apply.addEventListener("click", function () {
+      var a = parseDur(from.value, view[0]), b = parseDur(to.value, view[1]);
+      if (b > a) { view = [Math.max(start, a), Math.min(end, b)]; if (view[1] <= view[0]) view = [start, end]; render(); }
+    });
+    out.addEventListener("click", function () {
+      var m = (view[0] + view[1]) / 2, h = (view[1] - view[0]);
+      view = [Math.max(start, m - h), Math.min(end, m + h)]; render();
+    });
+    reset.addEventListener("click", function () { view = [start, end]; render(); });
+    timelineShow = function (ts, lat) {
+      // The wake, the wait and as much again on each side.
+      var pad = Math.max(lat, (end - start) / 1000, 1000);
+      view = [Math.max(start, ts - pad), Math.min(end, ts + lat + pad)];
+      render();
+      document.getElementById("timeline").scrollIntoView();
+    };
+    render();
+  }
+
+  // ---------- main ----------
+  var R;
+  try {
+    R = JSON.parse(document.getElementById("report-data").textContent);
+  } catch (e) {
+    document.getElementById("app").insertBefore(el("p", { "class": "err", text: "The report embedded in this page does not parse: " + e.message }), document.getElementById("app").firstChild);
+    throw e;
+  }
+  if (!R || typeof R !== "object") R = {};
+  drawInputs(R);
+  var failed = 0;
+  [["summary", drawWarnings], ["summary", drawSummary], ["findings", drawFindings], ["findings", drawConfig], ["pending", drawPending], ["wakes", drawWakes],
+    ["latency", drawLatency], ["workers", drawWorkers], ["timeline", drawTimeline]].forEach(function (s) {
+    try { s[1](R); } catch (e) {
+      failed++;
+      section(s[0]).appendChild(el("p", { "class": "err", text: "This section could not be drawn: " + e.message }));
+      console.error("wakeshim report: " + s[0] + ": " + (e && e.stack || e));
+    }
+  });
+  document.body.setAttribute("data-ready", failed ? "errors" : "ok");
+})();

@@ -1,0 +1,416 @@
+package records
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"iter"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/wakeshim/wakeshim/convert"
+	"github.com/wakeshim/wakeshim/format"
+	"github.com/wakeshim/wakeshim/internal/countio"
+)
+
+// Input is one file of a run.
+type Input struct {
+	Path  string
+	Kind  Kind
+	Bytes int64
+	// Process names the process run the file belongs to: "PROG-PID" for
+	// the shim's files (PROG-PID-SEQ.bin), "" for others (which continue
+	// the run before them).
+	Process string
+}
+
+// shimName matches the shim's file names: PROG-PID-SEQ.bin (or .jsonl).
+var shimName = regexp.MustCompile(`^(.+-[0-9]+)-([0-9]+)\.(bin|jsonl)$`)
+
+// segName matches a conversion's rotated segments: NAME.N.EXT.
+var segName = regexp.MustCompile(`^(.+)\.([0-9]+)\.([^.]+)$`)
+
+// Expand turns the paths given by a user into the files of a run, in
+// time-line order: a directory gives its records files (the shim's
+// PROG-PID-SEQ.bin, sorted by program, process and sequence number; a
+// .jsonl beside a .bin of the same name is left out as its rendering);
+// files are kept in the order given. Each file's kind is sniffed.
+func Expand(paths []string) ([]Input, error) {
+	var ins []Input
+	for _, p := range paths {
+		fi, err := os.Stat(p)
+		if err != nil {
+			return nil, err
+		}
+		if !fi.IsDir() {
+			in, err := stat(p)
+			if err != nil {
+				return nil, err
+			}
+			ins = append(ins, in)
+			continue
+		}
+		ents, err := os.ReadDir(p)
+		if err != nil {
+			return nil, err
+		}
+		names := map[string]bool{}
+		for _, e := range ents {
+			if e.Type().IsRegular() {
+				names[e.Name()] = true
+			}
+		}
+		var files []string
+		for n := range names {
+			switch {
+			case strings.HasSuffix(n, ".bin"):
+			case strings.HasSuffix(n, ".jsonl") && !names[strings.TrimSuffix(n, ".jsonl")+".bin"]:
+			default:
+				continue
+			}
+			files = append(files, n)
+		}
+		slices.SortFunc(files, compareNames)
+		if len(files) == 0 {
+			return nil, fmt.Errorf("%s: no records files (*.bin, *.jsonl) in the directory", p)
+		}
+		for _, n := range files {
+			in, err := stat(filepath.Join(p, n))
+			if err != nil {
+				return nil, err
+			}
+			ins = append(ins, in)
+		}
+	}
+	return ins, nil
+}
+
+// compareNames orders the shim's files by process then sequence number,
+// and rotated segments (app.bin, app.2.bin, app.10.bin) by number.
+func compareNames(a, b string) int {
+	ka, na := nameKey(a)
+	kb, nb := nameKey(b)
+	if c := strings.Compare(ka, kb); c != 0 {
+		return c
+	}
+	if na != nb {
+		if na < nb {
+			return -1
+		}
+		return 1
+	}
+	return strings.Compare(a, b)
+}
+
+func nameKey(n string) (string, int) {
+	if m := shimName.FindStringSubmatch(n); m != nil {
+		seq, _ := strconv.Atoi(m[2])
+		return m[1] + "." + m[3], seq
+	}
+	if m := segName.FindStringSubmatch(n); m != nil {
+		seq, _ := strconv.Atoi(m[2])
+		return m[1] + "." + m[3], seq
+	}
+	ext := filepath.Ext(n)
+	return strings.TrimSuffix(n, ext) + ext, 1
+}
+
+func stat(p string) (Input, error) {
+	f, err := Open(p)
+	if err != nil {
+		return Input{}, err
+	}
+	defer f.Close()
+	in := Input{Path: p, Kind: f.Kind, Bytes: f.Size}
+	if m := shimName.FindStringSubmatch(filepath.Base(p)); m != nil {
+		in.Process = m[1]
+	}
+	return in, nil
+}
+
+// Options control how a run is read. The zero value is the default.
+type Options struct {
+	// Strict refuses a file that ends inside a record. By default such a
+	// file (cut short by a crash) is read to its last whole record, with a
+	// warning (Run.Warnings), and the run goes on with the next file.
+	Strict bool
+	// Convert configures the conversion of execution-trace inputs.
+	Convert convert.Config
+	// Progress, if set, is called now and then with the bytes of the
+	// inputs read so far (all files).
+	Progress func(read int64)
+}
+
+// Event is one record of a run, placed on the run's time line.
+type Event struct {
+	format.Record
+	// T is the record's time on the run's time line, in nanoseconds (0 for
+	// the records without a timestamp).
+	T int64
+	// Input is the index of the record's file in Run.Inputs; Segment
+	// counts the files (and the segments of a converted trace) read so far,
+	// from 0.
+	Input, Segment int
+	// Process counts the process runs (a new one starts at a shim file of
+	// another PROG-PID), from 0. Goroutine ids are only unique within one.
+	Process int
+	// Stack is a TaskPending's frames resolved, innermost first, the wait
+	// reason pseudo-frame ("[reason]") included when the record has it.
+	// It is shared between events: do not modify it.
+	Stack []string
+	// Location is the spawn location of a PollStart's or TaskSpawn's
+	// goroutine ("" if unknown).
+	Location string
+}
+
+// Run reads files as one time line.
+type Run struct {
+	Inputs   []Input
+	Options  Options
+	Warnings []string
+	// End is the end of the time line (ns) once Events is done.
+	End int64
+	// Records counts the records read.
+	Records int64
+}
+
+// NewRun returns a run of the inputs (see Expand).
+func NewRun(inputs []Input, opt Options) *Run {
+	return &Run{Inputs: inputs, Options: opt}
+}
+
+// errStop ends a conversion when the consumer stops iterating.
+var errStop = errors.New("records: stopped")
+
+// Events iterates over the records of every input in order. The time line:
+// each file's clock starts at its own 0, and a file starts where the
+// previous one's last timestamp is (base(next) = base(prev) + last
+// ts_us(prev)); the converter starts each segment at the previous one's
+// last event. An error (bad input, with file and offset or line; a
+// TaskPending or PollStart using an id its file does not define) is
+// yielded once and ends the iteration. The Event and its Frames are
+// reused: copy what you keep.
+func (r *Run) Events() iter.Seq2[*Event, error] {
+	return func(yield func(*Event, error) bool) {
+		st := &runState{run: r, yield: yield, ev: &Event{}}
+		st.process = -1
+		lastProc := "\x00"
+		for i, in := range r.Inputs {
+			if in.Process != lastProc && (in.Process != "" || i == 0) {
+				st.process++
+				lastProc = in.Process
+			}
+			if err := st.file(i, in); err != nil {
+				if err != errStop {
+					yield(nil, err)
+				}
+				return
+			}
+		}
+		r.End = st.base
+	}
+}
+
+type runState struct {
+	run     *Run
+	yield   func(*Event, error) bool
+	ev      *Event
+	base    int64 // current file's time base, ns
+	maxTS   uint32
+	seg     int
+	process int
+	input   int
+	frames  map[uint16]string
+	locs    map[uint16]string
+	stacks  map[string][]string
+	idBuf   []byte
+	where   func() string
+	read    int64  // bytes of the inputs before the current one
+	tick    func() // progress, called every few thousand records
+}
+
+func (s *runState) startFile() {
+	s.frames = map[uint16]string{}
+	s.locs = map[uint16]string{}
+	s.stacks = map[string][]string{}
+	s.maxTS = 0
+}
+
+func (s *runState) endFile() {
+	s.base += int64(s.maxTS) * 1000
+	s.seg++
+}
+
+func (s *runState) file(i int, in Input) error {
+	osf, err := os.Open(in.Path)
+	if err != nil {
+		return err
+	}
+	defer osf.Close()
+	cr := &countio.Reader{R: osf}
+	f, err := NewFile(in.Path, cr)
+	if err != nil {
+		return err
+	}
+	s.input = i
+	s.startFile()
+	progress := s.run.Options.Progress
+	done := s.read
+	defer func() { s.read = done + cr.N }()
+	if progress != nil {
+		s.tick = func() { progress(done + cr.N) }
+	}
+	if f.Kind == KindTrace {
+		s.where = func() string { return "converted record" }
+		out := &traceOut{s: s}
+		var prog func(int64)
+		if progress != nil {
+			prog = func(n int64) { progress(done + n) }
+		}
+		_, err := convert.Convert(f.Reader(), s.run.Options.Convert, out, prog)
+		if err == errStop || out.err == errStop {
+			return errStop
+		}
+		if out.err != nil {
+			return out.err
+		}
+		if err != nil {
+			return fmt.Errorf("%s: %w", in.Path, err)
+		}
+		s.endFile()
+		return nil
+	}
+	s.where = f.Where
+	for {
+		rec, err := f.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			if !s.run.Options.Strict && errors.Is(err, format.ErrTruncated) {
+				s.run.Warnings = append(s.run.Warnings, fmt.Sprintf("%v; read to the last whole record", err))
+				break
+			}
+			return err
+		}
+		if err := s.record(&rec); err != nil {
+			return err
+		}
+	}
+	s.endFile()
+	return nil
+}
+
+// traceOut receives the records of a trace converted on the fly.
+type traceOut struct {
+	s   *runState
+	err error
+}
+
+func (o *traceOut) WriteRecord(r *format.Record) error {
+	if o.err != nil {
+		return o.err
+	}
+	o.err = o.s.record(r)
+	return o.err
+}
+
+func (o *traceOut) NextSegment() error {
+	o.s.endFile()
+	o.s.startFile()
+	return nil
+}
+
+func (o *traceOut) Close() error { return nil }
+
+func (s *runState) record(rec *format.Record) error {
+	s.run.Records++
+	if s.tick != nil && s.run.Records%8192 == 0 {
+		s.tick()
+	}
+	ev := s.ev
+	ev.Record = *rec
+	ev.Input, ev.Segment, ev.Process = s.input, s.seg, s.process
+	ev.Stack, ev.Location, ev.T = nil, "", 0
+	if rec.Code.Spec().Fields[0].Slot == format.SlotTS {
+		s.maxTS = max(s.maxTS, rec.TS)
+		ev.T = s.base + int64(rec.TS)*1000
+	}
+	switch rec.Code {
+	case format.CodeFrameDef:
+		if _, ok := s.frames[rec.ID]; ok {
+			clear(s.stacks) // a redefinition changes the stacks using it
+		}
+		s.frames[rec.ID] = rec.Str
+	case format.CodeSpawnLocationDef:
+		s.locs[rec.ID] = rec.Str
+	case format.CodeTaskSpawn, format.CodePollStart:
+		if rec.SpawnLoc != 0 {
+			loc, ok := s.locs[rec.SpawnLoc]
+			if !ok {
+				return s.fail("%s of task %d uses spawn location id %d, not defined in this file", rec.Code, rec.Task, rec.SpawnLoc)
+			}
+			ev.Location = loc
+		}
+	case format.CodeTaskPending:
+		s.idBuf = s.idBuf[:0]
+		for _, id := range rec.Frames {
+			s.idBuf = append(s.idBuf, byte(id), byte(id>>8))
+		}
+		stk, ok := s.stacks[string(s.idBuf)]
+		if !ok {
+			stk = make([]string, len(rec.Frames))
+			for i, id := range rec.Frames {
+				f, ok := s.frames[id]
+				if !ok {
+					return s.fail("TaskPending uses frame id %d, not defined in this file", id)
+				}
+				stk[i] = f
+			}
+			s.stacks[string(s.idBuf)] = stk
+		}
+		ev.Stack = stk
+	}
+	if !s.yield(ev, nil) {
+		return errStop
+	}
+	return nil
+}
+
+func (s *runState) fail(format string, a ...any) error {
+	return fmt.Errorf("%s: %s: %s", s.run.Inputs[s.input].Path, s.where(), fmt.Sprintf(format, a...))
+}
+
+// Reason splits a TaskPending's resolved stack into its wait reason (the
+// first frame, "[reason]", without the brackets; "" if absent) and the
+// frames of the stack proper.
+func Reason(stack []string) (string, []string) {
+	if len(stack) > 0 {
+		if f := stack[0]; len(f) >= 2 && f[0] == '[' && f[len(f)-1] == ']' {
+			return f[1 : len(f)-1], stack[1:]
+		}
+	}
+	return "", stack
+}
+
+// Entry returns the entry function of a goroutine given its spawn
+// location: the part before " (created at " in the current form
+// "ENTRY (created at CREATOR FILE:LINE)", or the whole of a bare "ENTRY".
+// Older files give the creator's "FUNC FILE:LINE": then the creator's
+// function, and ok is false (it is not the goroutine's own function).
+func Entry(loc string) (entry string, ok bool) {
+	if loc == "" {
+		return "", false
+	}
+	if e, _, found := strings.Cut(loc, " (created at "); found {
+		return e, true
+	}
+	if f, _, found := strings.Cut(loc, " "); found {
+		return f, false // old form: the creator's FUNC FILE:LINE
+	}
+	return loc, true
+}
