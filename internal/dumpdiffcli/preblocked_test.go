@@ -209,10 +209,11 @@ func testPreblocked(t *testing.T, ignore func(exptrace.GoID, exptrace.Stack) boo
 			t.Errorf("records of %s (g%d): %q, want one TaskPending with frames [unknown] only", p.Func, p.ID, pf)
 		}
 	}
+	// P3's reason comes from that stack (runtime.chanrecv: chan_receive).
 	pf := pendingFrames(t, files, facts.P3.ID)
-	if len(pf) != 1 || len(pf[0]) < 3 || pf[0][0] != "[unknown]" || !strings.HasPrefix(pf[0][1], "runtime.gopark ") ||
+	if len(pf) != 1 || len(pf[0]) < 3 || pf[0][0] != "[chan_receive]" || !strings.HasPrefix(pf[0][1], "runtime.gopark ") ||
 		!slices.ContainsFunc(pf[0], func(s string) bool { return strings.HasPrefix(s, facts.P3.Func+" ") }) {
-		t.Fatalf("records of %s (g%d): %q, want one TaskPending: [unknown], runtime.gopark, ..., %s", facts.P3.Func, facts.P3.ID, pf, facts.P3.Func)
+		t.Fatalf("records of %s (g%d): %q, want one TaskPending: [chan_receive], runtime.gopark, ..., %s", facts.P3.Func, facts.P3.ID, pf, facts.P3.Func)
 	}
 
 	for _, tt := range []struct {
@@ -246,8 +247,8 @@ func testPreblocked(t *testing.T, ignore func(exptrace.GoID, exptrace.Stack) boo
 				if len(g3.Wakers) != 1 || g3.Wakers[0].Kind != "blocked at end" || g3.LastUS == nil || *g3.LastUS != r.Records.DurationUS {
 					t.Errorf("%s: wakers %+v, last %v of %d: want still blocked at the end of the records", facts.P3.Func, g3.Wakers, g3.LastUS, r.Records.DurationUS)
 				}
-				if g3.RecordReasons["unknown"] != 1 {
-					t.Errorf("%s: record wait reasons %v, want unknown", facts.P3.Func, g3.RecordReasons)
+				if g3.RecordReasons["chan_receive"] != 1 {
+					t.Errorf("%s: record wait reasons %v, want chan_receive (from its stack)", facts.P3.Func, g3.RecordReasons)
 				}
 				row3 := tableRow(table, facts.P3.Func)
 				if !strings.Contains(row3, " both ") || strings.Contains(row3, "by id") || !strings.Contains(row3, "still blocked at end ×1") {

@@ -12,8 +12,10 @@ import (
 	"strings"
 	"time"
 
+	"github.com/wakeshim/wakeshim/analyze"
 	"github.com/wakeshim/wakeshim/dump"
 	"github.com/wakeshim/wakeshim/internal/textwidth"
+	wrecords "github.com/wakeshim/wakeshim/records"
 )
 
 // report is the result, as printed by -json; the table is made from it.
@@ -247,8 +249,7 @@ func fmtWaker(w wakerInfo) string {
 	case "goroutine":
 		s = "g" + strconv.FormatUint(uint64(w.Task), 10)
 		if w.Spawn != "" {
-			f, _ := dump.ParseFrame(w.Spawn)
-			s += " (" + f.Short() + ")"
+			s += " (" + shortLoc(w.Spawn) + ")"
 		}
 	case "runtime":
 		s = "runtime"
@@ -498,4 +499,25 @@ func orNone(s string) string {
 		return "none"
 	}
 	return s
+}
+
+// shortLoc renders a spawn location compactly: "ENTRY, FILE:LINE" of the
+// go statement (base name of the file), the entry without its package
+// path; an old-style location (the creator's "FUNC FILE:LINE") as its short
+// frame.
+func shortLoc(loc string) string {
+	entry, creator, found := strings.Cut(loc, " (created at ")
+	if !found {
+		if e, ok := wrecords.Entry(loc); ok {
+			return analyze.ShortFunc(e)
+		}
+		f, _ := dump.ParseFrame(loc)
+		return f.Short()
+	}
+	f, _ := dump.ParseFrame(strings.TrimSuffix(creator, ")"))
+	pos := f.Short()
+	if i := strings.IndexByte(pos, ' '); i >= 0 {
+		pos = pos[i+1:]
+	}
+	return analyze.ShortFunc(entry) + ", " + pos
 }
