@@ -27,7 +27,7 @@ $(BUSY):
 bench: $(BUSY)
 	$(GO) run ./internal/convbench -n 3 $(BUSY)
 	$(GO) run ./shim/internal/httpbench -rounds 5 -phase 10s -modes off,on
-	$(GO) test -run '^$$' -bench . -benchmem ./format ./convert ./analyze
+	$(GO) test -run '^$$' -bench . -benchmem ./format ./analyze
 
 # A short run of every fuzzer (FUZZTIME each).
 FUZZTIME ?= 15s
