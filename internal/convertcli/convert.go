@@ -27,11 +27,10 @@ import (
 	"strings"
 	"time"
 
-	"golang.org/x/term"
-
 	"github.com/wakeshim/wakeshim/convert"
 	"github.com/wakeshim/wakeshim/format"
 	"github.com/wakeshim/wakeshim/internal/countio"
+	"github.com/wakeshim/wakeshim/internal/progress"
 )
 
 const usage = `usage: %s [flags] TRACE
@@ -195,7 +194,7 @@ func convertFile(name string, stdin io.Reader, stderr io.Writer, o *options) err
 	if err := out.open(); err != nil {
 		return err
 	}
-	prog := newProgress(stderr, size)
+	prog := progress.New(stderr, size)
 	var st convert.Stats
 	var sink convert.Output = out
 	var filter *codeFilter
@@ -205,7 +204,7 @@ func convertFile(name string, stdin io.Reader, stderr io.Writer, o *options) err
 	}
 	switch kind {
 	case kindTrace:
-		st, err = convert.Convert(br, o.cfg, sink, prog.update)
+		st, err = convert.Convert(br, o.cfg, sink, prog.Update)
 		if err != nil {
 			err = fmt.Errorf("%s: %w", name, err)
 		}
@@ -218,8 +217,8 @@ func convertFile(name string, stdin io.Reader, stderr io.Writer, o *options) err
 		sum += fmt.Sprintf(", %d left out by -codes", filter.dropped)
 		records -= filter.dropped
 	}
-	prog.done()
-	prog.read = cr.N
+	prog.Done()
+	read := cr.N
 	if cerr := out.Close(); cerr != nil && err == nil {
 		err = cerr
 	}
@@ -227,7 +226,7 @@ func convertFile(name string, stdin io.Reader, stderr io.Writer, o *options) err
 		out.remove() // nothing good came before the error: leave no empty files
 	}
 	if !o.quiet {
-		fmt.Fprintf(stderr, "%s (%s) -> %s: %s, %v\n", name, sizeString(prog.read), out.describe(), sum, time.Since(start).Round(time.Millisecond))
+		fmt.Fprintf(stderr, "%s (%s) -> %s: %s, %v\n", name, progress.Size(read), out.describe(), sum, time.Since(start).Round(time.Millisecond))
 	}
 	return err
 }
@@ -277,16 +276,6 @@ func summary(st *convert.Stats) string {
 	return b.String()
 }
 
-func sizeString(n int64) string {
-	switch {
-	case n >= 1<<20:
-		return fmt.Sprintf("%.1f MB", float64(n)/(1<<20))
-	case n >= 1<<10:
-		return fmt.Sprintf("%.1f KB", float64(n)/(1<<10))
-	}
-	return fmt.Sprintf("%d B", n)
-}
-
 // sameFile reports whether output path o names the input file in.
 func sameFile(in, o string) bool {
 	if in == "-" || o == "" || o == "-" {
@@ -295,43 +284,6 @@ func sameFile(in, o string) bool {
 	fi, err1 := os.Stat(in)
 	fo, err2 := os.Stat(o)
 	return err1 == nil && err2 == nil && os.SameFile(fi, fo)
-}
-
-// progress draws a bar on stderr when it is a terminal and the input is
-// large enough for the wait to be noticed.
-type progress struct {
-	w     io.Writer
-	size  int64
-	read  int64
-	show  bool
-	last  time.Time
-	drawn bool
-}
-
-func newProgress(w io.Writer, size int64) *progress {
-	p := &progress{w: w, size: size}
-	if f, ok := w.(*os.File); ok && size > 16<<20 && term.IsTerminal(int(f.Fd())) {
-		p.show = true
-	}
-	return p
-}
-
-func (p *progress) update(read int64) {
-	if !p.show || time.Since(p.last) < 100*time.Millisecond {
-		return
-	}
-	p.last = time.Now()
-	const width = 40
-	frac := min(float64(read)/float64(p.size), 1)
-	fill := int(frac * width)
-	fmt.Fprintf(p.w, "\r[%s%s] %3.0f%% %s", strings.Repeat("=", fill), strings.Repeat(" ", width-fill), frac*100, sizeString(read))
-	p.drawn = true
-}
-
-func (p *progress) done() {
-	if p.drawn {
-		fmt.Fprint(p.w, "\r\033[K")
-	}
 }
 
 // parseCodes parses a list of record codes and ranges: "0-7", "0,1,5-9".

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/wakeshim/wakeshim/format"
+	"github.com/wakeshim/wakeshim/internal/progress"
 )
 
 // segmentFiles writes the binary and/or JSONL outputs of a conversion,
@@ -140,5 +141,5 @@ func (s *segmentFiles) wrap(err error) error {
 }
 
 func (s *segmentFiles) describe() string {
-	return fmt.Sprintf("%s (%s)", strings.Join(s.names, ", "), sizeString(s.bytes))
+	return fmt.Sprintf("%s (%s)", strings.Join(s.names, ", "), progress.Size(s.bytes))
 }

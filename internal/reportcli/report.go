@@ -17,6 +17,7 @@ import (
 
 	"github.com/wakeshim/wakeshim/analyze"
 	"github.com/wakeshim/wakeshim/convert"
+	"github.com/wakeshim/wakeshim/internal/progress"
 	"github.com/wakeshim/wakeshim/records"
 )
 
@@ -133,10 +134,10 @@ func run(name string, inputs []string, o *options, stdout, stderr io.Writer) err
 	for _, in := range ins {
 		size += max(in.Bytes, 0)
 	}
-	prog := newProgress(stderr, size)
-	run := records.NewRun(ins, records.Options{Strict: o.strict, Convert: o.conv, Progress: prog.update})
+	prog := progress.New(stderr, size)
+	run := records.NewRun(ins, records.Options{Strict: o.strict, Convert: o.conv, Progress: prog.Update})
 	rep, an, err := analyze.Analyze(run, o.cfg)
-	prog.done()
+	prog.Done()
 	if err != nil {
 		return err
 	}
@@ -184,7 +185,7 @@ func run(name string, inputs []string, o *options, stdout, stderr io.Writer) err
 	}
 	if !o.quiet {
 		fmt.Fprintf(stderr, "%s: %d input(s) (%s), %d records, %s of time line: %d wakes, %d blocks in %d groups, %d finding(s), %v\n",
-			name, len(ins), sizeString(size), rep.Records, analyze.FmtNS(rep.SpanNS), rep.WakesTotal, rep.PendingTotal,
+			name, len(ins), progress.Size(size), rep.Records, analyze.FmtNS(rep.SpanNS), rep.WakesTotal, rep.PendingTotal,
 			len(rep.Pending), len(rep.Findings), time.Since(start).Round(time.Millisecond))
 	}
 	return nil
@@ -205,14 +206,4 @@ func writeOut(path string, stdout io.Writer, fn func(io.Writer) error) error {
 		return fmt.Errorf("writing %s: %w", path, err)
 	}
 	return f.Close()
-}
-
-func sizeString(n int64) string {
-	switch {
-	case n >= 1<<20:
-		return fmt.Sprintf("%.1f MB", float64(n)/(1<<20))
-	case n >= 1<<10:
-		return fmt.Sprintf("%.1f KB", float64(n)/(1<<10))
-	}
-	return fmt.Sprintf("%d B", n)
 }

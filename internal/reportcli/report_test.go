@@ -15,7 +15,6 @@ import (
 	"strconv"
 	"strings"
 	"testing"
-	"time"
 	"unicode/utf8"
 
 	"github.com/stretchr/testify/assert"
@@ -224,21 +223,6 @@ func TestHelp(t *testing.T) {
 	assert.Equal(t, 0, code)
 	assert.Contains(t, stderr, "usage: report [flags] INPUT...")
 	assert.Contains(t, stderr, "-stuck")
-}
-
-func TestProgress(t *testing.T) {
-	var b bytes.Buffer
-	now := time.Unix(0, 0)
-	p := &progress{w: &b, size: 1000, show: true, now: func() time.Time { return now }}
-	p.update(10) // the first one is drawn
-	now = now.Add(50 * time.Millisecond)
-	p.update(500) // too soon
-	now = now.Add(100 * time.Millisecond)
-	p.update(500)
-	p.done()
-	assert.Equal(t, "\r[                                        ]   1% 10 B\r[====================                    ]  50% 500 B\r\x1b[K", b.String())
-	off := newProgress(&b, 1<<30) // not a terminal
-	assert.False(t, off.show)
 }
 
 // -html writes the page of package htmlreport, with the report inside.
