@@ -92,7 +92,7 @@ func wakeAndMutex(f *facts) {
 		close(done)
 	}()
 	f.Woken = <-wokenID
-	time.Sleep(20 * time.Millisecond) // let it block
+	waitBlocked(f.Woken, "chan receive") // else the send would block and be the one woken
 	f.Waker = goid()
 	ch <- 1
 	<-done
@@ -108,11 +108,24 @@ func wakeAndMutex(f *facts) {
 		close(wdone)
 	}()
 	f.Waiter = <-waiterID
-	t0 := time.Now()
+	waitBlocked(f.Waiter, "sync.Mutex.Lock")
+	t0 := time.Now() // the waiter has waited at least from here
 	time.Sleep(50 * time.Millisecond)
 	f.HeldMS = float64(time.Since(t0)) / 1e6
 	mu.Unlock()
 	<-wdone
+}
+
+// waitBlocked waits until goroutine id shows in a goroutine dump blocked
+// for reason: a fixed sleep is not enough on a busy machine.
+func waitBlocked(id int64, reason string) {
+	want := fmt.Sprintf("goroutine %d [%s", id, reason)
+	buf := make([]byte, 1<<20)
+	for deadline := time.Now().Add(60 * time.Second); time.Now().Before(deadline); time.Sleep(time.Millisecond) {
+		if n := runtime.Stack(buf, true); bytes.Contains(buf[:n], []byte(want)) {
+			return
+		}
+	}
 }
 
 // selfTrace runs the program's own trace.Start and parses the result.
@@ -204,13 +217,21 @@ func helper(mode string) {
 		idc := make(chan int64)
 		go func() { idc <- goid(); preblockedWaiter(ch) }()
 		f.Preblocked = <-idc
-		time.Sleep(100 * time.Millisecond)
+		waitBlocked(f.Preblocked, "chan receive")
+		time.Sleep(100 * time.Millisecond) // blocked well before the shim
 		s, err := shim.Start(shim.Config{Dir: os.Getenv("SPIN_DIR"), Sample: 200 * time.Millisecond, Threshold: 50 * time.Millisecond, Dumps: true})
 		if err != nil {
 			fmt.Fprintln(os.Stderr, "Start:", err)
 			os.Exit(2)
 		}
-		time.Sleep(1200 * time.Millisecond)
+		// At least 1.2s, and until the sampler has dumped a few times and
+		// reported the block (however slow the machine).
+		t0 := time.Now()
+		for deadline := t0.Add(60 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+			if st := s.Stats(); time.Since(t0) > 1200*time.Millisecond && st.Samples >= 3 && st.Refreshed > 0 {
+				break
+			}
+		}
 		close(ch)
 		time.Sleep(100 * time.Millisecond)
 		printFacts(&f)
