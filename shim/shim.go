@@ -422,7 +422,7 @@ const shimPkg = "github.com/wakeshim/wakeshim/shim."
 // ignore is the converter's Config.Ignore: the shim's goroutines (by the
 // ids they recorded, or by their start function) and the runtime's own, as
 // cmd/convert leaves them out (convcore.SystemGoroutine).
-func (s *Session) ignore(id exptrace.GoID, stk exptrace.Stack) bool {
+func (s *Session) ignore(id exptrace.GoID, stk convcore.Stack) bool {
 	if s.isOwn(id) {
 		return true
 	}
