@@ -133,8 +133,11 @@ type Stats struct {
 	// (the tracer's pauses are not counted: nothing is recorded then), and
 	// dropped after the conversion failed.
 	GensEvicted, GensDropped, GensSkipped, GensFailed, GensLost int64
-	ParseErrors                                                 int64         // generations the trace reader rejected
-	ParseTime                                                   time.Duration // time the worker spent parsing and converting
+	ParseErrors                                                 int64 // generations the trace reader rejected
+	// ParserFallbacks counts the trace readers started on x/exp's parser
+	// because the fast decoder does not read the trace's format version.
+	ParserFallbacks int64
+	ParseTime       time.Duration // time the worker spent parsing and converting
 	// TracerCostEst is the tracer's estimated cost in the program's
 	// goroutines, charged to the budget with ParseTime.
 	TracerCostEst time.Duration

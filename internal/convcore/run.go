@@ -89,22 +89,17 @@ func fastSource(br *bufio.Reader, cr *countio.Reader) func(*batch) error {
 		if err != nil {
 			return &TraceError{Offset: 0, Exact: true, Err: err}
 		}
-		for len(b.wevs) < batchLen {
-			e, err := d.Next()
-			if err != nil {
-				if err == io.EOF {
-					return io.EOF
-				}
-				off := d.Offset()
-				var we *tracewire.Error
-				if errors.As(err, &we) {
-					off = we.Offset
-				}
-				return &TraceError{Offset: off, Exact: true, Err: err}
-			}
-			b.wevs = append(b.wevs, *e)
+		b.wevs, err = d.Fill(b.wevs, batchLen)
+		switch err {
+		case nil, io.EOF:
+			return err
 		}
-		return nil
+		off := d.Offset()
+		var we *tracewire.Error
+		if errors.As(err, &we) {
+			off = we.Offset
+		}
+		return &TraceError{Offset: off, Exact: true, Err: err}
 	}
 }
 

@@ -8,6 +8,7 @@ import (
 // cursor walks one M's event batches of a generation, in order.
 type cursor struct {
 	m       ThreadID
+	ms      *mState // the M's state in the ordering, once looked up
 	batches []batch
 	idx     int // current batch
 	dataOff int // next byte in it

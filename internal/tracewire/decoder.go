@@ -98,6 +98,32 @@ func (d *Decoder) Next() (*Event, error) {
 	return e, nil
 }
 
+// Fill appends the next events to buf, until it holds at least n (or a
+// few more) or the trace ends, and returns it: with io.EOF at the end of
+// a trace read without error, an *Error for bad input (buf then holds
+// the events before it). It saves Next's copy of each event.
+func (d *Decoder) Fill(buf []Event, n int) ([]Event, error) {
+	for ; d.qhead < len(d.q); d.qhead++ {
+		buf = append(buf, d.q[d.qhead])
+	}
+	own := d.q[:0]
+	d.q, d.qhead = buf, 0
+	var err error
+	for len(d.q) < n {
+		if d.done {
+			err = io.EOF
+			break
+		}
+		if err = d.step(); err != nil {
+			d.done = true
+			break
+		}
+	}
+	buf = d.q
+	d.q, d.qhead = own, 0
+	return buf, err
+}
+
 // step advances the trace by at least one event.
 func (d *Decoder) step() error {
 	if len(d.frontier) == 0 && len(d.cpu) == 0 {

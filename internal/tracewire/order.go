@@ -14,6 +14,9 @@ import (
 // decoders must share them; the code is this package's own.
 type ordering struct {
 	gs         map[GoID]*gState
+	// hot caches gs for recently seen goroutines, direct-mapped by id:
+	// most events concern a goroutine seen a moment ago.
+	hot        [512]hotG
 	ps         map[ProcID]*pState
 	ms         map[ThreadID]*mState
 	tasks      map[uint64]taskState
@@ -28,6 +31,29 @@ const (
 	gcNotRunning
 	gcRunning
 )
+
+type hotG struct {
+	id GoID
+	g  *gState // nil: empty
+}
+
+// g returns the state of goroutine id, if known.
+func (o *ordering) g(id GoID) (*gState, bool) {
+	h := &o.hot[uint64(id)%uint64(len(o.hot))]
+	if h.g != nil && h.id == id {
+		return h.g, true
+	}
+	g, ok := o.gs[id]
+	if ok {
+		*h = hotG{id, g}
+	}
+	return g, ok
+}
+
+func (o *ordering) setG(id GoID, g *gState) {
+	o.gs[id] = g
+	o.hot[uint64(id)%uint64(len(o.hot))] = hotG{id, g}
+}
 
 type seq struct{ gen, n uint64 }
 
@@ -93,8 +119,11 @@ func (o *ordering) newG(status uint8, s seq) *gState {
 }
 
 func (o *ordering) delG(id GoID) {
-	if g, ok := o.gs[id]; ok {
+	if g, ok := o.g(id); ok {
 		delete(o.gs, id)
+		if h := &o.hot[uint64(id)%uint64(len(o.hot))]; h.g != nil && h.id == id {
+			*h = hotG{}
+		}
 		o.gfree = append(o.gfree, g)
 	}
 }
@@ -144,10 +173,13 @@ func (o *ordering) advance(d *Decoder, c *cursor) (bool, error) {
 	cur := schedCtx{M: m, P: noP, G: noG}
 	var ms *mState
 	if m != noM {
-		var ok bool
-		if ms, ok = o.ms[m]; !ok {
-			ms = &mState{g: noG, p: noP}
-			o.ms[m] = ms
+		if ms = c.ms; ms == nil {
+			var ok bool
+			if ms, ok = o.ms[m]; !ok {
+				ms = &mState{g: noG, p: noP}
+				o.ms[m] = ms
+			}
+			c.ms = ms // (an M's state is never removed)
 		}
 		cur.P, cur.G = ms.p, ms.g
 	}
@@ -376,13 +408,13 @@ func (o *ordering) goStatus(d *Decoder, ev *rawEvent, gen uint64, cur schedCtx) 
 		return cur, false, fmt.Errorf("invalid status for goroutine %d: %d", gid, status)
 	}
 	old := goStatus2State[status]
-	if s, ok := o.gs[gid]; ok {
+	if s, ok := o.g(gid); ok {
 		if uint64(s.status) != status {
 			return cur, false, fmt.Errorf("inconsistent status for goroutine %d: old %d vs. new %d", gid, s.status, status)
 		}
 		s.seq = seq{gen, 0}
 	} else if gen == o.initialGen {
-		o.gs[gid] = o.newG(uint8(status), seq{gen, 0})
+		o.setG(gid, o.newG(uint8(status), seq{gen, 0}))
 		old = exptrace.GoUndetermined
 	} else {
 		return cur, false, fmt.Errorf("found goroutine status for new goroutine after the first generation: id=%d status=%d", gid, status)
@@ -421,18 +453,18 @@ func (o *ordering) goCreate(d *Decoder, ev *rawEvent, gen uint64, cur schedCtx) 
 	if err := validateCtx(cur, reqs{mustHave, mustHave, mayHave}); err != nil {
 		return cur, false, err
 	}
-	if s, ok := o.gs[cur.G]; ok && s.status != goRunning {
+	if s, ok := o.g(cur.G); ok && s.status != goRunning {
 		return cur, false, fmt.Errorf("%s event for goroutine that's not Running", eventName(ev.typ))
 	}
 	id := GoID(ev.args[0])
-	if _, ok := o.gs[id]; ok {
+	if _, ok := o.g(id); ok {
 		return cur, false, fmt.Errorf("tried to create goroutine (%d) that already exists", id)
 	}
 	status := uint8(goRunnable)
 	if ev.typ == evGoCreateBlocked {
 		status = goWaiting
 	}
-	o.gs[id] = o.newG(status, seq{gen, 0})
+	o.setG(id, o.newG(status, seq{gen, 0}))
 	return cur, true, d.emit(ev, ev.typ, cur)
 }
 
@@ -440,7 +472,7 @@ func (o *ordering) goStopExec(d *Decoder, ev *rawEvent, cur schedCtx) (schedCtx,
 	if err := validateCtx(cur, userGoReqs); err != nil {
 		return cur, false, err
 	}
-	s, ok := o.gs[cur.G]
+	s, ok := o.g(cur.G)
 	if !ok {
 		return cur, false, fmt.Errorf("event %s for goroutine (%d) that doesn't exist", eventName(ev.typ), cur.G)
 	}
@@ -463,7 +495,7 @@ func (o *ordering) goStopExec(d *Decoder, ev *rawEvent, cur schedCtx) (schedCtx,
 func (o *ordering) goStart(d *Decoder, ev *rawEvent, gen uint64, cur schedCtx) (schedCtx, bool, error) {
 	gid := GoID(ev.args[0])
 	sq := seq{gen, ev.args[1]}
-	s, ok := o.gs[gid]
+	s, ok := o.g(gid)
 	if !ok || s.status != goRunnable || !sq.succeeds(s.seq) {
 		return cur, false, nil
 	}
@@ -479,7 +511,7 @@ func (o *ordering) goStart(d *Decoder, ev *rawEvent, gen uint64, cur schedCtx) (
 func (o *ordering) goUnblock(d *Decoder, ev *rawEvent, gen uint64, cur schedCtx) (schedCtx, bool, error) {
 	gid := GoID(ev.args[0])
 	sq := seq{gen, ev.args[1]}
-	s, ok := o.gs[gid]
+	s, ok := o.g(gid)
 	if !ok || s.status != goWaiting || !sq.succeeds(s.seq) {
 		return cur, false, nil
 	}
@@ -491,7 +523,7 @@ func (o *ordering) goSwitch(d *Decoder, ev *rawEvent, gen uint64, cur schedCtx) 
 	if err := validateCtx(cur, userGoReqs); err != nil {
 		return cur, false, err
 	}
-	cs, ok := o.gs[cur.G]
+	cs, ok := o.g(cur.G)
 	if !ok {
 		return cur, false, fmt.Errorf("event %s for goroutine (%d) that doesn't exist", eventName(ev.typ), cur.G)
 	}
@@ -500,7 +532,7 @@ func (o *ordering) goSwitch(d *Decoder, ev *rawEvent, gen uint64, cur schedCtx) 
 	}
 	nextg := GoID(ev.args[0])
 	sq := seq{gen, ev.args[1]}
-	ns, ok := o.gs[nextg]
+	ns, ok := o.g(nextg)
 	if !ok || ns.status != goWaiting || !sq.succeeds(ns.seq) {
 		return cur, false, nil
 	}
@@ -535,7 +567,7 @@ func (o *ordering) goSyscallBegin(d *Decoder, ev *rawEvent, gen uint64, cur sche
 	if err := validateCtx(cur, userGoReqs); err != nil {
 		return cur, false, err
 	}
-	s, ok := o.gs[cur.G]
+	s, ok := o.g(cur.G)
 	if !ok {
 		return cur, false, fmt.Errorf("event GoSyscallBegin for goroutine (%d) that doesn't exist", cur.G)
 	}
@@ -560,7 +592,7 @@ func (o *ordering) goSyscallEnd(d *Decoder, ev *rawEvent, cur schedCtx) (schedCt
 	if err := validateCtx(cur, userGoReqs); err != nil {
 		return cur, false, err
 	}
-	s, ok := o.gs[cur.G]
+	s, ok := o.g(cur.G)
 	if !ok {
 		return cur, false, fmt.Errorf("event GoSyscallEnd for goroutine (%d) that doesn't exist", cur.G)
 	}
@@ -592,7 +624,7 @@ func (o *ordering) goSyscallEndBlocked(d *Decoder, ev *rawEvent, cur schedCtx) (
 	if err := validateCtx(cur, reqs{mustHave, mayHave, mustHave}); err != nil {
 		return cur, false, err
 	}
-	s, ok := o.gs[cur.G]
+	s, ok := o.g(cur.G)
 	if !ok {
 		return cur, false, fmt.Errorf("event GoSyscallEndBlocked for goroutine (%d) that doesn't exist", cur.G)
 	}
@@ -610,10 +642,10 @@ func (o *ordering) goCreateSyscall(d *Decoder, ev *rawEvent, gen uint64, cur sch
 		return cur, false, err
 	}
 	id := GoID(ev.args[0])
-	if _, ok := o.gs[id]; ok {
+	if _, ok := o.g(id); ok {
 		return cur, false, fmt.Errorf("tried to create goroutine (%d) in syscall that already exists", id)
 	}
-	o.gs[id] = o.newG(goSyscall, seq{gen, 0})
+	o.setG(id, o.newG(goSyscall, seq{gen, 0}))
 	next := cur
 	next.G = id
 	return next, true, d.emit(ev, ev.typ, cur)
@@ -623,7 +655,7 @@ func (o *ordering) goDestroySyscall(d *Decoder, ev *rawEvent, cur schedCtx) (sch
 	if err := validateCtx(cur, reqs{mustHave, mayHave, mustHave}); err != nil {
 		return cur, false, err
 	}
-	s, ok := o.gs[cur.G]
+	s, ok := o.g(cur.G)
 	if !ok {
 		return cur, false, fmt.Errorf("event GoDestroySyscall for goroutine (%d) that doesn't exist", cur.G)
 	}
@@ -684,7 +716,7 @@ func (o *ordering) userRegion(d *Decoder, ev *rawEvent, cur schedCtx, begin bool
 	if !ok {
 		return cur, false, fmt.Errorf("invalid string ID %d for %s event", ev.args[1], eventName(ev.typ))
 	}
-	s, ok := o.gs[cur.G]
+	s, ok := o.g(cur.G)
 	if !ok {
 		return cur, false, fmt.Errorf("encountered %s without known state for current goroutine %d", eventName(ev.typ), cur.G)
 	}
@@ -821,7 +853,7 @@ func (o *ordering) goRangeBegin(d *Decoder, ev *rawEvent, cur schedCtx) (schedCt
 	if ev.typ == evSTWBegin {
 		desc = ev.args[0]
 	}
-	s, ok := o.gs[cur.G]
+	s, ok := o.g(cur.G)
 	if !ok {
 		return cur, false, fmt.Errorf("encountered event of type %d without known state for current goroutine %d", ev.typ, cur.G)
 	}
@@ -833,7 +865,7 @@ func (o *ordering) goRangeBegin(d *Decoder, ev *rawEvent, cur schedCtx) (schedCt
 
 func (o *ordering) goRangeActive(d *Decoder, ev *rawEvent, gen uint64, cur schedCtx) (schedCtx, bool, error) {
 	gid := GoID(ev.args[0])
-	s, ok := o.gs[gid]
+	s, ok := o.g(gid)
 	if !ok {
 		return cur, false, fmt.Errorf("uninitialized goroutine %d found during %s", gid, eventName(ev.typ))
 	}
@@ -847,7 +879,7 @@ func (o *ordering) goRangeEnd(d *Decoder, ev *rawEvent, cur schedCtx) (schedCtx,
 	if err := validateCtx(cur, userGoReqs); err != nil {
 		return cur, false, err
 	}
-	s, ok := o.gs[cur.G]
+	s, ok := o.g(cur.G)
 	if !ok {
 		return cur, false, fmt.Errorf("encountered event of type %d without known state for current goroutine %d", ev.typ, cur.G)
 	}
