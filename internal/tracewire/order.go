@@ -13,7 +13,7 @@ import (
 // ordering (order.go there): they are what makes a trace valid, so both
 // decoders must share them; the code is this package's own.
 type ordering struct {
-	gs         map[GoID]*gState
+	gs map[GoID]*gState
 	// hot caches gs for recently seen goroutines, direct-mapped by id:
 	// most events concern a goroutine seen a moment ago.
 	hot        [512]hotG
