@@ -26,15 +26,20 @@ $(BUSY):
 # micro-benchmarks.
 bench: $(BUSY)
 	$(GO) run ./internal/convbench -n 3 $(BUSY)
+	$(GO) test -run '^$$' -bench Decode -benchtime 3x ./internal/tracewire
 	$(GO) run ./shim/internal/httpbench -rounds 5 -phase 10s -modes off,on
 	$(GO) test -run '^$$' -bench . -benchmem ./format ./analyze
 
-# A short run of every fuzzer (FUZZTIME each).
+# A short run of every fuzzer (FUZZTIME each), the differential ones
+# (internal/tracewire, internal/convcore: the fast decoder against x/exp)
+# included. Minimizing a new input of a trace-sized corpus takes the
+# default 60s: FUZZMINIMIZE bounds it, or a short run only minimizes.
 FUZZTIME ?= 15s
+FUZZMINIMIZE ?= 3s
 fuzz:
 	@for pkg in $$($(GO) list ./...); do \
 	  for f in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz'); do \
-	    echo "$$pkg $$f"; $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; \
+	    echo "$$pkg $$f"; $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) -fuzzminimizetime $(FUZZMINIMIZE) $$pkg || exit 1; \
 	  done; \
 	done
 

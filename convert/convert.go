@@ -34,6 +34,23 @@ type Stats = convcore.Stats
 // TraceError reports input the trace reader rejected, with the byte offset.
 type TraceError = convcore.TraceError
 
+// Stack is a stack of the trace as Config.Ignore is given it; GoID a
+// goroutine id.
+type (
+	Stack = convcore.Stack
+	GoID  = convcore.GoID
+)
+
+// Parser names the trace parser of Convert (Config.Parser).
+type Parser = convcore.Parser
+
+// The parsers: the converter's own decoder of the trace format (the
+// default), and golang.org/x/exp/trace's Reader, the reference.
+const (
+	ParserFast = convcore.ParserFast
+	ParserExp  = convcore.ParserExp
+)
+
 // Defaults and limits of Config.
 const (
 	DefaultThreshold      = convcore.DefaultThreshold
@@ -87,12 +104,12 @@ func IsTraceError(err error) bool { return convcore.IsTraceError(err) }
 
 // SystemGoroutine is a Config.Ignore function that leaves out the runtime's
 // own goroutines (the GC's, the tracer's...), as goroutine dumps do.
-func SystemGoroutine(id exptrace.GoID, stack exptrace.Stack) bool {
+func SystemGoroutine(id GoID, stack Stack) bool {
 	return convcore.SystemGoroutine(id, stack)
 }
 
 // TracerGoroutine is a Config.Ignore function that leaves out only the
 // execution tracer's own goroutines.
-func TracerGoroutine(id exptrace.GoID, stack exptrace.Stack) bool {
+func TracerGoroutine(id GoID, stack Stack) bool {
 	return convcore.TracerGoroutine(id, stack)
 }

@@ -30,6 +30,12 @@ type Config struct {
 	// written, for cmd/dumpdiff. It needs the sampler (Sample not negative).
 	Dumps bool
 
+	// Parser is the trace parser of the worker: "fast" (the default), the
+	// converter's own decoder of the trace format, or "exp",
+	// golang.org/x/exp/trace's Reader (the reference, several times the
+	// CPU per trace byte). Another value is an error.
+	Parser string
+
 	// Sample is the interval of the goroutine-dump sampler, which finds
 	// goroutines blocked since before the trace could see them. Zero means
 	// 1s; negative turns the sampler off. The dumps are charged to Budget,
@@ -122,6 +128,13 @@ func (c Config) withDefaults() (Config, error) {
 	if c.MaxTotal < perFile {
 		return c, fmt.Errorf("shim: MaxTotal (maxtotal) %d below MaxFile (maxfile) %d, x2 with JSONL", c.MaxTotal, c.MaxFile)
 	}
+	switch c.Parser {
+	case "":
+		c.Parser = "fast"
+	case "fast", "exp":
+	default:
+		return c, fmt.Errorf("shim: Parser (parser) %q: want fast or exp", c.Parser)
+	}
 	if c.Dumps && c.Sample < 0 {
 		return c, errors.New("shim: Dumps (dumps) needs the sampler (sample)")
 	}
@@ -171,6 +184,7 @@ func (e *KeyError) Unwrap() error { return e.Err }
 //	threshold=1ms   Threshold (a Go duration)
 //	jsonl=1         JSONL (1/0, true/false, on/off)
 //	dumps=1         Dumps (1/0, true/false, on/off)
+//	parser=exp      Parser (fast or exp)
 //	sample=1s       Sample (0 or off: no sampler)
 //	maxfile=64MB    MaxFile (bytes; B, KB/MB/GB = 1024^n, KiB/MiB/GiB too)
 //	maxtotal=1GB    MaxTotal
@@ -215,6 +229,11 @@ func ParseEnv(s string) (Config, error) {
 			c.JSONL, err = parseBool(val)
 		case "dumps":
 			c.Dumps, err = parseBool(val)
+		case "parser":
+			if val != "fast" && val != "exp" {
+				err = errors.New("want fast or exp")
+			}
+			c.Parser = val
 		case "sample":
 			if val == "off" {
 				val = "0"

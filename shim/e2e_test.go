@@ -398,10 +398,18 @@ func readFiles(t *testing.T, dir string, allowTrunc bool) []*fileRecords {
 func fileExists(name string) bool { _, err := os.Stat(name); return err == nil }
 
 func TestEndToEndWakesAndMutex(t *testing.T) {
+	// Both trace parsers of the worker: the fast decoder (the default)
+	// and x/exp's (parser=exp).
+	for _, parser := range []string{"fast", "exp"} {
+		t.Run(parser, func(t *testing.T) { testEndToEndWakesAndMutex(t, parser) })
+	}
+}
+
+func testEndToEndWakesAndMutex(t *testing.T, parser string) {
 	dir := t.TempDir()
 	// budget=off: every event converted, however slow the machine (the
 	// budget's windows have tests of their own).
-	f, stderr := runHelper(t, "wake", "WAKESHIM=dir="+dir+",jsonl=1,threshold=1ms,budget=off")
+	f, stderr := runHelper(t, "wake", "WAKESHIM=dir="+dir+",jsonl=1,threshold=1ms,budget=off,parser="+parser)
 	if !f.ShimRunning {
 		t.Fatalf("shim not running; stderr: %s", stderr)
 	}

@@ -133,8 +133,11 @@ type Stats struct {
 	// (the tracer's pauses are not counted: nothing is recorded then), and
 	// dropped after the conversion failed.
 	GensEvicted, GensDropped, GensSkipped, GensFailed, GensLost int64
-	ParseErrors                                                 int64         // generations the trace reader rejected
-	ParseTime                                                   time.Duration // time the worker spent parsing and converting
+	ParseErrors                                                 int64 // generations the trace reader rejected
+	// ParserFallbacks counts the trace readers started on x/exp's parser
+	// because the fast decoder does not read the trace's format version.
+	ParserFallbacks int64
+	ParseTime       time.Duration // time the worker spent parsing and converting
 	// TracerCostEst is the tracer's estimated cost in the program's
 	// goroutines, charged to the budget with ParseTime.
 	TracerCostEst time.Duration
@@ -422,7 +425,7 @@ const shimPkg = "github.com/wakeshim/wakeshim/shim."
 // ignore is the converter's Config.Ignore: the shim's goroutines (by the
 // ids they recorded, or by their start function) and the runtime's own, as
 // cmd/convert leaves them out (convcore.SystemGoroutine).
-func (s *Session) ignore(id exptrace.GoID, stk exptrace.Stack) bool {
+func (s *Session) ignore(id exptrace.GoID, stk convcore.Stack) bool {
 	if s.isOwn(id) {
 		return true
 	}

@@ -9,8 +9,33 @@ import (
 	exptrace "golang.org/x/exp/trace"
 
 	"github.com/wakeshim/wakeshim/internal/convcore"
+	"github.com/wakeshim/wakeshim/internal/tracewire"
 	"github.com/wakeshim/wakeshim/shim/internal/budget"
 )
+
+// eventReader is the worker's trace parser: the converter's own decoder,
+// or x/exp's Reader (Config.Parser).
+type eventReader interface {
+	next() (*tracewire.Event, error)
+}
+
+type expReader struct {
+	r  *exptrace.Reader
+	ev tracewire.Event
+}
+
+func (r *expReader) next() (*tracewire.Event, error) {
+	ev, err := r.r.ReadEvent()
+	if err != nil {
+		return nil, err
+	}
+	tracewire.FromExpEvent(&ev, &r.ev)
+	return &r.ev, nil
+}
+
+type wireReader struct{ d *tracewire.Decoder }
+
+func (r wireReader) next() (*tracewire.Event, error) { return r.d.Next() }
 
 // worker is the session's one goroutine that parses and converts: it owns
 // the trace reader, the converter, the CPU account and the files. It waits
@@ -25,7 +50,7 @@ type worker struct {
 	out  *files
 	acct *budget.Account
 
-	tr      *exptrace.Reader
+	tr      eventReader
 	cur     []byte // unread part of the current chunk
 	lastGen uint64 // last generation handed to the reader (0: none yet)
 	epoch   int    // the flight recorder lastGen belongs to
@@ -105,7 +130,7 @@ func (w *worker) run() {
 			w.startReader(ch)
 			continue
 		}
-		ev, err := w.tr.ReadEvent()
+		ev, err := w.tr.next()
 		if err != nil {
 			if err != io.EOF {
 				w.stats.ParseErrors++
@@ -118,7 +143,7 @@ func (w *worker) run() {
 		if w.failed {
 			continue
 		}
-		t := ev.Time()
+		t := ev.Time
 		if w.newWindow {
 			w.newWindow = false
 			w.c.Gap(t)
@@ -127,7 +152,7 @@ func (w *worker) run() {
 		if len(w.samples) > 0 {
 			w.applySamples(t)
 		}
-		if err := w.c.Event(&ev); err != nil {
+		if err := w.c.Consume(ev); err != nil {
 			w.fail(err)
 			continue
 		}
@@ -174,14 +199,29 @@ func (w *worker) startReader(ch chunk) {
 	w.noteGens(ch)
 	w.cur = ch.data
 	w.lastGen = ch.last
-	tr, err := exptrace.NewReader(io.MultiReader(bytes.NewReader(ch.hdr[:]), w))
-	if err != nil {
-		w.stats.ParseErrors++
-		w.s.reportOnce("parse", "trace reader: %v", err)
-		w.cur = nil
-		return
+	in := io.MultiReader(bytes.NewReader(ch.hdr[:]), w)
+	if w.s.cfg.Parser == "exp" || !tracewire.Supported(ch.hdr[:]) {
+		if w.s.cfg.Parser != "exp" {
+			w.stats.ParserFallbacks++
+		}
+		tr, err := exptrace.NewReader(in)
+		if err != nil {
+			w.stats.ParseErrors++
+			w.s.reportOnce("parse", "trace reader: %v", err)
+			w.cur = nil
+			return
+		}
+		w.tr = &expReader{r: tr}
+	} else {
+		d, err := tracewire.NewDecoder(in)
+		if err != nil {
+			w.stats.ParseErrors++
+			w.s.reportOnce("parse", "trace reader: %v", err)
+			w.cur = nil
+			return
+		}
+		w.tr = wireReader{d}
 	}
-	w.tr = tr
 	w.newWindow = true
 }
 

@@ -17,6 +17,7 @@ import (
 	"os/exec"
 	"runtime/pprof"
 	"slices"
+	"strings"
 	"syscall"
 	"time"
 
@@ -25,22 +26,27 @@ import (
 	"github.com/wakeshim/wakeshim/convert"
 	"github.com/wakeshim/wakeshim/format"
 	"github.com/wakeshim/wakeshim/internal/reportcli"
+	"github.com/wakeshim/wakeshim/internal/tracewire"
 )
 
 const usage = `usage: convbench [-n N] TRACE
 
 Runs, N times each and alternating, a bare golang.org/x/exp/trace read of
-TRACE ("parse"), its conversion to v9 binary ("convert") and to v9 binary
-plus JSONL ("convert+jsonl"), and wakeshim report on it ("report": converted
-on the fly, text and JSON written), each in a fresh subprocess, and prints
-the median wall time and peak RSS of each, their ratios to "parse", and
-report's to convert.
+TRACE ("parse"), a bare read by the converter's own decoder ("decode"), its
+conversion to v9 binary ("convert"; "convert-exp" with x/exp's parser) and
+to v9 binary plus JSONL ("convert+jsonl", "convert+jsonl-exp"), and
+wakeshim report on it ("report": converted on the fly, text and JSON
+written), each in a fresh subprocess, and prints the median wall time, CPU
+time and peak RSS of each, their ratios to "parse", and report's to
+convert. -modes runs some of them (parse is always run: the ratios are to
+it).
 
 Flags:
 `
 
 func main() {
 	n := flag.Int("n", 3, "runs of each mode")
+	only := flag.String("modes", "", "comma-separated `MODES` to run (default all)")
 	mode := flag.String("mode", "", "run one mode in this process (used by the driver)")
 	cpuprofile := flag.String("cpuprofile", "", "with -mode, write a CPU profile to `FILE`")
 	flag.Usage = func() {
@@ -70,13 +76,26 @@ func main() {
 		}
 		return
 	}
+	if *only != "" {
+		keep := []string{"parse"}
+		for m := range strings.SplitSeq(*only, ",") {
+			if !slices.Contains(modes, m) {
+				fmt.Fprintf(os.Stderr, "convbench: unknown mode %q (modes: %s)\n", m, strings.Join(modes, ","))
+				os.Exit(2)
+			}
+			if m != "parse" {
+				keep = append(keep, m)
+			}
+		}
+		modes = keep
+	}
 	if err := drive(in, *n); err != nil {
 		fmt.Fprintln(os.Stderr, "convbench:", err)
 		os.Exit(1)
 	}
 }
 
-var modes = []string{"parse", "convert", "convert+jsonl", "report"}
+var modes = []string{"parse", "decode", "convert-exp", "convert", "convert+jsonl-exp", "convert+jsonl", "report"}
 
 type sample struct {
 	wall time.Duration
@@ -116,9 +135,18 @@ func drive(in string, n int) error {
 		fmt.Printf("%-14s %10v %10v %8.1fMB %8.2f %8.2f %8.2f\n", m, s.wall.Round(time.Millisecond), s.cpu.Round(time.Millisecond),
 			float64(s.rss)/1024, float64(s.wall)/float64(base.wall), float64(s.cpu)/float64(base.cpu), float64(s.rss)/float64(base.rss))
 	}
-	c, r := median(res["convert"]), median(res["report"])
-	fmt.Printf("report / convert: wall %.2fx, cpu %.2fx, peak RSS %.2fx (goal: at most 1.5x)\n",
-		float64(r.wall)/float64(c.wall), float64(r.cpu)/float64(c.cpu), float64(r.rss)/float64(c.rss))
+	ratio := func(a, b, goal string) {
+		if len(res[a]) == 0 || len(res[b]) == 0 {
+			return
+		}
+		x, y := median(res[a]), median(res[b])
+		fmt.Printf("%s / %s: wall %.2fx, cpu %.2fx, peak RSS %.2fx%s\n", a, b,
+			float64(x.wall)/float64(y.wall), float64(x.cpu)/float64(y.cpu), float64(x.rss)/float64(y.rss), goal)
+	}
+	ratio("convert", "parse", " (goal: cpu at most 0.33x)")
+	ratio("convert", "convert-exp", " (goal: peak RSS at most 1x)")
+	ratio("convert+jsonl", "convert+jsonl-exp", " (goal: wall at most 1x)")
+	ratio("report", "convert", " (goal: at most 1.5x)")
 	return nil
 }
 
@@ -161,6 +189,20 @@ func runMode(mode, in string) error {
 		}
 		return nil
 	}
+	if mode == "decode" {
+		d, err := tracewire.NewDecoder(br)
+		if err != nil {
+			return err
+		}
+		for {
+			if _, err := d.Next(); err != nil {
+				if err == io.EOF {
+					return nil
+				}
+				return err
+			}
+		}
+	}
 	if mode == "parse" {
 		r, err := exptrace.NewReader(br)
 		if err != nil {
@@ -187,7 +229,7 @@ func runMode(mode, in string) error {
 		return err
 	}
 	var rw format.RecordWriter = w
-	if mode == "convert+jsonl" {
+	if mode == "convert+jsonl" || mode == "convert+jsonl-exp" {
 		jf, err := os.CreateTemp("", "convbench-*.jsonl")
 		if err != nil {
 			return err
@@ -198,7 +240,11 @@ func runMode(mode, in string) error {
 		defer jbw.Flush()
 		rw = format.MultiWriter(w, format.NewJSONLWriter(jbw))
 	}
-	if _, err := convert.Convert(br, convert.Config{Ignore: convert.TracerGoroutine}, discardSegments{rw}, nil); err != nil {
+	cfg := convert.Config{Ignore: convert.TracerGoroutine}
+	if strings.HasSuffix(mode, "-exp") {
+		cfg.Parser = convert.ParserExp
+	}
+	if _, err := convert.Convert(br, cfg, discardSegments{rw}, nil); err != nil {
 		return err
 	}
 	return bw.Flush()

@@ -29,8 +29,16 @@ import (
 	exptrace "golang.org/x/exp/trace"
 
 	"github.com/wakeshim/wakeshim/format"
+	"github.com/wakeshim/wakeshim/internal/tracewire"
 	"github.com/wakeshim/wakeshim/internal/waitreason"
 )
+
+// Stack is a stack of the trace, as Config.Ignore is given it: its Frames
+// yield "function, file, line" innermost first.
+type Stack = tracewire.Stack
+
+// NoStack is the absence of a stack.
+var NoStack = tracewire.NoStack
 
 // Config controls a Converter. Its zero value means the documented defaults.
 type Config struct {
@@ -55,8 +63,24 @@ type Config struct {
 	// gave for it; if that was empty, Ignore is asked again when the trace
 	// first gives one. An ignored goroutine produces
 	// no records of its own, and a wake it makes is reported with waker 0.
-	Ignore func(id exptrace.GoID, stack exptrace.Stack) bool
+	Ignore func(id GoID, stack Stack) bool
+
+	// Parser selects the trace parser of Convert: ParserFast (the
+	// default) is the converter's own decoder of the trace format
+	// (internal/tracewire), ParserExp golang.org/x/exp/trace's Reader,
+	// the reference. A trace in a format version the fast decoder does
+	// not read is parsed by x/exp whatever this says (Stats.Fallbacks
+	// counts it). Another value is an error.
+	Parser Parser
 }
+
+// Parser names a trace parser (Config.Parser).
+type Parser string
+
+const (
+	ParserFast Parser = "fast"
+	ParserExp  Parser = "exp"
+)
 
 // maxCatchUp is the most QueueSamples written for one gap between events.
 const maxCatchUp = 1000
@@ -71,6 +95,13 @@ const (
 )
 
 func (c Config) withDefaults() (Config, error) {
+	switch c.Parser {
+	case "":
+		c.Parser = ParserFast
+	case ParserFast, ParserExp:
+	default:
+		return c, fmt.Errorf("convert: unknown Parser %q (want %q or %q)", c.Parser, ParserFast, ParserExp)
+	}
 	if c.Threshold < 0 {
 		return c, fmt.Errorf("convert: negative Threshold %v", c.Threshold)
 	}
@@ -106,6 +137,11 @@ type Stats struct {
 	Segments int                    // output segments started (at least 1 once a record is written)
 	// Goroutines is the number of goroutines tracked at the moment.
 	Goroutines int
+	// Parser is the parser Convert used (Config.Parser, or ParserExp
+	// for a fallback); Fallbacks counts the inputs the fast decoder left
+	// to x/exp because it does not read their format version.
+	Parser    Parser
+	Fallbacks int
 }
 
 // Wakes returns the number of WakeEvent records written.
@@ -148,8 +184,8 @@ type goroutine struct {
 	// earliest evidence of it, a lower bound of its start.
 	exact       bool
 	blockStart  exptrace.Time
-	blockReason string         // as the source gave it ("" for a restated block)
-	blockStack  exptrace.Stack // until resolved into blockFrames at a generation boundary
+	blockReason string // as the source gave it ("" for a restated block)
+	blockStack  Stack  // until resolved into blockFrames at a generation boundary
 	blockFrames []string
 	// carried: the block was in progress at a Gap and the new trace
 	// reader has not yet said whether it still is; seen is the latest
@@ -222,11 +258,12 @@ type Converter struct {
 	frames     format.Table
 
 	frameStr map[uint64]string // PC -> "func file:line"
-	stackIDs map[exptrace.Stack][]string
+	stackIDs map[Stack][]string
 	clock    *exptrace.ClockSnapshot
 
 	rec    format.Record
 	ids    []uint16
+	ev     tracewire.Event // Event's conversion of an x/exp event
 	err    error
 	stats  Stats
 	closed bool
@@ -246,7 +283,7 @@ func New(cfg Config, out Output) (*Converter, error) {
 		out:      out,
 		gidx:     make(map[exptrace.GoID]int32),
 		frameStr: make(map[uint64]string),
-		stackIDs: make(map[exptrace.Stack][]string),
+		stackIDs: make(map[Stack][]string),
 	}, nil
 }
 
@@ -264,9 +301,17 @@ func (c *Converter) Clock() *exptrace.ClockSnapshot { return c.clock }
 // ErrClosed is returned by a Converter used after Close.
 var ErrClosed = errors.New("convert: converter closed")
 
-// Event consumes one trace event. Events must come in the order the trace
-// reader returns them. An error from the Output is sticky.
+// Event consumes one trace event of x/exp's parser. Events must come in
+// the order the trace reader returns them. An error from the Output is
+// sticky.
 func (c *Converter) Event(ev *exptrace.Event) error {
+	tracewire.FromExpEvent(ev, &c.ev)
+	return c.Consume(&c.ev)
+}
+
+// Consume consumes one trace event as the converter reads it, from
+// either parser, in trace order.
+func (c *Converter) Consume(e *tracewire.Event) error {
 	if c.err != nil {
 		return c.err
 	}
@@ -274,26 +319,20 @@ func (c *Converter) Event(ev *exptrace.Event) error {
 		return ErrClosed
 	}
 	c.stats.Events++
-	if err := c.advance(ev.Time()); err != nil {
+	if err := c.advance(e.Time); err != nil {
 		return c.fail(err)
 	}
-	switch ev.Kind() {
-	case exptrace.EventSync:
-		if err := c.generation(ev); err != nil {
-			return c.fail(err)
-		}
-	case exptrace.EventStateTransition:
-		st := ev.StateTransition()
-		var err error
-		switch st.Resource.Kind {
-		case exptrace.ResourceGoroutine:
-			err = c.goTransition(ev, &st)
-		case exptrace.ResourceProc:
-			err = c.procTransition(ev, &st)
-		}
-		if err != nil {
-			return c.fail(err)
-		}
+	var err error
+	switch e.Kind {
+	case tracewire.KindSync:
+		err = c.generation(e)
+	case tracewire.KindGo:
+		err = c.goTransition(e)
+	case tracewire.KindProc:
+		err = c.procTransition(e)
+	}
+	if err != nil {
+		return c.fail(err)
 	}
 	return nil
 }
@@ -420,17 +459,16 @@ func (c *Converter) write() error {
 // generation handles the Sync event that starts each generation of the
 // trace: the stacks of the previous one are about to be dropped by the
 // reader, so block stacks still held are resolved to strings now.
-func (c *Converter) generation(ev *exptrace.Event) error {
-	c.genStart = ev.Time()
-	if s := ev.Sync(); s.ClockSnapshot != nil {
-		cs := *s.ClockSnapshot
-		c.clock = &cs
+func (c *Converter) generation(ev *tracewire.Event) error {
+	c.genStart = ev.Time
+	if ev.Clock != nil {
+		c.clock = ev.Clock
 	}
 	c.resolveStacks()
 	if c.sweepAt > 0 {
 		if c.sweepAt++; c.sweepAt > 2 {
 			c.sweepAt = 0
-			if err := c.sweepCarried(ev.Time()); err != nil {
+			if err := c.sweepCarried(ev.Time); err != nil {
 				return err
 			}
 		}
@@ -448,15 +486,15 @@ func (c *Converter) generation(ev *exptrace.Event) error {
 func (c *Converter) resolveStacks() {
 	for i := range c.gs {
 		g := &c.gs[i]
-		if g.blockStack != exptrace.NoStack {
+		if g.blockStack != NoStack {
 			g.blockFrames = c.stackFrames(g.blockStack)
-			g.blockStack = exptrace.NoStack
+			g.blockStack = NoStack
 		}
 	}
 }
 
 // lookup returns the state of goroutine id, creating it on first sight.
-func (c *Converter) lookup(id exptrace.GoID, stk exptrace.Stack) (*goroutine, bool) {
+func (c *Converter) lookup(id exptrace.GoID, stk Stack) (*goroutine, bool) {
 	if i, ok := c.index(id); ok {
 		return &c.gs[i], false
 	}
@@ -478,7 +516,7 @@ func (c *Converter) lookup(id exptrace.GoID, stk exptrace.Stack) (*goroutine, bo
 	}
 	if c.cfg.Ignore != nil {
 		g.ignored = c.cfg.Ignore(id, stk)
-		g.askAgain = stk == exptrace.NoStack
+		g.askAgain = stk == NoStack
 	}
 	return g, true
 }
@@ -505,17 +543,17 @@ func (c *Converter) drop(id exptrace.GoID) {
 	}
 }
 
-func (c *Converter) goTransition(ev *exptrace.Event, st *exptrace.StateTransition) error {
-	id := st.Resource.Goroutine()
-	from, to := st.Goroutine()
-	t := ev.Time()
+func (c *Converter) goTransition(ev *tracewire.Event) error {
+	id := ev.G
+	from, to := ev.GoFrom(), ev.GoTo()
+	t := ev.Time
 
 	// The transition's own stack: a new goroutine's start stack, the stack
 	// where a goroutine blocks or enters a syscall, or the one a status
 	// event restates (x/exp/trace fills it from the event for those).
-	stk := st.Stack
+	stk := ev.TStack
 	g, fresh := c.lookup(id, stk)
-	if g.askAgain && stk != exptrace.NoStack {
+	if g.askAgain && stk != NoStack {
 		g.askAgain = false
 		if c.cfg.Ignore(id, stk) && !g.ignored {
 			if g.state == exptrace.GoRunnable {
@@ -524,7 +562,7 @@ func (c *Converter) goTransition(ev *exptrace.Event, st *exptrace.StateTransitio
 			g.ignored = true
 		}
 	}
-	if stk != exptrace.NoStack && !g.ignored && from != exptrace.GoNotExist {
+	if stk != NoStack && !g.ignored && from != exptrace.GoNotExist {
 		c.noteStack(g, stk)
 	}
 	if g.carried {
@@ -538,7 +576,7 @@ func (c *Converter) goTransition(ev *exptrace.Event, st *exptrace.StateTransitio
 		// Running->Running, or from Undetermined), or, after lost events,
 		// correcting it: only a real change of state counts.
 		if g.state == to {
-			if g.inBlock && g.blockStack == exptrace.NoStack && g.blockFrames == nil {
+			if g.inBlock && g.blockStack == NoStack && g.blockFrames == nil {
 				g.blockStack = stk // a first stack for a block seen without one
 			}
 			return nil
@@ -566,25 +604,25 @@ func (c *Converter) goTransition(ev *exptrace.Event, st *exptrace.StateTransitio
 	switch from {
 	case exptrace.GoNotExist:
 		if to != exptrace.GoNotExist {
-			if err := c.spawned(ev, st, g); err != nil {
+			if err := c.spawned(ev, g); err != nil {
 				return err
 			}
 		}
 	case exptrace.GoRunning:
-		c.rec = format.Record{Code: format.CodePollEnd, TS: c.ts(t), Worker: worker(ev.Proc())}
+		c.rec = format.Record{Code: format.CodePollEnd, TS: c.ts(t), Worker: worker(ev.CurP)}
 		if err := c.write(); err != nil {
 			return err
 		}
 	case exptrace.GoWaiting, exptrace.GoSyscall:
 		if to == exptrace.GoRunnable && from == exptrace.GoWaiting {
-			waker, err := c.wakerTask(ev.Goroutine())
+			waker, err := c.wakerTask(ev.CurG)
 			if err != nil {
 				return err
 			}
 			if err := c.spawnFor(g); err != nil {
 				return err
 			}
-			c.rec = format.Record{Code: format.CodeWakeEvent, TS: c.ts(t), Waker: waker, Task: task(id), Worker: worker(ev.Proc())}
+			c.rec = format.Record{Code: format.CodeWakeEvent, TS: c.ts(t), Waker: waker, Task: task(id), Worker: worker(ev.CurP)}
 			if err := c.write(); err != nil {
 				return err
 			}
@@ -603,7 +641,7 @@ func (c *Converter) goTransition(ev *exptrace.Event, st *exptrace.StateTransitio
 	case exptrace.GoWaiting, exptrace.GoSyscall:
 		g.inBlock, g.exact = true, true
 		g.blockStart = t
-		g.blockReason = st.Reason
+		g.blockReason = ev.Reason
 		g.nextReport, g.reported = 0, 0
 		if to == exptrace.GoSyscall {
 			g.blockReason = "syscall"
@@ -626,16 +664,16 @@ func (c *Converter) goTransition(ev *exptrace.Event, st *exptrace.StateTransitio
 }
 
 // spawned handles a goroutine's creation (or first sight).
-func (c *Converter) spawned(ev *exptrace.Event, st *exptrace.StateTransition, g *goroutine) error {
+func (c *Converter) spawned(ev *tracewire.Event, g *goroutine) error {
 	// The creator's stack: its top frame is the go statement. The
 	// transition's own stack is the new goroutine's start: its entry.
 	creator := ""
-	for f := range ev.Stack().Frames() {
+	for f := range ev.Stack.Frames() {
 		creator = c.frameString(f)
 		break
 	}
 	entry := ""
-	for f := range st.Stack.Frames() {
+	for f := range ev.TStack.Frames() {
 		entry = f.Func
 	}
 	if creator != "" || entry != "" {
@@ -651,7 +689,7 @@ func (c *Converter) spawned(ev *exptrace.Event, st *exptrace.StateTransition, g 
 	return c.write()
 }
 
-func (c *Converter) pollStart(ev *exptrace.Event, g *goroutine) error {
+func (c *Converter) pollStart(ev *tracewire.Event, g *goroutine) error {
 	if err := c.spawnFor(g); err != nil {
 		return err
 	}
@@ -659,7 +697,7 @@ func (c *Converter) pollStart(ev *exptrace.Event, g *goroutine) error {
 	if err != nil {
 		return err
 	}
-	c.rec = format.Record{Code: format.CodePollStart, TS: c.ts(ev.Time()), Worker: worker(ev.Proc()), Task: task(g.id), SpawnLoc: id}
+	c.rec = format.Record{Code: format.CodePollStart, TS: c.ts(ev.Time), Worker: worker(ev.CurP), Task: task(g.id), SpawnLoc: id}
 	return c.write()
 }
 
@@ -757,7 +795,7 @@ func (c *Converter) unblocked(g *goroutine, t exptrace.Time) error {
 // endBlock forgets g's block.
 func (g *goroutine) endBlock() {
 	g.inBlock, g.exact, g.carried = false, false, false
-	g.blockReason, g.blockStack, g.blockFrames = "", exptrace.NoStack, nil
+	g.blockReason, g.blockStack, g.blockFrames = "", NoStack, nil
 	g.nextReport, g.reported = 0, 0
 }
 
@@ -766,7 +804,7 @@ func (g *goroutine) endBlock() {
 // (waitreason.Canonical), then the block stack, innermost first.
 func (c *Converter) pending(g *goroutine, t exptrace.Time, d time.Duration) error {
 	frames := g.blockFrames
-	if g.blockStack != exptrace.NoStack {
+	if g.blockStack != NoStack {
 		frames = c.stackFrames(g.blockStack)
 	}
 	if err := c.spawnFor(g); err != nil {
@@ -806,7 +844,7 @@ func (c *Converter) pending(g *goroutine, t exptrace.Time, d time.Duration) erro
 
 // stackFrames returns the frame strings of stk, innermost first, cached
 // per stack for the current generation.
-func (c *Converter) stackFrames(stk exptrace.Stack) []string {
+func (c *Converter) stackFrames(stk Stack) []string {
 	if fs, ok := c.stackIDs[stk]; ok {
 		return fs
 	}
@@ -830,8 +868,8 @@ func (c *Converter) frameString(f exptrace.StackFrame) string {
 	return s
 }
 
-func (c *Converter) procTransition(ev *exptrace.Event, st *exptrace.StateTransition) error {
-	id := st.Resource.Proc()
+func (c *Converter) procTransition(ev *tracewire.Event) error {
+	id := ev.P
 	if id < 0 {
 		return nil
 	}
@@ -839,8 +877,8 @@ func (c *Converter) procTransition(ev *exptrace.Event, st *exptrace.StateTransit
 		c.procs = append(c.procs, proc{since: c.segBase})
 	}
 	p := &c.procs[id]
-	_, to := st.Proc()
-	t := ev.Time()
+	to := ev.ProcTo()
+	t := ev.Time
 	switch {
 	case to == exptrace.ProcRunning && !p.running:
 		p.running, p.since = true, t

@@ -243,7 +243,7 @@ func TestSyscallPending(t *testing.T) {
 }
 
 func TestIgnore(t *testing.T) {
-	ignore := func(id exptrace.GoID, _ exptrace.Stack) bool { return id == 9 }
+	ignore := func(id GoID, _ Stack) bool { return id == 9 }
 	out := run(t, Config{Ignore: ignore, SampleInterval: -1},
 		goEv(t, 0, 1, 0, 9, nex, rnb, "", stack("main.main"), stack("shim.loop")),
 		goEv(t, 1*ms, 1, 0, 2, rng, wtg, "select", stack("main.sel"), nostk),

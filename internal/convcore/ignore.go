@@ -1,10 +1,6 @@
 package convcore
 
-import (
-	"strings"
-
-	exptrace "golang.org/x/exp/trace"
-)
+import "strings"
 
 // tracerFuncs are the start functions of the goroutines the execution
 // tracer runs for itself (Go 1.25/1.26): its CPU-profile reader, the
@@ -21,7 +17,7 @@ var tracerFuncs = []string{
 // finalizer goroutine...), recognised like runtime.isSystemGoroutine by a
 // start function in package runtime other than runtime.main. Goroutine dumps
 // hide the same goroutines.
-func SystemGoroutine(id exptrace.GoID, stack exptrace.Stack) bool {
+func SystemGoroutine(id GoID, stack Stack) bool {
 	outer := outermost(stack)
 	return strings.HasPrefix(outer, "runtime.") && outer != "runtime.main" || tracerFunc(outer)
 }
@@ -30,11 +26,11 @@ func SystemGoroutine(id exptrace.GoID, stack exptrace.Stack) bool {
 // tracer's own goroutines, recognised by the function they started in (the
 // outermost frame of stack). They are never the user's: they appear in
 // every trace, blocked on their own timers.
-func TracerGoroutine(_ exptrace.GoID, stack exptrace.Stack) bool {
+func TracerGoroutine(_ GoID, stack Stack) bool {
 	return tracerFunc(outermost(stack))
 }
 
-func outermost(stack exptrace.Stack) string {
+func outermost(stack Stack) string {
 	var outer string
 	for f := range stack.Frames() {
 		outer = f.Func

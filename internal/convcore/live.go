@@ -86,10 +86,10 @@ func (c *Converter) forget(id exptrace.GoID) {
 // across a gap: restated blocked at the same place, the block goes on;
 // otherwise it ended in the gap and is reported now, and g is treated as
 // first seen.
-func (c *Converter) resume(g *goroutine, to exptrace.GoState, stk exptrace.Stack, t exptrace.Time) error {
+func (c *Converter) resume(g *goroutine, to exptrace.GoState, stk Stack, t exptrace.Time) error {
 	g.carried = false
-	if to == g.state && (stk == exptrace.NoStack || g.blockFrames == nil || sameBlock(g.blockFrames, c.stackFrames(stk))) {
-		if g.blockFrames == nil && stk != exptrace.NoStack {
+	if to == g.state && (stk == NoStack || g.blockFrames == nil || sameBlock(g.blockFrames, c.stackFrames(stk))) {
+		if g.blockFrames == nil && stk != NoStack {
 			g.blockStack = stk
 		}
 		return nil // still in the same block
@@ -220,7 +220,7 @@ func (c *Converter) ApplyDump(at exptrace.Time, gs []Sampled, solo bool) error {
 				c.origins[s.ID] = origin{entry: entryOf(s.Frames, creatorFunc(s.Creator)), creator: s.Creator}
 				continue
 			}
-			g, _ := c.lookup(s.ID, exptrace.NoStack)
+			g, _ := c.lookup(s.ID, NoStack)
 			if g.ignored {
 				continue
 			}
@@ -257,7 +257,7 @@ func (c *Converter) ApplyDump(at exptrace.Time, gs []Sampled, solo bool) error {
 			c.startSampled(g, s, at, at)
 			continue
 		}
-		if g.blockFrames == nil && g.blockStack == exptrace.NoStack {
+		if g.blockFrames == nil && g.blockStack == NoStack {
 			g.blockFrames = s.Frames
 		}
 		if g.blockReason == "" {

@@ -1,10 +1,6 @@
 package convcore
 
-import (
-	"strings"
-
-	exptrace "golang.org/x/exp/trace"
-)
+import "strings"
 
 // A goroutine's spawn location names the function it runs and the go
 // statement that created it:
@@ -53,7 +49,7 @@ func (c *Converter) setOrigin(g *goroutine, entry, creator string) {
 // block or status stack): its outermost frames show what a wrapper calls.
 // Only a goroutine whose entry is unknown or a wrapper pays for the walk,
 // once: the first stack decides.
-func (c *Converter) noteStack(g *goroutine, stk exptrace.Stack) {
+func (c *Converter) noteStack(g *goroutine, stk Stack) {
 	if g.entryFinal || g.entry != "" && !wrapper(g.entry, "") {
 		return
 	}

@@ -1,27 +1,50 @@
 package convcore
 
 import (
+	"bufio"
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 
 	exptrace "golang.org/x/exp/trace"
 
 	"github.com/wakeshim/wakeshim/internal/countio"
+	"github.com/wakeshim/wakeshim/internal/tracewire"
 )
 
-// TraceError reports input the trace reader rejected. Offset is how many
-// bytes of the input had been read when the error surfaced: the trace
-// reader reads ahead a generation at a time, so the bad spot is at or
-// before it.
+// TraceError reports input the trace parser rejected, on one line: where
+// (Offset) and what. With the fast decoder the offset is that of the
+// batch or event at fault (Exact); x/exp's parser reads ahead a
+// generation at a time, so with it the bad spot is at or before Offset.
+// Detail gives the parser's whole message (x/exp's can run to a hundred
+// lines of its internal state).
 type TraceError struct {
 	Offset int64
+	Exact  bool
 	Err    error
 }
 
 func (e *TraceError) Error() string {
-	return fmt.Sprintf("bad execution trace at or before byte %d: %v", e.Offset, e.Err)
+	msg := e.Err.Error()
+	var we *tracewire.Error
+	if errors.As(e.Err, &we) {
+		msg = we.Msg
+	}
+	first, rest, _ := strings.Cut(msg, "\n")
+	first = strings.TrimRight(first, ": ")
+	if strings.TrimSpace(rest) != "" {
+		first += " (more with -v)"
+	}
+	if e.Exact {
+		return fmt.Sprintf("bad execution trace at byte %d: %s", e.Offset, first)
+	}
+	return fmt.Sprintf("bad execution trace at or before byte %d: %s", e.Offset, first)
 }
+
+// Detail returns the parser's whole message, which may run to many lines.
+func (e *TraceError) Detail() string { return e.Err.Error() }
 
 func (e *TraceError) Unwrap() error { return e.Err }
 
@@ -40,47 +63,97 @@ func Convert(r io.Reader, cfg Config, out Output, progress func(read int64)) (St
 		return Stats{}, err
 	}
 	cr := &countio.Reader{R: r}
-	tr, err := exptrace.NewReader(cr)
-	if err != nil {
-		return Stats{}, &TraceError{Offset: cr.N, Err: err}
+	br := bufio.NewReaderSize(cr, 64<<10)
+	head, _ := br.Peek(len(tracewire.Header))
+	if c.cfg.Parser == ParserFast {
+		if tracewire.Supported(head) {
+			c.stats.Parser = ParserFast
+			return c.run(cr, progress, fastSource(br, cr))
+		}
+		if bytes.HasPrefix(head, []byte("go 1.")) {
+			c.stats.Fallbacks++ // a trace of another format version
+		}
 	}
+	c.stats.Parser = ParserExp
+	tr, err := exptrace.NewReader(br)
+	if err != nil {
+		return c.Stats(), &TraceError{Offset: cr.N, Err: err}
+	}
+	return c.run(cr, progress, expSource(tr, cr))
+}
 
-	const batchLen = 1024
+// fastSource fills batches from the converter's own decoder.
+func fastSource(br *bufio.Reader, cr *countio.Reader) func(*batch) error {
+	d, err := tracewire.NewDecoder(br)
+	return func(b *batch) error {
+		if err != nil {
+			return &TraceError{Offset: 0, Exact: true, Err: err}
+		}
+		b.wevs, err = d.Fill(b.wevs, batchLen)
+		switch err {
+		case nil, io.EOF:
+			return err
+		}
+		off := d.Offset()
+		var we *tracewire.Error
+		if errors.As(err, &we) {
+			off = we.Offset
+		}
+		return &TraceError{Offset: off, Exact: true, Err: err}
+	}
+}
+
+// expSource fills batches from x/exp's Reader.
+func expSource(tr *exptrace.Reader, cr *countio.Reader) func(*batch) error {
+	return func(b *batch) error {
+		for len(b.evs) < batchLen {
+			ev, err := tr.ReadEvent()
+			if err != nil {
+				if err == io.EOF {
+					return io.EOF
+				}
+				return &TraceError{Offset: cr.N, Err: err}
+			}
+			b.evs = append(b.evs, ev)
+		}
+		return nil
+	}
+}
+
+const batchLen = 1024
+
+// run converts the events fill gives, parsing in one goroutine and
+// converting in this one.
+func (c *Converter) run(cr *countio.Reader, progress func(int64), fill func(*batch) error) (st Stats, err error) {
 	full := make(chan *batch, 4)
 	free := make(chan *batch, 5)
 	for range cap(free) {
-		free <- &batch{evs: make([]exptrace.Event, 0, batchLen)}
+		free <- &batch{}
 	}
 	stop := make(chan struct{})
 	go func() {
 		defer close(full)
+		var b *batch
 		defer func() {
-			// The trace parser is not ours; bad input must not take the
-			// process (the shim's host, above all) down with it.
+			// The trace parser must not take the process (the shim's
+			// host, above all) down with it on bad input.
 			if p := recover(); p != nil {
-				full <- &batch{read: cr.N, err: &TraceError{Offset: cr.N, Err: fmt.Errorf("trace parser panicked: %v", p)}}
+				if b == nil {
+					b = &batch{}
+				}
+				b.read = cr.N
+				b.err = &TraceError{Offset: cr.N, Err: fmt.Errorf("trace parser panicked: %v", p)}
+				full <- b
 			}
 		}()
 		for {
-			var b *batch
 			select {
 			case b = <-free:
 			case <-stop:
 				return
 			}
-			b.evs = b.evs[:0]
-			for len(b.evs) < batchLen {
-				ev, err := tr.ReadEvent()
-				if err != nil {
-					if err != io.EOF {
-						b.err = &TraceError{Offset: cr.N, Err: err}
-					} else {
-						b.err = io.EOF
-					}
-					break
-				}
-				b.evs = append(b.evs, ev)
-			}
+			b.evs, b.wevs = b.evs[:0], b.wevs[:0]
+			b.err = fill(b)
 			b.read = cr.N
 			full <- b
 			if b.err != nil {
@@ -90,7 +163,14 @@ func Convert(r io.Reader, cfg Config, out Output, progress func(read int64)) (St
 	}()
 	defer func() {
 		close(stop)
-		for range full { // let the reader finish
+		for range full { // let the parser finish
+		}
+	}()
+	defer func() {
+		// x/exp's StateTransition panics on some corrupt statuses its
+		// parser let through: that is the input's fault too.
+		if p := recover(); p != nil {
+			st, err = c.Stats(), &TraceError{Offset: cr.N, Err: fmt.Errorf("trace parser panicked: %v", p)}
 		}
 	}()
 
@@ -98,6 +178,11 @@ func Convert(r io.Reader, cfg Config, out Output, progress func(read int64)) (St
 	for b := range full {
 		for i := range b.evs {
 			if err := c.Event(&b.evs[i]); err != nil {
+				return c.Stats(), err
+			}
+		}
+		for i := range b.wevs {
+			if err := c.Consume(&b.wevs[i]); err != nil {
 				return c.Stats(), err
 			}
 		}
@@ -111,6 +196,7 @@ func Convert(r io.Reader, cfg Config, out Output, progress func(read int64)) (St
 			break
 		}
 		clear(b.evs) // drop references to parsed generations
+		clear(b.wevs)
 		free <- b
 	}
 	if err := c.Close(); err != nil {
@@ -120,9 +206,10 @@ func Convert(r io.Reader, cfg Config, out Output, progress func(read int64)) (St
 }
 
 // batch is a run of events handed from the parsing goroutine to the
-// converting one.
+// converting one: x/exp's (evs) or the decoder's (wevs).
 type batch struct {
 	evs  []exptrace.Event
+	wevs []tracewire.Event
 	read int64 // input bytes read when the batch was full
 	err  error // io.EOF or a *TraceError after the last event
 }

@@ -56,6 +56,7 @@ type options struct {
 	cfg        convert.Config
 	runtime    bool
 	quiet      bool
+	verbose    bool
 }
 
 // Usage is the command's help text, for `wakeshim help convert`.
@@ -80,6 +81,8 @@ func Run(name string, args []string, stdin io.Reader, stderr io.Writer) int {
 	fs.DurationVar(&o.cfg.SegmentDuration, "segment", 0, "longest trace time per output segment (0: the format's limit, about 71.6m)")
 	fs.BoolVar(&o.runtime, "runtime", false, "keep the runtime's own goroutines (the tracer's, the GC's...) in the records")
 	fs.BoolVar(&o.quiet, "q", false, "no summary line")
+	fs.BoolVar(&o.verbose, "v", false, "on a bad trace, the parser's whole message (x/exp's includes its internal state)")
+	parser := fs.String("parser", string(convert.ParserFast), "trace `PARSER`: fast (the converter's own decoder) or exp (golang.org/x/exp/trace, the reference)")
 	fs.StringVar(&codes, "codes", "", "keep only the records of these `CODES` (e.g. 0-7, or 0,1,7-9; see docs/format.md)")
 	fs.Usage = func() {
 		fmt.Fprint(fs.Output(), Usage(name))
@@ -93,6 +96,13 @@ func Run(name string, args []string, stdin io.Reader, stderr io.Writer) int {
 	}
 	if fs.NArg() != 1 {
 		fs.Usage()
+		return 2
+	}
+	switch p := convert.Parser(*parser); p {
+	case convert.ParserFast, convert.ParserExp:
+		o.cfg.Parser = p
+	default:
+		fmt.Fprintf(stderr, "%s: -parser %q: want fast or exp\n", name, *parser)
 		return 2
 	}
 	if o.cfg.Threshold <= 0 {
@@ -112,6 +122,10 @@ func Run(name string, args []string, stdin io.Reader, stderr io.Writer) int {
 	}
 	if err := convertFile(fs.Arg(0), stdin, stderr, &o); err != nil {
 		fmt.Fprintf(stderr, "%s: %v\n", name, err)
+		var te *convert.TraceError
+		if o.verbose && errors.As(err, &te) {
+			fmt.Fprintf(stderr, "%s: the parser said: %s\n", name, te.Detail())
+		}
 		return 1
 	}
 	return 0
@@ -272,6 +286,12 @@ func summary(st *convert.Stats) string {
 	fmt.Fprintf(&b, "), %d wakes, %d pending", st.Wakes(), st.Pending())
 	if st.Segments > 1 {
 		fmt.Fprintf(&b, ", %d segments", st.Segments)
+	}
+	if st.Parser != "" {
+		fmt.Fprintf(&b, ", parser %s", st.Parser)
+	}
+	if st.Fallbacks > 0 {
+		fmt.Fprintf(&b, " (%d fallback: a format the fast decoder does not read)", st.Fallbacks)
 	}
 	return b.String()
 }

@@ -2,6 +2,7 @@ package convertcli
 
 import (
 	"bytes"
+	"errors"
 	"io"
 	"os"
 	"path/filepath"
@@ -11,6 +12,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/wakeshim/wakeshim/convert"
 	"github.com/wakeshim/wakeshim/format"
 )
 
@@ -152,7 +154,9 @@ func TestErrors(t *testing.T) {
 		{"bad threshold", []string{"-threshold", "-1ms", "x"}, 2, "-threshold must be positive"},
 		{"missing file", []string{filepath.Join(dir, "missing.trace")}, 1, "missing.trace: no such file"},
 		{"not a trace", []string{"-o", filepath.Join(dir, "g.bin"), garbage}, 1, "garbage.trace: not a Go execution trace"},
-		{"truncated trace", []string{"-o", filepath.Join(dir, "cut.bin.out"), cut}, 1, "cut.trace: bad execution trace at or before byte"},
+		{"truncated trace", []string{"-o", filepath.Join(dir, "cut.bin.out"), cut}, 1, "cut.trace: bad execution trace at byte 49402: failed to read full batch"},
+		{"truncated trace, x/exp", []string{"-parser", "exp", "-o", filepath.Join(dir, "cut.exp.bin"), cut}, 1, "cut.trace: bad execution trace at or before byte"},
+		{"bad parser", []string{"-parser", "nope", "x"}, 2, "-parser \"nope\": want fast or exp"},
 		{"truncated v9", []string{"-jsonl", filepath.Join(dir, "c.jsonl"), v9cut}, 1, "cut.bin: offset 12 (record WakeEvent, code 7): format: truncated record"},
 		{"bad JSONL", []string{"-o", filepath.Join(dir, "b.bin"), badJSONL}, 1, "bad.jsonl: line 2"},
 		{"unwritable output", []string{"-o", filepath.Join(dir, "no", "such", "dir.bin"), trace("sleep.trace")}, 1, "dir.bin"},
@@ -235,3 +239,42 @@ func TestCodes(t *testing.T) {
 		assert.Contains(t, stderr, tc.want)
 	}
 }
+
+// A corrupt trace that makes x/exp's parser dump its internal state (the
+// "failed to advance" error and a hundred lines of goroutine states) is
+// reported on one line by either parser; -v adds the parser's details.
+func TestOneLineErrors(t *testing.T) {
+	full, err := os.ReadFile(trace("flightrec.trace"))
+	require.NoError(t, err)
+	dir := t.TempDir()
+	bad := filepath.Join(dir, "flipped.trace")
+	// Find a one-byte flip that x/exp rejects with a many-line message.
+	found := false
+	for p := len(full) / 2; p < len(full) && !found; p++ {
+		in := bytes.Clone(full)
+		in[p] ^= 0x01
+		_, err := convert.Convert(bytes.NewReader(in), convert.Config{Parser: convert.ParserExp}, discard{}, nil)
+		var te *convert.TraceError
+		if errors.As(err, &te) && strings.Count(te.Detail(), "\n") > 10 {
+			require.NoError(t, os.WriteFile(bad, in, 0o644))
+			found = true
+		}
+	}
+	require.True(t, found, "no flip of one byte gives a long x/exp error")
+	for _, parser := range []string{"exp", "fast"} {
+		code, stderr := convertCLI(t, nil, "-q", "-parser", parser, "-o", filepath.Join(dir, parser+".bin"), bad)
+		assert.Equal(t, 1, code, stderr)
+		assert.Equal(t, 1, strings.Count(stderr, "\n"), "one line with -parser %s: %s", parser, stderr)
+		assert.Regexp(t, `flipped.trace: bad execution trace at (or before )?byte \d+: `, stderr)
+	}
+	code, stderr := convertCLI(t, nil, "-q", "-v", "-parser", "exp", "-o", filepath.Join(dir, "v.bin"), bad)
+	assert.Equal(t, 1, code)
+	assert.Greater(t, strings.Count(stderr, "\n"), 10, "-v gives the parser's details")
+}
+
+type discard struct{}
+
+func (discard) WriteRecord(*format.Record) error { return nil }
+func (discard) NextSegment() error               { return nil }
+
+func (discard) Close() error { return nil }

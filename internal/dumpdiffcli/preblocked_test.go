@@ -10,8 +10,6 @@ import (
 	"strings"
 	"testing"
 
-	exptrace "golang.org/x/exp/trace"
-
 	"github.com/wakeshim/wakeshim/convert"
 	"github.com/wakeshim/wakeshim/format"
 )
@@ -92,7 +90,7 @@ func (m *memSegments) NextSegment() error {
 // convert.SystemGoroutine, as cmd/convert does by default, or nil, as
 // with convert -runtime), and writes its segments as DIR/NAME.1.v9,
 // DIR/NAME.2.v9, ...; it returns their paths.
-func convertTrace(t *testing.T, trace string, ignore func(exptrace.GoID, exptrace.Stack) bool) []string {
+func convertTrace(t *testing.T, trace string, ignore func(convert.GoID, convert.Stack) bool) []string {
 	t.Helper()
 	f, err := os.Open(trace)
 	if err != nil {
@@ -196,7 +194,7 @@ func TestPreblocked(t *testing.T) {
 	t.Run("runtime", func(t *testing.T) { testPreblocked(t, nil) })
 }
 
-func testPreblocked(t *testing.T, ignore func(exptrace.GoID, exptrace.Stack) bool) {
+func testPreblocked(t *testing.T, ignore func(convert.GoID, convert.Stack) bool) {
 	facts := readPreFacts(t)
 	files := convertTrace(t, filepath.Join(tracesDir, "preblocked.trace"), ignore)
 

@@ -1,0 +1,149 @@
+package tracewire
+
+import (
+	"encoding/binary"
+	"fmt"
+)
+
+// cursor walks one M's event batches of a generation, in order.
+type cursor struct {
+	m       ThreadID
+	ms      *mState // the M's state in the ordering, once looked up
+	batches []batch
+	idx     int // current batch
+	dataOff int // next byte in it
+	lastTs  Time
+	ev      rawEvent // the M's next event
+}
+
+// rawEvent is a timed event as read: its type, time and arguments (after
+// the timestamp), and where it is in the input.
+type rawEvent struct {
+	typ   uint8
+	time  Time
+	args  [maxArgs]uint64
+	extra uint64 // state the ordering passes to the transition (the P's or G's previous one)
+	off   int64
+}
+
+// next reads the M's next event; false when there is none.
+func (c *cursor) next(g *generation) (bool, error) {
+	for c.idx < len(c.batches) && len(c.batches[c.idx].data) == c.dataOff {
+		c.idx++
+		c.dataOff = 0
+		c.lastTs = 0
+	}
+	if c.idx == len(c.batches) {
+		return false, nil
+	}
+	b := &c.batches[c.idx]
+	if c.lastTs == 0 {
+		c.lastTs = g.mul(b.time)
+	}
+	data := b.data[c.dataOff:]
+	off := b.off + int64(c.dataOff)
+	typ := data[0]
+	if int(typ) >= numSpecs {
+		return false, &Error{Offset: off, Msg: fmt.Sprintf("found invalid event type: %d", typ)}
+	}
+	sp := &specs[typ]
+	if sp.nargs == 0 || !sp.timed {
+		return false, &Error{Offset: off, Msg: fmt.Sprintf("found event without a timestamp: type=%d", typ)}
+	}
+	n := 1
+	ts, k := uvarint(data[n:])
+	if k <= 0 {
+		return false, &Error{Offset: off, Msg: "found invalid uvarint for timestamp"}
+	}
+	n += k
+	c.ev.typ = typ
+	c.ev.off = off
+	for i := 0; i < int(sp.nargs)-1; i++ {
+		v, k := uvarint(data[n:])
+		if k <= 0 {
+			return false, &Error{Offset: off, Msg: "found invalid uvarint"}
+		}
+		c.ev.args[i] = v
+		n += k
+	}
+	c.ev.time = g.mul(ts) + c.lastTs
+	c.lastTs = c.ev.time
+	c.dataOff += n
+	return true, nil
+}
+
+// uvarint is binary.Uvarint with the one-byte case inline.
+func uvarint(b []byte) (uint64, int) {
+	if len(b) > 0 && b[0] < 0x80 {
+		return uint64(b[0]), 1
+	}
+	return binary.Uvarint(b)
+}
+
+// The frontier: a min-heap of the Ms' cursors by the time of their next
+// event. It sifts exactly as the reference parser's does, so that events
+// of equal time come out in the same order.
+
+func heapInsert(h []*cursor, c *cursor) []*cursor {
+	h = append(h, c)
+	heapSiftUp(h, len(h)-1)
+	return h
+}
+
+func heapUpdate(h []*cursor, i int) {
+	if heapSiftUp(h, i) != i {
+		return
+	}
+	heapSiftDown(h, i)
+}
+
+func heapRemove(h []*cursor, i int) []*cursor {
+	for i > 0 {
+		h[(i-1)/2], h[i] = h[i], h[(i-1)/2]
+		i = (i - 1) / 2
+	}
+	h[0], h[len(h)-1] = h[len(h)-1], h[0]
+	h = h[:len(h)-1]
+	heapSiftDown(h, 0)
+	return h
+}
+
+func heapSiftUp(h []*cursor, i int) int {
+	for i > 0 && h[(i-1)/2].ev.time > h[i].ev.time {
+		h[(i-1)/2], h[i] = h[i], h[(i-1)/2]
+		i = (i - 1) / 2
+	}
+	return i
+}
+
+func heapSiftDown(h []*cursor, i int) int {
+	for {
+		m := min3(h, i, 2*i+1, 2*i+2)
+		if m == i {
+			break
+		}
+		h[i], h[m] = h[m], h[i]
+		i = m
+	}
+	return i
+}
+
+func min3(h []*cursor, i0, i1, i2 int) int {
+	minIdx := i0
+	minT := Time(1<<63 - 1)
+	if i0 < len(h) {
+		minT = h[i0].ev.time
+	}
+	if i1 < len(h) {
+		if t := h[i1].ev.time; t < minT {
+			minT = t
+			minIdx = i1
+		}
+	}
+	if i2 < len(h) {
+		if t := h[i2].ev.time; t < minT {
+			minIdx = i2
+		}
+	}
+	return minIdx
+}

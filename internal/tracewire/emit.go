@@ -1,0 +1,94 @@
+package tracewire
+
+import (
+	"fmt"
+
+	exptrace "golang.org/x/exp/trace"
+)
+
+// emit hands on an event that has happened, in context cur, as the
+// converter's Event: its state transition, if it is one, with the
+// transition's stacks and reason as x/exp's StateTransition gives them.
+// It first checks the event's stack and string ids against the
+// generation's tables (the reference parser does so for every event it
+// returns).
+func (d *Decoder) emit(ev *rawEvent, typ uint8, cur schedCtx) error {
+	t := d.gen.t
+	sp := &specs[typ]
+	for _, i := range sp.stacks {
+		if _, ok := t.stacks.get(ev.args[i]); !ok {
+			return fmt.Errorf("found invalid stack ID %d for event %s", ev.args[i], sp.name)
+		}
+	}
+	for _, i := range sp.strings {
+		if _, ok := t.strings.get(ev.args[i]); !ok {
+			return fmt.Errorf("found invalid string ID %d for event %s", ev.args[i], sp.name)
+		}
+	}
+	e := d.push(ev.time)
+	e.CurG, e.CurP = cur.G, cur.P
+	// The event's own stack: the first stack argument, if not 0.
+	if len(sp.stacks) > 0 {
+		if id := ev.args[sp.stacks[0]]; id != 0 {
+			e.Stack = Stack{t: t, id: id}
+		}
+	}
+	switch typ {
+	case evProcStart:
+		e.setProc(ProcID(ev.args[0]), exptrace.ProcIdle, exptrace.ProcRunning)
+	case evProcStop:
+		e.setProc(cur.P, exptrace.ProcRunning, exptrace.ProcIdle)
+	case evProcSteal:
+		from := exptrace.ProcRunning
+		if ev.extra == procSyscallAbandoned {
+			from = exptrace.ProcIdle
+		}
+		e.setProc(ProcID(ev.args[0]), from, exptrace.ProcIdle)
+	case evProcStatus:
+		e.setProc(ProcID(ev.args[0]), exptrace.ProcState(ev.extra), procStatus2State[ev.args[1]])
+	case evGoCreate, evGoCreateBlocked:
+		to := exptrace.GoRunnable
+		if typ == evGoCreateBlocked {
+			to = exptrace.GoWaiting
+		}
+		e.setGo(GoID(ev.args[0]), exptrace.GoNotExist, to)
+		e.TStack = Stack{t: t, id: ev.args[1]} // (a handle even for id 0, as x/exp gives)
+	case evGoCreateSyscall:
+		e.setGo(GoID(ev.args[0]), exptrace.GoNotExist, exptrace.GoSyscall)
+	case evGoStart:
+		e.setGo(GoID(ev.args[0]), exptrace.GoRunnable, exptrace.GoRunning)
+	case evGoDestroy:
+		e.setGo(cur.G, exptrace.GoRunning, exptrace.GoNotExist)
+	case evGoDestroySyscall:
+		e.setGo(cur.G, exptrace.GoSyscall, exptrace.GoNotExist)
+	case evGoStop, evGoBlock:
+		to := exptrace.GoRunnable
+		if typ == evGoBlock {
+			to = exptrace.GoWaiting
+		}
+		e.setGo(cur.G, exptrace.GoRunning, to)
+		e.Reason, _ = t.str(ev.args[0])
+		e.TStack = e.Stack
+	case evGoUnblock, evGoSwitch, evGoSwitchDestroy:
+		e.setGo(GoID(ev.args[0]), exptrace.GoWaiting, exptrace.GoRunnable)
+	case evGoSyscallBegin:
+		e.setGo(cur.G, exptrace.GoRunning, exptrace.GoSyscall)
+		e.TStack = e.Stack
+	case evGoSyscallEnd:
+		e.setGo(cur.G, exptrace.GoSyscall, exptrace.GoRunning)
+	case evGoSyscallEndBlocked:
+		e.setGo(cur.G, exptrace.GoSyscall, exptrace.GoRunnable)
+	case evGoStatus, evGoStatusStack:
+		e.setGo(GoID(ev.args[0]), exptrace.GoState(ev.extra), goStatus2State[ev.args[2]])
+		e.TStack = e.Stack
+	}
+	return nil
+}
+
+func (e *Event) setGo(id GoID, from, to exptrace.GoState) {
+	e.Kind, e.G, e.From, e.To = KindGo, id, uint8(from), uint8(to)
+}
+
+func (e *Event) setProc(id ProcID, from, to exptrace.ProcState) {
+	e.Kind, e.P, e.From, e.To = KindProc, id, uint8(from), uint8(to)
+}

@@ -1,0 +1,143 @@
+package tracewire
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"io"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+// mutate damages a copy of a trace as convcore's mutation test does:
+// bytes changed, words overwritten, bytes cut out.
+func mutate(rng *rand.Rand, seed []byte) []byte {
+	in := bytes.Clone(seed)
+	for k := 0; k < 1+rng.IntN(3); k++ {
+		if len(in) < 32 {
+			break
+		}
+		p := 16 + rng.IntN(len(in)-24)
+		switch rng.IntN(4) {
+		case 0:
+			in[p] = byte(rng.Uint32())
+		case 1:
+			binary.LittleEndian.PutUint64(in[p:], rng.Uint64())
+		case 2:
+			in = append(in[:p], in[p+1+rng.IntN(8):]...)
+		case 3:
+			in[p] = 0xff
+			in[p+1] = 0xff
+			in[p+2] = 0xff
+		}
+	}
+	return in
+}
+
+func seeds(t testing.TB) [][]byte {
+	var out [][]byte
+	for _, name := range testTraces(t) {
+		if filepath.Base(name) == "busy.trace" {
+			continue
+		}
+		b, err := os.ReadFile(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, b)
+	}
+	return out
+}
+
+// TestMutatedEvents: on thousands of damaged traces, the decoder and x/exp
+// give the same events, or both reject the input.
+func TestMutatedEvents(t *testing.T) {
+	n := 5000
+	if testing.Short() {
+		n = 500
+	}
+	ss := seeds(t)
+	rng := rand.New(rand.NewPCG(10, 10))
+	rejected := 0
+	for i := range n {
+		in := mutate(rng, ss[rng.IntN(len(ss))])
+		want, werr := expEvents(in)
+		got, gerr := wireEvents(in)
+		if (werr == nil) != (gerr == nil) {
+			t.Fatalf("mutation %d: x/exp: %v; tracewire: %v", i, firstLine(werr), gerr)
+		}
+		if werr != nil {
+			rejected++
+			checkError(t, gerr, len(in))
+			continue
+		}
+		if len(want) != len(got) {
+			t.Fatalf("mutation %d: x/exp gives %d events, tracewire %d", i, len(want), len(got))
+		}
+		for k := range want {
+			if want[k] != got[k] {
+				t.Fatalf("mutation %d: event %d differs:\nx/exp:     %s\ntracewire: %s", i, k, want[k], got[k])
+			}
+		}
+	}
+	t.Logf("%d mutations, %d rejected by both, %d accepted by both with the same events", n, rejected, n-rejected)
+}
+
+// checkError: a decoding error is an *Error naming an offset within the
+// input, on one line.
+func checkError(t testing.TB, err error, size int) {
+	t.Helper()
+	var e *Error
+	if !errors.As(err, &e) {
+		if err == ErrUnsupported {
+			return
+		}
+		t.Fatalf("not an *Error: %T %v", err, err)
+	}
+	if e.Offset < 0 || e.Offset > int64(size) {
+		t.Fatalf("offset %d outside the input (%d bytes): %v", e.Offset, size, err)
+	}
+	if bytes.ContainsAny([]byte(e.Error()), "\n") {
+		t.Fatalf("error of more than one line: %q", e.Error())
+	}
+}
+
+// FuzzDecoder: no input makes the decoder panic or run away; every error
+// names an offset in the input.
+func FuzzDecoder(f *testing.F) {
+	for _, s := range seeds(f) {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, in []byte) {
+		d, err := NewDecoder(bytes.NewReader(in))
+		if err != nil {
+			return
+		}
+		for {
+			_, err := d.Next()
+			if err == io.EOF {
+				return
+			}
+			if err != nil {
+				checkError(t, err, len(in))
+				return
+			}
+		}
+	})
+}
+
+// FuzzDifferential: the decoder and x/exp give the same events or both
+// reject the input.
+func FuzzDifferential(f *testing.F) {
+	for _, s := range seeds(f) {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, in []byte) {
+		if !Supported(in) {
+			return
+		}
+		compare(t, in)
+	})
+}
