@@ -868,9 +868,14 @@ func (c *Converter) frameString(f exptrace.StackFrame) string {
 	return s
 }
 
+// maxProcs bounds the P ids the converter keeps state for: GOMAXPROCS is
+// at most 1024 here in practice (and a v9 worker id at most 254); a corrupt
+// trace must not make it grow a slice to a P id of two billion.
+const maxProcs = 1 << 14
+
 func (c *Converter) procTransition(ev *tracewire.Event) error {
 	id := ev.P
-	if id < 0 {
+	if id < 0 || id >= maxProcs {
 		return nil
 	}
 	for int(id) >= len(c.procs) {
