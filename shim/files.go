@@ -252,6 +252,7 @@ func (f *files) NextSegment() error {
 // Close closes the current files. It returns the write error that stopped
 // writing, if any.
 func (f *files) Close() error {
+	f.enforceCap() // for what was written since the last Flush
 	f.closeFiles()
 	return f.failed
 }
