@@ -497,6 +497,9 @@ func (r *run) window(w time.Duration, d *pendingDump) error {
 			return fmt.Errorf("attach: writing the records: %w", err)
 		}
 		last = t
+		if n == 1 {
+			r.progress(true) // the window is coming in
+		}
 		if d != nil && r.out.Open() {
 			if err := r.out.WriteDump(d.text); err != nil {
 				r.log("keeping the goroutine dump: %v", err)
