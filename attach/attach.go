@@ -310,7 +310,7 @@ type Error struct {
 }
 
 func (e *Error) Error() string { return e.URL + ": " + e.What }
-func (e *Error) Unwrap() error  { return e.Err }
+func (e *Error) Unwrap() error { return e.Err }
 
 // Sentinels for errors.Is on a Run error.
 var (
