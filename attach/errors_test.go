@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 	"net/http/pprof"
 	"os"
+	"runtime"
 	"runtime/trace"
 	"strings"
 	"sync"
@@ -314,7 +315,7 @@ func FuzzResponse(f *testing.F) {
 	d := readTestdata(f, "testdata/pprofserver.goroutines.txt")
 	f.Add(tr, d, 200)
 	f.Add(tr[:len(tr)/2], d[:len(d)/2], 200)
-	f.Add(readTestdata(f, "../testdata/traces/flightrec.trace"), readTestdata(f, "../testdata/traces/preblocked.goroutines.debug2.txt"), 200)
+	f.Add(readTestdata(f, "../testdata/traces/pingpong.trace"), readTestdata(f, "../testdata/traces/preblocked.goroutines.debug2.txt"), 200)
 	f.Add(readTestdata(f, "../testdata/traces/mutex.trace"), []byte("goroutine 1 [running]:\n"), 200)
 	f.Add([]byte("Could not enable tracing: execution tracer already enabled\n"), d, 500)
 	f.Add([]byte{}, []byte{}, 404)
@@ -324,6 +325,12 @@ func FuzzResponse(f *testing.F) {
 		}
 		ctx, cancel := context.WithCancel(context.Background())
 		defer cancel()
+		// A hang is a failure too, with the stacks to show where.
+		watchdog := time.AfterFunc(30*time.Second, func() {
+			buf := make([]byte, 1<<20)
+			panic("hung:\n" + string(buf[:runtime.Stack(buf, true)]))
+		})
+		defer watchdog.Stop()
 		b := &bodies{trace: trace, dump: dump, status: status, cancel: cancel}
 		dir := t.TempDir()
 		cfg := attach.Config{URL: "http://target:6060", Dir: dir, Window: attach.MinWindow, Dumps: true, JSONL: true,
