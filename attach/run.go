@@ -178,7 +178,7 @@ func (r *run) loop(ctx context.Context) error {
 		if r.cfg.Every > 0 {
 			next = now.Add(r.cfg.Every)
 		}
-		err := r.take(w)
+		err := r.take(ctx, w)
 		if err == nil {
 			fails, backoff = 0, r.cfg.Backoff
 			continue
@@ -213,13 +213,17 @@ func (r *run) loop(ctx context.Context) error {
 	}
 }
 
-// take takes one window (and the dump before it, with Dumps).
-func (r *run) take(w time.Duration) error {
+// take takes one window (and the dump before it, with Dumps; a window
+// whose dump was being fetched when ctx was done is not asked for).
+func (r *run) take(ctx context.Context, w time.Duration) error {
 	var d *pendingDump
 	if r.cfg.Dumps {
 		var err error
 		if d, err = r.fetchDump(); err != nil {
 			return err
+		}
+		if ctx.Err() != nil {
+			return nil
 		}
 	}
 	return r.window(w, d)
@@ -477,6 +481,7 @@ func (r *run) window(w time.Duration, d *pendingDump) error {
 			}
 			if n > 0 {
 				r.sum.Cut++
+				r.reached = true // a trace came: the URL is right
 			}
 			if r.cut() {
 				r.log("%s: window cut (interrupted) after %d bytes; the records of its complete part are kept", u, b.n)
