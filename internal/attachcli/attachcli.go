@@ -261,7 +261,10 @@ func (p *progress) line(msg string) {
 }
 
 func (p *progress) tick(done <-chan struct{}) {
-	if !p.show {
+	p.mu.Lock()
+	show := p.show
+	p.mu.Unlock()
+	if !show {
 		return
 	}
 	t := time.NewTicker(200 * time.Millisecond)
@@ -273,6 +276,10 @@ func (p *progress) tick(done <-chan struct{}) {
 		case <-t.C:
 		}
 		p.mu.Lock()
+		if !p.show {
+			p.mu.Unlock()
+			return
+		}
 		s := p.sum
 		var bar string
 		if s.Window > 0 && s.WindowLen > 0 {
