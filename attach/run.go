@@ -41,6 +41,7 @@ type run struct {
 	// ended here (to place the next dump on the trace's clock).
 	endT    exptrace.Time
 	endWall time.Time
+	asked   int // windows asked for
 }
 
 func (r *run) log(format string, args ...any) { r.cfg.Log(fmt.Sprintf(format, args...)) }
@@ -444,7 +445,8 @@ const flushEvery = time.Second
 func (r *run) window(w time.Duration, d *pendingDump) error {
 	u := r.tgt.prefix + "trace?seconds=" + strconv.FormatFloat(w.Seconds(), 'f', -1, 64)
 	limit := w + r.cfg.Timeout
-	r.sum.Window++
+	r.asked++
+	r.sum.Window = r.asked
 	r.sum.WindowBytes, r.sum.WindowStart, r.sum.WindowLen = 0, time.Now(), w
 	defer func() { r.sum.Window = 0 }()
 	r.progress(true)
