@@ -351,3 +351,27 @@ func FuzzResponse(f *testing.F) {
 		}
 	})
 }
+
+// A target whose clock runs back between windows is a new process (here:
+// the same recorded window served twice): the first converter's blocks are
+// closed and the records go on in a new file, both decodable.
+func TestRestartedTarget(t *testing.T) {
+	body := readTestdata(t, "testdata/pprofserver.trace")
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.Write(body) }))
+	defer srv.Close()
+	var l logs
+	cfg := quick(srv.URL, t.TempDir(), &l)
+	ctx, cancel := context.WithCancel(context.Background())
+	cfg.Progress = func(s attach.Summary) {
+		if s.Complete >= 2 {
+			cancel()
+		}
+	}
+	sum, err := attach.Run(ctx, cfg)
+	require.NoError(t, err)
+	assert.Equal(t, 1, sum.Restarts)
+	assert.Equal(t, 2, sum.Files)
+	assert.Contains(t, l.String(), "the target seems to have restarted (its clock ran back)")
+	_, _, total := records(t, cfg.Dir)
+	assert.Equal(t, sum.Records, int64(total))
+}
