@@ -22,12 +22,14 @@ $(BUSY):
 
 # Converter and wakeshim report vs a bare x/exp/trace read of a large busy
 # trace (time and peak memory, ratios in one run, report/convert too), then
-# the shim's overhead on a loopback HTTP server (see docs/shim.md), then the
-# micro-benchmarks.
+# the shim's overhead on a loopback HTTP server (see docs/shim.md) and
+# wakeshim attach's cost on its target on the same load (docs/attach.md),
+# then the micro-benchmarks.
 bench: $(BUSY)
 	$(GO) run ./internal/convbench -n 3 $(BUSY)
 	$(GO) test -run '^$$' -bench Decode -benchtime 3x ./internal/tracewire
 	$(GO) run ./shim/internal/httpbench -rounds 5 -phase 10s -modes off,on
+	$(GO) run ./attach/internal/attachbench -rounds 3 -phase 10s
 	$(GO) test -run '^$$' -bench . -benchmem ./format ./analyze
 
 # A short run of every fuzzer (FUZZTIME each), the differential ones

@@ -68,33 +68,9 @@ func (sm *sampler) take(s *Session) []convcore.Sampled {
 // sampled turns a parsed dump into the converter's input, leaving out the
 // shim's own goroutines and the tracer's.
 func sampled(s *Session, d *dump.Dump) []convcore.Sampled {
-	out := make([]convcore.Sampled, 0, len(d.Goroutines))
-	for i := range d.Goroutines {
-		g := &d.Goroutines[i]
-		if !g.HasID || len(g.Frames) == 0 {
-			continue
-		}
-		id := exptrace.GoID(g.ID)
-		outer := g.Frames[len(g.Frames)-1].Func
-		if g.CreatedBy != nil && (outer == "runtime.goexit" || outer == "runtime.main") && len(g.Frames) > 1 {
-			outer = g.Frames[len(g.Frames)-2].Func
-		}
-		if s.isOwn(id) || strings.HasPrefix(outer, shimPkg) || convcore.IsTracerFunc(outer) {
-			continue
-		}
-		fr := dump.Normalize(g.Frames)
-		frames := make([]string, len(fr))
-		for j, f := range fr {
-			frames[j] = f.String()
-		}
-		sg := convcore.Sampled{ID: id, Blocked: g.Blocked(), Reason: g.State, Frames: frames,
-			Wait: time.Duration(g.WaitMinutes) * time.Minute}
-		if g.CreatedBy != nil {
-			sg.Creator = g.CreatedBy.String()
-		}
-		out = append(out, sg)
-	}
-	return out
+	return convcore.FromDump(d, func(id convcore.GoID, outer string) bool {
+		return s.isOwn(id) || strings.HasPrefix(outer, shimPkg)
+	})
 }
 
 // takeSample takes a dump. With the trace running, it waits until the
@@ -113,8 +89,8 @@ func (w *worker) takeSample(_ time.Time, idle bool) {
 	t0 := time.Now()
 	gs := w.sampler.take(w.s)
 	if w.sampler.last != nil {
-		if err := w.out.writeDump(w.sampler.last); err != nil {
-			w.out.fail(err)
+		if err := w.out.WriteDump(w.sampler.last); err != nil {
+			w.out.Fail(err)
 		}
 		w.sampler.last = nil
 	}

@@ -34,6 +34,7 @@ import (
 	exptrace "golang.org/x/exp/trace"
 
 	"github.com/wakeshim/wakeshim/internal/convcore"
+	"github.com/wakeshim/wakeshim/internal/rotate"
 	"github.com/wakeshim/wakeshim/shim/internal/budget"
 )
 
@@ -170,14 +171,14 @@ func Start(cfg Config) (*Session, error) {
 	if active != nil {
 		return nil, ErrRunning
 	}
-	out, err := newFiles(cfg.Dir, programName(os.Args[0]), os.Getpid(), cfg.JSONL, cfg.MaxFile, cfg.MaxTotal)
+	out, err := rotate.New(cfg.Dir, rotate.ProgramName(os.Args[0]), os.Getpid(), cfg.JSONL, cfg.MaxFile, cfg.MaxTotal)
 	if err != nil {
 		if cfg.fromEnv {
 			return nil, &KeyError{Key: "dir", Err: err}
 		}
 		return nil, fmt.Errorf("shim: Config.Dir (dir): %w", err)
 	}
-	out.liveAge = max(defaultLiveAge, 2*cfg.Interval)
+	out.LiveAge = max(rotate.DefaultLiveAge, 2*cfg.Interval)
 	s := &Session{
 		cfg:        cfg,
 		start:      time.Now(),

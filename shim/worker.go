@@ -10,6 +10,7 @@ import (
 
 	"github.com/wakeshim/wakeshim/internal/convcore"
 	"github.com/wakeshim/wakeshim/internal/tracewire"
+	"github.com/wakeshim/wakeshim/internal/rotate"
 	"github.com/wakeshim/wakeshim/shim/internal/budget"
 )
 
@@ -47,7 +48,7 @@ func (r wireReader) next() (*tracewire.Event, error) { return r.d.Next() }
 type worker struct {
 	s    *Session
 	c    *convcore.Converter
-	out  *files
+	out  *rotate.Files
 	acct *budget.Account
 
 	tr      eventReader
@@ -157,7 +158,7 @@ func (w *worker) run() {
 			continue
 		}
 		w.outDirty = true
-		if w.out.full() {
+		if w.out.Full() {
 			if err := w.c.Rotate(); err != nil {
 				w.fail(err)
 			}
@@ -407,12 +408,12 @@ func (w *worker) housekeep(now time.Time) {
 			w.outDirty = true
 		}
 	}
-	if w.out.failed != nil && !w.failed {
+	if w.out.Failed() != nil && !w.failed {
 		// The files failed (a full disk): try a new file every 5s.
 		if !w.writeFailing {
 			w.writeFailing = true
-			w.droppedBefore = w.out.dropped
-			w.s.report("writing the records failed: %v; records are dropped until a new file can be written (retrying every 5s)", w.out.failed)
+			w.droppedBefore = w.out.Dropped()
+			w.s.report("writing the records failed: %v; records are dropped until a new file can be written (retrying every 5s)", w.out.Failed())
 		}
 		if w.retryAt.IsZero() {
 			w.retryAt = now.Add(retryWrite)
@@ -423,9 +424,9 @@ func (w *worker) housekeep(now time.Time) {
 			}
 		}
 	}
-	if w.writeFailing && w.out.failed == nil && w.out.open {
+	if w.writeFailing && w.out.Failed() == nil && w.out.Open() {
 		w.writeFailing = false
-		w.s.report("writing the records again, to %s: %d records were dropped", w.out.currentName(), w.out.dropped-w.droppedBefore)
+		w.s.report("writing the records again, to %s: %d records were dropped", w.out.CurrentName(), w.out.Dropped()-w.droppedBefore)
 	}
 	if w.outDirty || len(w.acks) > 0 {
 		w.out.Flush()
@@ -454,12 +455,12 @@ func (w *worker) publish() {
 	st.GensLost = st.GensEvicted + st.GensDropped + st.GensSkipped + st.GensFailed
 	st.TracerCostEst = w.acct.TracerCost
 	st.Convert = w.c.Stats()
-	st.BytesWritten = w.out.bytesWritten()
-	st.Files = len(w.out.names)
-	st.FilesRemoved = w.out.removed
-	st.RecordsDropped = w.out.dropped
+	st.BytesWritten = w.out.BytesWritten()
+	st.Files = len(w.out.Names())
+	st.FilesRemoved = w.out.Removed()
+	st.RecordsDropped = w.out.Dropped()
 	if st.WriteError == nil {
-		st.WriteError = w.out.failed
+		st.WriteError = w.out.Failed()
 	}
 	s.statsMu.Lock()
 	s.stats = st

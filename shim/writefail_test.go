@@ -11,6 +11,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/wakeshim/wakeshim/internal/rotate"
 )
 
 // A write error (here the first file's name taken, as a full disk would
@@ -27,8 +29,8 @@ func TestWriteErrorReported(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Stop()
-	prefix := programName(os.Args[0]) + "-" + strconv.Itoa(os.Getpid()) + "-"
-	if err := os.WriteFile(filepath.Join(dir, fileName(prefix, 1, "bin")), nil, 0o644); err != nil {
+	prefix := rotate.ProgramName(os.Args[0]) + "-" + strconv.Itoa(os.Getpid()) + "-"
+	if err := os.WriteFile(filepath.Join(dir, rotate.FileName(prefix, 1, "bin")), nil, 0o644); err != nil {
 		t.Fatal(err)
 	}
 	stop := make(chan struct{})

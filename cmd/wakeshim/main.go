@@ -5,10 +5,11 @@
 //	wakeshim convert [flags] TRACE          execution trace -> v9 records (and v9 <-> JSONL)
 //	wakeshim report [flags] INPUT...        where goroutines wait, who wakes whom, latency, Ps, findings
 //	wakeshim dumpdiff [flags] RECORDS... DUMP  records against a goroutine dump
+//	wakeshim attach [flags] URL             records from a program serving net/http/pprof
 //	wakeshim help [COMMAND]
 //
-// Each subcommand is a package under internal/ with a Run function; a new
-// one (attach) is one entry in the commands table.
+// Each subcommand is a package under internal/ with a Run function, one
+// entry in the commands table.
 package main
 
 import (
@@ -17,6 +18,7 @@ import (
 	"os"
 	"strings"
 
+	"github.com/wakeshim/wakeshim/internal/attachcli"
 	"github.com/wakeshim/wakeshim/internal/convertcli"
 	"github.com/wakeshim/wakeshim/internal/dumpdiffcli"
 	"github.com/wakeshim/wakeshim/internal/reportcli"
@@ -46,6 +48,11 @@ var commands = []command{
 			return dumpdiffcli.Run(n, a, out, errw)
 		},
 		dumpdiffcli.Usage},
+	{"attach", "records from a running program that serves net/http/pprof, no rebuild",
+		func(n string, a []string, _ io.Reader, out, errw io.Writer) int {
+			return attachcli.Run(n, a, out, errw)
+		},
+		attachcli.Usage},
 }
 
 func main() {

@@ -261,3 +261,34 @@ func TestEntryOf(t *testing.T) {
 		})
 	}
 }
+
+// wakeshim attach applies the goroutine dump fetched before its first
+// window alone (solo), at the window's first event: a goroutine blocked
+// since before any trace gets the dump's stack (the trace restates it
+// with none, right before its wake) and an age counted from the dump, or
+// from the dump's minutes: lower bounds.
+func TestApplyDumpBeforeFirstWindow(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		wait time.Duration
+		want float64 // ms
+	}{
+		{"under a minute", 0, 290},
+		{"minutes", 2 * time.Minute, 120290},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			l := newLive(t, Config{SampleInterval: -1})
+			s := Sampled{ID: 5, Blocked: true, Reason: "chan receive", Wait: tc.wait,
+				Frames: []string{"main.stuck /src/m.go:3", "main.main.func1 /src/m.go:9"}}
+			l.dump(10*ms, true, s)
+			l.c.Gap(10 * ms)
+			l.feed(syncEv(t, 10*ms),
+				goEv(t, 299*ms, 1, 0, 5, und, wtg, "", nostk, nostk),
+				goEv(t, 300*ms, 1, 0, 5, wtg, rnb, "", nostk, nostk))
+			require.NoError(t, l.c.Close())
+			_, dur, frames := l.pending(5)
+			assert.Equal(t, []float64{tc.want}, dur)
+			assert.Equal(t, []string{"[chan_receive]", "main.stuck /src/m.go:3", "main.main.func1 /src/m.go:9"}, frames)
+		})
+	}
+}

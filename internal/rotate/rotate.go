@@ -1,4 +1,10 @@
-package shim
+// Package rotate writes a stream of v9 records to a series of files,
+// DIR/PREFIX-SEQ.bin (and .jsonl), a new one at each segment or when one
+// reaches its size limit, under a cap on the total size of every wakeshim
+// file in DIR, with a goroutine dump kept beside each records file. The
+// shim and wakeshim attach write their files with it, so that both name,
+// rotate and cap their files the same way (docs/shim.md, docs/attach.md).
+package rotate
 
 import (
 	"bufio"
@@ -15,33 +21,38 @@ import (
 	"github.com/wakeshim/wakeshim/format"
 )
 
-// fileNameRE matches the names of wakeshim files: PROGRAM-PID-SEQ.bin,
+// namePattern matches the names of wakeshim files: PROGRAM-PID-SEQ.bin,
 // .jsonl or .goroutines.txt. The total cap applies to every file in Dir of
 // this shape. Compiled on first use: a program that imports the shim and
 // leaves it off must not allocate at init.
-var fileNameRE = sync.OnceValue(func() *regexp.Regexp {
+var namePattern = sync.OnceValue(func() *regexp.Regexp {
 	return regexp.MustCompile(`^(.+)-([0-9]+)-([0-9]{6,})\.(bin|jsonl|goroutines\.txt)$`)
 })
 
-// dumpExt names the goroutine dump kept beside a file (Config.Dumps).
-const dumpExt = "goroutines.txt"
+// DumpExt names the goroutine dump kept beside a file (Config.Dumps).
+const DumpExt = "goroutines.txt"
 
-// fileName is the name of file seq of a program and process.
-func fileName(prefix string, seq int, ext string) string {
+// FileName is the name of file seq of a program and process.
+func FileName(prefix string, seq int, ext string) string {
 	return fmt.Sprintf("%s%06d.%s", prefix, seq, ext)
 }
 
-// programName is the base name of the executable, made safe for a file
-// name.
-func programName(arg0 string) string {
-	p := filepath.Base(arg0)
-	p = strings.TrimSuffix(p, ".exe")
-	p = strings.Map(func(r rune) rune {
+// ProgramName is the base name of the executable arg0, made safe for a
+// file name (SafeName).
+func ProgramName(arg0 string) string {
+	return SafeName(strings.TrimSuffix(filepath.Base(arg0), ".exe"))
+}
+
+// SafeName returns s with every character other than an ASCII letter,
+// digit, '-', '_' or '.' replaced by '_' ("prog" if nothing is left, or
+// only dots).
+func SafeName(s string) string {
+	p := strings.Map(func(r rune) rune {
 		if r == '-' || r == '_' || r == '.' || '0' <= r && r <= '9' || 'a' <= r && r <= 'z' || 'A' <= r && r <= 'Z' {
 			return r
 		}
 		return '_'
-	}, p)
+	}, s)
 	if p == "" || p == "." || p == ".." {
 		p = "prog"
 	}
@@ -54,14 +65,14 @@ type oldFile struct {
 	mod  time.Time
 }
 
-// files is the convert.Output of a session: a series of files
+// Files is the convcore.Output of a session (the shim's, an attach run's): a series of files
 // DIR/PREFIX-SEQ.bin (and .jsonl), a new one at each segment, with the size
 // limit per file and the total cap on the directory. It never returns a
 // write error to the converter (that would stop the conversion): a failed
 // write (a full disk) closes the files, counts the records dropped from
 // then on and leaves it to the session to try again later with a new
 // segment (Rotate). Not safe for concurrent use.
-type files struct {
+type Files struct {
 	dir, prefix string
 	jsonl       bool
 	maxFile     int64
@@ -80,9 +91,13 @@ type files struct {
 	old      []oldFile // closed files in Dir, oldest first
 	oldTotal int64
 	// othersLive is the size of other processes' files that may be open
-	// (modified within liveAge at the last scan): counted, not removed.
+	// (modified within LiveAge at the last scan): counted, not removed.
 	othersLive int64
-	liveAge    time.Duration
+	// LiveAge is how recently another writer's file must have been
+	// modified to be taken for one it still writes (counted toward the
+	// cap, never removed). New sets DefaultLiveAge; set it before the
+	// first record to match how often the writers flush.
+	LiveAge time.Duration
 
 	dumpName string // the current file's goroutine dump, once written
 	dumpSize int64
@@ -94,31 +109,38 @@ type files struct {
 	removed int
 }
 
-func newFiles(dir, prog string, pid int, jsonl bool, maxFile, maxTotal int64) (*files, error) {
+// New starts writing files named DIR/PROG-ID-SEQ.bin (and .jsonl with
+// jsonl): PROG a name made safe by SafeName, ID a number (the shim's
+// process id, the port attach reads from), so that every wakeshim file
+// matches one pattern (the cap's). It creates dir if needed and continues
+// the numbering of the files of the same PROG-ID found there. No file is
+// opened before the first record. maxFile is the size at which Full
+// reports true; maxTotal caps all wakeshim files in dir.
+func New(dir, prog string, pid int, jsonl bool, maxFile, maxTotal int64) (*Files, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, err
 	}
-	f := &files{dir: dir, prefix: fmt.Sprintf("%s-%d-", prog, pid), jsonl: jsonl, maxFile: maxFile, maxTotal: maxTotal,
-		liveAge: defaultLiveAge}
+	f := &Files{dir: dir, prefix: fmt.Sprintf("%s-%d-", prog, pid), jsonl: jsonl, maxFile: maxFile, maxTotal: maxTotal,
+		LiveAge: DefaultLiveAge}
 	if err := f.scan(); err != nil {
 		return nil, err
 	}
 	return f, nil
 }
 
-// defaultLiveAge is files.liveAge: twice the longest Interval (a live
-// process flushes its current file at least that often while it has
-// records).
-const defaultLiveAge = 2 * time.Second
+// DefaultLiveAge is the default of Files.LiveAge: twice the shim's longest
+// Interval (a live process flushes its current file at least that often
+// while it has records).
+const DefaultLiveAge = 2 * time.Second
 
 // scan lists the wakeshim files in Dir (of every program and process), for
 // the total cap: at Start, and again at each new file, so that processes
 // sharing Dir keep the total within the cap between them. Another
-// process's file modified within liveAge may be the one it is writing: it
+// process's file modified within LiveAge may be the one it is writing: it
 // counts toward the total but is not removed. At Start, a process with
 // the same name and pid (a restarted container's pid 1) continues the
 // numbering instead of overwriting.
-func (f *files) scan() error {
+func (f *Files) scan() error {
 	ents, err := os.ReadDir(f.dir)
 	if err != nil {
 		return err
@@ -140,7 +162,7 @@ func (f *files) scan() error {
 	now := time.Now()
 	f.old, f.oldTotal, f.othersLive = f.old[:0], 0, 0
 	for _, e := range ents {
-		m := fileNameRE().FindStringSubmatch(e.Name())
+		m := namePattern().FindStringSubmatch(e.Name())
 		if m == nil || !e.Type().IsRegular() {
 			continue
 		}
@@ -157,7 +179,7 @@ func (f *files) scan() error {
 				f.seq = n
 			}
 		}
-		if !mine[path] && now.Sub(info.ModTime()) < f.liveAge {
+		if !mine[path] && now.Sub(info.ModTime()) < f.LiveAge {
 			f.othersLive += info.Size()
 			continue
 		}
@@ -174,9 +196,9 @@ func (f *files) scan() error {
 }
 
 // openNext starts the next file (pair).
-func (f *files) openNext() error {
+func (f *Files) openNext() error {
 	f.seq++
-	name := filepath.Join(f.dir, fileName(f.prefix, f.seq, "bin"))
+	name := filepath.Join(f.dir, FileName(f.prefix, f.seq, "bin"))
 	bf, err := os.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
 	if err != nil {
 		return err
@@ -189,7 +211,7 @@ func (f *files) openNext() error {
 	}
 	ws := []format.RecordWriter{f.bin}
 	if f.jsonl {
-		name := filepath.Join(f.dir, fileName(f.prefix, f.seq, "jsonl"))
+		name := filepath.Join(f.dir, FileName(f.prefix, f.seq, "jsonl"))
 		jf, err := os.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
 		if err != nil {
 			f.closeFiles()
@@ -210,11 +232,11 @@ func (f *files) openNext() error {
 
 // WriteRecord writes r to the current files, opening the first ones if
 // needed. It returns nil even when the record is dropped.
-func (f *files) WriteRecord(r *format.Record) error {
+func (f *Files) WriteRecord(r *format.Record) error {
 	if !f.open {
 		if f.failed == nil && len(f.names) == 0 {
 			if err := f.openNext(); err != nil {
-				f.fail(err)
+				f.Fail(err)
 			}
 		}
 		if !f.open {
@@ -223,14 +245,14 @@ func (f *files) WriteRecord(r *format.Record) error {
 		}
 	}
 	if err := f.w.WriteRecord(r); err != nil {
-		f.fail(err)
+		f.Fail(err)
 		f.dropped++
 	}
 	return nil
 }
 
-// full reports whether the current file reached the size limit.
-func (f *files) full() bool {
+// Full reports whether the current file reached the size limit.
+func (f *Files) Full() bool {
 	if !f.open {
 		return false
 	}
@@ -241,41 +263,43 @@ func (f *files) full() bool {
 }
 
 // NextSegment closes the current files and opens the next ones.
-func (f *files) NextSegment() error {
+func (f *Files) NextSegment() error {
 	f.closeFiles()
 	if err := f.openNext(); err != nil {
-		f.fail(err)
+		f.Fail(err)
 	}
 	return nil
 }
 
 // Close closes the current files. It returns the write error that stopped
 // writing, if any.
-func (f *files) Close() error {
+func (f *Files) Close() error {
 	f.enforceCap() // for what was written since the last Flush
 	f.closeFiles()
 	return f.failed
 }
 
 // Flush writes the buffered records to the files.
-func (f *files) Flush() {
+func (f *Files) Flush() {
 	if !f.open {
 		return
 	}
 	if err := f.binBuf.Flush(); err != nil {
-		f.fail(err)
+		f.Fail(err)
 		return
 	}
 	if f.jsBuf != nil {
 		if err := f.jsBuf.Flush(); err != nil {
-			f.fail(err)
+			f.Fail(err)
 			return
 		}
 	}
 	f.enforceCap()
 }
 
-func (f *files) fail(err error) {
+// Fail closes the files after a write error err (the first one is kept):
+// records are dropped and counted from then on, until NextSegment.
+func (f *Files) Fail(err error) {
 	if f.failed == nil {
 		f.failed = err
 	}
@@ -284,7 +308,7 @@ func (f *files) fail(err error) {
 
 // closeFiles flushes and closes the current files (ignoring errors: a
 // failed flush leaves a file of valid records and a truncated tail).
-func (f *files) closeFiles() {
+func (f *Files) closeFiles() {
 	if !f.open && f.binF == nil {
 		return
 	}
@@ -318,17 +342,17 @@ func (f *files) closeFiles() {
 	f.binF, f.binBuf, f.bin, f.jsF, f.jsBuf, f.js, f.w = nil, nil, nil, nil, nil, nil, nil
 }
 
-// writeDump keeps a goroutine dump beside the current file, as
+// WriteDump keeps a goroutine dump beside the current file, as
 // PROGRAM-PID-SEQ.goroutines.txt, replacing the one written before for
 // that file: each records file ends up with the last dump taken while it
 // was current, for cmd/dumpdiff. The dump is written to a temporary file
 // and renamed, so a reader never sees half of one. It counts toward
 // MaxTotal like the records.
-func (f *files) writeDump(b []byte) error {
+func (f *Files) WriteDump(b []byte) error {
 	if !f.open {
 		return nil
 	}
-	name := filepath.Join(f.dir, fileName(f.prefix, f.seq, dumpExt))
+	name := filepath.Join(f.dir, FileName(f.prefix, f.seq, DumpExt))
 	tmp, err := os.CreateTemp(f.dir, ".wakeshim-dump-*")
 	if err != nil {
 		return err
@@ -357,7 +381,7 @@ func (f *files) writeDump(b []byte) error {
 
 // current returns the bytes written to the current files, buffered ones
 // included.
-func (f *files) current() int64 {
+func (f *Files) current() int64 {
 	if !f.open {
 		return 0
 	}
@@ -370,7 +394,7 @@ func (f *files) current() int64 {
 
 // enforceCap removes the oldest closed files until the total is within the
 // cap. The current files are never removed.
-func (f *files) enforceCap() {
+func (f *Files) enforceCap() {
 	for len(f.old) > 0 && f.oldTotal+f.othersLive+f.current() > f.maxTotal {
 		o := f.old[0]
 		f.old = f.old[1:]
@@ -381,14 +405,30 @@ func (f *files) enforceCap() {
 	}
 }
 
-// currentName returns the name of the current .bin file ("" if none).
-func (f *files) currentName() string {
+// CurrentName returns the name of the current .bin file ("" if none).
+func (f *Files) CurrentName() string {
 	if !f.open || f.binF == nil {
 		return ""
 	}
 	return f.binF.Name()
 }
 
-// bytesWritten returns the bytes this session wrote, the current files'
+// BytesWritten returns the bytes written, the current files'
 // included.
-func (f *files) bytesWritten() int64 { return f.written + f.current() }
+func (f *Files) BytesWritten() int64 { return f.written + f.current() }
+
+// Open reports whether a file is open for records.
+func (f *Files) Open() bool { return f.open }
+
+// Failed returns the write error that closed the files, until NextSegment
+// opens new ones (nil if none).
+func (f *Files) Failed() error { return f.failed }
+
+// Dropped returns the number of records dropped after write errors.
+func (f *Files) Dropped() int64 { return f.dropped }
+
+// Names returns the names of every file opened, in order.
+func (f *Files) Names() []string { return f.names }
+
+// Removed returns the number of files the cap removed.
+func (f *Files) Removed() int { return f.removed }

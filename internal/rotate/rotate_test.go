@@ -1,4 +1,4 @@
-package shim
+package rotate
 
 import (
 	"bytes"
@@ -13,12 +13,12 @@ import (
 )
 
 func TestFileNames(t *testing.T) {
-	if got := programName("/usr/bin/my prog.exe"); got != "my_prog" {
+	if got := ProgramName("/usr/bin/my prog.exe"); got != "my_prog" {
 		t.Errorf("programName = %q", got)
 	}
 	var names []string
 	for _, seq := range []int{10, 9, 100, 1, 999999} {
-		names = append(names, fileName("p-12-", seq, "bin"))
+		names = append(names, FileName("p-12-", seq, "bin"))
 	}
 	sort.Strings(names)
 	want := []string{"p-12-000001.bin", "p-12-000009.bin", "p-12-000010.bin", "p-12-000100.bin", "p-12-999999.bin"}
@@ -26,7 +26,7 @@ func TestFileNames(t *testing.T) {
 		if names[i] != want[i] {
 			t.Fatalf("sorted names %v, want %v", names, want)
 		}
-		if !fileNameRE().MatchString(names[i]) {
+		if !namePattern().MatchString(names[i]) {
 			t.Errorf("%s does not match the pattern", names[i])
 		}
 	}
@@ -45,7 +45,7 @@ func TestFilesRotateAndCap(t *testing.T) {
 	keep := filepath.Join(dir, "README")
 	os.WriteFile(keep, make([]byte, 50000), 0o644)
 
-	f, err := newFiles(dir, "prog", 42, true, 4096, 20000)
+	f, err := New(dir, "prog", 42, true, 4096, 20000)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -54,11 +54,11 @@ func TestFilesRotateAndCap(t *testing.T) {
 	for i := range 3000 {
 		f.WriteRecord(&rec)
 		if i%100 == 0 { // a dump beside each file, counted in the cap
-			if err := f.writeDump(dumpText); err != nil {
+			if err := f.WriteDump(dumpText); err != nil {
 				t.Fatal(err)
 			}
 		}
-		if f.full() {
+		if f.Full() {
 			f.NextSegment()
 		}
 	}
@@ -76,7 +76,7 @@ func TestFilesRotateAndCap(t *testing.T) {
 	var total int64
 	ents, _ := os.ReadDir(dir)
 	for _, e := range ents {
-		if !fileNameRE().MatchString(e.Name()) {
+		if !namePattern().MatchString(e.Name()) {
 			continue
 		}
 		info, _ := e.Info()
@@ -104,7 +104,7 @@ func TestFilesRotateAndCap(t *testing.T) {
 
 func TestFilesWriteErrorDrops(t *testing.T) {
 	dir := t.TempDir()
-	f, err := newFiles(dir, "prog", 1, false, 1<<20, 1<<30)
+	f, err := New(dir, "prog", 1, false, 1<<20, 1<<30)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -134,19 +134,19 @@ func TestFilesWriteErrorDrops(t *testing.T) {
 func TestFilesCapAcrossProcesses(t *testing.T) {
 	dir := t.TempDir()
 	const maxFile, maxTotal = 16 << 10, 64 << 10
-	var fs [2]*files
+	var fs [2]*Files
 	for i := range fs {
-		f, err := newFiles(dir, "prog", 100+i, false, maxFile, maxTotal)
+		f, err := New(dir, "prog", 100+i, false, maxFile, maxTotal)
 		if err != nil {
 			t.Fatal(err)
 		}
-		f.liveAge = 30 * time.Millisecond
+		f.LiveAge = 30 * time.Millisecond
 		fs[i] = f
 	}
 	rec := format.Record{Code: format.CodeWakeEvent}
 	for round := range 12 {
 		for _, f := range fs {
-			for !f.full() {
+			for !f.Full() {
 				if err := f.WriteRecord(&rec); err != nil {
 					t.Fatal(err)
 				}
@@ -166,7 +166,7 @@ func TestFilesCapAcrossProcesses(t *testing.T) {
 	var total int64
 	ents, _ := os.ReadDir(dir)
 	for _, e := range ents {
-		if info, err := e.Info(); err == nil && fileNameRE().MatchString(e.Name()) {
+		if info, err := e.Info(); err == nil && namePattern().MatchString(e.Name()) {
 			total += info.Size()
 		}
 	}
