@@ -9,8 +9,8 @@ import (
 	exptrace "golang.org/x/exp/trace"
 
 	"github.com/wakeshim/wakeshim/internal/convcore"
-	"github.com/wakeshim/wakeshim/internal/tracewire"
 	"github.com/wakeshim/wakeshim/internal/rotate"
+	"github.com/wakeshim/wakeshim/internal/tracewire"
 	"github.com/wakeshim/wakeshim/shim/internal/budget"
 )
 
