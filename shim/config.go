@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/wakeshim/wakeshim/internal/bytesize"
 )
 
 // Config controls a Session. Its zero value means the documented defaults,
@@ -243,9 +245,9 @@ func ParseEnv(s string) (Config, error) {
 				c.Sample = -1
 			}
 		case "maxfile":
-			c.MaxFile, err = parseSize(val)
+			c.MaxFile, err = bytesize.Parse(val)
 		case "maxtotal":
-			c.MaxTotal, err = parseSize(val)
+			c.MaxTotal, err = bytesize.Parse(val)
 		case "budget":
 			c.Budget, err = parseBudget(val)
 		case "interval":
@@ -294,43 +296,6 @@ func parseBool(s string) (bool, error) {
 		return false, nil
 	}
 	return false, fmt.Errorf("bad boolean %q", s)
-}
-
-// parseSize parses a byte count: digits, then an optional unit. KB, MB, GB
-// and TB are powers of 1024, as are K, M, G, T and KiB, MiB, GiB, TiB.
-func parseSize(s string) (int64, error) {
-	i := 0
-	for i < len(s) && '0' <= s[i] && s[i] <= '9' {
-		i++
-	}
-	if i == 0 {
-		return 0, fmt.Errorf("bad size %q", s)
-	}
-	n, err := strconv.ParseInt(s[:i], 10, 64)
-	if err != nil {
-		return 0, fmt.Errorf("bad size %q", s)
-	}
-	var shift uint
-	switch strings.ToUpper(strings.TrimSpace(s[i:])) {
-	case "", "B":
-	case "K", "KB", "KIB":
-		shift = 10
-	case "M", "MB", "MIB":
-		shift = 20
-	case "G", "GB", "GIB":
-		shift = 30
-	case "T", "TB", "TIB":
-		shift = 40
-	default:
-		return 0, fmt.Errorf("bad size unit in %q", s)
-	}
-	if n > math.MaxInt64>>shift {
-		return 0, fmt.Errorf("size %q too large", s)
-	}
-	if n == 0 {
-		return 0, fmt.Errorf("size %q must be positive", s)
-	}
-	return n << shift, nil
 }
 
 // parseBudget parses a CPU budget: a percentage ("5%", "0.5%"), a fraction

@@ -9,12 +9,10 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"math"
 	"net/http"
 	"os"
 	"os/signal"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -23,6 +21,8 @@ import (
 	"golang.org/x/term"
 
 	"github.com/wakeshim/wakeshim/attach"
+	"github.com/wakeshim/wakeshim/internal/bytesize"
+	progressbar "github.com/wakeshim/wakeshim/internal/progress"
 )
 
 // Usage returns the usage message of the subcommand called name (e.g.
@@ -75,10 +75,10 @@ func (s size) String() string {
 	if s.n == nil {
 		return ""
 	}
-	return sizeString(*s.n)
+	return progressbar.Size(*s.n)
 }
 func (s size) Set(v string) error {
-	n, err := parseSize(v)
+	n, err := bytesize.Parse(v)
 	if err != nil {
 		return err
 	}
@@ -196,9 +196,9 @@ func Run(name string, args []string, stdout, stderr io.Writer) int {
 func summaryLine(name string, s attach.Summary) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s: %s for %v: %d windows (%d cut short), %s of trace", name, s.URL, s.Wall.Round(time.Millisecond),
-		s.Windows, s.Cut, sizeString(s.TraceBytes))
+		s.Windows, s.Cut, progressbar.Size(s.TraceBytes))
 	if s.Dumps > 0 {
-		fmt.Fprintf(&b, ", %d dumps (%s)", s.Dumps, sizeString(s.DumpBytes))
+		fmt.Fprintf(&b, ", %d dumps (%s)", s.Dumps, progressbar.Size(s.DumpBytes))
 	}
 	fmt.Fprintf(&b, " -> %d records (%d wakes, %d pending) in %d files", s.Records, s.Wakes, s.Pending, s.Files)
 	if s.Files > 0 {
@@ -209,7 +209,7 @@ func summaryLine(name string, s attach.Summary) string {
 			fmt.Fprintf(&b, " (%s/%s .. %s)", dir, filepath.Base(s.FirstFile), filepath.Base(s.LastFile))
 		}
 	}
-	fmt.Fprintf(&b, ", %s; coverage %.1f%% (%v traced)", sizeString(s.BytesWritten), 100*s.Coverage(), s.Traced.Round(time.Millisecond))
+	fmt.Fprintf(&b, ", %s; coverage %.1f%% (%v traced)", progressbar.Size(s.BytesWritten), 100*s.Coverage(), s.Traced.Round(time.Millisecond))
 	if s.Failures > 0 {
 		fmt.Fprintf(&b, ", %d failed requests", s.Failures)
 	}
@@ -287,7 +287,7 @@ func (p *progress) tick(done <-chan struct{}) {
 			el := time.Since(s.WindowStart)
 			frac := min(float64(el)/float64(s.WindowLen), 1)
 			fill := int(frac * width)
-			bar = fmt.Sprintf("window %d [%s%s] %s ", s.Window, strings.Repeat("=", fill), strings.Repeat(" ", width-fill), sizeString(s.WindowBytes))
+			bar = fmt.Sprintf("window %d [%s%s] %s ", s.Window, strings.Repeat("=", fill), strings.Repeat(" ", width-fill), progressbar.Size(s.WindowBytes))
 		}
 		wall := time.Since(s.Start)
 		cov := 0.0
@@ -308,53 +308,4 @@ func (p *progress) clear() {
 		p.drawn = false
 	}
 	p.show = false
-}
-
-func sizeString(n int64) string {
-	switch {
-	case n < 1<<10:
-		return fmt.Sprintf("%d B", n)
-	case n < 1<<20:
-		return fmt.Sprintf("%.1f KB", float64(n)/(1<<10))
-	case n < 1<<30:
-		return fmt.Sprintf("%.1f MB", float64(n)/(1<<20))
-	}
-	return fmt.Sprintf("%.1f GB", float64(n)/(1<<30))
-}
-
-// parseSize parses a size like the shim's WAKESHIM keys: B, KB/KiB, MB/MiB,
-// GB/GiB, TB/TiB, all powers of 1024.
-func parseSize(s string) (int64, error) {
-	i := 0
-	for i < len(s) && '0' <= s[i] && s[i] <= '9' {
-		i++
-	}
-	if i == 0 {
-		return 0, fmt.Errorf("bad size %q", s)
-	}
-	n, err := strconv.ParseInt(s[:i], 10, 64)
-	if err != nil {
-		return 0, fmt.Errorf("bad size %q", s)
-	}
-	var shift uint
-	switch strings.ToUpper(strings.TrimSpace(s[i:])) {
-	case "", "B":
-	case "K", "KB", "KIB":
-		shift = 10
-	case "M", "MB", "MIB":
-		shift = 20
-	case "G", "GB", "GIB":
-		shift = 30
-	case "T", "TB", "TIB":
-		shift = 40
-	default:
-		return 0, fmt.Errorf("bad size unit in %q", s)
-	}
-	if n > math.MaxInt64>>shift {
-		return 0, fmt.Errorf("size %q too large", s)
-	}
-	if n == 0 {
-		return 0, fmt.Errorf("size %q must be positive", s)
-	}
-	return n << shift, nil
 }

@@ -60,9 +60,12 @@ func (b *Bar) Done() {
 	}
 }
 
-// Size renders a byte count: "512 B", "3.6 KB", "40.0 MB" (powers of 1024).
+// Size renders a byte count: "512 B", "3.6 KB", "40.0 MB", "1.2 GB"
+// (powers of 1024).
 func Size(n int64) string {
 	switch {
+	case n >= 1<<30:
+		return fmt.Sprintf("%.1f GB", float64(n)/(1<<30))
 	case n >= 1<<20:
 		return fmt.Sprintf("%.1f MB", float64(n)/(1<<20))
 	case n >= 1<<10:
