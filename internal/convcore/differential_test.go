@@ -2,7 +2,6 @@ package convcore
 
 import (
 	"bytes"
-	"encoding/binary"
 	"fmt"
 	"math/rand/v2"
 	"os"
@@ -12,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/wakeshim/wakeshim/format"
+	"github.com/wakeshim/wakeshim/internal/tracewire/tracetest"
 )
 
 // resolved records a conversion with its ids resolved to the strings they
@@ -172,20 +172,7 @@ func TestDifferentialMutated(t *testing.T) {
 	rng := rand.New(rand.NewPCG(2, 2))
 	rejected := 0
 	for i := range n {
-		in := bytes.Clone(seeds[rng.IntN(len(seeds))])
-		for k := 0; k < 1+rng.IntN(3); k++ {
-			p := 16 + rng.IntN(len(in)-24)
-			switch rng.IntN(4) {
-			case 0:
-				in[p] = byte(rng.Uint32())
-			case 1:
-				binary.LittleEndian.PutUint64(in[p:], rng.Uint64())
-			case 2:
-				in = append(in[:p], in[p+1+rng.IntN(8):]...)
-			case 3:
-				in[p], in[p+1], in[p+2] = 0xff, 0xff, 0xff
-			}
-		}
+		in := tracetest.Mutate(rng, seeds[rng.IntN(len(seeds))])
 		exp, fast, expErr, fastErr := convertBoth(in, diffConfigs[i%len(diffConfigs)])
 		if (expErr == nil) != (fastErr == nil) {
 			t.Fatalf("mutation %d: x/exp: %v; fast: %v", i, expErr, fastErr)

@@ -2,7 +2,6 @@ package convcore
 
 import (
 	"bytes"
-	"encoding/binary"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -11,6 +10,7 @@ import (
 	"time"
 
 	"github.com/wakeshim/wakeshim/format"
+	"github.com/wakeshim/wakeshim/internal/tracewire/tracetest"
 )
 
 // TestMutatedTraces converts thousands of damaged copies of the testdata
@@ -29,22 +29,7 @@ func TestMutatedTraces(t *testing.T) {
 			continue
 		}
 		seed, _ := os.ReadFile(name)
-		in := bytes.Clone(seed)
-		for k := 0; k < 1+rng.IntN(3); k++ {
-			p := 16 + rng.IntN(len(in)-24)
-			switch rng.IntN(4) {
-			case 0:
-				in[p] = byte(rng.Uint32())
-			case 1:
-				binary.LittleEndian.PutUint64(in[p:], rng.Uint64())
-			case 2:
-				in = append(in[:p], in[p+1+rng.IntN(8):]...)
-			case 3:
-				in[p] = 0xff
-				in[p+1] = 0xff
-				in[p+2] = 0xff
-			}
-		}
+		in := tracetest.Mutate(rng, seed)
 		done := make(chan struct{})
 		go func() {
 			var bin bytes.Buffer

@@ -2,39 +2,15 @@ package tracewire
 
 import (
 	"bytes"
-	"encoding/binary"
 	"errors"
 	"io"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"testing"
-)
 
-// mutate damages a copy of a trace as convcore's mutation test does:
-// bytes changed, words overwritten, bytes cut out.
-func mutate(rng *rand.Rand, seed []byte) []byte {
-	in := bytes.Clone(seed)
-	for k := 0; k < 1+rng.IntN(3); k++ {
-		if len(in) < 32 {
-			break
-		}
-		p := 16 + rng.IntN(len(in)-24)
-		switch rng.IntN(4) {
-		case 0:
-			in[p] = byte(rng.Uint32())
-		case 1:
-			binary.LittleEndian.PutUint64(in[p:], rng.Uint64())
-		case 2:
-			in = append(in[:p], in[p+1+rng.IntN(8):]...)
-		case 3:
-			in[p] = 0xff
-			in[p+1] = 0xff
-			in[p+2] = 0xff
-		}
-	}
-	return in
-}
+	"github.com/wakeshim/wakeshim/internal/tracewire/tracetest"
+)
 
 func seeds(t testing.TB) [][]byte {
 	var out [][]byte
@@ -62,7 +38,7 @@ func TestMutatedEvents(t *testing.T) {
 	rng := rand.New(rand.NewPCG(10, 10))
 	rejected := 0
 	for i := range n {
-		in := mutate(rng, ss[rng.IntN(len(ss))])
+		in := tracetest.Mutate(rng, ss[rng.IntN(len(ss))])
 		want, werr := expEvents(in)
 		got, gerr := wireEvents(in)
 		if (werr == nil) != (gerr == nil) {

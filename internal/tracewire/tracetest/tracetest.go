@@ -1,0 +1,35 @@
+// Package tracetest damages execution traces for the tests of the decoders
+// and the converter: one way of mutating, shared, so that every suite
+// explores the same kinds of damage.
+package tracetest
+
+import (
+	"bytes"
+	"encoding/binary"
+	"math/rand/v2"
+)
+
+// Mutate returns a damaged copy of trace: one to three changes past the
+// 16-byte header, each a byte changed, a word overwritten, a few bytes cut
+// out or three bytes set to 0xff (a huge varint). Inputs under 32 bytes
+// are returned unchanged.
+func Mutate(rng *rand.Rand, trace []byte) []byte {
+	in := bytes.Clone(trace)
+	for k := 0; k < 1+rng.IntN(3); k++ {
+		if len(in) < 32 {
+			break
+		}
+		p := 16 + rng.IntN(len(in)-24)
+		switch rng.IntN(4) {
+		case 0:
+			in[p] = byte(rng.Uint32())
+		case 1:
+			binary.LittleEndian.PutUint64(in[p:], rng.Uint64())
+		case 2:
+			in = append(in[:p], in[p+1+rng.IntN(8):]...)
+		case 3:
+			in[p], in[p+1], in[p+2] = 0xff, 0xff, 0xff
+		}
+	}
+	return in
+}
