@@ -5,8 +5,6 @@ import (
 	"time"
 
 	exptrace "golang.org/x/exp/trace"
-
-	"github.com/wakeshim/wakeshim/internal/waitreason"
 )
 
 // This file holds what a live consumer of the trace (the shim) needs on top
@@ -337,10 +335,6 @@ func (c *Converter) Refresh(minAge, step time.Duration) (int, error) {
 	}
 	return n, nil
 }
-
-// Reason returns the wait reason the converter would report for frames
-// given by source reason (the one vocabulary of waitreason).
-func Reason(reason string, frames []string) string { return waitreason.Canonical(reason, frames) }
 
 // IsTracerFunc reports whether fn, the start function of a goroutine, is
 // one of the execution tracer's own (see TracerGoroutine).
