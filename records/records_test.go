@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"testing"
@@ -358,3 +359,54 @@ func FuzzRun(f *testing.F) {
 		}
 	})
 }
+
+// A trace converted on the fly gives the records of its v9 conversion, on
+// the same time line (the conversion runs in a goroutine of its own), and
+// a consumer that stops early stops the conversion.
+func TestTraceOnTheFly(t *testing.T) {
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "flightrec.bin")
+	var buf bytes.Buffer
+	w, err := format.NewWriter(&buf)
+	require.NoError(t, err)
+	data, err := os.ReadFile(traceFile("flightrec.trace"))
+	require.NoError(t, err)
+	_, err = convert.Convert(bytes.NewReader(data), convert.Config{}, oneSegment{w}, nil)
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(bin, buf.Bytes(), 0o644))
+
+	collect := func(path string) (out []Event) {
+		ins, err := Expand([]string{path})
+		require.NoError(t, err)
+		for ev, err := range NewRun(ins, Options{}).Events() {
+			require.NoError(t, err)
+			e := *ev
+			e.Frames = append([]uint16(nil), ev.Frames...)
+			e.Input = 0
+			out = append(out, e)
+		}
+		return out
+	}
+	fly, off := collect(traceFile("flightrec.trace")), collect(bin)
+	require.NotEmpty(t, fly)
+	assert.Equal(t, off, fly)
+
+	before := runtime.NumGoroutine()
+	ins, err := Expand([]string{traceFile("flightrec.trace")})
+	require.NoError(t, err)
+	n := 0
+	for _, err := range NewRun(ins, Options{}).Events() {
+		require.NoError(t, err)
+		if n++; n == 5 {
+			break
+		}
+	}
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline) && runtime.NumGoroutine() > before; {
+		time.Sleep(time.Millisecond)
+	}
+	assert.LessOrEqual(t, runtime.NumGoroutine(), before, "the conversion goroutine ended")
+}
+
+type oneSegment struct{ *format.Writer }
+
+func (oneSegment) NextSegment() error { return errors.New("unexpected segment") }

@@ -265,21 +265,13 @@ func (s *runState) file(i int, in Input) error {
 		s.tick = func() { progress(done + cr.N) }
 	}
 	if f.Kind == KindTrace {
-		s.where = func() string { return "converted record" }
-		out := &traceOut{s: s}
-		var prog func(int64)
-		if progress != nil {
-			prog = func(n int64) { progress(done + n) }
+		s.tick = nil // the conversion reports the progress
+		recErr, convErr := s.convertTrace(f, progress, done)
+		if recErr != nil {
+			return recErr // errStop, or a record the run refused (named already)
 		}
-		_, err := convert.Convert(f.Reader(), s.run.Options.Convert, out, prog)
-		if err == errStop || out.err == errStop {
-			return errStop
-		}
-		if out.err != nil {
-			return out.err
-		}
-		if err != nil {
-			return fmt.Errorf("%s: %w", in.Path, err)
+		if convErr != nil {
+			return fmt.Errorf("%s: %w", in.Path, convErr)
 		}
 		s.endFile()
 		return nil
@@ -305,25 +297,132 @@ func (s *runState) file(i int, in Input) error {
 	return nil
 }
 
-// traceOut receives the records of a trace converted on the fly.
-type traceOut struct {
-	s   *runState
-	err error
-}
-
-func (o *traceOut) WriteRecord(r *format.Record) error {
-	if o.err != nil {
-		return o.err
+// convertTrace converts a trace on the fly and feeds its records to the
+// run. The conversion runs in a goroutine of its own, handing records over
+// in batches, so that converting and analysing use two cores: a report on a
+// trace then costs little more wall time than the conversion alone.
+// It returns the error of the run's side (errStop when the consumer
+// stopped) and the conversion's.
+func (s *runState) convertTrace(f *File, progress func(int64), done int64) (recErr, convErr error) {
+	s.where = func() string { return "converted record" }
+	batches := make(chan *recBatch, 2)
+	free := make(chan *recBatch, 3)
+	for range cap(free) {
+		free <- &recBatch{}
 	}
-	o.err = o.s.record(r)
-	return o.err
+	stop := make(chan struct{})
+	go func() {
+		defer close(batches)
+		out := &traceOut{free: free, batches: batches, stop: stop}
+		var prog func(int64)
+		if progress != nil {
+			prog = func(n int64) { progress(done + n) }
+		}
+		_, err := convert.Convert(f.Reader(), s.run.Options.Convert, out, prog)
+		if out.flush() != nil || err == errStop {
+			return
+		}
+		convErr = err
+	}()
+	for b := range batches {
+		if recErr == nil {
+			recErr = s.batch(b)
+			if recErr != nil {
+				close(stop) // the producer stops at its next record
+			}
+		}
+		b.reset()
+		free <- b
+	}
+	if recErr != nil {
+		return recErr, nil
+	}
+	return nil, convErr // (written before batches was closed)
 }
 
-func (o *traceOut) NextSegment() error {
-	o.s.endFile()
-	o.s.startFile()
+// batch feeds the run a batch of converted records.
+func (s *runState) batch(b *recBatch) error {
+	for i := range b.recs {
+		if b.next[i] {
+			s.endFile()
+			s.startFile()
+			continue
+		}
+		if err := s.record(&b.recs[i]); err != nil {
+			return err
+		}
+	}
 	return nil
 }
+
+// recBatch is a run of converted records; next marks the places where the
+// converter started a new segment (the record there is empty).
+type recBatch struct {
+	recs   []format.Record
+	next   []bool
+	frames []uint16 // the TaskPendings' frame ids (the converter reuses its own)
+}
+
+const batchLen = 1024
+
+func (b *recBatch) reset() {
+	clear(b.recs) // drop the strings
+	b.recs, b.next, b.frames = b.recs[:0], b.next[:0], b.frames[:0]
+}
+
+// traceOut receives the records of a trace converted on the fly and hands
+// them over in batches.
+type traceOut struct {
+	cur     *recBatch
+	free    chan *recBatch
+	batches chan *recBatch
+	stop    chan struct{}
+}
+
+func (o *traceOut) add(r *format.Record, next bool) error {
+	if o.cur == nil {
+		select {
+		case o.cur = <-o.free:
+		case <-o.stop:
+			return errStop
+		}
+	}
+	b := o.cur
+	if r != nil {
+		rec := *r
+		if len(r.Frames) > 0 {
+			n := len(b.frames)
+			b.frames = append(b.frames, r.Frames...)
+			rec.Frames = b.frames[n:len(b.frames):len(b.frames)]
+		}
+		b.recs = append(b.recs, rec)
+	} else {
+		b.recs = append(b.recs, format.Record{})
+	}
+	b.next = append(b.next, next)
+	if len(b.recs) >= batchLen {
+		return o.flush()
+	}
+	return nil
+}
+
+// flush hands the current batch over.
+func (o *traceOut) flush() error {
+	if o.cur == nil || len(o.cur.recs) == 0 {
+		return nil
+	}
+	select {
+	case o.batches <- o.cur:
+		o.cur = nil
+		return nil
+	case <-o.stop:
+		return errStop
+	}
+}
+
+func (o *traceOut) WriteRecord(r *format.Record) error { return o.add(r, false) }
+
+func (o *traceOut) NextSegment() error { return o.add(nil, true) }
 
 func (o *traceOut) Close() error { return nil }
 
