@@ -249,12 +249,10 @@ const chunkSize = 1 << 20
 // alloc returns n bytes of batch memory of g.
 func (g *generation) alloc(n int) []byte {
 	if g.nchunk == 0 || chunkSize-g.used < n {
-		if g.nchunk < len(g.chunks) {
-			g.nchunk++
-		} else {
-			g.chunks = append(g.chunks, make([]byte, chunkSize))
-			g.nchunk = len(g.chunks)
+		if g.nchunk == len(g.chunks) {
+			g.chunks = append(g.chunks, newChunks(len(g.chunks))...)
 		}
+		g.nchunk++
 		g.used = 0
 	}
 	c := g.chunks[g.nchunk-1]
