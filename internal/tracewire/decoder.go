@@ -60,12 +60,22 @@ type Decoder struct {
 	free    []*generation
 }
 
+// ReadBufferSize is the size of the buffer the decoder reads r through
+// (when r is not a *bufio.Reader already; such a reader is best given with
+// this size). It is small on purpose: the decoder reads batch headers byte
+// by byte, but batch data (up to 64 KB a batch) in one ReadFull, which a
+// bufio.Reader hands to r directly, into the batch memory, whenever its
+// buffer is empty and what is left to read is at least its size. With a
+// buffer of a batch's size, every byte of the trace would be copied once
+// more, from the buffer to the batch memory.
+const ReadBufferSize = 4096
+
 // NewDecoder reads the trace header from r and returns a decoder of the
 // trace; ErrUnsupported if the trace is not one it reads.
 func NewDecoder(r io.Reader) (*Decoder, error) {
 	br, ok := r.(*bufio.Reader)
 	if !ok {
-		br = bufio.NewReaderSize(r, 64<<10)
+		br = bufio.NewReaderSize(r, ReadBufferSize)
 	}
 	var hdr [len(Header)]byte
 	if _, err := io.ReadFull(br, hdr[:]); err != nil || string(hdr[:]) != Header {
