@@ -286,8 +286,17 @@ func (d *Decoder) push(t Time) *Event {
 		t = d.lastTs + 1
 	}
 	d.lastTs = t
-	d.q = append(d.q, Event{Time: t, CurG: exptrace.NoGoroutine, CurP: exptrace.NoProc, P: exptrace.NoProc})
-	return &d.q[len(d.q)-1]
+	// (The event is built in its slot: append(d.q, Event{...}) built it
+	// on the stack and copied it, 136 bytes twice for each event.)
+	n := len(d.q)
+	if n == cap(d.q) {
+		d.q = append(d.q, Event{})
+	} else {
+		d.q = d.q[:n+1]
+	}
+	e := &d.q[n]
+	*e = Event{Time: t, CurG: exptrace.NoGoroutine, CurP: exptrace.NoProc, P: exptrace.NoProc}
+	return e
 }
 
 // generation is one generation of the trace, read whole.
