@@ -363,9 +363,13 @@ func (c *Converter) advance(t exptrace.Time) error {
 		// Across a gap of more than maxCatchUp ticks with no events the
 		// middle ticks, which could only repeat the same count, are left
 		// out: a corrupt timestamp must not make millions of records.
+		// (The division is only done when a sample is due: events come
+		// far more often than samples, and this runs for every one.)
 		step := exptrace.Time(c.cfg.SampleInterval)
-		if gap := (t - c.nextSample) / step; gap > maxCatchUp {
-			c.nextSample += (gap - maxCatchUp) * step
+		if c.nextSample < t {
+			if gap := (t - c.nextSample) / step; gap > maxCatchUp {
+				c.nextSample += (gap - maxCatchUp) * step
+			}
 		}
 		for c.nextSample < t {
 			if err := c.fitSegment(c.nextSample); err != nil {

@@ -68,7 +68,12 @@ func Convert(r io.Reader, cfg Config, out Output, progress func(read int64)) (St
 	if c.cfg.Parser == ParserFast {
 		if tracewire.Supported(head) {
 			c.stats.Parser = ParserFast
-			return c.run(cr, progress, fastSource(br, cr))
+			// The decoder reads what br holds, then cr through a
+			// buffer of its own, whose small size lets its batch reads
+			// go to cr directly: each byte of the trace is copied
+			// once, not twice (see tracewire.ReadBufferSize).
+			held, _ := br.Peek(br.Buffered())
+			return c.run(cr, progress, fastSource(io.MultiReader(bytes.NewReader(held), cr)))
 		}
 		if bytes.HasPrefix(head, []byte("go 1.")) {
 			c.stats.Fallbacks++ // a trace of another format version
@@ -83,8 +88,8 @@ func Convert(r io.Reader, cfg Config, out Output, progress func(read int64)) (St
 }
 
 // fastSource fills batches from the converter's own decoder.
-func fastSource(br *bufio.Reader, cr *countio.Reader) func(*batch) error {
-	d, err := tracewire.NewDecoder(br)
+func fastSource(r io.Reader) func(*batch) error {
+	d, err := tracewire.NewDecoder(r)
 	return func(b *batch) error {
 		if err != nil {
 			return &TraceError{Offset: 0, Exact: true, Err: err}

@@ -58,12 +58,19 @@ func (c *cursor) next(g *generation) (bool, error) {
 	n += k
 	c.ev.typ = typ
 	c.ev.off = off
-	for i := 0; i < int(sp.nargs)-1; i++ {
-		v, k := uvarint(data[n:])
+	args := c.ev.args[:sp.nargs-1]
+	for i := range args {
+		// (Most arguments are one byte.)
+		if n < len(data) && data[n] < 0x80 {
+			args[i] = uint64(data[n])
+			n++
+			continue
+		}
+		v, k := binary.Uvarint(data[n:])
 		if k <= 0 {
 			return false, &Error{Offset: off, Msg: "found invalid uvarint"}
 		}
-		c.ev.args[i] = v
+		args[i] = v
 		n += k
 	}
 	c.ev.time = g.mul(ts) + c.lastTs

@@ -60,12 +60,22 @@ type Decoder struct {
 	free    []*generation
 }
 
+// ReadBufferSize is the size of the buffer the decoder reads r through
+// (when r is not a *bufio.Reader already; such a reader is best given with
+// this size). It is small on purpose: the decoder reads batch headers byte
+// by byte, but batch data (up to 64 KB a batch) in one ReadFull, which a
+// bufio.Reader hands to r directly, into the batch memory, whenever its
+// buffer is empty and what is left to read is at least its size. With a
+// buffer of a batch's size, every byte of the trace would be copied once
+// more, from the buffer to the batch memory.
+const ReadBufferSize = 4096
+
 // NewDecoder reads the trace header from r and returns a decoder of the
 // trace; ErrUnsupported if the trace is not one it reads.
 func NewDecoder(r io.Reader) (*Decoder, error) {
 	br, ok := r.(*bufio.Reader)
 	if !ok {
-		br = bufio.NewReaderSize(r, 64<<10)
+		br = bufio.NewReaderSize(r, ReadBufferSize)
 	}
 	var hdr [len(Header)]byte
 	if _, err := io.ReadFull(br, hdr[:]); err != nil || string(hdr[:]) != Header {
@@ -249,12 +259,10 @@ const chunkSize = 1 << 20
 // alloc returns n bytes of batch memory of g.
 func (g *generation) alloc(n int) []byte {
 	if g.nchunk == 0 || chunkSize-g.used < n {
-		if g.nchunk < len(g.chunks) {
-			g.nchunk++
-		} else {
-			g.chunks = append(g.chunks, make([]byte, chunkSize))
-			g.nchunk = len(g.chunks)
+		if g.nchunk == len(g.chunks) {
+			g.chunks = append(g.chunks, newChunks(len(g.chunks))...)
 		}
+		g.nchunk++
 		g.used = 0
 	}
 	c := g.chunks[g.nchunk-1]
@@ -278,8 +286,17 @@ func (d *Decoder) push(t Time) *Event {
 		t = d.lastTs + 1
 	}
 	d.lastTs = t
-	d.q = append(d.q, Event{Time: t, CurG: exptrace.NoGoroutine, CurP: exptrace.NoProc, P: exptrace.NoProc})
-	return &d.q[len(d.q)-1]
+	// (The event is built in its slot: append(d.q, Event{...}) built it
+	// on the stack and copied it, 136 bytes twice for each event.)
+	n := len(d.q)
+	if n == cap(d.q) {
+		d.q = append(d.q, Event{})
+	} else {
+		d.q = d.q[:n+1]
+	}
+	e := &d.q[n]
+	*e = Event{Time: t, CurG: exptrace.NoGoroutine, CurP: exptrace.NoProc, P: exptrace.NoProc}
+	return e
 }
 
 // generation is one generation of the trace, read whole.

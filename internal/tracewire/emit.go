@@ -16,12 +16,12 @@ func (d *Decoder) emit(ev *rawEvent, typ uint8, cur schedCtx) error {
 	t := d.gen.t
 	sp := &specs[typ]
 	for _, i := range sp.stacks {
-		if _, ok := t.stacks.get(ev.args[i]); !ok {
+		if !t.stacks.has(ev.args[i]) {
 			return fmt.Errorf("found invalid stack ID %d for event %s", ev.args[i], sp.name)
 		}
 	}
 	for _, i := range sp.strings {
-		if _, ok := t.strings.get(ev.args[i]); !ok {
+		if !t.strings.has(ev.args[i]) {
 			return fmt.Errorf("found invalid string ID %d for event %s", ev.args[i], sp.name)
 		}
 	}

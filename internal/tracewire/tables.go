@@ -102,6 +102,18 @@ func (t *idTable[T]) index(what string) error {
 	return nil
 }
 
+// has reports whether id is in the table (get without loading the value:
+// the decoder checks every event's stack ids).
+func (t *idTable[T]) has(id uint64) bool {
+	if id == 0 {
+		return true
+	}
+	if t.sparse != nil {
+		return t.sparse[id] != 0
+	}
+	return id < uint64(len(t.dense)) && t.dense[id] != 0
+}
+
 func (t *idTable[T]) get(id uint64) (T, bool) {
 	var zero T
 	if id == 0 {
