@@ -57,6 +57,7 @@ type facts struct {
 	StuckSince       int64   // when it blocked (UnixNano)
 	Exited           int64   // when the process had exited (UnixNano), set by runHelper
 	DumpMS           float64 // the sampler's mean dump cost
+	GensLost         int64   // generations of the trace the shim did not convert
 	LagMS            float64 // how long the program waited for the shim's next write before exiting
 	Stuck            int64
 	Pauses           int64
@@ -172,12 +173,13 @@ func helper(mode string) {
 	case "wake": // WAKESHIM set: wakes and a mutex wait, then Stop
 		wakeAndMutex(&f)
 		selfTrace(&f)
-		printFacts(&f)
 		if s := auto.Session(); s != nil {
 			if err := s.Stop(); err != nil {
 				fmt.Fprintln(os.Stderr, "Stop:", err)
 			}
+			f.GensLost = s.Stats().GensLost
 		}
+		printFacts(&f)
 	case "selftrace": // WAKESHIM unset: nothing starts, trace.Start works
 		f.NumGoroutineInit = runtime.NumGoroutine()
 		selfTrace(&f)
@@ -455,11 +457,17 @@ func testEndToEndWakesAndMutex(t *testing.T, parser string) {
 			}
 		}
 	}
-	if !wake {
+	// With the worker behind (a slow machine, the race detector) a chunk
+	// can be dropped rather than block: that loss is counted, and the
+	// records then need not hold the wake.
+	if !wake && f.GensLost == 0 {
 		t.Errorf("no WakeEvent waker %d -> woken %d", f.Waker, f.Woken)
 	}
-	if !pending {
+	if !pending && f.GensLost == 0 {
 		t.Errorf("no TaskPending for the mutex waiter %d", f.Waiter)
+	}
+	if (!wake || !pending) && f.GensLost > 0 {
+		t.Logf("the shim lost %d generations (the machine is slow): wake found %v, pending found %v", f.GensLost, wake, pending)
 	}
 }
 

@@ -430,11 +430,10 @@ func (s *Session) ignore(id exptrace.GoID, stk convcore.Stack) bool {
 	if s.isOwn(id) {
 		return true
 	}
-	var outer string
-	for f := range stk.Frames() {
-		outer = f.Func
+	if id == 1 {
+		return false // the program's main goroutine, even while it starts the shim in an init
 	}
-	return strings.HasPrefix(outer, shimPkg) || convcore.SystemGoroutine(id, stk)
+	return strings.HasPrefix(convcore.Outermost(stk), shimPkg) || convcore.SystemGoroutine(id, stk)
 }
 
 // snapshotLoop takes the new part of the flight recorder's window every

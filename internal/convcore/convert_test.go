@@ -10,6 +10,7 @@ import (
 	exptrace "golang.org/x/exp/trace"
 
 	"github.com/wakeshim/wakeshim/format"
+	"github.com/wakeshim/wakeshim/internal/tracewire"
 )
 
 // capture is an Output that keeps records in memory, by segment, and checks
@@ -436,4 +437,23 @@ func TestQueueSamplesAcrossSegments(t *testing.T) {
 	assert.Equal(t, []uint32{0, 10000, 15000, 20000, 30000, 30000, 40000}, times,
 		"a sample at 0, 10, 20, 30 and 40ms, none lost to the rollovers, and one at each segment's end (15ms, 30ms)")
 	assert.Len(t, out.segs, 3)
+}
+
+func TestSystemGoroutineSkipsGoexit(t *testing.T) {
+	for _, tc := range []struct {
+		funcs []string // innermost first
+		want  bool
+	}{
+		{[]string{"main.work", "main.main", "runtime.main", "runtime.goexit"}, false},
+		{[]string{"main.worker", "runtime.goexit"}, false},
+		{[]string{"runtime.gopark", "runtime.bgsweep", "runtime.goexit"}, true},
+		{[]string{"runtime.gopark", "runtime.forcegchelper"}, true},
+		{[]string{"time.Sleep", "runtime/trace.(*recorder).start", "runtime.goexit"}, true},
+		{[]string{"main.init.0", "runtime.doInit1"}, false}, // an init, on the main goroutine, its stack cut short
+	} {
+		stk := tracewire.FromExp(stack(tc.funcs...))
+		assert.Equal(t, tc.want, SystemGoroutine(7, stk), "%v", tc.funcs)
+	}
+	// The main goroutine, whatever its stack says.
+	assert.False(t, SystemGoroutine(1, tracewire.FromExp(stack("runtime.gopark", "runtime.bgsweep"))))
 }

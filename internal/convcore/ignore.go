@@ -17,9 +17,16 @@ var tracerFuncs = []string{
 // finalizer goroutine...), recognised like runtime.isSystemGoroutine by a
 // start function in package runtime other than runtime.main. Goroutine dumps
 // hide the same goroutines.
+//
+// Goroutine 1 is the program's main goroutine and never a system one,
+// whatever its stack: while package inits run (a shim started from an init,
+// say), its stack can end in runtime.doInit1, cut short of runtime.main.
 func SystemGoroutine(id GoID, stack Stack) bool {
-	outer := outermost(stack)
-	return strings.HasPrefix(outer, "runtime.") && outer != "runtime.main" || tracerFunc(outer)
+	if id == 1 {
+		return false
+	}
+	outer := Outermost(stack)
+	return strings.HasPrefix(outer, "runtime.") && outer != "runtime.main" && !strings.HasPrefix(outer, "runtime.doInit") || tracerFunc(outer)
 }
 
 // TracerGoroutine is a Config.Ignore function that leaves out the execution
@@ -27,13 +34,24 @@ func SystemGoroutine(id GoID, stack Stack) bool {
 // outermost frame of stack). They are never the user's: they appear in
 // every trace, blocked on their own timers.
 func TracerGoroutine(_ GoID, stack Stack) bool {
-	return tracerFunc(outermost(stack))
+	return tracerFunc(Outermost(stack))
 }
 
-func outermost(stack Stack) string {
-	var outer string
+// Outermost returns the function a goroutine started in: the outermost
+// frame of its stack, runtime.goexit (the return address every goroutine's
+// stack may end with) left out. A stack that ends in runtime.goexit would
+// otherwise make any goroutine, the program's main one included, look like
+// one the runtime runs for itself.
+func Outermost(stack Stack) string {
+	var outer, last string
 	for f := range stack.Frames() {
-		outer = f.Func
+		if f.Func != "runtime.goexit" {
+			outer = f.Func
+		}
+		last = f.Func
+	}
+	if outer == "" {
+		return last
 	}
 	return outer
 }
