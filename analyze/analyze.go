@@ -112,6 +112,9 @@ type task struct {
 	herdEpoch int32 // as a waker: its current herd window
 	// As a woken goroutine: the waker and window it was last counted in.
 	herdBy, herdIn int32
+	// As a woken goroutine: the wake pair of its last waker, which most
+	// often wakes it again (saves the pairs map on the hot path).
+	lastPairWaker, lastPair int32
 }
 
 type block struct {
@@ -133,6 +136,9 @@ type pair struct {
 	waker, woken int32
 	count        int64
 	lat          dist
+	// noGroup sums the latencies of its wakes of no block group (the
+	// common case), saving the latSum map on the hot path.
+	noGroup *latAcc
 }
 
 // latKey and latAcc sum the latencies for the latency profile: by wake
@@ -165,6 +171,10 @@ type Analyzer struct {
 
 	tasks   []task
 	taskIdx map[uint64]int32
+	// hot caches taskIdx for recently seen goroutines, direct-mapped by id:
+	// most records name a goroutine seen a moment ago, and the map lookup
+	// otherwise costs more than the rest of the bookkeeping.
+	hot [1024]hotTask
 	blocks  []block
 	groups  []group
 	byPtr   map[*string]int32
@@ -206,17 +216,27 @@ func New(cfg Config) (*Analyzer, error) {
 	return a, nil
 }
 
+type hotTask struct {
+	key uint64 // process<<32 | id, +1 so that the zero value matches nothing
+	idx int32
+}
+
 func (a *Analyzer) task(process int, id uint32) int32 {
 	if id == 0 {
 		return 0
 	}
 	k := uint64(process)<<32 | uint64(id)
-	if i, ok := a.taskIdx[k]; ok {
-		return i
+	h := &a.hot[id%uint32(len(a.hot))]
+	if h.key == k+1 {
+		return h.idx
 	}
-	i := int32(len(a.tasks))
-	a.tasks = append(a.tasks, task{id: id, process: process, block: -1, wakeGroup: -1, herdBy: -1})
-	a.taskIdx[k] = i
+	i, ok := a.taskIdx[k]
+	if !ok {
+		i = int32(len(a.tasks))
+		a.tasks = append(a.tasks, task{id: id, process: process, block: -1, wakeGroup: -1, herdBy: -1})
+		a.taskIdx[k] = i
+	}
+	*h = hotTask{k + 1, i}
 	return i
 }
 
@@ -304,15 +324,22 @@ func (a *Analyzer) wake(ev *records.Event) {
 	a.wakes++
 	wi := a.task(ev.Process, ev.Waker)
 	gi := a.task(ev.Process, ev.Task)
-	k := [2]int32{wi, gi}
-	pi, ok := a.pairs[k]
-	if !ok {
-		pi = int32(len(a.pairL))
-		a.pairL = append(a.pairL, pair{waker: wi, woken: gi})
-		a.pairs[k] = pi
+	t := &a.tasks[gi]
+	var pi int32
+	if t.lastPair > 0 && t.lastPairWaker == wi {
+		pi = t.lastPair - 1
+	} else {
+		k := [2]int32{wi, gi}
+		var ok bool
+		pi, ok = a.pairs[k]
+		if !ok {
+			pi = int32(len(a.pairL))
+			a.pairL = append(a.pairL, pair{waker: wi, woken: gi})
+			a.pairs[k] = pi
+		}
+		t.lastPairWaker, t.lastPair = wi, pi+1
 	}
 	a.pairL[pi].count++
-	t := &a.tasks[gi]
 	t.lastWakeT, t.lastWaker, t.hasLastWak = ev.T, wi, true
 	t.wakeGroup = -1
 	if t.block >= 0 && !t.ranAfter {
@@ -495,13 +522,22 @@ func ShortFunc(fn string) string {
 }
 
 func (a *Analyzer) addLatency(pi, group int32, us uint32, at int64) {
-	a.pairL[pi].lat.add(us)
+	p := &a.pairL[pi]
+	p.lat.add(us)
 	a.all.add(us)
-	k := latKey{pi, group}
-	acc := a.latSum[k]
-	if acc == nil {
-		acc = &latAcc{}
-		a.latSum[k] = acc
+	var acc *latAcc
+	if group < 0 && p.noGroup != nil {
+		acc = p.noGroup
+	} else {
+		k := latKey{pi, group}
+		acc = a.latSum[k]
+		if acc == nil {
+			acc = &latAcc{}
+			a.latSum[k] = acc
+		}
+		if group < 0 {
+			p.noGroup = acc
+		}
 	}
 	acc.n++
 	acc.us += int64(us)
