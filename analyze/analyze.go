@@ -174,7 +174,7 @@ type Analyzer struct {
 	// hot caches taskIdx for recently seen goroutines, direct-mapped by id:
 	// most records name a goroutine seen a moment ago, and the map lookup
 	// otherwise costs more than the rest of the bookkeeping.
-	hot [1024]hotTask
+	hot     [1024]hotTask
 	blocks  []block
 	groups  []group
 	byPtr   map[*string]int32
