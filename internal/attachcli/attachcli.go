@@ -22,6 +22,7 @@ import (
 
 	"github.com/wakeshim/wakeshim/attach"
 	"github.com/wakeshim/wakeshim/internal/bytesize"
+	"github.com/wakeshim/wakeshim/internal/cliflags"
 	progressbar "github.com/wakeshim/wakeshim/internal/progress"
 )
 
@@ -108,15 +109,8 @@ func Run(name string, args []string, stdout, stderr io.Writer) int {
 	fs.Var(size{&cfg.MaxTotal}, "maxtotal", "cap on all wakeshim files in DIR (`size`; the oldest are removed first)")
 	fs.IntVar(&cfg.Retries, "retries", attach.DefaultRetries, "transient failures in a row retried before giving up (0: none)")
 	fs.BoolVar(&quiet, "q", false, "no progress, no summary line")
-	fs.Usage = func() {
-		fmt.Fprint(fs.Output(), Usage(name))
-		fs.PrintDefaults()
-	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
-		return 2
+	if code, ok := cliflags.Parse(fs, Usage(name), args); !ok {
+		return code
 	}
 	usageErr := func(format string, a ...any) int {
 		fmt.Fprintf(stderr, "%s: %s\n", name, fmt.Sprintf(format, a...))

@@ -29,6 +29,7 @@ import (
 
 	"github.com/wakeshim/wakeshim/convert"
 	"github.com/wakeshim/wakeshim/format"
+	"github.com/wakeshim/wakeshim/internal/cliflags"
 	"github.com/wakeshim/wakeshim/internal/countio"
 	"github.com/wakeshim/wakeshim/internal/progress"
 )
@@ -84,15 +85,8 @@ func Run(name string, args []string, stdin io.Reader, stderr io.Writer) int {
 	fs.BoolVar(&o.verbose, "v", false, "on a bad trace, the parser's whole message (x/exp's includes its internal state)")
 	parser := fs.String("parser", string(convert.ParserFast), "trace `PARSER`: fast (the converter's own decoder) or exp (golang.org/x/exp/trace, the reference)")
 	fs.StringVar(&codes, "codes", "", "keep only the records of these `CODES` (e.g. 0-7, or 0,1,7-9; see docs/format.md)")
-	fs.Usage = func() {
-		fmt.Fprint(fs.Output(), Usage(name))
-		fs.PrintDefaults()
-	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
-		return 2
+	if code, ok := cliflags.Parse(fs, Usage(name), args); !ok {
+		return code
 	}
 	if fs.NArg() != 1 {
 		fs.Usage()

@@ -25,7 +25,6 @@ package dumpdiffcli
 
 import (
 	"bytes"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -37,6 +36,7 @@ import (
 	"github.com/wakeshim/wakeshim/dump"
 	_ "github.com/wakeshim/wakeshim/dump/pprofdump" // DUMP may be debug=0 protobuf
 	"github.com/wakeshim/wakeshim/format"
+	"github.com/wakeshim/wakeshim/internal/cliflags"
 )
 
 const (
@@ -183,15 +183,8 @@ func Run(name string, args []string, stdout, stderr io.Writer) int {
 	var windowFlag, failFlag string
 	fs.StringVar(&windowFlag, "window", "", "only records pending within `FROM:TO` (durations on the records clock; negative: from the end, e.g. -30s:)")
 	fs.StringVar(&failFlag, "fail-on", "", "exit 3 if a group is `MARKS`: comma-separated dump-only, records-only, both")
-	fs.Usage = func() {
-		fmt.Fprint(fs.Output(), Usage(name))
-		fs.PrintDefaults()
-	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return exitOK
-		}
-		return exitUsage
+	if code, ok := cliflags.Parse(fs, Usage(name), args); !ok {
+		return code
 	}
 	usageErr := func(format string, a ...any) int {
 		fmt.Fprintf(stderr, name+": "+format+"\n", a...)

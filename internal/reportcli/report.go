@@ -6,7 +6,6 @@ package reportcli
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -17,6 +16,7 @@ import (
 
 	"github.com/wakeshim/wakeshim/analyze"
 	"github.com/wakeshim/wakeshim/convert"
+	"github.com/wakeshim/wakeshim/internal/cliflags"
 	"github.com/wakeshim/wakeshim/internal/progress"
 	"github.com/wakeshim/wakeshim/records"
 )
@@ -72,15 +72,8 @@ func Run(name string, args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&o.window, "window", "", "the timeline's window `START:END` on the time line (e.g. 1.2s:1.3s; default: the -window-len with the most wakes)")
 	fs.DurationVar(&o.cfg.WindowLen, "window-len", 100*time.Millisecond, "length of the default timeline window")
 	fs.DurationVar(&o.conv.Threshold, "threshold", convert.DefaultThreshold, "for trace inputs: shortest block reported as pending")
-	fs.Usage = func() {
-		fmt.Fprint(fs.Output(), Usage(name))
-		fs.PrintDefaults()
-	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
-		return 2
+	if code, ok := cliflags.Parse(fs, Usage(name), args); !ok {
+		return code
 	}
 	usageErr := func(format string, a ...any) int {
 		fmt.Fprintf(stderr, name+": "+format+"\n", a...)
