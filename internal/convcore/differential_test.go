@@ -157,18 +157,7 @@ func TestDifferentialMutated(t *testing.T) {
 	if testing.Short() {
 		n = 300
 	}
-	names, _ := filepath.Glob(traceFile("*.trace"))
-	var seeds [][]byte
-	for _, name := range names {
-		if filepath.Base(name) == "busy.trace" {
-			continue
-		}
-		b, err := os.ReadFile(name)
-		if err != nil {
-			t.Fatal(err)
-		}
-		seeds = append(seeds, b)
-	}
+	seeds := bundledTraces(t)
 	rng := rand.New(rand.NewPCG(2, 2))
 	rejected := 0
 	for i := range n {
@@ -194,15 +183,7 @@ func TestDifferentialMutated(t *testing.T) {
 // FuzzDifferentialConvert: for any input, both parsers give the same
 // records or both reject it.
 func FuzzDifferentialConvert(f *testing.F) {
-	names, _ := filepath.Glob(traceFile("*.trace"))
-	for _, name := range names {
-		if filepath.Base(name) == "busy.trace" {
-			continue
-		}
-		b, err := os.ReadFile(name)
-		if err != nil {
-			f.Fatal(err)
-		}
+	for _, b := range bundledTraces(f) {
 		f.Add(b)
 	}
 	f.Fuzz(func(t *testing.T, in []byte) {

@@ -3,8 +3,6 @@ package convcore
 import (
 	"bytes"
 	"io"
-	"os"
-	"path/filepath"
 	"testing"
 
 	"github.com/wakeshim/wakeshim/format"
@@ -13,15 +11,7 @@ import (
 // FuzzConvert feeds mutated execution traces to the whole pipeline: it must
 // never panic, and whatever it writes must decode.
 func FuzzConvert(f *testing.F) {
-	names, _ := filepath.Glob(traceFile("*.trace"))
-	for _, name := range names {
-		if filepath.Base(name) == "busy.trace" {
-			continue
-		}
-		b, err := os.ReadFile(name)
-		if err != nil {
-			f.Fatal(err)
-		}
+	for _, b := range bundledTraces(f) {
 		f.Add(b)
 	}
 	f.Fuzz(func(t *testing.T, in []byte) {
