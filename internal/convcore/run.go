@@ -54,9 +54,11 @@ func (e *TraceError) Unwrap() error { return e.Err }
 // error returned as a *TraceError. progress, if not nil, is called with the
 // number of input bytes read so far, every few thousand events.
 //
-// Parsing and converting run in two goroutines, handing over events in
-// batches, so that on a machine with a spare core the conversion costs
-// little more wall time than the parse alone.
+// With the converter's own decoder, decoding and converting run in the
+// calling goroutine (runInline says why); with x/exp's parser, in two
+// goroutines, handing over events in batches, so that on a machine with a
+// spare core the conversion costs little more wall time than the parse
+// alone.
 func Convert(r io.Reader, cfg Config, out Output, progress func(read int64)) (Stats, error) {
 	c, err := New(cfg, out)
 	if err != nil {
@@ -73,7 +75,11 @@ func Convert(r io.Reader, cfg Config, out Output, progress func(read int64)) (St
 			// go to cr directly: each byte of the trace is copied
 			// once, not twice (see tracewire.ReadBufferSize).
 			held, _ := br.Peek(br.Buffered())
-			return c.run(cr, progress, fastSource(io.MultiReader(bytes.NewReader(held), cr)))
+			d, err := tracewire.NewDecoder(io.MultiReader(bytes.NewReader(held), cr))
+			if err != nil {
+				return c.Stats(), &TraceError{Offset: 0, Exact: true, Err: err}
+			}
+			return c.runInline(func() int64 { return cr.N }, progress, decoderSource(d))
 		}
 		if bytes.HasPrefix(head, []byte("go 1.")) {
 			c.stats.Fallbacks++ // a trace of another format version
@@ -87,14 +93,11 @@ func Convert(r io.Reader, cfg Config, out Output, progress func(read int64)) (St
 	return c.run(cr, progress, expSource(tr, cr))
 }
 
-// fastSource fills batches from the converter's own decoder.
-func fastSource(r io.Reader) func(*batch) error {
-	d, err := tracewire.NewDecoder(r)
+// decoderSource fills batches from the converter's own decoder.
+func decoderSource(d *tracewire.Decoder) func(*batch) error {
 	return func(b *batch) error {
-		if err != nil {
-			return &TraceError{Offset: 0, Exact: true, Err: err}
-		}
-		b.wevs, err = d.Fill(b.wevs, batchLen)
+		var err error
+		b.wevs, err = d.Fill(b.wevs, inlineLen)
 		switch err {
 		case nil, io.EOF:
 			return err
@@ -126,6 +129,47 @@ func expSource(tr *exptrace.Reader, cr *countio.Reader) func(*batch) error {
 }
 
 const batchLen = 1024
+
+// inlineLen is the batch length of runInline: the events of a batch are
+// read back while they are still in the core's first-level cache.
+const inlineLen = 64
+
+// runInline converts the events fill gives in this goroutine alone, in
+// small batches. It is used with the converter's own decoder: handing its
+// events to a second goroutine, as run does, saved no wall time (the
+// decoder is as fast as the conversion, and the two goroutines' hand-over
+// costs as much as either) and cost half as much CPU again (make bench,
+// docs/decoder.md).
+func (c *Converter) runInline(read func() int64, progress func(int64), fill func(*batch) error) (st Stats, err error) {
+	defer func() {
+		// The decoder must not take the process (the shim's host, above
+		// all) down with it on bad input.
+		if p := recover(); p != nil {
+			st, err = c.Stats(), &TraceError{Offset: read(), Err: fmt.Errorf("trace parser panicked: %v", p)}
+		}
+	}()
+	b := &batch{}
+	var readErr error
+	for n := 0; readErr == nil; n++ {
+		b.wevs = b.wevs[:0]
+		readErr = fill(b)
+		for i := range b.wevs {
+			if err := c.Consume(&b.wevs[i]); err != nil {
+				return c.Stats(), err
+			}
+		}
+		if progress != nil && n%64 == 0 {
+			progress(read())
+		}
+	}
+	if err := c.Close(); err != nil {
+		return c.Stats(), err
+	}
+	if readErr == io.EOF {
+		readErr = nil
+	}
+	return c.Stats(), readErr
+}
 
 // run converts the events fill gives, parsing in one goroutine and
 // converting in this one.
