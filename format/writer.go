@@ -1,6 +1,7 @@
 package format
 
 import (
+	"bufio"
 	"encoding/binary"
 	"io"
 	"strings"
@@ -22,7 +23,11 @@ type RecordWriter interface {
 //
 // Errors are sticky: after a failed Write every call returns the same error.
 type Writer struct {
-	w      io.Writer
+	w io.Writer
+	// bw is w when it is a *bufio.Writer: records are then encoded
+	// straight into its free space (AvailableBuffer) and handed back in
+	// the same single Write, which then copies nothing.
+	bw     *bufio.Writer
 	buf    []byte
 	n      int64
 	err    error
@@ -33,8 +38,9 @@ type Writer struct {
 // records that follow.
 func NewWriter(w io.Writer) (*Writer, error) {
 	bw := &Writer{w: w, buf: make([]byte, 0, 256)}
+	bw.bw, _ = w.(*bufio.Writer)
 	bw.buf = appendHeader(bw.buf)
-	if err := bw.flush(); err != nil {
+	if err := bw.flush(bw.buf); err != nil {
 		return nil, err
 	}
 	return bw, nil
@@ -55,18 +61,31 @@ func (w *Writer) WriteRecord(r *Record) error {
 	if w.closed {
 		return ErrWriteAfterClose
 	}
+	if w.bw != nil {
+		if free := w.bw.AvailableBuffer(); cap(free) >= maxFixedSize {
+			b, err := AppendRecord(free, r)
+			if err != nil {
+				return err // a bad record is the caller's error, not sticky
+			}
+			return w.flush(b)
+		}
+	}
 	b, err := AppendRecord(w.buf[:0], r)
 	if err != nil {
-		return err // a bad record is the caller's error, not sticky
+		return err
 	}
 	w.buf = b
-	return w.flush()
+	return w.flush(b)
 }
 
-func (w *Writer) flush() error {
-	n, err := w.w.Write(w.buf)
+// maxFixedSize bounds the size of a record without strings or frames;
+// the bufio.Writer's free space is used when it can hold at least that.
+const maxFixedSize = 32
+
+func (w *Writer) flush(b []byte) error {
+	n, err := w.w.Write(b)
 	w.n += int64(n)
-	if err == nil && n < len(w.buf) {
+	if err == nil && n < len(b) {
 		err = io.ErrShortWrite
 	}
 	w.err = err

@@ -1,8 +1,10 @@
 package format
 
 import (
+	"bufio"
 	"bytes"
 	"errors"
+	"fmt"
 	"io"
 	"strings"
 	"testing"
@@ -233,4 +235,69 @@ func TestMultiWriter(t *testing.T) {
 	if err := mw.WriteRecord(&recs[0]); err != ErrWriteAfterClose {
 		t.Errorf("after Close: %v", err)
 	}
+}
+
+// TestWriterIntoBufio: over a bufio.Writer, records are encoded straight
+// into its free space; the bytes must be those written through any other
+// writer, whatever the buffer's size (records that do not fit the free
+// space, buffers smaller than a record), and a failing writer's error
+// still sticks.
+func TestWriterIntoBufio(t *testing.T) {
+	recs := goldenRecords()
+	var want bytes.Buffer
+	w, err := NewWriter(&want)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 50; i++ {
+		for j := range recs {
+			if err := w.WriteRecord(&recs[j]); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	for _, size := range []int{16, 33, 64, 100, 4096} {
+		t.Run(fmt.Sprint(size), func(t *testing.T) {
+			var got bytes.Buffer
+			bw := bufio.NewWriterSize(&got, size)
+			w, err := NewWriter(bw)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i := 0; i < 50; i++ {
+				for j := range recs {
+					if err := w.WriteRecord(&recs[j]); err != nil {
+						t.Fatal(err)
+					}
+				}
+			}
+			if err := bw.Flush(); err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(got.Bytes(), want.Bytes()) {
+				t.Fatalf("%d bytes through a bufio.Writer of %d, want %d bytes", got.Len(), size, want.Len())
+			}
+			if w.Offset() != int64(want.Len()) {
+				t.Errorf("Offset() %d, want %d", w.Offset(), want.Len())
+			}
+		})
+	}
+	t.Run("error", func(t *testing.T) {
+		cw := &countWriter{failAt: 2}
+		bw := bufio.NewWriterSize(cw, 64)
+		w, err := NewWriter(bw)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var werr error
+		for i := 0; i < 100 && werr == nil; i++ {
+			werr = w.WriteRecord(&recs[i%len(recs)])
+		}
+		if !errors.Is(werr, errBoom) {
+			t.Fatalf("got %v, want %v", werr, errBoom)
+		}
+		if err := w.WriteRecord(&recs[0]); !errors.Is(err, errBoom) {
+			t.Errorf("after the error: %v, want it again", err)
+		}
+	})
 }
