@@ -9,9 +9,9 @@ import (
 type cursor struct {
 	m       ThreadID
 	ms      *mState // the M's state in the ordering, once looked up
-	batches []batch
-	idx     int // current batch
-	dataOff int // next byte in it
+	batches []batch // the batches after the current one
+	data    []byte  // what is left of the current batch
+	off     int64   // input offset of data[0]
 	lastTs  Time
 	ev      rawEvent // the M's next event
 }
@@ -28,36 +28,34 @@ type rawEvent struct {
 
 // next reads the M's next event; false when there is none.
 func (c *cursor) next(g *generation) (bool, error) {
-	for c.idx < len(c.batches) && len(c.batches[c.idx].data) == c.dataOff {
-		c.idx++
-		c.dataOff = 0
-		c.lastTs = 0
+	if len(c.data) == 0 {
+		for len(c.batches) > 0 && len(c.batches[0].data) == 0 {
+			c.batches = c.batches[1:]
+		}
+		if len(c.batches) == 0 {
+			return false, nil
+		}
+		b := &c.batches[0]
+		c.data, c.off, c.lastTs = b.data, b.off, g.mul(b.time)
+		c.batches = c.batches[1:]
 	}
-	if c.idx == len(c.batches) {
-		return false, nil
-	}
-	b := &c.batches[c.idx]
-	if c.lastTs == 0 {
-		c.lastTs = g.mul(b.time)
-	}
-	data := b.data[c.dataOff:]
-	off := b.off + int64(c.dataOff)
+	data := c.data
 	typ := data[0]
 	if int(typ) >= numSpecs {
-		return false, &Error{Offset: off, Msg: fmt.Sprintf("found invalid event type: %d", typ)}
+		return false, &Error{Offset: c.off, Msg: fmt.Sprintf("found invalid event type: %d", typ)}
 	}
-	sp := &specs[typ]
+	sp := &hotSpecs[typ]
 	if sp.nargs == 0 || !sp.timed {
-		return false, &Error{Offset: off, Msg: fmt.Sprintf("found event without a timestamp: type=%d", typ)}
+		return false, &Error{Offset: c.off, Msg: fmt.Sprintf("found event without a timestamp: type=%d", typ)}
 	}
 	n := 1
 	ts, k := uvarint(data[n:])
 	if k <= 0 {
-		return false, &Error{Offset: off, Msg: "found invalid uvarint for timestamp"}
+		return false, &Error{Offset: c.off, Msg: "found invalid uvarint for timestamp"}
 	}
 	n += k
 	c.ev.typ = typ
-	c.ev.off = off
+	c.ev.off = c.off
 	args := c.ev.args[:sp.nargs-1]
 	for i := range args {
 		// (Most arguments are one byte.)
@@ -68,14 +66,15 @@ func (c *cursor) next(g *generation) (bool, error) {
 		}
 		v, k := binary.Uvarint(data[n:])
 		if k <= 0 {
-			return false, &Error{Offset: off, Msg: "found invalid uvarint"}
+			return false, &Error{Offset: c.off, Msg: "found invalid uvarint"}
 		}
 		args[i] = v
 		n += k
 	}
 	c.ev.time = g.mul(ts) + c.lastTs
 	c.lastTs = c.ev.time
-	c.dataOff += n
+	c.data = data[n:]
+	c.off += int64(n)
 	return true, nil
 }
 

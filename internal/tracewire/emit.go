@@ -14,21 +14,21 @@ import (
 // returns).
 func (d *Decoder) emit(ev *rawEvent, typ uint8, cur schedCtx) error {
 	t := d.gen.t
-	sp := &specs[typ]
-	for _, i := range sp.stacks {
+	sp := &hotSpecs[typ]
+	for _, i := range sp.stacks[:sp.nstacks] {
 		if !t.stacks.has(ev.args[i]) {
-			return fmt.Errorf("found invalid stack ID %d for event %s", ev.args[i], sp.name)
+			return fmt.Errorf("found invalid stack ID %d for event %s", ev.args[i], specs[typ].name)
 		}
 	}
-	for _, i := range sp.strings {
+	for _, i := range sp.strings[:sp.nstrings] {
 		if !t.strings.has(ev.args[i]) {
-			return fmt.Errorf("found invalid string ID %d for event %s", ev.args[i], sp.name)
+			return fmt.Errorf("found invalid string ID %d for event %s", ev.args[i], specs[typ].name)
 		}
 	}
 	e := d.push(ev.time)
 	e.CurG, e.CurP = cur.G, cur.P
 	// The event's own stack: the first stack argument, if not 0.
-	if len(sp.stacks) > 0 {
+	if sp.nstacks > 0 {
 		if id := ev.args[sp.stacks[0]]; id != 0 {
 			e.Stack = Stack{t: t, id: id}
 		}

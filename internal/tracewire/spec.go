@@ -196,6 +196,29 @@ var specs = func() [256]spec {
 	return s
 }()
 
+// hotSpec is the part of a spec the decoder reads for every event, packed
+// in 8 bytes (spec's slices are three words each, in a struct of 80
+// bytes): hotSpecs is made from specs.
+type hotSpec struct {
+	nargs    uint8
+	timed    bool
+	nstacks  uint8
+	nstrings uint8
+	stacks   [2]uint8
+	strings  [2]uint8
+}
+
+var hotSpecs = func() [256]hotSpec {
+	var h [256]hotSpec
+	for i := range specs {
+		sp := &specs[i]
+		h[i] = hotSpec{nargs: sp.nargs, timed: sp.timed, nstacks: uint8(len(sp.stacks)), nstrings: uint8(len(sp.strings))}
+		copy(h[i].stacks[:], sp.stacks)
+		copy(h[i].strings[:], sp.strings)
+	}
+	return h
+}()
+
 // numSpecs is the number of event types the Go 1.26 format defines (the
 // table of the reference parser has this length: a type byte at or past it
 // is invalid, a type below it without a spec is "without a timestamp").

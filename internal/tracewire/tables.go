@@ -69,6 +69,10 @@ type idTable[T any] struct {
 	vals   []T
 	dense  []int32 // id -> index+1
 	sparse map[uint64]int32
+	// upTo is the largest id n such that every id from 0 to n is in the
+	// table (the runtime numbers them 1, 2, 3...): has(id) is then one
+	// comparison, which matters as every event's stack ids are checked.
+	upTo uint64
 }
 
 func (t *idTable[T]) add(id uint64, v T) {
@@ -90,6 +94,9 @@ func (t *idTable[T]) index(what string) error {
 			}
 			t.dense[id] = int32(i + 1)
 		}
+		for t.upTo+1 < uint64(len(t.dense)) && t.dense[t.upTo+1] != 0 {
+			t.upTo++
+		}
 		return nil
 	}
 	t.sparse = make(map[uint64]int32, len(t.ids))
@@ -105,7 +112,7 @@ func (t *idTable[T]) index(what string) error {
 // has reports whether id is in the table (get without loading the value:
 // the decoder checks every event's stack ids).
 func (t *idTable[T]) has(id uint64) bool {
-	if id == 0 {
+	if id <= t.upTo {
 		return true
 	}
 	if t.sparse != nil {
