@@ -6,8 +6,8 @@ import (
 	"io"
 	"os"
 	"syscall"
-	"time"
 	"testing"
+	"time"
 
 	"github.com/wakeshim/wakeshim/format"
 )
@@ -51,4 +51,3 @@ func cpuTime() time.Duration {
 	}
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
-
