@@ -318,7 +318,11 @@ func (s *runState) convertTrace(f *File, progress func(int64), done int64) (recE
 		if progress != nil {
 			prog = func(n int64) { progress(done + n) }
 		}
-		_, err := convert.Convert(f.Reader(), s.run.Options.Convert, out, prog)
+		// Decoding in a goroutine of its own too: with the analysis,
+		// three stages, which share two cores best (Config.Concurrent).
+		cfg := s.run.Options.Convert
+		cfg.Concurrent = true
+		_, err := convert.Convert(f.Reader(), cfg, out, prog)
 		if out.flush() != nil || err == errStop {
 			return
 		}

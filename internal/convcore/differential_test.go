@@ -112,6 +112,8 @@ var diffConfigs = []Config{
 	{},
 	{Ignore: SystemGoroutine, Threshold: 100 * 1000, SampleInterval: -1},
 	{Ignore: TracerGoroutine, SegmentDuration: 50 * 1000 * 1000},
+	// The fast decoder in a goroutine of its own (as report runs it).
+	{Ignore: SystemGoroutine, Concurrent: true},
 }
 
 // TestDifferential: on every testdata trace (the busy trace of make bench

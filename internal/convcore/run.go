@@ -55,10 +55,10 @@ func (e *TraceError) Unwrap() error { return e.Err }
 // number of input bytes read so far, every few thousand events.
 //
 // With the converter's own decoder, decoding and converting run in the
-// calling goroutine (runInline says why); with x/exp's parser, in two
-// goroutines, handing over events in batches, so that on a machine with a
-// spare core the conversion costs little more wall time than the parse
-// alone.
+// calling goroutine (runInline says why) unless Config.Concurrent is set;
+// with x/exp's parser, in two goroutines, handing over events in batches,
+// so that on a machine with a spare core the conversion costs little more
+// wall time than the parse alone.
 func Convert(r io.Reader, cfg Config, out Output, progress func(read int64)) (Stats, error) {
 	c, err := New(cfg, out)
 	if err != nil {
@@ -79,7 +79,10 @@ func Convert(r io.Reader, cfg Config, out Output, progress func(read int64)) (St
 			if err != nil {
 				return c.Stats(), &TraceError{Offset: 0, Exact: true, Err: err}
 			}
-			return c.runInline(func() int64 { return cr.N }, progress, decoderSource(d))
+			if c.cfg.Concurrent {
+				return c.run(cr, progress, decoderSource(d, batchLen))
+			}
+			return c.runInline(func() int64 { return cr.N }, progress, decoderSource(d, inlineLen))
 		}
 		if bytes.HasPrefix(head, []byte("go 1.")) {
 			c.stats.Fallbacks++ // a trace of another format version
@@ -94,10 +97,10 @@ func Convert(r io.Reader, cfg Config, out Output, progress func(read int64)) (St
 }
 
 // decoderSource fills batches from the converter's own decoder.
-func decoderSource(d *tracewire.Decoder) func(*batch) error {
+func decoderSource(d *tracewire.Decoder, n int) func(*batch) error {
 	return func(b *batch) error {
 		var err error
-		b.wevs, err = d.Fill(b.wevs, inlineLen)
+		b.wevs, err = d.Fill(b.wevs, n)
 		switch err {
 		case nil, io.EOF:
 			return err
@@ -135,11 +138,13 @@ const batchLen = 1024
 const inlineLen = 64
 
 // runInline converts the events fill gives in this goroutine alone, in
-// small batches. It is used with the converter's own decoder: handing its
-// events to a second goroutine, as run does, saved no wall time (the
-// decoder is as fast as the conversion, and the two goroutines' hand-over
-// costs as much as either) and cost half as much CPU again (make bench,
-// docs/decoder.md).
+// small batches. It is the default with the converter's own decoder:
+// handing its events to a second goroutine, as run does, costs more CPU
+// than either side saves (the 136-byte events cross cores, and when no
+// core is spare the two goroutines take turns on one, each refilling its
+// caches): on the busy trace of make bench, 0.59 s of CPU inline, 0.69 s
+// in two goroutines on an idle machine and 0.92 s on a busy one; the
+// wall time is 0.59 s against 0.45 s (docs/decoder.md).
 func (c *Converter) runInline(read func() int64, progress func(int64), fill func(*batch) error) (st Stats, err error) {
 	defer func() {
 		// The decoder must not take the process (the shim's host, above
