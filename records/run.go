@@ -298,28 +298,24 @@ func (s *runState) file(i int, in Input) error {
 }
 
 // convertTrace converts a trace on the fly and feeds its records to the
-// run. The conversion runs in a goroutine of its own, handing records over
-// in batches, so that converting and analysing use two cores: a report on a
-// trace then costs little more wall time than the conversion alone.
+// run. The converter runs as a coroutine of this goroutine (iter.Pull),
+// handing records over in batches that the run reads while they are
+// still in the core's caches; the trace is decoded in a goroutine of its
+// own (convert.Config.Concurrent), so that decoding on one core and
+// converting and analysing on the other, a report on a trace costs little
+// more wall time than the conversion alone. (Converting in a goroutine
+// of its own too made the records cross cores: 88 bytes each, millions of
+// them, which cost a third of a report's CPU.)
 // It returns the error of the run's side (errStop when the consumer
 // stopped) and the conversion's.
 func (s *runState) convertTrace(f *File, progress func(int64), done int64) (recErr, convErr error) {
 	s.where = func() string { return "converted record" }
-	batches := make(chan *recBatch, 2)
-	free := make(chan *recBatch, 3)
-	for range cap(free) {
-		free <- &recBatch{}
-	}
-	stop := make(chan struct{})
-	go func() {
-		defer close(batches)
-		out := &traceOut{free: free, batches: batches, stop: stop}
+	next, stop := iter.Pull(func(yield func(*recBatch) bool) {
+		out := &traceOut{cur: &recBatch{}, yield: yield}
 		var prog func(int64)
 		if progress != nil {
 			prog = func(n int64) { progress(done + n) }
 		}
-		// Decoding in a goroutine of its own too: with the analysis,
-		// three stages, which share two cores best (Config.Concurrent).
 		cfg := s.run.Options.Convert
 		cfg.Concurrent = true
 		_, err := convert.Convert(f.Reader(), cfg, out, prog)
@@ -327,21 +323,18 @@ func (s *runState) convertTrace(f *File, progress func(int64), done int64) (recE
 			return
 		}
 		convErr = err
-	}()
-	for b := range batches {
-		if recErr == nil {
-			recErr = s.batch(b)
-			if recErr != nil {
-				close(stop) // the producer stops at its next record
-			}
+	})
+	defer stop()
+	for {
+		b, ok := next()
+		if !ok {
+			return nil, convErr // (set before the coroutine returned)
+		}
+		if err := s.batch(b); err != nil {
+			return err, nil // stop makes the converter's next flush fail: it ends
 		}
 		b.reset()
-		free <- b
 	}
-	if recErr != nil {
-		return recErr, nil
-	}
-	return nil, convErr // (written before batches was closed)
 }
 
 // batch feeds the run a batch of converted records.
@@ -377,22 +370,14 @@ func (b *recBatch) reset() {
 }
 
 // traceOut receives the records of a trace converted on the fly and hands
-// them over in batches.
+// them over in batches, one at a time: yield returns when the run has
+// read the batch (and emptied it), false when the run has stopped.
 type traceOut struct {
-	cur     *recBatch
-	free    chan *recBatch
-	batches chan *recBatch
-	stop    chan struct{}
+	cur   *recBatch
+	yield func(*recBatch) bool
 }
 
 func (o *traceOut) add(r *format.Record, next bool) error {
-	if o.cur == nil {
-		select {
-		case o.cur = <-o.free:
-		case <-o.stop:
-			return errStop
-		}
-	}
 	b := o.cur
 	if r != nil {
 		b.recs = append(b.recs, *r)
@@ -413,16 +398,13 @@ func (o *traceOut) add(r *format.Record, next bool) error {
 
 // flush hands the current batch over.
 func (o *traceOut) flush() error {
-	if o.cur == nil || len(o.cur.recs) == 0 {
+	if len(o.cur.recs) == 0 {
 		return nil
 	}
-	select {
-	case o.batches <- o.cur:
-		o.cur = nil
-		return nil
-	case <-o.stop:
+	if !o.yield(o.cur) {
 		return errStop
 	}
+	return nil
 }
 
 func (o *traceOut) WriteRecord(r *format.Record) error { return o.add(r, false) }
