@@ -271,6 +271,9 @@ type Summary struct {
 	// Restarts counts new converters started because the target seemed to
 	// have restarted (see docs/attach.md).
 	Restarts int
+	// ParserFallbacks counts windows in a trace format version the
+	// converter's own decoder does not read, parsed by x/exp's instead.
+	ParserFallbacks int
 	// Window is the window in progress (0 if none): its number, the
 	// bytes received so far and when it was asked for.
 	Window      int

@@ -15,6 +15,7 @@ import (
 	"github.com/wakeshim/wakeshim/dump"
 	"github.com/wakeshim/wakeshim/internal/convcore"
 	"github.com/wakeshim/wakeshim/internal/rotate"
+	"github.com/wakeshim/wakeshim/internal/tracewire"
 )
 
 // run is one attach run: one converter (a new one only when the target
@@ -415,24 +416,6 @@ func (b *body) Read(p []byte) (int, error) {
 	return n, err
 }
 
-func newReader(r io.Reader) (tr *exptrace.Reader, err error) {
-	defer func() {
-		if p := recover(); p != nil {
-			tr, err = nil, fmt.Errorf("trace parser panicked: %v", p)
-		}
-	}()
-	return exptrace.NewReader(r)
-}
-
-func readEvent(tr *exptrace.Reader) (ev exptrace.Event, err error) {
-	defer func() {
-		if p := recover(); p != nil {
-			err = fmt.Errorf("trace parser panicked: %v", p)
-		}
-	}()
-	return tr.ReadEvent()
-}
-
 // flushEvery is how often the files are flushed while a window streams
 // in: a crash of attach loses at most this much (and rotate's LiveAge,
 // 2s, sees the file as live).
@@ -457,14 +440,19 @@ func (r *run) window(w time.Duration, d *pendingDump) error {
 	defer cancel()
 	defer resp.Body.Close()
 	b := &body{r: resp.Body}
-	tr, err := newReader(b)
+	// The converter's own decoder, or x/exp's parser for a trace of
+	// another format version (counted in the summary).
+	tr, fellBack, err := tracewire.NewReader(b, false)
+	if fellBack {
+		r.sum.ParserFallbacks++
+	}
 	if err != nil {
 		return r.bodyError(u, ctx, b, err, limit, false)
 	}
 	var first, last exptrace.Time
 	n := 0
 	for {
-		ev, err := readEvent(tr)
+		ev, err := tr.Next()
 		r.sum.WindowBytes = b.n
 		if err != nil {
 			if n > 0 {
@@ -491,7 +479,7 @@ func (r *run) window(w time.Duration, d *pendingDump) error {
 			}
 			return r.bodyError(u, ctx, b, err, limit, n > 0)
 		}
-		t := ev.Time()
+		t := ev.Time
 		if n == 0 {
 			if err := r.startWindow(t, d); err != nil {
 				return err
@@ -500,7 +488,7 @@ func (r *run) window(w time.Duration, d *pendingDump) error {
 			r.sum.Windows++
 		}
 		n++
-		if err := r.c.Event(&ev); err != nil {
+		if err := r.c.Consume(ev); err != nil {
 			return fmt.Errorf("attach: writing the records: %w", err)
 		}
 		last = t

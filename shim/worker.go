@@ -14,30 +14,6 @@ import (
 	"github.com/wakeshim/wakeshim/shim/internal/budget"
 )
 
-// eventReader is the worker's trace parser: the converter's own decoder,
-// or x/exp's Reader (Config.Parser).
-type eventReader interface {
-	next() (*tracewire.Event, error)
-}
-
-type expReader struct {
-	r  *exptrace.Reader
-	ev tracewire.Event
-}
-
-func (r *expReader) next() (*tracewire.Event, error) {
-	ev, err := r.r.ReadEvent()
-	if err != nil {
-		return nil, err
-	}
-	tracewire.FromExpEvent(&ev, &r.ev)
-	return &r.ev, nil
-}
-
-type wireReader struct{ d *tracewire.Decoder }
-
-func (r wireReader) next() (*tracewire.Event, error) { return r.d.Next() }
-
 // worker is the session's one goroutine that parses and converts: it owns
 // the trace reader, the converter, the CPU account and the files. It waits
 // for chunks inside Read (the trace reader asks for more input only between
@@ -51,7 +27,7 @@ type worker struct {
 	out  *rotate.Files
 	acct *budget.Account
 
-	tr      eventReader
+	tr      tracewire.Reader
 	cur     []byte // unread part of the current chunk
 	lastGen uint64 // last generation handed to the reader (0: none yet)
 	epoch   int    // the flight recorder lastGen belongs to
@@ -131,7 +107,7 @@ func (w *worker) run() {
 			w.startReader(ch)
 			continue
 		}
-		ev, err := w.tr.next()
+		ev, err := w.tr.Next()
 		if err != nil {
 			if err != io.EOF {
 				w.stats.ParseErrors++
@@ -201,28 +177,17 @@ func (w *worker) startReader(ch chunk) {
 	w.cur = ch.data
 	w.lastGen = ch.last
 	in := io.MultiReader(bytes.NewReader(ch.hdr[:]), w)
-	if w.s.cfg.Parser == "exp" || !tracewire.Supported(ch.hdr[:]) {
-		if w.s.cfg.Parser != "exp" {
-			w.stats.ParserFallbacks++
-		}
-		tr, err := exptrace.NewReader(in)
-		if err != nil {
-			w.stats.ParseErrors++
-			w.s.reportOnce("parse", "trace reader: %v", err)
-			w.cur = nil
-			return
-		}
-		w.tr = &expReader{r: tr}
-	} else {
-		d, err := tracewire.NewDecoder(in)
-		if err != nil {
-			w.stats.ParseErrors++
-			w.s.reportOnce("parse", "trace reader: %v", err)
-			w.cur = nil
-			return
-		}
-		w.tr = wireReader{d}
+	tr, fellBack, err := tracewire.NewReader(in, w.s.cfg.Parser == "exp")
+	if fellBack {
+		w.stats.ParserFallbacks++
 	}
+	if err != nil {
+		w.stats.ParseErrors++
+		w.s.reportOnce("parse", "trace reader: %v", err)
+		w.cur = nil
+		return
+	}
+	w.tr = tr
 	w.newWindow = true
 }
 

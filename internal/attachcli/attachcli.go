@@ -207,6 +207,9 @@ func summaryLine(name string, s attach.Summary) string {
 	if s.Failures > 0 {
 		fmt.Fprintf(&b, ", %d failed requests", s.Failures)
 	}
+	if s.ParserFallbacks > 0 {
+		fmt.Fprintf(&b, ", %d windows parsed by x/exp (another trace format version)", s.ParserFallbacks)
+	}
 	if s.Restarts > 0 {
 		fmt.Fprintf(&b, ", %d target restarts", s.Restarts)
 	}

@@ -1,0 +1,76 @@
+package tracewire
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+
+	exptrace "golang.org/x/exp/trace"
+)
+
+// Reader gives a trace's events as the converter reads them, from either
+// parser: the decoder, or golang.org/x/exp/trace's Reader (the reference,
+// and the fallback for traces of other format versions). The event is
+// valid until the next call. io.EOF ends a trace read without error.
+type Reader interface {
+	Next() (*Event, error)
+}
+
+// NewReader returns a Reader of the trace in r: the decoder if it reads
+// r's format version and exp is false, x/exp's Reader otherwise.
+// fellBack reports that the decoder was wanted but the trace is of
+// another version. Either reader is given r through a buffer of
+// ReadBufferSize (see there).
+func NewReader(r io.Reader, exp bool) (rd Reader, fellBack bool, err error) {
+	br := bufio.NewReaderSize(r, ReadBufferSize)
+	if !exp {
+		head, _ := br.Peek(len(Header))
+		if Supported(head) {
+			d, err := NewDecoder(br)
+			if err != nil {
+				return nil, false, err
+			}
+			return d, false, nil
+		}
+		fellBack = true
+	}
+	xr, err := newExpReader(br)
+	if err != nil {
+		return nil, fellBack, err
+	}
+	return xr, fellBack, nil
+}
+
+// expReader adapts x/exp's Reader. A panic of x/exp's on a corrupt trace
+// (its StateTransition indexes by an unchecked status) is an error.
+type expReader struct {
+	r  *exptrace.Reader
+	ev Event
+}
+
+func newExpReader(r io.Reader) (xr *expReader, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			xr, err = nil, fmt.Errorf("trace parser panicked: %v", p)
+		}
+	}()
+	tr, err := exptrace.NewReader(r)
+	if err != nil {
+		return nil, err
+	}
+	return &expReader{r: tr}, nil
+}
+
+func (r *expReader) Next() (e *Event, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			e, err = nil, fmt.Errorf("trace parser panicked: %v", p)
+		}
+	}()
+	ev, err := r.r.ReadEvent()
+	if err != nil {
+		return nil, err
+	}
+	FromExpEvent(&ev, &r.ev)
+	return &r.ev, nil
+}
