@@ -123,6 +123,15 @@ var (
 	buildErr  error
 )
 
+// TestMain removes the pprofserver binary the end-to-end tests built.
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if buildDir != "" {
+		os.RemoveAll(buildDir)
+	}
+	os.Exit(code)
+}
+
 // server builds and starts testdata/progs/pprofserver; stop closes its
 // standard input and returns the facts it wrote.
 func server(t *testing.T) (addr string, stop func() facts) {
