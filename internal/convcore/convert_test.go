@@ -457,3 +457,39 @@ func TestSystemGoroutineSkipsGoexit(t *testing.T) {
 	// The main goroutine, whatever its stack says.
 	assert.False(t, SystemGoroutine(1, tracewire.FromExp(stack("runtime.gopark", "runtime.bgsweep"))))
 }
+
+// TestDecoderPanicKeepsRecords: a panic of the decoder's on bad input is a
+// *TraceError, and the conversion is still closed: a block open at the
+// last event before it is reported.
+func TestDecoderPanicKeepsRecords(t *testing.T) {
+	evs := []exptrace.Event{
+		goEv(t, 1*ms, 2, 0, 2, rng, wtg, "chan receive", stack("runtime.chanrecv1", "main.recv"), nostk),
+		goEv(t, 9*ms, 3, 0, 3, nex, rnb, "", nostk, nostk),
+	}
+	out := newCapture(t)
+	c, err := New(Config{SampleInterval: -1}, out)
+	require.NoError(t, err)
+	fills := 0
+	fill := func(b *batch) error {
+		if fills++; fills > 1 {
+			panic("decoder bug")
+		}
+		for i := range evs {
+			var e tracewire.Event
+			tracewire.FromExpEvent(&evs[i], &e)
+			b.wevs = append(b.wevs, e)
+		}
+		return nil
+	}
+	var progressed []int64
+	_, err = c.runInline(func() int64 { return 42 }, func(n int64) { progressed = append(progressed, n) }, fill)
+	var te *TraceError
+	require.ErrorAs(t, err, &te)
+	assert.Equal(t, int64(42), te.Offset)
+	assert.Contains(t, te.Error(), "panicked: decoder bug")
+	pend := out.all(format.CodeTaskPending)
+	require.Len(t, pend, 1, "the open block is reported when the conversion closes")
+	assert.Equal(t, uint32(8000), pend[0].Duration)
+	assert.NotEmpty(t, progressed)
+	assert.Equal(t, int64(42), progressed[len(progressed)-1], "a last progress report at the end")
+}

@@ -2,6 +2,7 @@ package tracewire
 
 import (
 	"bufio"
+	"bytes"
 	"fmt"
 	"io"
 
@@ -30,15 +31,31 @@ func NewReader(r io.Reader, exp bool) (rd Reader, fellBack bool, err error) {
 			if err != nil {
 				return nil, false, err
 			}
-			return d, false, nil
+			return guarded{d}, false, nil
 		}
-		fellBack = true
+		// (Not a trace at all is x/exp's to reject, not a fallback.)
+		fellBack = bytes.HasPrefix(head, []byte("go 1."))
 	}
 	xr, err := newExpReader(br)
 	if err != nil {
 		return nil, fellBack, err
 	}
 	return xr, fellBack, nil
+}
+
+// guarded is the decoder with a panic on bad input turned into an error:
+// the shim's host and attach must outlive any trace. (The decoder is
+// meant not to panic, and its fuzzers say so; this is the belt to those
+// braces.)
+type guarded struct{ d *Decoder }
+
+func (g guarded) Next() (e *Event, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			e, err = nil, &Error{Offset: g.d.Offset(), Msg: fmt.Sprintf("trace decoder panicked: %v", p)}
+		}
+	}()
+	return g.d.Next()
 }
 
 // expReader adapts x/exp's Reader. A panic of x/exp's on a corrupt trace

@@ -31,7 +31,7 @@ func TestNewReader(t *testing.T) {
 	if err != nil || fellBack {
 		t.Fatalf("NewReader(fast): %v, fell back %v", err, fellBack)
 	}
-	if _, ok := fast.(*Decoder); !ok {
+	if _, ok := fast.(guarded); !ok {
 		t.Fatalf("NewReader(fast) gave a %T", fast)
 	}
 	exp, fellBack, err := NewReader(bytes.NewReader(in), true)
@@ -51,5 +51,13 @@ func TestNewReader(t *testing.T) {
 	_, fellBack, err = NewReader(bytes.NewReader(other), false)
 	if !fellBack || err == nil {
 		t.Errorf("a Go 1.99 trace: fell back %v, error %v; want a fallback that x/exp rejects", fellBack, err)
+	}
+	// Not a trace at all (an HTML error page, nothing): an error, no
+	// fallback.
+	for _, body := range []string{"<html>oops</html>", ""} {
+		_, fellBack, err = NewReader(bytes.NewReader([]byte(body)), false)
+		if fellBack || err == nil {
+			t.Errorf("body %q: fell back %v, error %v; want an error and no fallback", body, fellBack, err)
+		}
 	}
 }
