@@ -28,6 +28,7 @@ $(BUSY):
 bench: $(BUSY)
 	$(GO) run ./internal/convbench -n 3 $(BUSY)
 	$(GO) test -run '^$$' -bench Decode -benchtime 3x ./internal/tracewire
+	$(GO) test -run '^$$' -bench Convert -benchtime 3x ./internal/convcore
 	$(GO) run ./shim/internal/httpbench -rounds 5 -phase 10s -modes off,on
 	$(GO) run ./attach/internal/attachbench -rounds 3 -phase 10s
 	$(GO) test -run '^$$' -bench . -benchmem ./format ./analyze
