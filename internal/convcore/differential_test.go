@@ -117,10 +117,15 @@ var diffConfigs = []Config{
 }
 
 // TestDifferential: on every testdata trace (the busy trace of make bench
-// too, when it is there), both parsers give the same records.
+// too, when it is there) and the real programs' traces
+// (testdata/realtraces), both parsers give the same records.
 func TestDifferential(t *testing.T) {
 	names, _ := filepath.Glob(traceFile("*.trace"))
-	for _, name := range names {
+	real, _ := filepath.Glob(filepath.Join("..", "..", "testdata", "realtraces", "*.trace"))
+	if len(real) == 0 {
+		t.Fatal("no real traces in testdata/realtraces")
+	}
+	for _, name := range append(names, real...) {
 		base := filepath.Base(name)
 		if base == "busy.trace" && testing.Short() {
 			continue

@@ -90,6 +90,16 @@ func wireEvents(in []byte) (out []string, err error) {
 	}
 }
 
+// realTraces returns the traces of real programs (testdata/realtraces),
+// for the differential tests only: they are too large to seed mutations.
+func realTraces(t testing.TB) []string {
+	names, _ := filepath.Glob("../../testdata/realtraces/*.trace")
+	if len(names) == 0 {
+		t.Fatal("no real traces")
+	}
+	return names
+}
+
 func testTraces(t testing.TB) []string {
 	names, _ := filepath.Glob("../../testdata/traces/*.trace")
 	if len(names) == 0 {
@@ -102,7 +112,7 @@ func testTraces(t testing.TB) []string {
 // x/exp's parser gives, in the same order, with the same times, states,
 // reasons and stacks.
 func TestSameEvents(t *testing.T) {
-	for _, name := range testTraces(t) {
+	for _, name := range append(testTraces(t), realTraces(t)...) {
 		t.Run(filepath.Base(name), func(t *testing.T) {
 			in, err := os.ReadFile(name)
 			if err != nil {
