@@ -83,7 +83,13 @@ func (w *Writer) WriteRecord(r *Record) error {
 const maxFixedSize = 32
 
 func (w *Writer) flush(b []byte) error {
-	n, err := w.w.Write(b)
+	var n int
+	var err error
+	if w.bw != nil {
+		n, err = w.bw.Write(b) // (a direct call, not through io.Writer)
+	} else {
+		n, err = w.w.Write(b)
+	}
 	w.n += int64(n)
 	if err == nil && n < len(b) {
 		err = io.ErrShortWrite

@@ -273,6 +273,7 @@ type Converter struct {
 	clock    *exptrace.ClockSnapshot
 
 	rec    format.Record
+	hotRec format.Record // writeHot's
 	ids    []uint16
 	ev     tracewire.Event // Event's conversion of an x/exp event
 	err    error
@@ -463,6 +464,20 @@ func (c *Converter) ts(t exptrace.Time) uint32 {
 	return uint32(min(int64(t-c.segBase)/1e3, format.MaxTimestampUS))
 }
 
+// writeHot writes one of the records made by the million (PollStart,
+// PollEnd, WakeEvent) from c.hotRec, which only ever holds those: setting
+// its scalar fields costs a fraction of building a whole Record (88
+// bytes, two of its fields pointers) for each.
+func (c *Converter) writeHot(code format.Code, ts uint32, w uint8, task, waker uint32, loc uint16) error {
+	r := &c.hotRec
+	r.Code, r.TS, r.Worker, r.Task, r.Waker, r.SpawnLoc = code, ts, w, task, waker, loc
+	if err := c.out.WriteRecord(r); err != nil {
+		return err
+	}
+	c.stats.Records[code]++
+	return nil
+}
+
 func (c *Converter) write() error {
 	if err := c.out.WriteRecord(&c.rec); err != nil {
 		return err
@@ -624,8 +639,7 @@ func (c *Converter) goTransition(ev *tracewire.Event) error {
 			}
 		}
 	case exptrace.GoRunning:
-		c.rec = format.Record{Code: format.CodePollEnd, TS: c.ts(t), Worker: worker(ev.CurP)}
-		if err := c.write(); err != nil {
+		if err := c.writeHot(format.CodePollEnd, c.ts(t), worker(ev.CurP), 0, 0, 0); err != nil {
 			return err
 		}
 	case exptrace.GoWaiting, exptrace.GoSyscall:
@@ -637,8 +651,7 @@ func (c *Converter) goTransition(ev *tracewire.Event) error {
 			if err := c.spawnFor(g); err != nil {
 				return err
 			}
-			c.rec = format.Record{Code: format.CodeWakeEvent, TS: c.ts(t), Waker: waker, Task: task(id), Worker: worker(ev.CurP)}
-			if err := c.write(); err != nil {
+			if err := c.writeHot(format.CodeWakeEvent, c.ts(t), worker(ev.CurP), task(id), waker, 0); err != nil {
 				return err
 			}
 		}
@@ -712,8 +725,7 @@ func (c *Converter) pollStart(ev *tracewire.Event, g *goroutine) error {
 	if err != nil {
 		return err
 	}
-	c.rec = format.Record{Code: format.CodePollStart, TS: c.ts(ev.Time), Worker: worker(ev.CurP), Task: task(g.id), SpawnLoc: id}
-	return c.write()
+	return c.writeHot(format.CodePollStart, c.ts(ev.Time), worker(ev.CurP), task(g.id), 0, id)
 }
 
 // spawnFor writes g's TaskSpawn (and its spawn location) into the current
