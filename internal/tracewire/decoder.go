@@ -166,6 +166,9 @@ func (d *Decoder) step() error {
 		e.CurG, e.CurP = s.g, s.p
 		return nil
 	}
+	if ok, err := d.hotStep(); ok || err != nil {
+		return err
+	}
 	ok, err := d.tryAdvance(0)
 	if err != nil {
 		return err

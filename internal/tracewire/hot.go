@@ -1,0 +1,91 @@
+package tracewire
+
+import exptrace "golang.org/x/exp/trace"
+
+// hotStep is the fast lane of step for the events that make nearly all of
+// a busy trace: GoStart, GoBlock, GoStop and GoUnblock, as the earliest
+// event of the frontier. It does what tryAdvance, ordering.advance,
+// dispatch, goStart/goStopExec/goUnblock and emit do for them, in one
+// function, and only when every check passes: for anything else (another
+// event type, an M seen for the first time in the generation, an event
+// that cannot happen yet, a check that fails and must produce its error)
+// it changes nothing and returns false, and step takes the general path,
+// which decides exactly as before. So both paths give the same events and
+// the same errors (TestSameEvents, TestMutatedEvents and the fuzzers hold
+// the decoder to x/exp).
+func (d *Decoder) hotStep() (bool, error) {
+	c := d.frontier[0]
+	ms := c.ms
+	o := &d.order
+	if ms == nil || o.initialGen == 0 {
+		return false, nil // (advance looks the M up and starts the ordering)
+	}
+	ev := &c.ev
+	g := d.gen
+	t := g.t
+	// The M's context (advance): the M is known (ms != nil), so it has one.
+	curG, curP := ms.g, ms.p
+	switch ev.typ {
+	case evGoStart:
+		gid := GoID(ev.args[0])
+		sq := seq{g.gen, ev.args[1]}
+		s, ok := o.g(gid)
+		if !ok || s.status != goRunnable || !sq.succeeds(s.seq) || curP == noP || curG != noG {
+			return false, nil
+		}
+		s.status, s.seq = goRunning, sq
+		ms.g = gid
+		e := d.push(ev.time)
+		e.CurG, e.CurP = curG, curP
+		e.setGo(gid, exptrace.GoRunnable, exptrace.GoRunning)
+	case evGoBlock, evGoStop:
+		if curP == noP || curG == noG || !t.stacks.has(ev.args[1]) || !t.strings.has(ev.args[0]) {
+			return false, nil
+		}
+		s, ok := o.g(curG)
+		if !ok || s.status != goRunning {
+			return false, nil
+		}
+		to, st := exptrace.GoRunnable, uint8(goRunnable)
+		if ev.typ == evGoBlock {
+			to, st = exptrace.GoWaiting, goWaiting
+		}
+		s.status = st
+		ms.g = noG
+		e := d.push(ev.time)
+		e.CurG, e.CurP = curG, curP
+		if id := ev.args[1]; id != 0 {
+			e.Stack = Stack{t: t, id: id}
+		}
+		e.setGo(curG, exptrace.GoRunning, to)
+		e.Reason, _ = t.str(ev.args[0])
+		e.TStack = e.Stack
+	case evGoUnblock:
+		gid := GoID(ev.args[0])
+		sq := seq{g.gen, ev.args[1]}
+		s, ok := o.g(gid)
+		if !ok || s.status != goWaiting || !sq.succeeds(s.seq) || !t.stacks.has(ev.args[2]) {
+			return false, nil
+		}
+		s.status, s.seq = goRunnable, sq
+		e := d.push(ev.time)
+		e.CurG, e.CurP = curG, curP
+		if id := ev.args[2]; id != 0 {
+			e.Stack = Stack{t: t, id: id}
+		}
+		e.setGo(gid, exptrace.GoWaiting, exptrace.GoRunnable)
+	default:
+		return false, nil
+	}
+	// tryAdvance's tail: the M's next event.
+	ok, err := c.next(g)
+	if err != nil {
+		return true, err
+	}
+	if ok {
+		heapUpdate(d.frontier, 0)
+	} else {
+		d.frontier = heapRemove(d.frontier, 0)
+	}
+	return true, nil
+}
