@@ -25,7 +25,9 @@ import (
 // (see the fields).
 type Config = convcore.Config
 
-// Output receives the records of a conversion, segment by segment.
+// Output receives the records of a conversion, segment by segment. The
+// record WriteRecord is given is reused for the next: an Output must not
+// modify it, nor keep it past the call.
 type Output = convcore.Output
 
 // Stats counts what a conversion produced.

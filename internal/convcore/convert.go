@@ -131,7 +131,10 @@ func (c Config) withDefaults() (Config, error) {
 	return c, nil
 }
 
-// Output receives the records of a conversion.
+// Output receives the records of a conversion. The record WriteRecord is
+// given is the converter's, reused for the next records: an Output must
+// not modify it, nor keep it (or its Frames) past the call; it copies what
+// it keeps.
 type Output interface {
 	format.RecordWriter
 	// NextSegment ends the current segment and starts a new, self-contained

@@ -151,7 +151,7 @@ func (c *Converter) runInline(read func() int64, progress func(int64), fill func
 		// covers the decoder): the process (the shim's host, above all)
 		// must outlive bad input.
 		if p := recover(); p != nil {
-			st, err = c.Stats(), &TraceError{Offset: read(), Err: fmt.Errorf("trace parser panicked: %v", p)}
+			st, err = c.Stats(), &TraceError{Offset: read(), Err: fmt.Errorf("converter panicked: %v", p)}
 		}
 	}()
 	b := &batch{}
