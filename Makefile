@@ -21,12 +21,15 @@ $(BUSY):
 	$(GO) run ./testdata/progs/busy -o testdata/traces -size 40MB
 
 # Converter and wakeshim report vs a bare x/exp/trace read of a large busy
-# trace (time and peak memory, ratios in one run, report/convert too), then
+# trace (time and peak memory, ratios in one run, report/convert too), the
+# two parsers' differential tests on it (make test, under -race, leaves it
+# out: too slow there), then
 # the shim's overhead on a loopback HTTP server (see docs/shim.md) and
 # wakeshim attach's cost on its target on the same load (docs/attach.md),
 # then the micro-benchmarks.
 bench: $(BUSY)
 	$(GO) run ./internal/convbench -n 3 $(BUSY)
+	$(GO) test -run 'TestSameEvents|TestDifferential$$' ./internal/tracewire ./internal/convcore
 	$(GO) test -run '^$$' -bench Decode -benchtime 3x ./internal/tracewire
 	$(GO) test -run '^$$' -bench Convert -benchtime 3x ./internal/convcore
 	$(GO) run ./shim/internal/httpbench -rounds 5 -phase 10s -modes off,on

@@ -127,7 +127,7 @@ func TestDifferential(t *testing.T) {
 	}
 	for _, name := range append(names, real...) {
 		base := filepath.Base(name)
-		if base == "busy.trace" && testing.Short() {
+		if base == "busy.trace" && (testing.Short() || raceEnabled) {
 			continue
 		}
 		in, err := os.ReadFile(name)

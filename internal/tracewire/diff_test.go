@@ -118,7 +118,7 @@ func TestSameEvents(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if filepath.Base(name) == "busy.trace" && testing.Short() {
+			if filepath.Base(name) == "busy.trace" && (testing.Short() || raceEnabled) {
 				t.Skip("short")
 			}
 			compare(t, in)

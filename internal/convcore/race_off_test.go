@@ -1,0 +1,5 @@
+//go:build !race
+
+package convcore
+
+const raceEnabled = false

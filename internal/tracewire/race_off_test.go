@@ -1,0 +1,5 @@
+//go:build !race
+
+package tracewire
+
+const raceEnabled = false
