@@ -19,7 +19,9 @@ type RecordWriter interface {
 // reused buffer and handed to the underlying writer in a single Write, so a
 // process killed mid-write leaves at most one partial record (which a Reader
 // reports as ErrTruncated after every complete one). Wrap slow writers in a
-// bufio.Writer: this type does no buffering of its own.
+// bufio.Writer: this type does no buffering of its own, and over a
+// *bufio.Writer it encodes each record straight into the buffer's free
+// space (still one Write per record, which then copies nothing).
 //
 // Errors are sticky: after a failed Write every call returns the same error.
 type Writer struct {
