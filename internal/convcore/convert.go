@@ -577,6 +577,11 @@ func (c *Converter) drop(id exptrace.GoID) {
 }
 
 func (c *Converter) goTransition(ev *tracewire.Event) error {
+	if hotLane {
+		if done, err := c.goHot(ev); done {
+			return err
+		}
+	}
 	id := ev.G
 	from, to := ev.GoFrom(), ev.GoTo()
 	t := ev.Time
@@ -692,6 +697,76 @@ func (c *Converter) goTransition(ev *tracewire.Event) error {
 		c.drop(id)
 	}
 	return nil
+}
+
+// hotLane enables goHot (the tests turn it off to compare the two lanes).
+var hotLane = true
+
+// goHot is goTransition's fast lane, for the four transitions that make
+// nearly all of a busy program's: GoStart (Runnable to Running), GoBlock
+// (Running to Waiting), GoStop (Running to Runnable) and GoUnblock
+// (Waiting to Runnable), of a goroutine the converter knows in that very
+// state, not ignored, not carried across a gap, with no question of its
+// Ignore or entry left for a stack to answer. It makes the same records
+// and state changes as the general path (TestConverterLanes compares the
+// two on every trace), with fewer tests on the way; false, having done
+// nothing, for anything else.
+func (c *Converter) goHot(ev *tracewire.Event) (bool, error) {
+	from, to := ev.GoFrom(), ev.GoTo()
+	i, ok := c.index(ev.G)
+	if !ok {
+		return false, nil
+	}
+	g := &c.gs[i]
+	if g.state != from || g.ignored || g.carried || g.askAgain {
+		return false, nil
+	}
+	stk := ev.TStack
+	if !g.entryFinal && stk != NoStack {
+		return false, nil // (noteStack may learn the entry from it)
+	}
+	t := ev.Time
+	switch {
+	case from == exptrace.GoRunnable && to == exptrace.GoRunning:
+		c.runnable--
+		g.state = to
+		return true, c.pollStart(ev, g)
+	case from == exptrace.GoRunning && (to == exptrace.GoWaiting || to == exptrace.GoRunnable):
+		if to == exptrace.GoRunnable {
+			c.runnable++
+		}
+		g.state = to
+		if err := c.writeHot(format.CodePollEnd, c.ts(t), worker(ev.CurP), 0, 0, 0); err != nil {
+			return true, err
+		}
+		if to == exptrace.GoWaiting {
+			g.inBlock, g.exact = true, true
+			g.blockStart = t
+			g.blockReason = ev.Reason
+			g.nextReport, g.reported = 0, 0
+			g.blockStack = stk
+			g.blockFrames = nil
+		}
+		return true, nil
+	case from == exptrace.GoWaiting && to == exptrace.GoRunnable:
+		c.runnable++
+		g.state = to
+		waker, err := c.wakerTask(ev.CurG)
+		if err != nil {
+			return true, err
+		}
+		if err := c.spawnFor(g); err != nil {
+			return true, err
+		}
+		if err := c.writeHot(format.CodeWakeEvent, c.ts(t), worker(ev.CurP), task(g.id), waker, 0); err != nil {
+			return true, err
+		}
+		if g.inBlock {
+			return true, c.unblocked(g, t)
+		}
+		return true, nil
+	}
+	return false, nil
 }
 
 // spawned handles a goroutine's creation (or first sight).

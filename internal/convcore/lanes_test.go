@@ -1,0 +1,68 @@
+package convcore
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/wakeshim/wakeshim/format"
+)
+
+// TestConverterLanes: goTransition's fast lane (goHot) and its general
+// path give byte-identical output on every trace we have (testdata, the
+// real server's capture, the busy trace when present and not under
+// -race), with either parser and the configurations of the differential
+// tests. The differential tests cannot see a difference between the two
+// lanes: they run both parsers through the same converter.
+func TestConverterLanes(t *testing.T) {
+	names, _ := filepath.Glob(traceFile("*.trace"))
+	real, _ := filepath.Glob(filepath.Join("..", "..", "testdata", "realtraces", "*.trace"))
+	names = append(names, real...)
+	if len(names) < 2 {
+		t.Fatal("no traces")
+	}
+	defer func() { hotLane = true }()
+	convert := func(in []byte, cfg Config, lane bool) []byte {
+		hotLane = lane
+		var buf bytes.Buffer
+		w, err := format.NewWriter(&buf)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = Convert(bytes.NewReader(in), cfg, anySegments{w}, nil)
+		if err != nil {
+			t.Fatalf("hot lane %v: %v", lane, err)
+		}
+		return buf.Bytes()
+	}
+	for _, name := range names {
+		base := filepath.Base(name)
+		if base == "busy.trace" && (testing.Short() || raceEnabled) {
+			continue
+		}
+		in, err := os.ReadFile(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, cfg := range diffConfigs {
+			for _, parser := range []Parser{ParserFast, ParserExp} {
+				if base == "busy.trace" && (i > 0 || parser == ParserExp) {
+					continue
+				}
+				cfg.Parser = parser
+				t.Run(fmt.Sprintf("%s/%d/%s", base, i, parser), func(t *testing.T) {
+					hot, general := convert(in, cfg, true), convert(in, cfg, false)
+					if !bytes.Equal(hot, general) {
+						n := 0
+						for n < min(len(hot), len(general)) && hot[n] == general[n] {
+							n++
+						}
+						t.Fatalf("the lanes differ from byte %d (hot lane %d bytes, general path %d)", n, len(hot), len(general))
+					}
+				})
+			}
+		}
+	}
+}
