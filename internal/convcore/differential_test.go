@@ -116,15 +116,22 @@ var diffConfigs = []Config{
 	{Ignore: SystemGoroutine, Concurrent: true},
 }
 
-// TestDifferential: on every testdata trace (the busy trace of make bench
-// too, when it is there) and the real programs' traces
-// (testdata/realtraces), both parsers give the same records.
-func TestDifferential(t *testing.T) {
+// wholeTrace is a trace the whole-trace comparisons read (wholeTraces).
+type wholeTrace struct {
+	base string // file name
+	in   []byte
+}
+
+// wholeTraces returns the traces the whole-trace comparisons run on: every
+// testdata trace, the real programs' (testdata/realtraces), and the busy
+// trace of make bench when it is there, unless -short or -race.
+func wholeTraces(t *testing.T) []wholeTrace {
 	names, _ := filepath.Glob(traceFile("*.trace"))
 	real, _ := filepath.Glob(filepath.Join("..", "..", "testdata", "realtraces", "*.trace"))
 	if len(real) == 0 {
 		t.Fatal("no real traces in testdata/realtraces")
 	}
+	var trs []wholeTrace
 	for _, name := range append(names, real...) {
 		base := filepath.Base(name)
 		if base == "busy.trace" && (testing.Short() || raceEnabled) {
@@ -134,6 +141,17 @@ func TestDifferential(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		trs = append(trs, wholeTrace{base, in})
+	}
+	return trs
+}
+
+// TestDifferential: on every testdata trace (the busy trace of make bench
+// too, when it is there) and the real programs' traces
+// (testdata/realtraces), both parsers give the same records.
+func TestDifferential(t *testing.T) {
+	for _, tr := range wholeTraces(t) {
+		base, in := tr.base, tr.in
 		for i, cfg := range diffConfigs {
 			if base == "busy.trace" && i > 0 {
 				break

@@ -3,8 +3,6 @@ package convcore
 import (
 	"bytes"
 	"fmt"
-	"os"
-	"path/filepath"
 	"testing"
 
 	"github.com/wakeshim/wakeshim/format"
@@ -17,12 +15,6 @@ import (
 // tests. The differential tests cannot see a difference between the two
 // lanes: they run both parsers through the same converter.
 func TestConverterLanes(t *testing.T) {
-	names, _ := filepath.Glob(traceFile("*.trace"))
-	real, _ := filepath.Glob(filepath.Join("..", "..", "testdata", "realtraces", "*.trace"))
-	names = append(names, real...)
-	if len(names) < 2 {
-		t.Fatal("no traces")
-	}
 	defer func() { hotLane = true }()
 	convert := func(in []byte, cfg Config, lane bool) []byte {
 		hotLane = lane
@@ -37,15 +29,8 @@ func TestConverterLanes(t *testing.T) {
 		}
 		return buf.Bytes()
 	}
-	for _, name := range names {
-		base := filepath.Base(name)
-		if base == "busy.trace" && (testing.Short() || raceEnabled) {
-			continue
-		}
-		in, err := os.ReadFile(name)
-		if err != nil {
-			t.Fatal(err)
-		}
+	for _, tr := range wholeTraces(t) {
+		base, in := tr.base, tr.in
 		for i, cfg := range diffConfigs {
 			for _, parser := range []Parser{ParserFast, ParserExp} {
 				if base == "busy.trace" && (i > 0 || parser == ParserExp) {
