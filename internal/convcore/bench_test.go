@@ -4,12 +4,12 @@ import (
 	"bufio"
 	"bytes"
 	"io"
-	"os"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/wakeshim/wakeshim/format"
+	"github.com/wakeshim/wakeshim/internal/tracewire/tracetest"
 )
 
 // BenchmarkConvert converts the trace named by $WAKESHIM_BENCH_TRACE
@@ -18,14 +18,7 @@ import (
 // system's. Compare with BenchmarkDecode in internal/tracewire (the
 // decoder alone, and x/exp's ReadEvent loop) in the same run.
 func BenchmarkConvert(b *testing.B) {
-	name := os.Getenv("WAKESHIM_BENCH_TRACE")
-	if name == "" {
-		name = "../../testdata/traces/busy.trace"
-	}
-	in, err := os.ReadFile(name)
-	if err != nil {
-		b.Skip(err)
-	}
+	in := tracetest.BenchTrace(b)
 	b.SetBytes(int64(len(in)))
 	bw := bufio.NewWriterSize(io.Discard, 256<<10)
 	start := cpuTime()

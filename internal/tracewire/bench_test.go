@@ -3,24 +3,18 @@ package tracewire
 import (
 	"bytes"
 	"io"
-	"os"
 	"testing"
 
 	exptrace "golang.org/x/exp/trace"
+
+	"github.com/wakeshim/wakeshim/internal/tracewire/tracetest"
 )
 
 // BenchmarkDecode compares the decoder with x/exp's ReadEvent loop on
 // the trace named by $WAKESHIM_BENCH_TRACE (default the busy trace of
 // make bench), in one run: read the ratio of the two.
 func BenchmarkDecode(b *testing.B) {
-	name := os.Getenv("WAKESHIM_BENCH_TRACE")
-	if name == "" {
-		name = "../../testdata/traces/busy.trace"
-	}
-	in, err := os.ReadFile(name)
-	if err != nil {
-		b.Skip(err)
-	}
+	in := tracetest.BenchTrace(b)
 	b.Run("exp", func(b *testing.B) {
 		b.SetBytes(int64(len(in)))
 		for b.Loop() {

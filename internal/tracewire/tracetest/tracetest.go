@@ -1,12 +1,14 @@
 // Package tracetest damages execution traces for the tests of the decoders
 // and the converter: one way of mutating, shared, so that every suite
-// explores the same kinds of damage.
+// explores the same kinds of damage; and finds their benchmarks' trace.
 package tracetest
 
 import (
 	"bytes"
 	"encoding/binary"
 	"math/rand/v2"
+	"os"
+	"testing"
 )
 
 // Mutate returns a damaged copy of trace: one to three changes past the
@@ -30,6 +32,23 @@ func Mutate(rng *rand.Rand, trace []byte) []byte {
 		case 3:
 			in[p], in[p+1], in[p+2] = 0xff, 0xff, 0xff
 		}
+	}
+	return in
+}
+
+// BenchTrace returns the trace the benchmarks run on: the file named by
+// $WAKESHIM_BENCH_TRACE, by default the busy trace of make bench (the
+// path is relative to a package two levels below the module's root, as
+// internal/tracewire and internal/convcore are). It skips the benchmark
+// when the file cannot be read.
+func BenchTrace(tb testing.TB) []byte {
+	name := os.Getenv("WAKESHIM_BENCH_TRACE")
+	if name == "" {
+		name = "../../testdata/traces/busy.trace"
+	}
+	in, err := os.ReadFile(name)
+	if err != nil {
+		tb.Skip(err)
 	}
 	return in
 }
