@@ -9,30 +9,13 @@ import (
 // emit hands on an event that has happened, in context cur, as the
 // converter's Event: its state transition, if it is one, with the
 // transition's stacks and reason as x/exp's StateTransition gives them.
-// It first checks the event's stack and string ids against the
-// generation's tables (the reference parser does so for every event it
-// returns).
+// It first checks the event's stack and string ids (checkIDs).
 func (d *Decoder) emit(ev *rawEvent, typ uint8, cur schedCtx) error {
+	if err := d.checkIDs(ev, typ); err != nil {
+		return err
+	}
 	t := d.gen.t
-	sp := &hotSpecs[typ]
-	for _, i := range sp.stacks[:sp.nstacks] {
-		if !t.stacks.has(ev.args[i]) {
-			return fmt.Errorf("found invalid stack ID %d for event %s", ev.args[i], specs[typ].name)
-		}
-	}
-	for _, i := range sp.strings[:sp.nstrings] {
-		if !t.strings.has(ev.args[i]) {
-			return fmt.Errorf("found invalid string ID %d for event %s", ev.args[i], specs[typ].name)
-		}
-	}
-	e := d.push(ev.time)
-	e.CurG, e.CurP = cur.G, cur.P
-	// The event's own stack: the first stack argument, if not 0.
-	if sp.nstacks > 0 {
-		if id := ev.args[sp.stacks[0]]; id != 0 {
-			e.Stack = Stack{t: t, id: id}
-		}
-	}
+	e := d.pushEvent(ev, cur.G, cur.P, stackArg(typ))
 	switch typ {
 	case evProcStart:
 		e.setProc(ProcID(ev.args[0]), exptrace.ProcIdle, exptrace.ProcRunning)
@@ -83,6 +66,49 @@ func (d *Decoder) emit(ev *rawEvent, typ uint8, cur schedCtx) error {
 		e.TStack = e.Stack
 	}
 	return nil
+}
+
+// checkIDs checks the stack and string ids of ev, an event of type typ,
+// against the generation's tables (the reference parser does so for every
+// event it returns).
+func (d *Decoder) checkIDs(ev *rawEvent, typ uint8) error {
+	t := d.gen.t
+	sp := &hotSpecs[typ]
+	for _, i := range sp.stacks[:sp.nstacks] {
+		if !t.stacks.has(ev.args[i]) {
+			return fmt.Errorf("found invalid stack ID %d for event %s", ev.args[i], specs[typ].name)
+		}
+	}
+	for _, i := range sp.strings[:sp.nstrings] {
+		if !t.strings.has(ev.args[i]) {
+			return fmt.Errorf("found invalid string ID %d for event %s", ev.args[i], specs[typ].name)
+		}
+	}
+	return nil
+}
+
+// pushEvent appends ev as the converter's Event at its time, in context
+// (g, p), with its own stack: argument stackArg (the event's first stack
+// argument; -1 for an event without one), if not 0. (The fast lane
+// passes constants: it is inlined there.)
+func (d *Decoder) pushEvent(ev *rawEvent, g GoID, p ProcID, stackArg int) *Event {
+	e := d.push(ev.time)
+	e.CurG, e.CurP = g, p
+	if stackArg >= 0 {
+		if id := ev.args[stackArg]; id != 0 {
+			e.Stack = Stack{t: d.gen.t, id: id}
+		}
+	}
+	return e
+}
+
+// stackArg returns the index of the first stack argument of events of type
+// typ, -1 if they have none (for pushEvent).
+func stackArg(typ uint8) int {
+	if sp := &hotSpecs[typ]; sp.nstacks > 0 {
+		return int(sp.stacks[0])
+	}
+	return -1
 }
 
 func (e *Event) setGo(id GoID, from, to exptrace.GoState) {

@@ -36,9 +36,7 @@ func (d *Decoder) hotStep() (bool, error) {
 		}
 		s.status, s.seq = goRunning, sq
 		ms.g = gid
-		e := d.push(ev.time)
-		e.CurG, e.CurP = curG, curP
-		e.setGo(gid, exptrace.GoRunnable, exptrace.GoRunning)
+		d.pushEvent(ev, curG, curP, -1).setGo(gid, exptrace.GoRunnable, exptrace.GoRunning)
 	case evGoBlock, evGoStop:
 		if curP == noP || curG == noG || !t.stacks.has(ev.args[1]) || !t.strings.has(ev.args[0]) {
 			return false, nil
@@ -53,11 +51,7 @@ func (d *Decoder) hotStep() (bool, error) {
 		}
 		s.status = st
 		ms.g = noG
-		e := d.push(ev.time)
-		e.CurG, e.CurP = curG, curP
-		if id := ev.args[1]; id != 0 {
-			e.Stack = Stack{t: t, id: id}
-		}
+		e := d.pushEvent(ev, curG, curP, 1)
 		e.setGo(curG, exptrace.GoRunning, to)
 		e.Reason, _ = t.str(ev.args[0])
 		e.TStack = e.Stack
@@ -69,12 +63,7 @@ func (d *Decoder) hotStep() (bool, error) {
 			return false, nil
 		}
 		s.status, s.seq = goRunnable, sq
-		e := d.push(ev.time)
-		e.CurG, e.CurP = curG, curP
-		if id := ev.args[2]; id != 0 {
-			e.Stack = Stack{t: t, id: id}
-		}
-		e.setGo(gid, exptrace.GoWaiting, exptrace.GoRunnable)
+		d.pushEvent(ev, curG, curP, 2).setGo(gid, exptrace.GoWaiting, exptrace.GoRunnable)
 	case evGoSyscallBegin:
 		if curP == noP || curG == noG || !t.stacks.has(ev.args[1]) {
 			return false, nil
@@ -90,11 +79,7 @@ func (d *Decoder) hotStep() (bool, error) {
 		}
 		s.status = goSyscall
 		ps.status, ps.seq = procSyscall, sq
-		e := d.push(ev.time)
-		e.CurG, e.CurP = curG, curP
-		if id := ev.args[1]; id != 0 {
-			e.Stack = Stack{t: t, id: id}
-		}
+		e := d.pushEvent(ev, curG, curP, 1)
 		e.setGo(curG, exptrace.GoRunning, exptrace.GoSyscall)
 		e.TStack = e.Stack
 	case evGoSyscallEnd:
@@ -111,15 +96,12 @@ func (d *Decoder) hotStep() (bool, error) {
 		}
 		s.status = goRunning
 		ps.status = procRunning
-		e := d.push(ev.time)
-		e.CurG, e.CurP = curG, curP
-		e.setGo(curG, exptrace.GoSyscall, exptrace.GoRunning)
+		d.pushEvent(ev, curG, curP, -1).setGo(curG, exptrace.GoSyscall, exptrace.GoRunning)
 	case evHeapAlloc, evHeapGoal:
 		if curP == noP {
 			return false, nil
 		}
-		e := d.push(ev.time)
-		e.CurG, e.CurP = curG, curP
+		d.pushEvent(ev, curG, curP, -1)
 	default:
 		return false, nil
 	}
