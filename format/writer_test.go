@@ -244,33 +244,28 @@ func TestMultiWriter(t *testing.T) {
 // still sticks.
 func TestWriterIntoBufio(t *testing.T) {
 	recs := goldenRecords()
-	var want bytes.Buffer
-	w, err := NewWriter(&want)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for i := 0; i < 50; i++ {
-		for j := range recs {
-			if err := w.WriteRecord(&recs[j]); err != nil {
-				t.Fatal(err)
+	// write writes the golden records 50 times over to out.
+	write := func(t *testing.T, out io.Writer) *Writer {
+		w, err := NewWriter(out)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := 0; i < 50; i++ {
+			for j := range recs {
+				if err := w.WriteRecord(&recs[j]); err != nil {
+					t.Fatal(err)
+				}
 			}
 		}
+		return w
 	}
+	var want bytes.Buffer
+	write(t, &want)
 	for _, size := range []int{16, 33, 64, 100, 4096} {
 		t.Run(fmt.Sprint(size), func(t *testing.T) {
 			var got bytes.Buffer
 			bw := bufio.NewWriterSize(&got, size)
-			w, err := NewWriter(bw)
-			if err != nil {
-				t.Fatal(err)
-			}
-			for i := 0; i < 50; i++ {
-				for j := range recs {
-					if err := w.WriteRecord(&recs[j]); err != nil {
-						t.Fatal(err)
-					}
-				}
-			}
+			w := write(t, bw)
 			if err := bw.Flush(); err != nil {
 				t.Fatal(err)
 			}
