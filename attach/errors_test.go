@@ -189,17 +189,7 @@ func TestBodyCut(t *testing.T) {
 // cut by the timeout, with what came kept.
 func TestHungServer(t *testing.T) {
 	body := readTestdata(t, "../testdata/traces/flightrec.trace")
-	release := make(chan struct{})
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Write(body[:len(body)/2])
-		w.(http.Flusher).Flush()
-		select {
-		case <-r.Context().Done():
-		case <-release:
-		}
-	}))
-	defer srv.Close()
-	defer close(release)
+	srv := hangingServer(t, body[:len(body)/2])
 	var l logs
 	cfg := quick(srv.URL, t.TempDir(), &l)
 	cfg.Timeout = 300 * time.Millisecond
@@ -213,15 +203,7 @@ func TestHungServer(t *testing.T) {
 
 // A server that never answers at all.
 func TestSilentServer(t *testing.T) {
-	release := make(chan struct{})
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		select {
-		case <-r.Context().Done():
-		case <-release:
-		}
-	}))
-	defer srv.Close()
-	defer close(release)
+	srv := hangingServer(t, nil)
 	var l logs
 	cfg := quick(srv.URL, t.TempDir(), &l)
 	cfg.Timeout = 200 * time.Millisecond
@@ -374,4 +356,26 @@ func TestRestartedTarget(t *testing.T) {
 	assert.Contains(t, l.String(), "the target seems to have restarted (its clock ran back)")
 	_, _, total := records(t, cfg.Dir)
 	assert.Equal(t, sum.Records, int64(total))
+}
+
+// hangingServer is a server that sends sent (with its headers; nothing at
+// all if sent is empty) and then hangs until the request is given up or
+// the test ends.
+func hangingServer(t *testing.T, sent []byte) *httptest.Server {
+	release := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if len(sent) > 0 {
+			w.Write(sent)
+			w.(http.Flusher).Flush()
+		}
+		select {
+		case <-r.Context().Done():
+		case <-release:
+		}
+	}))
+	t.Cleanup(func() {
+		close(release)
+		srv.Close()
+	})
+	return srv
 }
