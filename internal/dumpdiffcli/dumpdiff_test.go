@@ -291,13 +291,7 @@ func mustRun(t *testing.T, args ...string) string {
 
 func TestExitStatus(t *testing.T) {
 	dir := t.TempDir()
-	write := func(name string, b []byte) string {
-		p := filepath.Join(dir, name)
-		if err := os.WriteFile(p, b, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return p
-	}
+	write := fileWriter(t, dir)
 	bin, err := os.ReadFile(recFiles[0])
 	if err != nil {
 		t.Fatal(err)
@@ -375,13 +369,7 @@ func TestFmtUS(t *testing.T) {
 // line, with nothing on stdout.
 func TestBadInput(t *testing.T) {
 	dir := t.TempDir()
-	write := func(name string, b []byte) string {
-		p := filepath.Join(dir, name)
-		if err := os.WriteFile(p, b, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return p
-	}
+	write := fileWriter(t, dir)
 	read := func(name string) []byte {
 		b, err := os.ReadFile(name)
 		if err != nil {
@@ -633,4 +621,16 @@ func TestReReportedBlock(t *testing.T) {
 		}
 	}
 	t.Errorf("no group of main.stuck: %s", out)
+}
+
+// fileWriter returns a function that writes a file of the given name and
+// contents in dir and returns its path.
+func fileWriter(t *testing.T, dir string) func(name string, b []byte) string {
+	return func(name string, b []byte) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
 }
