@@ -80,27 +80,41 @@ func (a *Analyzer) PendingProfile(w io.Writer) error {
 		group int32
 		waker string
 	}
-	type acc struct{ n, ns int64 }
-	sums := map[key]*acc{}
-	var order []key
+	var sums sampleSums[key]
 	for _, bl := range a.blocks {
 		k := key{bl.group, "none"}
 		if bl.waker >= 0 {
 			k.waker = a.fn(bl.waker)
 		}
-		s := sums[k]
-		if s == nil {
-			s = &acc{}
-			sums[k] = s
-			order = append(order, k)
-		}
-		s.n++
-		s.ns += bl.dur
+		sums.add(k, 1, bl.dur)
 	}
-	for _, k := range order {
-		b.sample(a.groupStack(k.group), k.waker, sums[k].n, sums[k].ns)
+	for _, k := range sums.order {
+		b.sample(a.groupStack(k.group), k.waker, sums.m[k].n, sums.m[k].ns)
 	}
 	return b.p.Write(w)
+}
+
+// sampleSums adds up a profile's samples by key (stack and label), the
+// keys in the order first seen.
+type sampleSums[K comparable] struct {
+	m     map[K]*sampleSum
+	order []K
+}
+
+type sampleSum struct{ n, ns int64 }
+
+func (s *sampleSums[K]) add(k K, n, ns int64) {
+	sum := s.m[k]
+	if sum == nil {
+		if s.m == nil {
+			s.m = map[K]*sampleSum{}
+		}
+		sum = &sampleSum{}
+		s.m[k] = sum
+		s.order = append(s.order, k)
+	}
+	sum.n += n
+	sum.ns += ns
 }
 
 // LatencyProfile writes the wake-to-run latencies as a gzipped pprof
@@ -115,24 +129,16 @@ func (a *Analyzer) LatencyProfile(w io.Writer) error {
 		woken string
 		waker string
 	}
-	type acc struct{ n, ns int64 }
-	sums := map[key]*acc{}
-	var order []key
+	var sums sampleSums[key]
 	for lk, la := range a.latSum {
 		p := &a.pairL[lk.pair]
 		k := key{group: lk.group, waker: a.fn(p.waker)}
 		if lk.group < 0 {
 			k.woken = a.fn(p.woken)
 		}
-		s := sums[k]
-		if s == nil {
-			s = &acc{}
-			sums[k] = s
-			order = append(order, k)
-		}
-		s.n += la.n
-		s.ns += la.us * 1000
+		sums.add(k, la.n, la.us*1000)
 	}
+	order := sums.order
 	slices.SortFunc(order, func(x, y key) int {
 		if c := cmp.Compare(x.group, y.group); c != 0 {
 			return c
@@ -149,7 +155,7 @@ func (a *Analyzer) LatencyProfile(w io.Writer) error {
 		} else {
 			stk = []string{"[woken] " + k.woken}
 		}
-		b.sample(stk, k.waker, sums[k].n, sums[k].ns)
+		b.sample(stk, k.waker, sums.m[k].n, sums.m[k].ns)
 	}
 	return b.p.Write(w)
 }
