@@ -182,7 +182,7 @@ func TestDifferentialMutated(t *testing.T) {
 	if testing.Short() {
 		n = 300
 	}
-	seeds := bundledTraces(t)
+	seeds := tracetest.Seeds(t)
 	rng := rand.New(rand.NewPCG(2, 2))
 	rejected := 0
 	for i := range n {
@@ -208,7 +208,7 @@ func TestDifferentialMutated(t *testing.T) {
 // FuzzDifferentialConvert: for any input, both parsers give the same
 // records or both reject it.
 func FuzzDifferentialConvert(f *testing.F) {
-	for _, b := range bundledTraces(f) {
+	for _, b := range tracetest.Seeds(f) {
 		f.Add(b)
 	}
 	f.Fuzz(func(t *testing.T, in []byte) {

@@ -24,26 +24,6 @@ import (
 
 func traceFile(name string) string { return filepath.Join("..", "..", "testdata", "traces", name) }
 
-// bundledTraces returns the committed testdata traces (not the benchmark's
-// busy.trace, when present), as the seeds of the mutation tests and the
-// fuzzers.
-func bundledTraces(tb testing.TB) [][]byte {
-	tb.Helper()
-	names, _ := filepath.Glob(traceFile("*.trace"))
-	var out [][]byte
-	for _, name := range names {
-		if filepath.Base(name) == "busy.trace" {
-			continue
-		}
-		b, err := os.ReadFile(name)
-		if err != nil {
-			tb.Fatal(err)
-		}
-		out = append(out, b)
-	}
-	return out
-}
-
 func facts(t *testing.T, name string, v any) {
 	b, err := os.ReadFile(traceFile(name + ".json"))
 	require.NoError(t, err)

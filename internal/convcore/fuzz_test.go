@@ -6,12 +6,13 @@ import (
 	"testing"
 
 	"github.com/wakeshim/wakeshim/format"
+	"github.com/wakeshim/wakeshim/internal/tracewire/tracetest"
 )
 
 // FuzzConvert feeds mutated execution traces to the whole pipeline: it must
 // never panic, and whatever it writes must decode.
 func FuzzConvert(f *testing.F) {
-	for _, b := range bundledTraces(f) {
+	for _, b := range tracetest.Seeds(f) {
 		f.Add(b)
 	}
 	f.Fuzz(func(t *testing.T, in []byte) {

@@ -5,27 +5,10 @@ import (
 	"errors"
 	"io"
 	"math/rand/v2"
-	"os"
-	"path/filepath"
 	"testing"
 
 	"github.com/wakeshim/wakeshim/internal/tracewire/tracetest"
 )
-
-func seeds(t testing.TB) [][]byte {
-	var out [][]byte
-	for _, name := range testTraces(t) {
-		if filepath.Base(name) == "busy.trace" {
-			continue
-		}
-		b, err := os.ReadFile(name)
-		if err != nil {
-			t.Fatal(err)
-		}
-		out = append(out, b)
-	}
-	return out
-}
 
 // TestMutatedEvents: on thousands of damaged traces, the decoder and x/exp
 // give the same events, or both reject the input.
@@ -34,7 +17,7 @@ func TestMutatedEvents(t *testing.T) {
 	if testing.Short() {
 		n = 500
 	}
-	ss := seeds(t)
+	ss := tracetest.Seeds(t)
 	rng := rand.New(rand.NewPCG(10, 10))
 	rejected := 0
 	for i := range n {
@@ -83,7 +66,7 @@ func checkError(t testing.TB, err error, size int) {
 // FuzzDecoder: no input makes the decoder panic or run away; every error
 // names an offset in the input.
 func FuzzDecoder(f *testing.F) {
-	for _, s := range seeds(f) {
+	for _, s := range tracetest.Seeds(f) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, in []byte) {
@@ -107,7 +90,7 @@ func FuzzDecoder(f *testing.F) {
 // FuzzDifferential: the decoder and x/exp give the same events or both
 // reject the input.
 func FuzzDifferential(f *testing.F) {
-	for _, s := range seeds(f) {
+	for _, s := range tracetest.Seeds(f) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, in []byte) {

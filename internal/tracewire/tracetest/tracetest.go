@@ -1,6 +1,7 @@
 // Package tracetest damages execution traces for the tests of the decoders
 // and the converter: one way of mutating, shared, so that every suite
-// explores the same kinds of damage; and finds their benchmarks' trace.
+// explores the same kinds of damage; and finds their seeds and their
+// benchmarks' trace.
 package tracetest
 
 import (
@@ -8,6 +9,7 @@ import (
 	"encoding/binary"
 	"math/rand/v2"
 	"os"
+	"path/filepath"
 	"testing"
 )
 
@@ -51,4 +53,28 @@ func BenchTrace(tb testing.TB) []byte {
 		tb.Skip(err)
 	}
 	return in
+}
+
+// Seeds returns the committed testdata traces (testdata/traces, not the
+// benchmark's busy.trace when it is there), the seeds of the mutation
+// tests and the fuzzers; the path is relative to a package two levels
+// below the module's root.
+func Seeds(tb testing.TB) [][]byte {
+	tb.Helper()
+	names, _ := filepath.Glob(filepath.Join("..", "..", "testdata", "traces", "*.trace"))
+	var out [][]byte
+	for _, name := range names {
+		if filepath.Base(name) == "busy.trace" {
+			continue
+		}
+		b, err := os.ReadFile(name)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		out = append(out, b)
+	}
+	if len(out) == 0 {
+		tb.Fatal("no testdata traces")
+	}
+	return out
 }
