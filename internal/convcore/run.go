@@ -180,10 +180,9 @@ func (c *Converter) runInline(read func() int64, progress func(int64), fill func
 	return c.Stats(), readErr
 }
 
-// guardFill calls fill, a panic of the decoder's on bad input made a
+// guardFill calls fill, a panic of the parser's on bad input made a
 // *TraceError: the conversion is then closed (the blocks still open
-// reported) with the events of the batches before, as for any other bad
-// input.
+// reported) with the events before, as for any other bad input.
 func guardFill(fill func(*batch) error, b *batch, read func() int64) (err error) {
 	defer func() {
 		if p := recover(); p != nil {
@@ -202,29 +201,20 @@ func (c *Converter) run(cr *countio.Reader, progress func(int64), fill func(*bat
 		free <- &batch{}
 	}
 	stop := make(chan struct{})
+	read := func() int64 { return cr.N }
 	go func() {
 		defer close(full)
-		var b *batch
-		defer func() {
-			// The trace parser must not take the process (the shim's
-			// host, above all) down with it on bad input.
-			if p := recover(); p != nil {
-				if b == nil {
-					b = &batch{}
-				}
-				b.read = cr.N
-				b.err = &TraceError{Offset: cr.N, Err: fmt.Errorf("trace parser panicked: %v", p)}
-				full <- b
-			}
-		}()
 		for {
+			var b *batch
 			select {
 			case b = <-free:
 			case <-stop:
 				return
 			}
 			b.evs, b.wevs = b.evs[:0], b.wevs[:0]
-			b.err = fill(b)
+			// (The parser must not take the process, the shim's host
+			// above all, down with it on bad input: guardFill.)
+			b.err = guardFill(fill, b, read)
 			b.read = cr.N
 			full <- b
 			if b.err != nil {
