@@ -652,14 +652,7 @@ func (c *Converter) goTransition(ev *tracewire.Event) error {
 		}
 	case exptrace.GoWaiting, exptrace.GoSyscall:
 		if to == exptrace.GoRunnable && from == exptrace.GoWaiting {
-			waker, err := c.wakerTask(ev.CurG)
-			if err != nil {
-				return err
-			}
-			if err := c.spawnFor(g); err != nil {
-				return err
-			}
-			if err := c.writeHot(format.CodeWakeEvent, c.ts(t), worker(ev.CurP), task(id), waker, 0); err != nil {
+			if err := c.wake(g, ev); err != nil {
 				return err
 			}
 		}
@@ -675,10 +668,7 @@ func (c *Converter) goTransition(ev *tracewire.Event) error {
 	case exptrace.GoRunning:
 		return c.pollStart(ev, g)
 	case exptrace.GoWaiting, exptrace.GoSyscall:
-		g.inBlock, g.exact = true, true
-		g.blockStart = t
-		g.blockReason = ev.Reason
-		g.nextReport, g.reported = 0, 0
+		g.beginBlock(t, ev.Reason, stk)
 		if to == exptrace.GoSyscall {
 			g.blockReason = "syscall"
 		} else if from == exptrace.GoUndetermined {
@@ -691,8 +681,6 @@ func (c *Converter) goTransition(ev *tracewire.Event) error {
 			g.blockStart = min(t, max(c.genStart, c.segBase))
 			g.exact = false
 		}
-		g.blockStack = stk
-		g.blockFrames = nil
 	case exptrace.GoNotExist:
 		c.drop(id)
 	}
@@ -740,25 +728,13 @@ func (c *Converter) goHot(ev *tracewire.Event) (bool, error) {
 			return true, err
 		}
 		if to == exptrace.GoWaiting {
-			g.inBlock, g.exact = true, true
-			g.blockStart = t
-			g.blockReason = ev.Reason
-			g.nextReport, g.reported = 0, 0
-			g.blockStack = stk
-			g.blockFrames = nil
+			g.beginBlock(t, ev.Reason, stk)
 		}
 		return true, nil
 	case from == exptrace.GoWaiting && to == exptrace.GoRunnable:
 		c.runnable++
 		g.state = to
-		waker, err := c.wakerTask(ev.CurG)
-		if err != nil {
-			return true, err
-		}
-		if err := c.spawnFor(g); err != nil {
-			return true, err
-		}
-		if err := c.writeHot(format.CodeWakeEvent, c.ts(t), worker(ev.CurP), task(g.id), waker, 0); err != nil {
+		if err := c.wake(g, ev); err != nil {
 			return true, err
 		}
 		if g.inBlock {
@@ -767,6 +743,19 @@ func (c *Converter) goHot(ev *tracewire.Event) (bool, error) {
 		return true, nil
 	}
 	return false, nil
+}
+
+// wake writes the WakeEvent of g, woken by ev, with the TaskSpawns the
+// segment lacks for the two goroutines first.
+func (c *Converter) wake(g *goroutine, ev *tracewire.Event) error {
+	waker, err := c.wakerTask(ev.CurG)
+	if err != nil {
+		return err
+	}
+	if err := c.spawnFor(g); err != nil {
+		return err
+	}
+	return c.writeHot(format.CodeWakeEvent, c.ts(ev.Time), worker(ev.CurP), task(g.id), waker, 0)
 }
 
 // spawned handles a goroutine's creation (or first sight).
@@ -895,6 +884,16 @@ func (c *Converter) unblocked(g *goroutine, t exptrace.Time) error {
 	}
 	g.endBlock()
 	return err
+}
+
+// beginBlock starts g's block at t, as the trace saw it begin (exact).
+func (g *goroutine) beginBlock(t exptrace.Time, reason string, stk Stack) {
+	g.inBlock, g.exact = true, true
+	g.blockStart = t
+	g.blockReason = reason
+	g.nextReport, g.reported = 0, 0
+	g.blockStack = stk
+	g.blockFrames = nil
 }
 
 // endBlock forgets g's block.
