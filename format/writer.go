@@ -188,10 +188,33 @@ func clipString(s string) string {
 	return s[:i]
 }
 
-// MultiWriter writes every record to each of ws, like io.MultiWriter.
-func MultiWriter(ws ...RecordWriter) RecordWriter { return multiWriter(ws) }
+// MultiWriter writes every record to each of ws, like io.MultiWriter. It
+// is a HotWriter (passing Hot records on to those of ws that are); of one
+// writer, it is that writer.
+func MultiWriter(ws ...RecordWriter) RecordWriter {
+	if len(ws) == 1 {
+		return ws[0]
+	}
+	return multiWriter(ws)
+}
 
 type multiWriter []RecordWriter
+
+func (m multiWriter) WriteHot(h Hot) error {
+	for _, w := range m {
+		var err error
+		if hw, ok := w.(HotWriter); ok {
+			err = hw.WriteHot(h)
+		} else {
+			r := h.Record()
+			err = w.WriteRecord(&r)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
 
 func (m multiWriter) WriteRecord(r *Record) error {
 	for _, w := range m {

@@ -164,7 +164,7 @@ func median(ss []sample) sample {
 	return sample{w[len(w)/2], c[len(c)/2], r[len(r)/2]}
 }
 
-type discardSegments struct{ format.RecordWriter }
+type discardSegments struct{ format.HotWriter }
 
 func (discardSegments) NextSegment() error { return nil }
 
@@ -228,7 +228,7 @@ func runMode(mode, in string) error {
 	if err != nil {
 		return err
 	}
-	var rw format.RecordWriter = w
+	var rw format.HotWriter = w
 	if mode == "convert+jsonl" || mode == "convert+jsonl-exp" {
 		jf, err := os.CreateTemp("", "convbench-*.jsonl")
 		if err != nil {
@@ -238,7 +238,7 @@ func runMode(mode, in string) error {
 		defer jf.Close()
 		jbw := bufio.NewWriterSize(jf, 256<<10)
 		defer jbw.Flush()
-		rw = format.MultiWriter(w, format.NewJSONLWriter(jbw))
+		rw = format.MultiWriter(w, format.NewJSONLWriter(jbw)).(format.HotWriter)
 	}
 	cfg := convert.Config{Ignore: convert.TracerGoroutine}
 	if strings.HasSuffix(mode, "-exp") {

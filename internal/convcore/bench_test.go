@@ -28,7 +28,7 @@ func BenchmarkConvert(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		if _, err := Convert(bytes.NewReader(in), Config{}, anySegments{w}, nil); err != nil {
+		if _, err := Convert(bytes.NewReader(in), Config{}, hotSegments{w}, nil); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -242,6 +242,7 @@ type proc struct {
 type Converter struct {
 	cfg Config
 	out Output
+	hw  format.HotWriter // out, if it is one
 
 	gidx map[exptrace.GoID]int32 // goroutine id -> index in gs
 	// hot caches gidx for recently seen goroutines, direct-mapped by id:
@@ -293,9 +294,11 @@ func New(cfg Config, out Output) (*Converter, error) {
 	if out == nil {
 		return nil, errors.New("convert: nil Output")
 	}
+	hw, _ := out.(format.HotWriter)
 	return &Converter{
 		cfg:      cfg,
 		out:      out,
+		hw:       hw,
 		gidx:     make(map[exptrace.GoID]int32),
 		frameStr: make(map[uint64]string),
 		stackIDs: make(map[Stack][]string),
@@ -471,10 +474,19 @@ func (c *Converter) ts(t exptrace.Time) uint32 {
 // PollEnd, WakeEvent) from c.hotRec, which only ever holds those: setting
 // its scalar fields costs a fraction of building a whole Record (88
 // bytes, two of its fields pointers) for each.
+//
+// An Output that is a format.HotWriter is given them as format.Hot values,
+// which is cheaper still: this is most of what a conversion writes.
 func (c *Converter) writeHot(code format.Code, ts uint32, w uint8, task, waker uint32, loc uint16) error {
-	r := &c.hotRec
-	r.Code, r.TS, r.Worker, r.Task, r.Waker, r.SpawnLoc = code, ts, w, task, waker, loc
-	if err := c.out.WriteRecord(r); err != nil {
+	var err error
+	if c.hw != nil {
+		err = c.hw.WriteHot(format.Hot{Code: code, TS: ts, Worker: w, Task: task, Waker: waker, SpawnLoc: loc})
+	} else {
+		r := &c.hotRec
+		r.Code, r.TS, r.Worker, r.Task, r.Waker, r.SpawnLoc = code, ts, w, task, waker, loc
+		err = c.out.WriteRecord(r)
+	}
+	if err != nil {
 		return err
 	}
 	c.stats.Records[code]++

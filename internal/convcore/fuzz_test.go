@@ -44,3 +44,8 @@ func FuzzConvert(f *testing.F) {
 type anySegments struct{ format.RecordWriter }
 
 func (anySegments) NextSegment() error { return nil }
+
+// hotSegments is anySegments with the Hot records' fast lane.
+type hotSegments struct{ format.HotWriter }
+
+func (hotSegments) NextSegment() error { return nil }

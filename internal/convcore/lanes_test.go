@@ -1,6 +1,7 @@
 package convcore
 
 import (
+	"bufio"
 	"bytes"
 	"fmt"
 	"testing"
@@ -8,8 +9,10 @@ import (
 	"github.com/wakeshim/wakeshim/format"
 )
 
-// TestConverterLanes: goTransition's fast lane (goHot) and its general
-// path give byte-identical output on every trace we have (testdata, the
+// TestConverterLanes: the converter's fast lanes (goHot, and Hot records
+// written through format.HotWriter into a bufio.Writer) and its general
+// paths (goTransition, Records given to WriteRecord of a Writer on a
+// plain io.Writer) give byte-identical output on every trace we have (testdata, the
 // real server's capture, the busy trace when present and not under
 // -race), with either parser and the configurations of the differential
 // tests. The differential tests cannot see a difference between the two
@@ -19,13 +22,26 @@ func TestConverterLanes(t *testing.T) {
 	convert := func(in []byte, cfg Config, lane bool) []byte {
 		hotLane = lane
 		var buf bytes.Buffer
-		w, err := format.NewWriter(&buf)
-		if err != nil {
-			t.Fatal(err)
+		var out Output
+		bw := bufio.NewWriter(&buf)
+		if lane {
+			w, err := format.NewWriter(bw)
+			if err != nil {
+				t.Fatal(err)
+			}
+			out = hotSegments{w}
+		} else {
+			w, err := format.NewWriter(&buf)
+			if err != nil {
+				t.Fatal(err)
+			}
+			out = anySegments{w}
 		}
-		_, err = Convert(bytes.NewReader(in), cfg, anySegments{w}, nil)
-		if err != nil {
+		if _, err := Convert(bytes.NewReader(in), cfg, out, nil); err != nil {
 			t.Fatalf("hot lane %v: %v", lane, err)
+		}
+		if err := bw.Flush(); err != nil {
+			t.Fatal(err)
 		}
 		return buf.Bytes()
 	}

@@ -19,6 +19,7 @@ type segmentFiles struct {
 	files      []*os.File
 	bufs       []*bufio.Writer
 	w          format.RecordWriter
+	hw         format.HotWriter // w, if it is one
 	names      []string
 	bytes      int64
 }
@@ -48,6 +49,7 @@ func (s *segmentFiles) open() error {
 		ws = append(ws, format.NewJSONLWriter(bw))
 	}
 	s.w = format.MultiWriter(ws...)
+	s.hw, _ = s.w.(format.HotWriter)
 	return nil
 }
 
@@ -82,6 +84,18 @@ func (s *segmentFiles) WriteRecord(r *format.Record) error {
 		return s.wrap(err)
 	}
 	return nil
+}
+
+// WriteHot is WriteRecord's fast lane (format.HotWriter).
+func (s *segmentFiles) WriteHot(h format.Hot) error {
+	var err error
+	if s.hw != nil {
+		err = s.hw.WriteHot(h)
+	} else {
+		r := h.Record()
+		err = s.w.WriteRecord(&r)
+	}
+	return s.wrap(err)
 }
 
 func (s *segmentFiles) NextSegment() error {

@@ -86,7 +86,7 @@ type Files struct {
 	jsF    *os.File
 	jsBuf  *bufio.Writer
 	js     *format.JSONLWriter
-	w      format.RecordWriter
+	w      format.HotWriter
 
 	old      []oldFile // closed files in Dir, oldest first
 	oldTotal int64
@@ -222,7 +222,7 @@ func (f *Files) openNext() error {
 		f.js = format.NewJSONLWriter(f.jsBuf)
 		ws = append(ws, f.js)
 	}
-	f.w = format.MultiWriter(ws...)
+	f.w = format.MultiWriter(ws...).(format.HotWriter) // (a Writer, or two)
 	f.open = true
 	f.failed = nil
 	f.scan() // (on an error, the list of the last scan stands)
@@ -233,22 +233,44 @@ func (f *Files) openNext() error {
 // WriteRecord writes r to the current files, opening the first ones if
 // needed. It returns nil even when the record is dropped.
 func (f *Files) WriteRecord(r *format.Record) error {
-	if !f.open {
-		if f.failed == nil && len(f.names) == 0 {
-			if err := f.openNext(); err != nil {
-				f.Fail(err)
-			}
-		}
-		if !f.open {
-			f.dropped++
-			return nil
-		}
+	if !f.ready() {
+		return nil
 	}
 	if err := f.w.WriteRecord(r); err != nil {
 		f.Fail(err)
 		f.dropped++
 	}
 	return nil
+}
+
+// WriteHot is WriteRecord's fast lane (format.HotWriter): most records
+// are Hot.
+func (f *Files) WriteHot(h format.Hot) error {
+	if !f.ready() {
+		return nil
+	}
+	if err := f.w.WriteHot(h); err != nil {
+		f.Fail(err)
+		f.dropped++
+	}
+	return nil
+}
+
+// ready opens the first files if none is open yet; false, having counted
+// the record dropped, if none can be.
+func (f *Files) ready() bool {
+	if f.open {
+		return true
+	}
+	if f.failed == nil && len(f.names) == 0 {
+		if err := f.openNext(); err != nil {
+			f.Fail(err)
+		}
+	}
+	if !f.open {
+		f.dropped++
+	}
+	return f.open
 }
 
 // Full reports whether the current file reached the size limit.
