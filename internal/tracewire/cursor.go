@@ -41,11 +41,11 @@ func (c *cursor) next(g *generation) (bool, error) {
 	}
 	data := c.data
 	typ := data[0]
-	if int(typ) >= numSpecs {
-		return false, &Error{Offset: c.off, Msg: fmt.Sprintf("found invalid event type: %d", typ)}
-	}
-	sp := &hotSpecs[typ]
-	if sp.nargs == 0 || !sp.timed {
+	na := hotSpecs[typ].targs
+	if na < 0 {
+		if int(typ) >= numSpecs {
+			return false, &Error{Offset: c.off, Msg: fmt.Sprintf("found invalid event type: %d", typ)}
+		}
 		return false, &Error{Offset: c.off, Msg: fmt.Sprintf("found event without a timestamp: type=%d", typ)}
 	}
 	n := 1
@@ -56,7 +56,7 @@ func (c *cursor) next(g *generation) (bool, error) {
 	n += k
 	c.ev.typ = typ
 	c.ev.off = c.off
-	args := c.ev.args[:sp.nargs-1]
+	args := c.ev.args[:na]
 	for i := range args {
 		// (Most arguments are one byte.)
 		if n < len(data) && data[n] < 0x80 {

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"slices"
 	"time"
 
@@ -311,12 +312,14 @@ type generation struct {
 	cpu   []cpuSample
 	minTs uint64
 
-	freq     float64
-	hasFreq  bool
-	hasClock bool
-	snapTime uint64
-	snapMono uint64
-	snapWall time.Time
+	freq       float64
+	ifreq      uint64 // freq, if a whole number from 1 to 2^20
+	exactBelow uint64 // (mul)
+	hasFreq    bool
+	hasClock   bool
+	snapTime   uint64
+	snapMono   uint64
+	snapWall   time.Time
 
 	chunks [][]byte // batch memory: chunks[:nchunk] in use, the last up to used
 	nchunk int
@@ -345,7 +348,16 @@ type cpuSample struct {
 // mul converts a timestamp to nanoseconds, exactly as the reference
 // parser does (the same float64 arithmetic, so that both give the same
 // times).
-func (g *generation) mul(ts uint64) Time { return Time(float64(ts) * g.freq) }
+//
+// With an integer frequency (64 on Linux: nanotime/64), a product below
+// 2^53 is exact in float64 too, and multiplying integers is faster than
+// the two conversions; exactBelow says where that holds.
+func (g *generation) mul(ts uint64) Time {
+	if ts < g.exactBelow {
+		return Time(ts * g.ifreq)
+	}
+	return Time(float64(ts) * g.freq)
+}
 
 func (d *Decoder) readByte() (byte, error) {
 	b, err := d.r.ReadByte()
@@ -662,6 +674,10 @@ func (g *generation) setSync(b []byte, ts uint64, off int64) error {
 			g.freq = 1.0 / (float64(f) / 1e9)
 			if g.freq == 0 {
 				g.hasFreq = false // as the reference: a zero frequency is none
+			}
+			if g.freq >= 1 && g.freq <= 1<<20 && g.freq == math.Trunc(g.freq) {
+				g.ifreq = uint64(g.freq)
+				g.exactBelow = (1 << 53) / g.ifreq
 			}
 		case evClockSnapshot:
 			if g.hasClock {

@@ -111,7 +111,12 @@ func (d *Decoder) hotStep() (bool, error) {
 		return true, err
 	}
 	if ok {
-		heapUpdate(d.frontier, 0)
+		// heapUpdate(h, 0), its commonest outcome inline: the M's next
+		// event is still the earliest, the heap unchanged.
+		h := d.frontier
+		if t := c.ev.time; len(h) > 1 && h[1].ev.time < t || len(h) > 2 && h[2].ev.time < t {
+			heapSiftDown(h, 0)
+		}
 	} else {
 		d.frontier = heapRemove(d.frontier, 0)
 	}

@@ -200,8 +200,11 @@ var specs = func() [256]spec {
 // in 8 bytes (spec's slices are three words each, in a struct of 80
 // bytes): hotSpecs is made from specs.
 type hotSpec struct {
-	nargs    uint8
-	timed    bool
+	nargs uint8
+	timed bool
+	// targs is the number of arguments after the timestamp, of an event
+	// type cursor.next reads (valid and timed); -1 for any other byte.
+	targs    int8
 	nstacks  uint8
 	nstrings uint8
 	stacks   [2]uint8
@@ -210,9 +213,15 @@ type hotSpec struct {
 
 var hotSpecs = func() [256]hotSpec {
 	var h [256]hotSpec
+	for i := range h {
+		h[i].targs = -1
+	}
 	for i := range specs {
 		sp := &specs[i]
-		h[i] = hotSpec{nargs: sp.nargs, timed: sp.timed, nstacks: uint8(len(sp.stacks)), nstrings: uint8(len(sp.strings))}
+		h[i] = hotSpec{nargs: sp.nargs, timed: sp.timed, targs: -1, nstacks: uint8(len(sp.stacks)), nstrings: uint8(len(sp.strings))}
+		if i < numSpecs && sp.timed && sp.nargs > 0 {
+			h[i].targs = int8(sp.nargs - 1)
+		}
 		copy(h[i].stacks[:], sp.stacks)
 		copy(h[i].strings[:], sp.strings)
 	}

@@ -1,6 +1,7 @@
 package tracewire
 
 import (
+	"math"
 	"slices"
 	"testing"
 )
@@ -9,6 +10,15 @@ import (
 // what the spec table says (no spec has more stack or string arguments
 // than it can hold).
 func TestHotSpecs(t *testing.T) {
+	for typ := range 256 {
+		want := -1
+		if typ < numSpecs && specs[typ].timed && specs[typ].nargs > 0 {
+			want = int(specs[typ].nargs) - 1
+		}
+		if got := int(hotSpecs[typ].targs); got != want {
+			t.Errorf("event type %d: targs %d, want %d", typ, got, want)
+		}
+	}
 	for typ := range specs {
 		sp, h := &specs[typ], &hotSpecs[typ]
 		if len(sp.stacks) > len(h.stacks) || len(sp.strings) > len(h.strings) {
@@ -47,6 +57,24 @@ func TestIDTableHas(t *testing.T) {
 		}
 		if !tb.has(0) {
 			t.Errorf("ids %v: has(0) = false", ids)
+		}
+	}
+}
+
+// TestMulExact: mul's integer shortcut gives the reference parser's
+// float64 product, at the edges of where it is taken.
+func TestMulExact(t *testing.T) {
+	for _, f := range []uint64{1, 3, 64, 1000, 1 << 20} {
+		g := &generation{}
+		// (as setSync computes it from the frequency event)
+		g.freq = 1.0 / (float64(1e9/f) / 1e9)
+		if g.freq == math.Trunc(g.freq) {
+			g.ifreq, g.exactBelow = uint64(g.freq), (1<<53)/uint64(g.freq)
+		}
+		for _, ts := range []uint64{0, 1, 12345, g.exactBelow - 1, g.exactBelow, g.exactBelow + 1, 1<<53 - 1, 1 << 60} {
+			if got, want := g.mul(ts), Time(float64(ts)*g.freq); got != want {
+				t.Errorf("freq %v, ts %d: %d, want %d", g.freq, ts, got, want)
+			}
 		}
 	}
 }
