@@ -23,6 +23,7 @@ package convcore
 import (
 	"errors"
 	"fmt"
+	"math"
 	"strconv"
 	"time"
 
@@ -269,8 +270,13 @@ type Converter struct {
 	segBase    exptrace.Time
 	last       exptrace.Time
 	nextSample exptrace.Time
-	locs       format.Table
-	frames     format.Table
+	// horizon is the latest time the clock can move to with nothing due
+	// (no QueueSample, no new segment): advance's shortcut. Below any
+	// time until the first event; a value too early only costs the
+	// shortcut (live.go moves nextSample later).
+	horizon exptrace.Time
+	locs    format.Table
+	frames  format.Table
 
 	frameStr map[uint64]string // PC -> "func file:line"
 	stackIDs map[Stack][]string
@@ -299,6 +305,7 @@ func New(cfg Config, out Output) (*Converter, error) {
 		cfg:      cfg,
 		out:      out,
 		hw:       hw,
+		horizon:  math.MinInt64,
 		gidx:     make(map[exptrace.GoID]int32),
 		frameStr: make(map[uint64]string),
 		stackIDs: make(map[Stack][]string),
@@ -364,6 +371,30 @@ func (c *Converter) fail(err error) error {
 // a new one when t would not fit the current one, and writes the
 // QueueSamples due before t.
 func (c *Converter) advance(t exptrace.Time) error {
+	if c.last <= t && t <= c.horizon {
+		c.last = t // nothing due: most events
+		return nil
+	}
+	err := c.advanceSlow(t)
+	c.setHorizon()
+	return err
+}
+
+// setHorizon sets the latest time advance can move to without a
+// QueueSample due or a new segment.
+func (c *Converter) setHorizon() {
+	if !c.started {
+		c.horizon = math.MinInt64
+		return
+	}
+	h := c.segBase + exptrace.Time(c.cfg.SegmentDuration)
+	if c.cfg.SampleInterval > 0 {
+		h = min(h, c.nextSample)
+	}
+	c.horizon = h
+}
+
+func (c *Converter) advanceSlow(t exptrace.Time) error {
 	if !c.started {
 		c.started = true
 		c.last = t
@@ -437,6 +468,7 @@ func (c *Converter) startSegment(t exptrace.Time, next bool) error {
 	c.seg++
 	c.stats.Segments++
 	c.segBase = t
+	c.setHorizon()
 	c.locs.Reset()
 	c.frames.Reset()
 	for i := range c.procs {

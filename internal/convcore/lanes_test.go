@@ -4,7 +4,14 @@ import (
 	"bufio"
 	"bytes"
 	"fmt"
+	"math"
+	"slices"
 	"testing"
+
+	"github.com/stretchr/testify/require"
+	exptrace "golang.org/x/exp/trace"
+
+	"github.com/wakeshim/wakeshim/internal/tracewire"
 
 	"github.com/wakeshim/wakeshim/format"
 )
@@ -64,6 +71,58 @@ func TestConverterLanes(t *testing.T) {
 					}
 				})
 			}
+		}
+	}
+}
+
+// TestAdvanceHorizon: advance's shortcut (nothing due up to horizon) gives
+// the QueueSamples and segments of the full check, for events at, just
+// before and just after each sample tick and segment end, and after a Gap.
+func TestAdvanceHorizon(t *testing.T) {
+	const iv, seg = 1000, 10_000
+	var times []exptrace.Time
+	for k := exptrace.Time(0); k < 30; k++ {
+		for _, d := range []exptrace.Time{-1, 0, 1} {
+			times = append(times, 5+k*iv+d, 5+k*seg+d)
+		}
+	}
+	slices.Sort(times)
+	times = slices.Compact(times)
+	run := func(cfg Config, shortcut bool) [][]format.Record {
+		out := newCapture(t)
+		c, err := New(cfg, out)
+		require.NoError(t, err)
+		for i, tm := range times {
+			if !shortcut {
+				c.horizon = math.MinInt64
+			}
+			// Goroutine 1 runs and stops by turns: each event writes a
+			// record, in the segment it falls in, at its time there.
+			ev := tracewire.Event{Time: tm, Kind: tracewire.KindGo, G: 1, CurG: exptrace.NoGoroutine, CurP: 0,
+				From: uint8(exptrace.GoRunnable), To: uint8(exptrace.GoRunning)}
+			switch {
+			case i == 0:
+				ev.From, ev.To = uint8(exptrace.GoNotExist), uint8(exptrace.GoRunnable)
+			case i%2 == 0:
+				ev.From, ev.To, ev.CurG = uint8(exptrace.GoRunning), uint8(exptrace.GoRunnable), 1
+			}
+			require.NoError(t, c.Consume(&ev))
+			if i == len(times)/2 {
+				c.Gap(tm + 2*iv + 7) // (goroutine 1 is forgotten: it is restated)
+			}
+		}
+		require.NoError(t, c.Close())
+		return out.segs
+	}
+	for _, cfg := range []Config{
+		{SampleInterval: iv, SegmentDuration: seg},
+		{SampleInterval: -1, SegmentDuration: seg}, // (segments alone)
+		{SampleInterval: iv},
+	} {
+		with, without := run(cfg, true), run(cfg, false)
+		require.Equal(t, without, with, "%+v", cfg)
+		if cfg.SegmentDuration == seg {
+			require.Greater(t, len(with), 20, "segments")
 		}
 	}
 }

@@ -68,6 +68,7 @@ func (c *Converter) Gap(t exptrace.Time) {
 		c.nextSample += (t - c.nextSample + iv - 1) / iv * iv
 	}
 	c.last = t
+	c.setHorizon()
 }
 
 // forget drops goroutine id without writing anything.
