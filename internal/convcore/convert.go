@@ -622,8 +622,8 @@ func (c *Converter) drop(id exptrace.GoID) {
 
 func (c *Converter) goTransition(ev *tracewire.Event) error {
 	if hotLane {
-		if done, err := c.goHot(ev); done {
-			return err
+		if g := c.hotGoroutine(ev); g != nil {
+			return c.goHot(ev, g)
 		}
 	}
 	id := ev.G
@@ -731,62 +731,104 @@ func (c *Converter) goTransition(ev *tracewire.Event) error {
 	return nil
 }
 
-// hotLane enables goHot (the tests turn it off to compare the two lanes).
+// hotLane enables goHot and the decoder's Sink (the tests turn it off to
+// compare the lanes with the general path).
 var hotLane = true
 
-// goHot is goTransition's fast lane, for the four transitions that make
-// nearly all of a busy program's: GoStart (Runnable to Running), GoBlock
-// (Running to Waiting), GoStop (Running to Runnable) and GoUnblock
-// (Waiting to Runnable), of a goroutine the converter knows in that very
-// state, not ignored, not carried across a gap, with no question of its
-// Ignore or entry left for a stack to answer. It makes the same records
-// and state changes as the general path (TestConverterLanes compares the
-// two on every trace), with fewer tests on the way; false, having done
-// nothing, for anything else.
-func (c *Converter) goHot(ev *tracewire.Event) (bool, error) {
+// Take is Consume's fast lane, as the decoder's Sink: it takes a
+// transition goHot makes (hotGoroutine), and the events the converter only
+// takes the time of; false, having done nothing, for any other event
+// (which then comes to Consume).
+func (c *Converter) Take(e *tracewire.Event) bool {
+	if c.err != nil || c.closed {
+		return false // (Consume returns the error)
+	}
+	var g *goroutine
+	switch e.Kind {
+	case tracewire.KindGo:
+		if g = c.hotGoroutine(e); g == nil {
+			return false
+		}
+	case tracewire.KindOther:
+	default:
+		return false
+	}
+	c.stats.Events++
+	err := c.advance(e.Time)
+	if err == nil && g != nil {
+		err = c.goHot(e, g)
+	}
+	if err != nil {
+		c.fail(err)
+	}
+	return true
+}
+
+// hotGoroutine returns the goroutine of ev if goHot makes its transition:
+// one of the four that make nearly all of a busy program's, GoStart
+// (Runnable to Running), GoBlock (Running to Waiting), GoStop (Running to
+// Runnable) and GoUnblock (Waiting to Runnable), of a goroutine the
+// converter knows in that very state, not ignored, not carried across a
+// gap, with no question of its Ignore or entry left for a stack to
+// answer; nil otherwise.
+func (c *Converter) hotGoroutine(ev *tracewire.Event) *goroutine {
 	from, to := ev.GoFrom(), ev.GoTo()
+	switch {
+	case from == exptrace.GoRunnable && to == exptrace.GoRunning,
+		from == exptrace.GoRunning && (to == exptrace.GoWaiting || to == exptrace.GoRunnable),
+		from == exptrace.GoWaiting && to == exptrace.GoRunnable:
+	default:
+		return nil
+	}
 	i, ok := c.index(ev.G)
 	if !ok {
-		return false, nil
+		return nil
 	}
 	g := &c.gs[i]
 	if g.state != from || g.ignored || g.carried || g.askAgain {
-		return false, nil
+		return nil
 	}
-	stk := ev.TStack
-	if !g.entryFinal && stk != NoStack {
-		return false, nil // (noteStack may learn the entry from it)
+	if !g.entryFinal && ev.TStack != NoStack {
+		return nil // (noteStack may learn the entry from it)
 	}
+	return g
+}
+
+// goHot is goTransition's fast lane, for a transition hotGoroutine
+// returned g for. It makes the same records and state changes as the
+// general path (TestConverterLanes compares the two on every trace), with
+// fewer tests on the way.
+func (c *Converter) goHot(ev *tracewire.Event, g *goroutine) error {
+	to := ev.GoTo()
 	t := ev.Time
-	switch {
-	case from == exptrace.GoRunnable && to == exptrace.GoRunning:
+	switch ev.GoFrom() {
+	case exptrace.GoRunnable: // to Running
 		c.runnable--
 		g.state = to
-		return true, c.pollStart(ev, g)
-	case from == exptrace.GoRunning && (to == exptrace.GoWaiting || to == exptrace.GoRunnable):
+		return c.pollStart(ev, g)
+	case exptrace.GoRunning: // to Waiting or Runnable
 		if to == exptrace.GoRunnable {
 			c.runnable++
 		}
 		g.state = to
 		if err := c.writeHot(format.CodePollEnd, c.ts(t), worker(ev.CurP), 0, 0, 0); err != nil {
-			return true, err
+			return err
 		}
 		if to == exptrace.GoWaiting {
-			g.beginBlock(t, ev.Reason, stk)
+			g.beginBlock(t, ev.Reason, ev.TStack)
 		}
-		return true, nil
-	case from == exptrace.GoWaiting && to == exptrace.GoRunnable:
+		return nil
+	default: // Waiting to Runnable
 		c.runnable++
 		g.state = to
 		if err := c.wake(g, ev); err != nil {
-			return true, err
+			return err
 		}
 		if g.inBlock {
-			return true, c.unblocked(g, t)
+			return c.unblocked(g, t)
 		}
-		return true, nil
+		return nil
 	}
-	return false, nil
 }
 
 // wake writes the WakeEvent of g, woken by ev, with the TaskSpawns the

@@ -82,6 +82,9 @@ func Convert(r io.Reader, cfg Config, out Output, progress func(read int64)) (St
 			if c.cfg.Concurrent {
 				return c.run(cr, progress, decoderSource(d, batchLen))
 			}
+			if hotLane {
+				d.SetSink(c)
+			}
 			return c.runInline(func() int64 { return cr.N }, progress, decoderSource(d, inlineLen))
 		}
 		if bytes.HasPrefix(head, []byte("go 1.")) {

@@ -50,6 +50,8 @@ type Decoder struct {
 
 	q      []Event // events advanced, not yet returned
 	qhead  int
+	sink   Sink
+	direct Event // the fast lane's event for sink
 	lastTs Time
 	syncs  int
 	genErr error
@@ -109,6 +111,26 @@ func (d *Decoder) Next() (*Event, error) {
 	return e, nil
 }
 
+// Sink takes events straight from the decoder's fast lane, during Fill
+// (SetSink): the goroutine transitions and heap metrics that make nearly
+// all of a busy trace, without their going through Fill's buffer.
+type Sink interface {
+	// Take is given an event when every event before it has been
+	// returned (or taken). It returns false, having done nothing, to
+	// have the event returned by Fill as any other. e is the decoder's,
+	// valid for the call only.
+	Take(e *Event) bool
+}
+
+// SetSink makes Fill give the events of its fast lane to s first (nil:
+// none). Fill then returns as soon as it holds an event, or after a few
+// thousand events taken.
+func (d *Decoder) SetSink(s Sink) { d.sink = s }
+
+// fillSteps bounds the steps of one Fill with a sink, which may take
+// every event: its caller reports progress between Fills.
+const fillSteps = 4096
+
 // Fill appends the next events to buf, until it holds at least n (or a
 // few more) or the trace ends, and returns it: with io.EOF at the end of
 // a trace read without error, an *Error for bad input (buf then holds
@@ -120,7 +142,10 @@ func (d *Decoder) Fill(buf []Event, n int) ([]Event, error) {
 	own := d.q[:0]
 	d.q, d.qhead = buf, 0
 	var err error
-	for len(d.q) < n {
+	if d.sink != nil {
+		n = 1
+	}
+	for steps := 0; len(d.q) < n && steps < fillSteps; steps++ {
 		if d.done {
 			err = io.EOF
 			break
@@ -286,10 +311,7 @@ func (d *Decoder) sync(t Time, clk *exptrace.ClockSnapshot) {
 // the reference parser does (an event at or before the last one is moved
 // to 1ns after it), and returns it for its details.
 func (d *Decoder) push(t Time) *Event {
-	if t <= d.lastTs {
-		t = d.lastTs + 1
-	}
-	d.lastTs = t
+	t = d.nextTime(t)
 	// (The event is built in its slot: append(d.q, Event{...}) built it
 	// on the stack and copied it, 136 bytes twice for each event.)
 	n := len(d.q)
@@ -301,6 +323,15 @@ func (d *Decoder) push(t Time) *Event {
 	e := &d.q[n]
 	*e = Event{Time: t, CurG: exptrace.NoGoroutine, CurP: exptrace.NoProc, P: exptrace.NoProc}
 	return e
+}
+
+// nextTime returns the time of the event after the last at t.
+func (d *Decoder) nextTime(t Time) Time {
+	if t <= d.lastTs {
+		t = d.lastTs + 1
+	}
+	d.lastTs = t
+	return t
 }
 
 // generation is one generation of the trace, read whole.

@@ -102,6 +102,31 @@ func (d *Decoder) pushEvent(ev *rawEvent, g GoID, p ProcID, stackArg int) *Event
 	return e
 }
 
+// hotEvent is pushEvent for the fast lane: with a sink and no event
+// queued, the event is built in d.direct, for pass (which hands it to the
+// sink, or queues it).
+func (d *Decoder) hotEvent(ev *rawEvent, g GoID, p ProcID, stackArg int) *Event {
+	if d.sink == nil || len(d.q) != 0 {
+		return d.pushEvent(ev, g, p, stackArg)
+	}
+	e := &d.direct
+	*e = Event{Time: d.nextTime(ev.time), CurG: g, CurP: p, P: exptrace.NoProc}
+	if stackArg >= 0 {
+		if id := ev.args[stackArg]; id != 0 {
+			e.Stack = Stack{t: d.gen.t, id: id}
+		}
+	}
+	return e
+}
+
+// pass hands e, if hotEvent built it in d.direct, to the sink; queues it
+// if the sink does not take it.
+func (d *Decoder) pass(e *Event) {
+	if e == &d.direct && !d.sink.Take(e) {
+		d.q = append(d.q, *e)
+	}
+}
+
 // stackArg returns the index of the first stack argument of events of type
 // typ, -1 if they have none (for pushEvent).
 func stackArg(typ uint8) int {

@@ -26,6 +26,7 @@ func (d *Decoder) hotStep() (bool, error) {
 	t := g.t
 	// The M's context (advance): the M is known (ms != nil), so it has one.
 	curG, curP := ms.g, ms.p
+	var e *Event
 	switch ev.typ {
 	case evGoStart:
 		gid := GoID(ev.args[0])
@@ -36,7 +37,8 @@ func (d *Decoder) hotStep() (bool, error) {
 		}
 		s.status, s.seq = goRunning, sq
 		ms.g = gid
-		d.pushEvent(ev, curG, curP, -1).setGo(gid, exptrace.GoRunnable, exptrace.GoRunning)
+		e = d.hotEvent(ev, curG, curP, -1)
+		e.setGo(gid, exptrace.GoRunnable, exptrace.GoRunning)
 	case evGoBlock, evGoStop:
 		if curP == noP || curG == noG || !t.stacks.has(ev.args[1]) || !t.strings.has(ev.args[0]) {
 			return false, nil
@@ -51,7 +53,7 @@ func (d *Decoder) hotStep() (bool, error) {
 		}
 		s.status = st
 		ms.g = noG
-		e := d.pushEvent(ev, curG, curP, 1)
+		e = d.hotEvent(ev, curG, curP, 1)
 		e.setGo(curG, exptrace.GoRunning, to)
 		e.Reason, _ = t.str(ev.args[0])
 		e.TStack = e.Stack
@@ -63,7 +65,8 @@ func (d *Decoder) hotStep() (bool, error) {
 			return false, nil
 		}
 		s.status, s.seq = goRunnable, sq
-		d.pushEvent(ev, curG, curP, 2).setGo(gid, exptrace.GoWaiting, exptrace.GoRunnable)
+		e = d.hotEvent(ev, curG, curP, 2)
+		e.setGo(gid, exptrace.GoWaiting, exptrace.GoRunnable)
 	case evGoSyscallBegin:
 		if curP == noP || curG == noG || !t.stacks.has(ev.args[1]) {
 			return false, nil
@@ -79,7 +82,7 @@ func (d *Decoder) hotStep() (bool, error) {
 		}
 		s.status = goSyscall
 		ps.status, ps.seq = procSyscall, sq
-		e := d.pushEvent(ev, curG, curP, 1)
+		e = d.hotEvent(ev, curG, curP, 1)
 		e.setGo(curG, exptrace.GoRunning, exptrace.GoSyscall)
 		e.TStack = e.Stack
 	case evGoSyscallEnd:
@@ -96,15 +99,17 @@ func (d *Decoder) hotStep() (bool, error) {
 		}
 		s.status = goRunning
 		ps.status = procRunning
-		d.pushEvent(ev, curG, curP, -1).setGo(curG, exptrace.GoSyscall, exptrace.GoRunning)
+		e = d.hotEvent(ev, curG, curP, -1)
+		e.setGo(curG, exptrace.GoSyscall, exptrace.GoRunning)
 	case evHeapAlloc, evHeapGoal:
 		if curP == noP {
 			return false, nil
 		}
-		d.pushEvent(ev, curG, curP, -1)
+		e = d.hotEvent(ev, curG, curP, -1)
 	default:
 		return false, nil
 	}
+	d.pass(e)
 	// tryAdvance's tail: the M's next event.
 	ok, err := c.next(g)
 	if err != nil {
