@@ -30,6 +30,12 @@ type Config = convcore.Config
 // modify it, nor keep it past the call.
 type Output = convcore.Output
 
+// BinaryOutput is an Output whose records all go to one format.Writer
+// (per segment): the converter writes most records to it directly. An
+// Output that is a format.HotWriter is given those records as format.Hot
+// values.
+type BinaryOutput = convcore.BinaryOutput
+
 // Stats counts what a conversion produced.
 type Stats = convcore.Stats
 

@@ -168,6 +168,13 @@ type discardSegments struct{ format.HotWriter }
 
 func (discardSegments) NextSegment() error { return nil }
 
+// BinaryWriter makes discardSegments a convert.BinaryOutput, as the
+// convert command's files are, when it writes the binary format alone.
+func (d discardSegments) BinaryWriter() *format.Writer {
+	w, _ := d.HotWriter.(*format.Writer)
+	return w
+}
+
 func runMode(mode, in string) error {
 	f, err := os.Open(in)
 	if err != nil {

@@ -145,6 +145,21 @@ type Output interface {
 	NextSegment() error
 }
 
+// BinaryOutput is an Output all of whose records go to one format.Writer
+// and nowhere else, in the current segment: the converter then writes the
+// records it makes by the million (format.Hot) to that Writer directly.
+// Otherwise an Output that is a format.HotWriter is given them as
+// format.Hot values; any other, as Records.
+type BinaryOutput interface {
+	Output
+	// BinaryWriter returns the Writer of the current segment; nil if
+	// there is none such. The converter asks again after each
+	// NextSegment. Should a write to it fail, the converter writes the
+	// record with WriteRecord, for the Output to report the error (the
+	// Writer's errors stick) in its own terms.
+	BinaryWriter() *format.Writer
+}
+
 // Stats counts what a conversion produced.
 type Stats struct {
 	Events   int64                  // trace events consumed
@@ -244,6 +259,7 @@ type Converter struct {
 	cfg Config
 	out Output
 	hw  format.HotWriter // out, if it is one
+	bin *format.Writer   // out's BinaryWriter, if it is a BinaryOutput
 
 	gidx map[exptrace.GoID]int32 // goroutine id -> index in gs
 	// hot caches gidx for recently seen goroutines, direct-mapped by id:
@@ -305,11 +321,20 @@ func New(cfg Config, out Output) (*Converter, error) {
 		cfg:      cfg,
 		out:      out,
 		hw:       hw,
+		bin:      binaryWriter(out),
 		horizon:  math.MinInt64,
 		gidx:     make(map[exptrace.GoID]int32),
 		frameStr: make(map[uint64]string),
 		stackIDs: make(map[Stack][]string),
 	}, nil
+}
+
+// binaryWriter returns out's BinaryWriter, if it is a BinaryOutput.
+func binaryWriter(out Output) *format.Writer {
+	if b, ok := out.(BinaryOutput); ok {
+		return b.BinaryWriter()
+	}
+	return nil
 }
 
 // Stats returns the counts so far.
@@ -464,6 +489,7 @@ func (c *Converter) startSegment(t exptrace.Time, next bool) error {
 		if err := c.out.NextSegment(); err != nil {
 			return err
 		}
+		c.bin = binaryWriter(c.out)
 	}
 	c.seg++
 	c.stats.Segments++
@@ -511,7 +537,14 @@ func (c *Converter) ts(t exptrace.Time) uint32 {
 // which is cheaper still: this is most of what a conversion writes.
 func (c *Converter) writeHot(code format.Code, ts uint32, w uint8, task, waker uint32, loc uint16) error {
 	var err error
-	if c.hw != nil {
+	if c.bin != nil {
+		err = c.bin.WriteHot(format.Hot{Code: code, TS: ts, Worker: w, Task: task, Waker: waker, SpawnLoc: loc})
+		if err != nil {
+			r := &c.hotRec // (for the Output to report the error)
+			r.Code, r.TS, r.Worker, r.Task, r.Waker, r.SpawnLoc = code, ts, w, task, waker, loc
+			err = c.out.WriteRecord(r)
+		}
+	} else if c.hw != nil {
 		err = c.hw.WriteHot(format.Hot{Code: code, TS: ts, Worker: w, Task: task, Waker: waker, SpawnLoc: loc})
 	} else {
 		r := &c.hotRec

@@ -45,7 +45,15 @@ type anySegments struct{ format.RecordWriter }
 
 func (anySegments) NextSegment() error { return nil }
 
-// hotSegments is anySegments with the Hot records' fast lane.
-type hotSegments struct{ format.HotWriter }
+// hotSegments is anySegments with the Hot records' fast lanes
+// (format.HotWriter, BinaryOutput).
+type hotSegments struct{ *format.Writer }
 
 func (hotSegments) NextSegment() error { return nil }
+
+func (h hotSegments) BinaryWriter() *format.Writer { return h.Writer }
+
+// hotOnly is hotSegments without BinaryWriter: a format.HotWriter.
+type hotOnly struct{ *format.Writer }
+
+func (hotOnly) NextSegment() error { return nil }

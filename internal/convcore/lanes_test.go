@@ -3,8 +3,10 @@ package convcore
 import (
 	"bufio"
 	"bytes"
+	"errors"
 	"fmt"
 	"math"
+	"os"
 	"slices"
 	"testing"
 
@@ -26,17 +28,25 @@ import (
 // lanes: they run both parsers through the same converter.
 func TestConverterLanes(t *testing.T) {
 	defer func() { hotLane = true }()
-	convert := func(in []byte, cfg Config, lane bool) []byte {
-		hotLane = lane
+	const (
+		general   = iota // goTransition, Records to WriteRecord, a Writer on a plain io.Writer
+		hotWriter        // the converter's lanes, a format.HotWriter
+		binary           // the converter's lanes, a BinaryOutput
+	)
+	convert := func(in []byte, cfg Config, lane int) []byte {
+		hotLane = lane != general
 		var buf bytes.Buffer
 		var out Output
 		bw := bufio.NewWriter(&buf)
-		if lane {
+		if lane != general {
 			w, err := format.NewWriter(bw)
 			if err != nil {
 				t.Fatal(err)
 			}
 			out = hotSegments{w}
+			if lane == hotWriter {
+				out = hotOnly{w}
+			}
 		} else {
 			w, err := format.NewWriter(&buf)
 			if err != nil {
@@ -45,7 +55,7 @@ func TestConverterLanes(t *testing.T) {
 			out = anySegments{w}
 		}
 		if _, err := Convert(bytes.NewReader(in), cfg, out, nil); err != nil {
-			t.Fatalf("hot lane %v: %v", lane, err)
+			t.Fatalf("lane %d: %v", lane, err)
 		}
 		if err := bw.Flush(); err != nil {
 			t.Fatal(err)
@@ -61,13 +71,16 @@ func TestConverterLanes(t *testing.T) {
 				}
 				cfg.Parser = parser
 				t.Run(fmt.Sprintf("%s/%d/%s", base, i, parser), func(t *testing.T) {
-					hot, general := convert(in, cfg, true), convert(in, cfg, false)
-					if !bytes.Equal(hot, general) {
-						n := 0
-						for n < min(len(hot), len(general)) && hot[n] == general[n] {
-							n++
+					want := convert(in, cfg, general)
+					for _, lane := range []int{hotWriter, binary} {
+						got := convert(in, cfg, lane)
+						if !bytes.Equal(got, want) {
+							n := 0
+							for n < min(len(got), len(want)) && got[n] == want[n] {
+								n++
+							}
+							t.Fatalf("lane %d differs from the general path from byte %d (%d bytes, general path %d)", lane, n, len(got), len(want))
 						}
-						t.Fatalf("the lanes differ from byte %d (hot lane %d bytes, general path %d)", n, len(hot), len(general))
 					}
 				})
 			}
@@ -124,5 +137,48 @@ func TestAdvanceHorizon(t *testing.T) {
 		if cfg.SegmentDuration == seg {
 			require.Greater(t, len(with), 20, "segments")
 		}
+	}
+}
+
+// failAfter is an io.Writer that fails once it has taken n bytes.
+type failAfter struct{ n int }
+
+var errDiskFull = errors.New("disk full")
+
+func (f *failAfter) Write(p []byte) (int, error) {
+	if len(p) > f.n {
+		return 0, errDiskFull
+	}
+	f.n -= len(p)
+	return len(p), nil
+}
+
+// namedSegments is a BinaryOutput that names its file in errors, as the
+// convert command's does.
+type namedSegments struct{ *format.Writer }
+
+func (namedSegments) NextSegment() error { return nil }
+
+func (n namedSegments) BinaryWriter() *format.Writer { return n.Writer }
+
+func (n namedSegments) WriteRecord(r *format.Record) error {
+	if err := n.Writer.WriteRecord(r); err != nil {
+		return fmt.Errorf("writing out.bin: %w", err)
+	}
+	return nil
+}
+
+// TestBinaryOutputError: a write error in the middle of the records the
+// converter writes to a BinaryOutput's Writer directly is returned as the
+// Output reports it, and sticks.
+func TestBinaryOutputError(t *testing.T) {
+	in, err := os.ReadFile(traceFile("flightrec.trace")) // (97 KB of records)
+	require.NoError(t, err)
+	for _, after := range []int{100, 1000, 50_000} {
+		w, err := format.NewWriter(bufio.NewWriterSize(&failAfter{n: after}, 64))
+		require.NoError(t, err)
+		_, err = Convert(bytes.NewReader(in), Config{}, namedSegments{w}, nil)
+		require.ErrorIs(t, err, errDiskFull)
+		require.EqualError(t, err, "writing out.bin: disk full")
 	}
 }

@@ -86,6 +86,14 @@ func (s *segmentFiles) WriteRecord(r *format.Record) error {
 	return nil
 }
 
+// BinaryWriter makes segmentFiles a convert.BinaryOutput when it writes
+// the binary format alone: the converter then writes most records to the
+// Writer directly.
+func (s *segmentFiles) BinaryWriter() *format.Writer {
+	w, _ := s.w.(*format.Writer)
+	return w
+}
+
 // WriteHot is WriteRecord's fast lane (format.HotWriter).
 func (s *segmentFiles) WriteHot(h format.Hot) error {
 	var err error
