@@ -195,19 +195,38 @@ func MultiWriter(ws ...RecordWriter) RecordWriter {
 	if len(ws) == 1 {
 		return ws[0]
 	}
-	return multiWriter(ws)
+	m := &multiWriter{ws: ws, hot: make([]HotWriter, len(ws))}
+	for i, w := range ws {
+		m.hot[i], _ = w.(HotWriter)
+	}
+	return m
 }
 
-type multiWriter []RecordWriter
+type multiWriter struct {
+	ws  []RecordWriter
+	hot []HotWriter // ws[i], if it is a HotWriter
+	rec Record      // WriteHot's, for the others
+}
 
-func (m multiWriter) WriteHot(h Hot) error {
-	for _, w := range m {
+func (m *multiWriter) WriteRecord(r *Record) error {
+	for _, w := range m.ws {
+		if err := w.WriteRecord(r); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (m *multiWriter) WriteHot(h Hot) error {
+	for i, w := range m.ws {
 		var err error
-		if hw, ok := w.(HotWriter); ok {
+		if hw := m.hot[i]; hw != nil {
 			err = hw.WriteHot(h)
 		} else {
-			r := h.Record()
-			err = w.WriteRecord(&r)
+			// (A Record built here would escape, one allocation for
+			// each: m's is reused.)
+			m.rec = h.Record()
+			err = w.WriteRecord(&m.rec)
 		}
 		if err != nil {
 			return err
@@ -216,18 +235,9 @@ func (m multiWriter) WriteHot(h Hot) error {
 	return nil
 }
 
-func (m multiWriter) WriteRecord(r *Record) error {
-	for _, w := range m {
-		if err := w.WriteRecord(r); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-func (m multiWriter) Close() error {
+func (m *multiWriter) Close() error {
 	var first error
-	for _, w := range m {
+	for _, w := range m.ws {
 		if err := w.Close(); err != nil && first == nil {
 			first = err
 		}

@@ -20,6 +20,7 @@ type segmentFiles struct {
 	bufs       []*bufio.Writer
 	w          format.RecordWriter
 	hw         format.HotWriter // w, if it is one
+	rec        format.Record    // WriteHot's, when w is not
 	names      []string
 	bytes      int64
 }
@@ -100,8 +101,8 @@ func (s *segmentFiles) WriteHot(h format.Hot) error {
 	if s.hw != nil {
 		err = s.hw.WriteHot(h)
 	} else {
-		r := h.Record()
-		err = s.w.WriteRecord(&r)
+		s.rec = h.Record() // (reused: one built here would escape)
+		err = s.w.WriteRecord(&s.rec)
 	}
 	return s.wrap(err)
 }
