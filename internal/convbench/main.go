@@ -251,7 +251,9 @@ func runMode(mode, in string) error {
 	if strings.HasSuffix(mode, "-exp") {
 		cfg.Parser = convert.ParserExp
 	}
-	if _, err := convert.Convert(br, cfg, discardSegments{rw}, nil); err != nil {
+	// (The file itself, as the convert command gives it: Convert buffers
+	// what it needs.)
+	if _, err := convert.Convert(f, cfg, discardSegments{rw}, nil); err != nil {
 		return err
 	}
 	return bw.Flush()
