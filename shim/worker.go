@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"io"
+	"math"
 	"time"
 
 	exptrace "golang.org/x/exp/trace"
@@ -27,7 +28,14 @@ type worker struct {
 	out  *rotate.Files
 	acct *budget.Account
 
-	tr      tracewire.Reader
+	tr tracewire.Reader
+	// With the decoder, the converter takes most events straight from it
+	// as its Sink (event): fill is tr then, q the events left for the
+	// worker to see, qerr what ends them.
+	fill    tracewire.Filler
+	q       []tracewire.Event
+	qi      int
+	qerr    error
 	cur     []byte // unread part of the current chunk
 	lastGen uint64 // last generation handed to the reader (0: none yet)
 	epoch   int    // the flight recorder lastGen belongs to
@@ -107,7 +115,7 @@ func (w *worker) run() {
 			w.startReader(ch)
 			continue
 		}
-		ev, err := w.tr.Next()
+		ev, err := w.event()
 		if err != nil {
 			if err != io.EOF {
 				w.stats.ParseErrors++
@@ -188,7 +196,67 @@ func (w *worker) startReader(ch chunk) {
 		return
 	}
 	w.tr = tr
+	w.fill, _ = tr.(tracewire.Filler)
+	w.q, w.qi, w.qerr = w.q[:0], 0, nil
 	w.newWindow = true
+}
+
+// event returns the next event of the reader for the worker to see. With
+// the decoder, the events its fast lane decodes (nearly all of them) go
+// straight to the converter, as its Sink, and are counted here: up to
+// the time of the next goroutine dump due, so that the dump is applied
+// before the first event after it, as applySamples does; never the first
+// event of a reader (a Gap comes before it), nor once the worker failed.
+func (w *worker) event() (*tracewire.Event, error) {
+	if w.fill == nil {
+		return w.tr.Next()
+	}
+	for w.qi == len(w.q) {
+		if err := w.qerr; err != nil {
+			w.qerr = nil
+			return nil, err
+		}
+		var sink tracewire.Sink
+		if !w.newWindow && !w.failed {
+			sink = w.c
+			w.c.SetTakeLimit(w.takeLimit())
+		}
+		w.fill.SetSink(sink)
+		before := w.c.Events()
+		w.q, w.qerr = w.fill.Fill(w.q[:0], 1)
+		w.qi = 0
+		if n := w.c.Events() - before; n > 0 {
+			w.taken(int(n))
+		}
+	}
+	ev := &w.q[w.qi]
+	w.qi++
+	return ev, nil
+}
+
+// takeLimit is the latest time the converter may take events to: the
+// time of the next dump due, if the trace's clock places it.
+func (w *worker) takeLimit() exptrace.Time {
+	clk := w.c.Clock()
+	if len(w.samples) == 0 || clk == nil {
+		return math.MaxInt64 // (applySamples waits for a clock too)
+	}
+	return clk.Trace + exptrace.Time(w.samples[0].wall.Sub(clk.Wall))
+}
+
+// taken does for n events the converter took what the parse loop does
+// after each event it converts.
+func (w *worker) taken(n int) {
+	w.outDirty = true
+	if w.out.Full() {
+		if err := w.c.Rotate(); err != nil {
+			w.fail(err)
+		}
+	}
+	if w.polled += n; w.polled >= pollEvents {
+		w.polled = 0
+		w.poll()
+	}
 }
 
 // noteGens counts the generations of ch, taken for conversion. (What is

@@ -291,8 +291,10 @@ type Converter struct {
 	// time until the first event; a value too early only costs the
 	// shortcut (live.go moves nextSample later).
 	horizon exptrace.Time
-	locs    format.Table
-	frames  format.Table
+	// takeLimit: Take refuses events after it (SetTakeLimit).
+	takeLimit exptrace.Time
+	locs      format.Table
+	frames    format.Table
 
 	frameStr map[uint64]string // PC -> "func file:line"
 	stackIDs map[Stack][]string
@@ -318,14 +320,15 @@ func New(cfg Config, out Output) (*Converter, error) {
 	}
 	hw, _ := out.(format.HotWriter)
 	return &Converter{
-		cfg:      cfg,
-		out:      out,
-		hw:       hw,
-		bin:      binaryWriter(out),
-		horizon:  math.MinInt64,
-		gidx:     make(map[exptrace.GoID]int32),
-		frameStr: make(map[uint64]string),
-		stackIDs: make(map[Stack][]string),
+		cfg:       cfg,
+		out:       out,
+		hw:        hw,
+		bin:       binaryWriter(out),
+		horizon:   math.MinInt64,
+		takeLimit: math.MaxInt64,
+		gidx:      make(map[exptrace.GoID]int32),
+		frameStr:  make(map[uint64]string),
+		stackIDs:  make(map[Stack][]string),
 	}, nil
 }
 
@@ -773,7 +776,7 @@ var hotLane = true
 // takes the time of; false, having done nothing, for any other event
 // (which then comes to Consume).
 func (c *Converter) Take(e *tracewire.Event) bool {
-	if c.err != nil || c.closed {
+	if c.err != nil || c.closed || e.Time > c.takeLimit {
 		return false // (Consume returns the error)
 	}
 	var g *goroutine
@@ -796,6 +799,14 @@ func (c *Converter) Take(e *tracewire.Event) bool {
 	}
 	return true
 }
+
+// SetTakeLimit makes Take refuse the events after t (math.MaxInt64, the
+// default: none), which then come to Consume: the shim's worker applies a
+// goroutine dump before the first event after its time.
+func (c *Converter) SetTakeLimit(t exptrace.Time) { c.takeLimit = t }
+
+// Events returns the number of events consumed (or taken) so far.
+func (c *Converter) Events() int64 { return c.stats.Events }
 
 // hotGoroutine returns the goroutine of ev if goHot makes its transition:
 // one of the four that make nearly all of a busy program's, GoStart

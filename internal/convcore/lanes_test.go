@@ -182,3 +182,25 @@ func TestBinaryOutputError(t *testing.T) {
 		require.EqualError(t, err, "writing out.bin: disk full")
 	}
 }
+
+// TestTakeLimit: Take refuses events after SetTakeLimit's time (and the
+// refused event is left for Consume, having changed nothing), takes them
+// again once the limit is lifted.
+func TestTakeLimit(t *testing.T) {
+	out := newCapture(t)
+	c, err := New(Config{}, out)
+	require.NoError(t, err)
+	ev := func(tm exptrace.Time) *tracewire.Event {
+		return &tracewire.Event{Time: tm, Kind: tracewire.KindOther}
+	}
+	require.True(t, c.Take(ev(100)))
+	c.SetTakeLimit(200)
+	require.True(t, c.Take(ev(200)))
+	require.False(t, c.Take(ev(201)))
+	require.EqualValues(t, 2, c.Events())
+	require.NoError(t, c.Consume(ev(201)))
+	c.SetTakeLimit(math.MaxInt64)
+	require.True(t, c.Take(ev(300)))
+	require.EqualValues(t, 4, c.Events())
+	require.EqualValues(t, 300, c.LastTime())
+}

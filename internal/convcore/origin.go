@@ -129,10 +129,21 @@ func wrapper(fn, _ string) bool {
 		return false
 	}
 	last := fn[i+1:]
-	if last != "" && strings.Trim(last, "0123456789") == "" {
+	if last != "" && allDigits(last) {
 		return true // X.funcN.M
 	}
 	return strings.HasPrefix(last, "gowrap") || strings.HasPrefix(last, "func") && len(last) > 4 && last[4] >= '0' && last[4] <= '9'
+}
+
+// allDigits reports whether s is all ASCII digits. (strings.Trim with a
+// cutset builds the set on every call: this runs for many events.)
+func allDigits(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
 }
 
 // frameFunc returns the function of a frame string "FUNC FILE:LINE".

@@ -43,6 +43,15 @@ func NewReader(r io.Reader, exp bool) (rd Reader, fellBack bool, err error) {
 	return xr, fellBack, nil
 }
 
+// Filler is a Reader that can give the events of its fast lane to a Sink
+// as it decodes them (the decoder's Fill and SetSink; NewReader's reader
+// is one when it is the decoder).
+type Filler interface {
+	Reader
+	SetSink(s Sink)
+	Fill(buf []Event, n int) ([]Event, error)
+}
+
 // guarded is the decoder with a panic on bad input turned into an error:
 // the shim's host and attach must outlive any trace. (The decoder is
 // meant not to panic, and its fuzzers say so; this is the belt to those
@@ -56,6 +65,21 @@ func (g guarded) Next() (e *Event, err error) {
 		}
 	}()
 	return g.d.Next()
+}
+
+func (g guarded) SetSink(s Sink) { g.d.SetSink(s) }
+
+func (g guarded) Fill(buf []Event, n int) (evs []Event, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			// (The panic may be the sink's: either way the reader is
+			// done, and the events queued before it are returned.)
+			evs, g.d.q, g.d.qhead, g.d.done = g.d.q, nil, 0, true
+			err = &Error{Offset: g.d.Offset(), Msg: fmt.Sprintf("trace decoder panicked: %v", p)}
+		}
+	}()
+	evs, err = g.d.Fill(buf, n)
+	return evs, err
 }
 
 // expReader adapts x/exp's Reader. A panic of x/exp's on a corrupt trace
