@@ -32,10 +32,16 @@ type worker struct {
 	// With the decoder, the converter takes most events straight from it
 	// as its Sink (event): fill is tr then, q the events left for the
 	// worker to see, qerr what ends them.
-	fill    tracewire.Filler
-	q       []tracewire.Event
-	qi      int
-	qerr    error
+	fill tracewire.Filler
+	q    []tracewire.Event
+	qi   int
+	qerr error
+	// filling: in fill.Fill, whose Read (between generations) may wait
+	// for a chunk; evMark is the converter's event count the events
+	// taken are counted from (settle).
+	filling bool
+	evMark  int64
+
 	cur     []byte // unread part of the current chunk
 	lastGen uint64 // last generation handed to the reader (0: none yet)
 	epoch   int    // the flight recorder lastGen belongs to
@@ -222,12 +228,12 @@ func (w *worker) event() (*tracewire.Event, error) {
 			w.c.SetTakeLimit(w.takeLimit())
 		}
 		w.fill.SetSink(sink)
-		before := w.c.Events()
+		w.evMark = w.c.Events()
+		w.filling = true
 		w.q, w.qerr = w.fill.Fill(w.q[:0], 1)
+		w.filling = false
 		w.qi = 0
-		if n := w.c.Events() - before; n > 0 {
-			w.taken(int(n))
-		}
+		w.settle()
 	}
 	ev := &w.q[w.qi]
 	w.qi++
@@ -242,6 +248,21 @@ func (w *worker) takeLimit() exptrace.Time {
 		return math.MaxInt64 // (applySamples waits for a clock too)
 	}
 	return clk.Trace + exptrace.Time(w.samples[0].wall.Sub(clk.Wall))
+}
+
+// settle does for the events the converter took since evMark what the
+// parse loop does after each event it converts, and fails the worker if
+// the converter failed taking them (Take cannot return its error). Read
+// calls it too, before it waits for a chunk: what was taken is then on
+// its way to the files, flushed while the worker waits.
+func (w *worker) settle() {
+	if n := w.c.Events() - w.evMark; n > 0 {
+		w.evMark += n
+		w.taken(int(n))
+	}
+	if err := w.c.Err(); err != nil {
+		w.fail(err)
+	}
 }
 
 // taken does for n events the converter took what the parse loop does
@@ -277,6 +298,9 @@ func (w *worker) noteGens(ch chunk) {
 // or that the budget skips ends the reader (io.EOF); the run loop starts a
 // new one.
 func (w *worker) Read(p []byte) (int, error) {
+	if w.filling {
+		w.settle()
+	}
 	for len(w.cur) == 0 {
 		if w.next != nil || w.closed {
 			return 0, io.EOF

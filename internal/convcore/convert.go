@@ -293,8 +293,10 @@ type Converter struct {
 	horizon exptrace.Time
 	// takeLimit: Take refuses events after it (SetTakeLimit).
 	takeLimit exptrace.Time
-	locs      format.Table
-	frames    format.Table
+	// inSink reports whether the decoder runInline reads is in Take.
+	inSink func() bool
+	locs   format.Table
+	frames format.Table
 
 	frameStr map[uint64]string // PC -> "func file:line"
 	stackIDs map[Stack][]string
@@ -807,6 +809,10 @@ func (c *Converter) SetTakeLimit(t exptrace.Time) { c.takeLimit = t }
 
 // Events returns the number of events consumed (or taken) so far.
 func (c *Converter) Events() int64 { return c.stats.Events }
+
+// Err returns the error that stopped the converter (sticky: Consume
+// returns it too), if any: Take, which cannot return it, keeps it.
+func (c *Converter) Err() error { return c.err }
 
 // hotGoroutine returns the goroutine of ev if goHot makes its transition:
 // one of the four that make nearly all of a busy program's, GoStart

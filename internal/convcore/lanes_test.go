@@ -5,10 +5,12 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"math"
 	"os"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 	exptrace "golang.org/x/exp/trace"
@@ -203,4 +205,101 @@ func TestTakeLimit(t *testing.T) {
 	require.True(t, c.Take(ev(300)))
 	require.EqualValues(t, 4, c.Events())
 	require.EqualValues(t, 300, c.LastTime())
+}
+
+// panicHot is a HotWriter that panics on its n-th Hot record: a bug of
+// the converter's side, reached from the decoder's sink.
+type panicHot struct {
+	*format.Writer
+	n int
+}
+
+func (p *panicHot) WriteHot(h format.Hot) error {
+	if p.n--; p.n == 0 {
+		panic("output bug")
+	}
+	return p.Writer.WriteHot(h)
+}
+
+func (*panicHot) NextSegment() error { return nil }
+
+// TestSinkPanic: a panic of the converter's side while it takes events
+// from the decoder (Take) is reported as the converter's, not as bad
+// input, and the half-way converter is not closed (no records after it).
+func TestSinkPanic(t *testing.T) {
+	in, err := os.ReadFile(traceFile("flightrec.trace"))
+	require.NoError(t, err)
+	var buf bytes.Buffer
+	w, err := format.NewWriter(&buf)
+	require.NoError(t, err)
+	out := &panicHot{Writer: w, n: 500}
+	_, err = Convert(bytes.NewReader(in), Config{}, out, nil)
+	require.Error(t, err)
+	require.Contains(t, err.Error(), "converter panicked: output bug")
+}
+
+// switchingSegments is a BinaryOutput that writes each segment to a new
+// Writer (as the convert command's files do), or, as plain, an Output of
+// Records alone; bytes is every segment's, one after the other.
+type switchingSegments struct {
+	plain bool
+	segs  []*bytes.Buffer
+	bws   []*bufio.Writer
+	w     *format.Writer
+}
+
+func (s *switchingSegments) NextSegment() error {
+	var buf bytes.Buffer
+	s.segs = append(s.segs, &buf)
+	var out io.Writer = &buf
+	if !s.plain {
+		bw := bufio.NewWriterSize(&buf, 256)
+		s.bws = append(s.bws, bw)
+		out = bw
+	}
+	w, err := format.NewWriter(out)
+	s.w = w
+	return err
+}
+
+func (s *switchingSegments) WriteRecord(r *format.Record) error { return s.w.WriteRecord(r) }
+func (s *switchingSegments) Close() error                       { return nil }
+
+func (s *switchingSegments) bytes(t *testing.T) []byte {
+	var all []byte
+	for i, b := range s.segs {
+		if !s.plain {
+			require.NoError(t, s.bws[i].Flush())
+		}
+		all = append(all, b.Bytes()...)
+	}
+	return all
+}
+
+type binarySwitching struct{ *switchingSegments }
+
+func (b binarySwitching) BinaryWriter() *format.Writer { return b.w }
+
+// TestBinaryOutputSegments: with many segments, each written to a Writer
+// of its own, the converter writes the Hot records of each to that
+// segment's Writer (it asks for it again after each NextSegment): the
+// same bytes as the general path's, segment by segment.
+func TestBinaryOutputSegments(t *testing.T) {
+	in, err := os.ReadFile(traceFile("flightrec.trace"))
+	require.NoError(t, err)
+	cfg := Config{SegmentDuration: 2 * time.Millisecond}
+	defer func() { hotLane = true }()
+	hotLane = false
+	plain := &switchingSegments{plain: true}
+	require.NoError(t, plain.NextSegment())
+	_, err = Convert(bytes.NewReader(in), cfg, plain, nil)
+	require.NoError(t, err)
+	hotLane = true
+	fast := &switchingSegments{}
+	require.NoError(t, fast.NextSegment())
+	_, err = Convert(bytes.NewReader(in), cfg, binarySwitching{fast}, nil)
+	require.NoError(t, err)
+	require.Greater(t, len(fast.segs), 5, "segments")
+	require.Equal(t, len(plain.segs), len(fast.segs))
+	require.Equal(t, plain.bytes(t), fast.bytes(t))
 }

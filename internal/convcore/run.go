@@ -84,6 +84,7 @@ func Convert(r io.Reader, cfg Config, out Output, progress func(read int64)) (St
 			}
 			if hotLane {
 				d.SetSink(c)
+				c.inSink = d.InSink
 			}
 			return c.runInline(func() int64 { return cr.N }, progress, decoderSource(d, inlineLen))
 		}
@@ -161,7 +162,7 @@ func (c *Converter) runInline(read func() int64, progress func(int64), fill func
 	var readErr error
 	for n := 0; readErr == nil; n++ {
 		b.wevs = b.wevs[:0]
-		readErr = guardFill(fill, b, read)
+		readErr = guardFill(fill, b, read, c.inSink)
 		for i := range b.wevs {
 			if err := c.Consume(&b.wevs[i]); err != nil {
 				return c.Stats(), err
@@ -185,10 +186,16 @@ func (c *Converter) runInline(read func() int64, progress func(int64), fill func
 
 // guardFill calls fill, a panic of the parser's on bad input made a
 // *TraceError: the conversion is then closed (the blocks still open
-// reported) with the events before, as for any other bad input.
-func guardFill(fill func(*batch) error, b *batch, read func() int64) (err error) {
+// reported) with the events before, as for any other bad input. A panic
+// of the converter's, in the decoder's sink (inSink, if not nil, says),
+// is passed on: runInline reports it, without closing a converter left
+// half-way.
+func guardFill(fill func(*batch) error, b *batch, read func() int64, inSink func() bool) (err error) {
 	defer func() {
 		if p := recover(); p != nil {
+			if inSink != nil && inSink() {
+				panic(p)
+			}
 			err = &TraceError{Offset: read(), Err: fmt.Errorf("trace parser panicked: %v", p)}
 		}
 	}()
@@ -217,7 +224,7 @@ func (c *Converter) run(cr *countio.Reader, progress func(int64), fill func(*bat
 			b.evs, b.wevs = b.evs[:0], b.wevs[:0]
 			// (The parser must not take the process, the shim's host
 			// above all, down with it on bad input: guardFill.)
-			b.err = guardFill(fill, b, read)
+			b.err = guardFill(fill, b, read, nil)
 			b.read = cr.N
 			full <- b
 			if b.err != nil {

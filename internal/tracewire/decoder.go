@@ -48,14 +48,17 @@ type Decoder struct {
 	cpu      []cpuSample
 	order    ordering
 
-	q      []Event // events advanced, not yet returned
-	qhead  int
-	sink   Sink
-	direct Event // the fast lane's event for sink
-	lastTs Time
-	syncs  int
-	genErr error
-	done   bool
+	q        []Event // events advanced, not yet returned
+	qhead    int
+	sink     Sink  // during Fill, fillSink; nil otherwise
+	fillSink Sink  // SetSink's
+	inSink   bool  // in the sink's Take: a panic there is the sink's
+	stepMark int   // len(q) before Fill's current step
+	direct   Event // the fast lane's event for sink
+	lastTs   Time
+	syncs    int
+	genErr   error
+	done     bool
 
 	// Reused across generations.
 	chunks  [][]byte // batch memory, chunkSize each
@@ -125,7 +128,11 @@ type Sink interface {
 // SetSink makes Fill give the events of its fast lane to s first (nil:
 // none). Fill then returns as soon as it holds an event, or after a few
 // thousand events taken.
-func (d *Decoder) SetSink(s Sink) { d.sink = s }
+func (d *Decoder) SetSink(s Sink) { d.fillSink = s }
+
+// InSink reports whether the decoder is in its sink's Take: after a
+// panic, whether the panic was the sink's rather than the decoder's.
+func (d *Decoder) InSink() bool { return d.inSink }
 
 // fillSteps bounds the steps of one Fill with a sink, which may take
 // every event: its caller reports progress between Fills.
@@ -142,6 +149,7 @@ func (d *Decoder) Fill(buf []Event, n int) ([]Event, error) {
 	own := d.q[:0]
 	d.q, d.qhead = buf, 0
 	var err error
+	d.sink = d.fillSink // (Next never gives events to the sink)
 	if d.sink != nil {
 		n = 1
 	}
@@ -150,11 +158,13 @@ func (d *Decoder) Fill(buf []Event, n int) ([]Event, error) {
 			err = io.EOF
 			break
 		}
+		d.stepMark = len(d.q)
 		if err = d.step(); err != nil {
 			d.done = true
 			break
 		}
 	}
+	d.sink = nil
 	buf = d.q
 	d.q, d.qhead = own, 0
 	return buf, err

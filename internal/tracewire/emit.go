@@ -122,8 +122,13 @@ func (d *Decoder) hotEvent(ev *rawEvent, g GoID, p ProcID, stackArg int) *Event 
 // pass hands e, if hotEvent built it in d.direct, to the sink; queues it
 // if the sink does not take it.
 func (d *Decoder) pass(e *Event) {
-	if e == &d.direct && !d.sink.Take(e) {
-		d.q = append(d.q, *e)
+	if e == &d.direct {
+		d.inSink = true
+		took := d.sink.Take(e)
+		d.inSink = false
+		if !took {
+			d.q = append(d.q, *e)
+		}
 	}
 }
 

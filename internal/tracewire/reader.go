@@ -72,9 +72,12 @@ func (g guarded) SetSink(s Sink) { g.d.SetSink(s) }
 func (g guarded) Fill(buf []Event, n int) (evs []Event, err error) {
 	defer func() {
 		if p := recover(); p != nil {
-			// (The panic may be the sink's: either way the reader is
-			// done, and the events queued before it are returned.)
-			evs, g.d.q, g.d.qhead, g.d.done = g.d.q, nil, 0, true
+			if g.d.InSink() {
+				panic(p) // the sink's: not the input's fault
+			}
+			// The reader is done; the events queued before the step
+			// that panicked are returned.
+			evs, g.d.q, g.d.qhead, g.d.done = g.d.q[:g.d.stepMark], nil, 0, true
 			err = &Error{Offset: g.d.Offset(), Msg: fmt.Sprintf("trace decoder panicked: %v", p)}
 		}
 	}()

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"io"
 	"os"
+	"slices"
 	"testing"
 )
 
@@ -58,6 +59,98 @@ func TestNewReader(t *testing.T) {
 		_, fellBack, err = NewReader(bytes.NewReader([]byte(body)), false)
 		if fellBack || err == nil {
 			t.Errorf("body %q: fell back %v, error %v; want an error and no fallback", body, fellBack, err)
+		}
+	}
+}
+
+// countSink takes every event it is given, and panics at the event
+// numbered panicAt (1-based; 0 never).
+type countSink struct {
+	n, panicAt int
+	times      []Time
+}
+
+func (s *countSink) Take(e *Event) bool {
+	s.n++
+	if s.n == s.panicAt {
+		panic("sink bug")
+	}
+	s.times = append(s.times, e.Time)
+	return true
+}
+
+// TestSink: Fill gives the fast lane's events to the sink and returns the
+// others, and the two together are Next's events in Next's order; Next
+// never gives events to the sink; a panic in the sink is the sink's, not
+// a decoding error (guarded.Fill passes it on).
+func TestSink(t *testing.T) {
+	in, err := os.ReadFile("../../testdata/traces/flightrec.trace")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want []Time
+	d, err := NewDecoder(bytes.NewReader(in))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &countSink{}
+	d.SetSink(s)
+	for {
+		ev, err := d.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		want = append(want, ev.Time)
+	}
+	if s.n != 0 {
+		t.Fatalf("Next gave %d events to the sink", s.n)
+	}
+
+	r, _, err := NewReader(bytes.NewReader(in), false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := r.(Filler)
+	f.SetSink(s)
+	var got []Time
+	var buf []Event
+	returned := 0
+	for {
+		s.times = s.times[:0]
+		buf, err = f.Fill(buf[:0], 1)
+		got = append(got, s.times...) // (taken before what Fill returns)
+		for i := range buf {
+			got = append(got, buf[i].Time)
+		}
+		returned += len(buf)
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if s.n == 0 || returned == 0 {
+		t.Fatalf("%d events taken, %d returned", s.n, returned)
+	}
+	if !slices.Equal(got, want) {
+		t.Fatalf("Fill with a sink: %d events, Next: %d, or in another order", len(got), len(want))
+	}
+
+	r, _, _ = NewReader(bytes.NewReader(in), false)
+	f = r.(Filler)
+	f.SetSink(&countSink{panicAt: 100})
+	defer func() {
+		if p := recover(); p != "sink bug" {
+			t.Errorf("a sink's panic came back as %v", p)
+		}
+	}()
+	for {
+		if _, err := f.Fill(nil, 1); err != nil {
+			t.Fatalf("a sink's panic became the error %v", err)
 		}
 	}
 }
