@@ -335,6 +335,18 @@ func (d *Decoder) push(t Time) *Event {
 	return e
 }
 
+// setFreq sets the nanoseconds per tick from the frequency event's ticks
+// per second f, as the reference parser computes it, and mul's integer
+// shortcut when that is a whole number.
+func (g *generation) setFreq(f uint64) {
+	g.freq = 1.0 / (float64(f) / 1e9)
+	g.ifreq, g.exactBelow = 0, 0
+	if g.freq >= 1 && g.freq <= 1<<20 && g.freq == math.Trunc(g.freq) {
+		g.ifreq = uint64(g.freq)
+		g.exactBelow = (1 << 53) / g.ifreq
+	}
+}
+
 // nextTime returns the time of the event after the last at t.
 func (d *Decoder) nextTime(t Time) Time {
 	if t <= d.lastTs {
@@ -711,15 +723,9 @@ func (g *generation) setSync(b []byte, ts uint64, off int64) error {
 			if err != nil {
 				return err
 			}
-			g.hasFreq = true
-			g.freq = 1.0 / (float64(f) / 1e9)
-			if g.freq == 0 {
-				g.hasFreq = false // as the reference: a zero frequency is none
-			}
-			if g.freq >= 1 && g.freq <= 1<<20 && g.freq == math.Trunc(g.freq) {
-				g.ifreq = uint64(g.freq)
-				g.exactBelow = (1 << 53) / g.ifreq
-			}
+			g.setFreq(f)
+			// (as the reference: a zero frequency is none)
+			g.hasFreq = g.freq != 0
 		case evClockSnapshot:
 			if g.hasClock {
 				return r.errf("found multiple clock snapshot events")

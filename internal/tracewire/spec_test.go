@@ -1,7 +1,6 @@
 package tracewire
 
 import (
-	"math"
 	"slices"
 	"testing"
 )
@@ -66,10 +65,11 @@ func TestIDTableHas(t *testing.T) {
 func TestMulExact(t *testing.T) {
 	for _, f := range []uint64{1, 3, 64, 1000, 1 << 20} {
 		g := &generation{}
-		// (as setSync computes it from the frequency event)
-		g.freq = 1.0 / (float64(1e9/f) / 1e9)
-		if g.freq == math.Trunc(g.freq) {
-			g.ifreq, g.exactBelow = uint64(g.freq), (1<<53)/uint64(g.freq)
+		g.setFreq(1e9 / f) // (ticks per second: f ns a tick)
+		if f == 1 || f == 64 {
+			if g.ifreq != f {
+				t.Errorf("%d ns a tick: no integer shortcut", f)
+			}
 		}
 		for _, ts := range []uint64{0, 1, 12345, g.exactBelow - 1, g.exactBelow, g.exactBelow + 1, 1<<53 - 1, 1 << 60} {
 			if got, want := g.mul(ts), Time(float64(ts)*g.freq); got != want {
