@@ -298,8 +298,8 @@ func TestWriterIntoBufio(t *testing.T) {
 	})
 }
 
-// TestWriteHot: WriteHot writes what WriteRecord writes for the Record the
-// Hot stands for, for every code (the three it is for, and the others,
+// TestWriteHot: WriteHot, and WriteHots for runs of them, write what
+// WriteRecord writes for the Record the Hot stands for, for every code (the three it is for, and the others,
 // which it passes on), through bufio.Writers of any size and plain
 // writers, through MultiWriter too; it keeps WriteRecord's sticky errors
 // and ErrWriteAfterClose.
@@ -332,7 +332,40 @@ func TestWriteHot(t *testing.T) {
 			}
 		}
 	}
+	// writeRuns writes hots with WriteHots, in runs of 1 to 40.
+	writeRuns := func(t *testing.T, w *Writer) {
+		for i := 0; i < len(hots); {
+			n := min(1+rng.IntN(40), len(hots)-i)
+			k, err := w.WriteHots(hots[i : i+n])
+			if err != nil {
+				k++ // (as WriteHot's: a record WriteRecord refuses, skipped)
+			}
+			i += k
+		}
+	}
 	for _, size := range []int{0, 16, 20, 64, 4096} {
+		t.Run(fmt.Sprintf("runs/%d", size), func(t *testing.T) {
+			var got bytes.Buffer
+			var out io.Writer = &got
+			bw := bufio.NewWriterSize(&got, size)
+			if size > 0 {
+				out = bw
+			}
+			w, err := NewWriter(out)
+			if err != nil {
+				t.Fatal(err)
+			}
+			writeRuns(t, w)
+			if err := bw.Flush(); err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(got.Bytes(), want.Bytes()) {
+				t.Fatalf("%d bytes, want %d", got.Len(), want.Len())
+			}
+			if w.Offset() != int64(want.Len()) {
+				t.Errorf("Offset() %d, want %d", w.Offset(), want.Len())
+			}
+		})
 		t.Run(fmt.Sprint(size), func(t *testing.T) {
 			var got bytes.Buffer
 			var out io.Writer = &got
@@ -391,6 +424,9 @@ func TestWriteHot(t *testing.T) {
 		}
 		if err := w.WriteHot(Hot{Code: CodePollEnd}); err != werr {
 			t.Errorf("after an error: %v, want the sticky %v", err, werr)
+		}
+		if n, err := w.WriteHots([]Hot{{Code: CodePollEnd}, {Code: CodeWakeEvent}}); n != 0 || err != werr {
+			t.Errorf("WriteHots after an error: %d, %v, want 0 and the sticky %v", n, err, werr)
 		}
 		w2, _ := NewWriter(bufio.NewWriter(io.Discard))
 		w2.Close()

@@ -303,7 +303,10 @@ type Converter struct {
 	clock    *exptrace.ClockSnapshot
 
 	rec    format.Record
-	hotRec format.Record // writeHot's
+	hotRec format.Record // writeHot1's
+	// hots batches the Hot records (flushHots), when runInline has made
+	// room for them.
+	hots   []format.Hot
 	ids    []uint16
 	ev     tracewire.Event // Event's conversion of an x/exp event
 	err    error
@@ -534,36 +537,83 @@ func (c *Converter) ts(t exptrace.Time) uint32 {
 }
 
 // writeHot writes one of the records made by the million (PollStart,
-// PollEnd, WakeEvent) from c.hotRec, which only ever holds those: setting
-// its scalar fields costs a fraction of building a whole Record (88
-// bytes, two of its fields pointers) for each.
-//
-// An Output that is a format.HotWriter is given them as format.Hot values,
-// which is cheaper still: this is most of what a conversion writes.
+// PollEnd, WakeEvent) as a format.Hot: most of what a conversion writes.
+// runInline batches them (flushHots); otherwise each goes to the Output
+// by the fastest way it offers (writeHot1).
 func (c *Converter) writeHot(code format.Code, ts uint32, w uint8, task, waker uint32, loc uint16) error {
-	var err error
-	if c.bin != nil {
-		err = c.bin.WriteHot(format.Hot{Code: code, TS: ts, Worker: w, Task: task, Waker: waker, SpawnLoc: loc})
-		if err != nil {
-			r := &c.hotRec // (for the Output to report the error)
-			r.Code, r.TS, r.Worker, r.Task, r.Waker, r.SpawnLoc = code, ts, w, task, waker, loc
-			err = c.out.WriteRecord(r)
+	h := format.Hot{Code: code, TS: ts, Worker: w, Task: task, Waker: waker, SpawnLoc: loc}
+	if cap(c.hots) > 0 {
+		c.hots = append(c.hots, h)
+		c.stats.Records[code]++
+		if len(c.hots) == cap(c.hots) {
+			return c.flushHots()
 		}
-	} else if c.hw != nil {
-		err = c.hw.WriteHot(format.Hot{Code: code, TS: ts, Worker: w, Task: task, Waker: waker, SpawnLoc: loc})
-	} else {
-		r := &c.hotRec
-		r.Code, r.TS, r.Worker, r.Task, r.Waker, r.SpawnLoc = code, ts, w, task, waker, loc
-		err = c.out.WriteRecord(r)
+		return nil
 	}
-	if err != nil {
+	if err := c.writeHot1(h); err != nil {
 		return err
 	}
 	c.stats.Records[code]++
 	return nil
 }
 
+// writeHot1 writes h to a BinaryOutput's Writer directly, to a HotWriter
+// as a Hot, to any other Output as a Record (c.hotRec, which only ever
+// holds those: setting its fields costs a fraction of building a whole
+// Record, 88 bytes, two of its fields pointers).
+func (c *Converter) writeHot1(h format.Hot) error {
+	switch {
+	case c.bin != nil:
+		if err := c.bin.WriteHot(h); err != nil {
+			return c.binError(h)
+		}
+		return nil
+	case c.hw != nil:
+		return c.hw.WriteHot(h)
+	}
+	r := &c.hotRec
+	r.Code, r.TS, r.Worker, r.Task, r.Waker, r.SpawnLoc = h.Code, h.TS, h.Worker, h.Task, h.Waker, h.SpawnLoc
+	return c.out.WriteRecord(r)
+}
+
+// binError is the error of the BinaryOutput's Writer, which failed to
+// write h, as the Output reports it: the Writer's errors stick, so the
+// Output's WriteRecord of h returns it again (or nil, if the Output drops
+// what it cannot write).
+func (c *Converter) binError(h format.Hot) error {
+	c.hotRec = h.Record()
+	return c.out.WriteRecord(&c.hotRec)
+}
+
+// flushHots writes the Hot records runInline batched: in runs of whole
+// records (format.Writer.WriteHots) to a BinaryOutput's Writer, one by
+// one otherwise. Every other record is written after it (write), so the
+// records keep their order; runInline calls it after each run of events,
+// and Close at the end.
+func (c *Converter) flushHots() error {
+	hs := c.hots
+	if len(hs) == 0 {
+		return nil
+	}
+	c.hots = hs[:0]
+	if c.bin != nil {
+		if n, err := c.bin.WriteHots(hs); err != nil {
+			return c.binError(hs[n])
+		}
+		return nil
+	}
+	for _, h := range hs {
+		if err := c.writeHot1(h); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 func (c *Converter) write() error {
+	if err := c.flushHots(); err != nil {
+		return err
+	}
 	if err := c.out.WriteRecord(&c.rec); err != nil {
 		return err
 	}
@@ -1164,6 +1214,9 @@ func (c *Converter) Close() error {
 				return c.fail(err)
 			}
 		}
+	}
+	if err := c.flushHots(); err != nil {
+		return c.fail(err)
 	}
 	return nil
 }

@@ -10,6 +10,7 @@ import (
 
 	exptrace "golang.org/x/exp/trace"
 
+	"github.com/wakeshim/wakeshim/format"
 	"github.com/wakeshim/wakeshim/internal/countio"
 	"github.com/wakeshim/wakeshim/internal/tracewire"
 )
@@ -137,6 +138,9 @@ func expSource(tr *exptrace.Reader, cr *countio.Reader) func(*batch) error {
 
 const batchLen = 1024
 
+// hotBatch is the most Hot records runInline batches (20 bytes each).
+const hotBatch = 256
+
 // inlineLen is the batch length of runInline: the events of a batch are
 // read back while they are still in the core's first-level cache.
 const inlineLen = 64
@@ -159,6 +163,12 @@ func (c *Converter) runInline(read func() int64, progress func(int64), fill func
 		}
 	}()
 	b := &batch{}
+	if hotLane && c.bin != nil {
+		// The Hot records are batched, written in runs by the end of
+		// the Fill that made them (flushHots): a Write and a call for
+		// each record cost 4% of a conversion.
+		c.hots = make([]format.Hot, 0, hotBatch)
+	}
 	var readErr error
 	for n := 0; readErr == nil; n++ {
 		b.wevs = b.wevs[:0]
@@ -167,6 +177,9 @@ func (c *Converter) runInline(read func() int64, progress func(int64), fill func
 			if err := c.Consume(&b.wevs[i]); err != nil {
 				return c.Stats(), err
 			}
+		}
+		if err := c.flushHots(); err != nil {
+			return c.Stats(), c.fail(err)
 		}
 		if progress != nil && n%64 == 0 {
 			progress(read())
