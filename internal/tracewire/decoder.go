@@ -50,15 +50,18 @@ type Decoder struct {
 
 	q        []Event // events advanced, not yet returned
 	qhead    int
-	sink     Sink  // during Fill, fillSink; nil otherwise
-	fillSink Sink  // SetSink's
-	inSink   bool  // in the sink's Take: a panic there is the sink's
-	stepMark int   // len(q) before Fill's current step
-	direct   Event // the fast lane's event for sink
-	lastTs   Time
-	syncs    int
-	genErr   error
-	done     bool
+	sink     Sink // during Fill, fillSink; nil otherwise
+	fillSink Sink // SetSink's
+	inSink   bool // in the sink's Take: a panic there is the sink's
+	stepMark int  // len(q) before Fill's current step
+	// fillN and runLeft are Fill's target and the events it may still
+	// advance (hotStep runs on while the same M stays first).
+	fillN, runLeft int
+	direct         Event // the fast lane's event for sink
+	lastTs         Time
+	syncs          int
+	genErr         error
+	done           bool
 
 	// Reused across generations.
 	chunks  [][]byte // batch memory, chunkSize each
@@ -153,7 +156,8 @@ func (d *Decoder) Fill(buf []Event, n int) ([]Event, error) {
 	if d.sink != nil {
 		n = 1
 	}
-	for steps := 0; len(d.q) < n && steps < fillSteps; steps++ {
+	d.fillN, d.runLeft = n, fillSteps
+	for ; len(d.q) < n && d.runLeft > 0; d.runLeft-- {
 		if d.done {
 			err = io.EOF
 			break
@@ -165,6 +169,7 @@ func (d *Decoder) Fill(buf []Event, n int) ([]Event, error) {
 		}
 	}
 	d.sink = nil
+	d.fillN, d.runLeft = 0, 0
 	buf = d.q
 	d.q, d.qhead = own, 0
 	return buf, err

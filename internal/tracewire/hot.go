@@ -16,6 +16,25 @@ import exptrace "golang.org/x/exp/trace"
 // the decoder to x/exp).
 func (d *Decoder) hotStep() (bool, error) {
 	c := d.frontier[0]
+	if ok, err := d.hotOne(); !ok || err != nil {
+		return ok, err
+	}
+	// While the same M's next event is still the earliest (no other M's,
+	// no CPU sample before it) and Fill wants more, its next event, here:
+	// step and Fill's loop cost 3% of a conversion, for every event.
+	for d.runLeft > 0 && len(d.q) < d.fillN && len(d.frontier) > 0 && d.frontier[0] == c &&
+		(len(d.cpu) == 0 || d.cpu[0].time >= c.ev.time) {
+		d.runLeft--
+		if ok, err := d.hotOne(); !ok || err != nil {
+			return true, err
+		}
+	}
+	return true, nil
+}
+
+// hotOne is hotStep for one event.
+func (d *Decoder) hotOne() (bool, error) {
+	c := d.frontier[0]
 	ms := c.ms
 	o := &d.order
 	if ms == nil || o.initialGen == 0 {
