@@ -541,15 +541,20 @@ func (c *Converter) ts(t exptrace.Time) uint32 {
 // runInline batches them (flushHots); otherwise each goes to the Output
 // by the fastest way it offers (writeHot1).
 func (c *Converter) writeHot(code format.Code, ts uint32, w uint8, task, waker uint32, loc uint16) error {
-	h := format.Hot{Code: code, TS: ts, Worker: w, Task: task, Waker: waker, SpawnLoc: loc}
-	if cap(c.hots) > 0 {
-		c.hots = append(c.hots, h)
+	if n := len(c.hots); n < cap(c.hots) {
+		// (Set field by field in its slot: a Hot built aside and then
+		// copied is read back in 16 bytes from narrower stores, which
+		// the processor cannot forward: a stall for each record.)
+		c.hots = c.hots[:n+1]
+		h := &c.hots[n]
+		h.Code, h.TS, h.Worker, h.LocalQ, h.Task, h.Waker, h.SpawnLoc = code, ts, w, 0, task, waker, loc
 		c.stats.Records[code]++
-		if len(c.hots) == cap(c.hots) {
+		if n+1 == cap(c.hots) {
 			return c.flushHots()
 		}
 		return nil
 	}
+	h := format.Hot{Code: code, TS: ts, Worker: w, Task: task, Waker: waker, SpawnLoc: loc}
 	if err := c.writeHot1(h); err != nil {
 		return err
 	}
