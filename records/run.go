@@ -409,6 +409,30 @@ func (o *traceOut) flush() error {
 
 func (o *traceOut) WriteRecord(r *format.Record) error { return o.add(r, false) }
 
+// WriteHot makes traceOut a format.HotWriter: the converter's most
+// common records are set field by field in their slot. (Given as a
+// Record, each was copied whole right after the converter had set its
+// fields one by one: the copy's wide loads could not be served from
+// those narrower stores still on their way to memory, a stall for each
+// record.)
+func (o *traceOut) WriteHot(h format.Hot) error {
+	b := o.cur
+	n := len(b.recs)
+	if n < cap(b.recs) {
+		b.recs = b.recs[:n+1]
+	} else {
+		b.recs = append(b.recs, format.Record{})
+	}
+	r := &b.recs[n]
+	*r = format.Record{}
+	r.Code, r.TS, r.Worker, r.LocalQ, r.Task, r.Waker, r.SpawnLoc = h.Code, h.TS, h.Worker, h.LocalQ, h.Task, h.Waker, h.SpawnLoc
+	b.next = append(b.next, false)
+	if len(b.recs) >= batchLen {
+		return o.flush()
+	}
+	return nil
+}
+
 func (o *traceOut) NextSegment() error { return o.add(nil, true) }
 
 func (o *traceOut) Close() error { return nil }
