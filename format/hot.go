@@ -31,6 +31,28 @@ type HotWriter interface {
 	WriteHot(h Hot) error
 }
 
+// HotOf returns w as a HotWriter: w itself if it is one, or else one that
+// writes each Hot to w as its Record (a Record of the adapter's, reused
+// for each: w must not keep it past the call).
+func HotOf(w RecordWriter) HotWriter {
+	if hw, ok := w.(HotWriter); ok {
+		return hw
+	}
+	return &recordHot{RecordWriter: w}
+}
+
+// recordHot is HotOf's adapter. (Its Record is reused: one built for
+// each call would escape to the heap, an allocation a record.)
+type recordHot struct {
+	RecordWriter
+	rec Record
+}
+
+func (r *recordHot) WriteHot(h Hot) error {
+	r.rec = h.Record()
+	return r.WriteRecord(&r.rec)
+}
+
 // maxHotSize is the size of the largest Hot record (WakeEvent).
 const maxHotSize = 14
 

@@ -197,15 +197,14 @@ func MultiWriter(ws ...RecordWriter) RecordWriter {
 	}
 	m := &multiWriter{ws: ws, hot: make([]HotWriter, len(ws))}
 	for i, w := range ws {
-		m.hot[i], _ = w.(HotWriter)
+		m.hot[i] = HotOf(w)
 	}
 	return m
 }
 
 type multiWriter struct {
 	ws  []RecordWriter
-	hot []HotWriter // ws[i], if it is a HotWriter
-	rec Record      // WriteHot's, for the others
+	hot []HotWriter // HotOf(ws[i])
 }
 
 func (m *multiWriter) WriteRecord(r *Record) error {
@@ -218,17 +217,8 @@ func (m *multiWriter) WriteRecord(r *Record) error {
 }
 
 func (m *multiWriter) WriteHot(h Hot) error {
-	for i, w := range m.ws {
-		var err error
-		if hw := m.hot[i]; hw != nil {
-			err = hw.WriteHot(h)
-		} else {
-			// (A Record built here would escape, one allocation for
-			// each: m's is reused.)
-			m.rec = h.Record()
-			err = w.WriteRecord(&m.rec)
-		}
-		if err != nil {
+	for _, hw := range m.hot {
+		if err := hw.WriteHot(h); err != nil {
 			return err
 		}
 	}

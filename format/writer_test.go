@@ -408,6 +408,9 @@ func TestWriteHot(t *testing.T) {
 		if MultiWriter(w1) != RecordWriter(w1) {
 			t.Error("MultiWriter of one writer is not that writer")
 		}
+		if HotOf(w1) != HotWriter(w1) {
+			t.Error("HotOf of a HotWriter is not that writer")
+		}
 	})
 	t.Run("error", func(t *testing.T) {
 		cw := &countWriter{failAt: 2}

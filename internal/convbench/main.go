@@ -245,7 +245,7 @@ func runMode(mode, in string) error {
 		defer jf.Close()
 		jbw := bufio.NewWriterSize(jf, 256<<10)
 		defer jbw.Flush()
-		rw = format.MultiWriter(w, format.NewJSONLWriter(jbw)).(format.HotWriter)
+		rw = format.HotOf(format.MultiWriter(w, format.NewJSONLWriter(jbw)))
 	}
 	cfg := convert.Config{Ignore: convert.TracerGoroutine}
 	if strings.HasSuffix(mode, "-exp") {

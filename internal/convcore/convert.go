@@ -258,7 +258,7 @@ type proc struct {
 type Converter struct {
 	cfg Config
 	out Output
-	hw  format.HotWriter // out, if it is one
+	hw  format.HotWriter // format.HotOf(out)
 	bin *format.Writer   // out's BinaryWriter, if it is a BinaryOutput
 
 	gidx map[exptrace.GoID]int32 // goroutine id -> index in gs
@@ -303,7 +303,7 @@ type Converter struct {
 	clock    *exptrace.ClockSnapshot
 
 	rec    format.Record
-	hotRec format.Record // writeHot1's
+	hotRec format.Record // binError's
 	// hots batches the Hot records (flushHots), when runInline has made
 	// room for them.
 	hots   []format.Hot
@@ -323,11 +323,10 @@ func New(cfg Config, out Output) (*Converter, error) {
 	if out == nil {
 		return nil, errors.New("convert: nil Output")
 	}
-	hw, _ := out.(format.HotWriter)
 	return &Converter{
 		cfg:       cfg,
 		out:       out,
-		hw:        hw,
+		hw:        format.HotOf(out),
 		bin:       binaryWriter(out),
 		horizon:   math.MinInt64,
 		takeLimit: math.MaxInt64,
@@ -562,23 +561,16 @@ func (c *Converter) writeHot(code format.Code, ts uint32, w uint8, task, waker u
 	return nil
 }
 
-// writeHot1 writes h to a BinaryOutput's Writer directly, to a HotWriter
-// as a Hot, to any other Output as a Record (c.hotRec, which only ever
-// holds those: setting its fields costs a fraction of building a whole
-// Record, 88 bytes, two of its fields pointers).
+// writeHot1 writes h to a BinaryOutput's Writer directly, or else to the
+// Output as a Hot (as a Record, if it is not a format.HotWriter).
 func (c *Converter) writeHot1(h format.Hot) error {
-	switch {
-	case c.bin != nil:
+	if c.bin != nil {
 		if err := c.bin.WriteHot(h); err != nil {
 			return c.binError(h)
 		}
 		return nil
-	case c.hw != nil:
-		return c.hw.WriteHot(h)
 	}
-	r := &c.hotRec
-	r.Code, r.TS, r.Worker, r.Task, r.Waker, r.SpawnLoc = h.Code, h.TS, h.Worker, h.Task, h.Waker, h.SpawnLoc
-	return c.out.WriteRecord(r)
+	return c.hw.WriteHot(h)
 }
 
 // binError is the error of the BinaryOutput's Writer, which failed to

@@ -19,8 +19,7 @@ type segmentFiles struct {
 	files      []*os.File
 	bufs       []*bufio.Writer
 	w          format.RecordWriter
-	hw         format.HotWriter // w, if it is one
-	rec        format.Record    // WriteHot's, when w is not
+	hw         format.HotWriter // format.HotOf(w)
 	names      []string
 	bytes      int64
 }
@@ -50,7 +49,7 @@ func (s *segmentFiles) open() error {
 		ws = append(ws, format.NewJSONLWriter(bw))
 	}
 	s.w = format.MultiWriter(ws...)
-	s.hw, _ = s.w.(format.HotWriter)
+	s.hw = format.HotOf(s.w)
 	return nil
 }
 
@@ -96,16 +95,7 @@ func (s *segmentFiles) BinaryWriter() *format.Writer {
 }
 
 // WriteHot is WriteRecord's fast lane (format.HotWriter).
-func (s *segmentFiles) WriteHot(h format.Hot) error {
-	var err error
-	if s.hw != nil {
-		err = s.hw.WriteHot(h)
-	} else {
-		s.rec = h.Record() // (reused: one built here would escape)
-		err = s.w.WriteRecord(&s.rec)
-	}
-	return s.wrap(err)
-}
+func (s *segmentFiles) WriteHot(h format.Hot) error { return s.wrap(s.hw.WriteHot(h)) }
 
 func (s *segmentFiles) NextSegment() error {
 	if err := s.closeSegment(); err != nil {

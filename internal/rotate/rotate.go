@@ -222,7 +222,7 @@ func (f *Files) openNext() error {
 		f.js = format.NewJSONLWriter(f.jsBuf)
 		ws = append(ws, f.js)
 	}
-	f.w = format.MultiWriter(ws...).(format.HotWriter) // (a Writer, or two)
+	f.w = format.HotOf(format.MultiWriter(ws...))
 	f.open = true
 	f.failed = nil
 	f.scan() // (on an error, the list of the last scan stands)
