@@ -343,51 +343,38 @@ func TestWriteHot(t *testing.T) {
 			i += k
 		}
 	}
-	for _, size := range []int{0, 16, 20, 64, 4096} {
-		t.Run(fmt.Sprintf("runs/%d", size), func(t *testing.T) {
-			var got bytes.Buffer
-			var out io.Writer = &got
-			bw := bufio.NewWriterSize(&got, size)
-			if size > 0 {
-				out = bw
-			}
-			w, err := NewWriter(out)
-			if err != nil {
-				t.Fatal(err)
-			}
-			writeRuns(t, w)
-			if err := bw.Flush(); err != nil {
-				t.Fatal(err)
-			}
-			if !bytes.Equal(got.Bytes(), want.Bytes()) {
-				t.Fatalf("%d bytes, want %d", got.Len(), want.Len())
-			}
-			if w.Offset() != int64(want.Len()) {
-				t.Errorf("Offset() %d, want %d", w.Offset(), want.Len())
-			}
-		})
-		t.Run(fmt.Sprint(size), func(t *testing.T) {
-			var got bytes.Buffer
-			var out io.Writer = &got
-			bw := bufio.NewWriterSize(&got, size)
-			if size > 0 {
-				out = bw
-			}
-			w, err := NewWriter(out)
-			if err != nil {
-				t.Fatal(err)
-			}
-			writeHots(t, w)
-			if err := bw.Flush(); err != nil {
-				t.Fatal(err)
-			}
-			if !bytes.Equal(got.Bytes(), want.Bytes()) {
-				t.Fatalf("%d bytes, want %d", got.Len(), want.Len())
-			}
-			if w.Offset() != int64(want.Len()) {
-				t.Errorf("Offset() %d, want %d", w.Offset(), want.Len())
-			}
-		})
+	ways := []struct {
+		name  string
+		write func(*testing.T, *Writer)
+	}{
+		{"one", func(t *testing.T, w *Writer) { writeHots(t, w) }},
+		{"runs", writeRuns},
+	}
+	for _, way := range ways {
+		for _, size := range []int{0, 16, 20, 64, 4096} {
+			t.Run(fmt.Sprintf("%s/%d", way.name, size), func(t *testing.T) {
+				var got bytes.Buffer
+				var out io.Writer = &got
+				bw := bufio.NewWriterSize(&got, size)
+				if size > 0 {
+					out = bw
+				}
+				w, err := NewWriter(out)
+				if err != nil {
+					t.Fatal(err)
+				}
+				way.write(t, w)
+				if err := bw.Flush(); err != nil {
+					t.Fatal(err)
+				}
+				if !bytes.Equal(got.Bytes(), want.Bytes()) {
+					t.Fatalf("%d bytes, want %d", got.Len(), want.Len())
+				}
+				if w.Offset() != int64(want.Len()) {
+					t.Errorf("Offset() %d, want %d", w.Offset(), want.Len())
+				}
+			})
+		}
 	}
 	t.Run("multi", func(t *testing.T) {
 		var b1, b2 bytes.Buffer
