@@ -378,19 +378,37 @@ type traceOut struct {
 }
 
 func (o *traceOut) add(r *format.Record, next bool) error {
-	b := o.cur
+	slot := o.slot(next)
 	if r != nil {
-		b.recs = append(b.recs, *r)
+		*slot = *r
 		if len(r.Frames) > 0 { // the converter reuses its own
+			b := o.cur
 			n := len(b.frames)
 			b.frames = append(b.frames, r.Frames...)
-			b.recs[len(b.recs)-1].Frames = b.frames[n:len(b.frames):len(b.frames)]
+			slot.Frames = b.frames[n:len(b.frames):len(b.frames)]
 		}
+	}
+	return o.full()
+}
+
+// slot appends an empty record to the current batch, marked as the
+// start of a new segment if next, and returns it.
+func (o *traceOut) slot(next bool) *format.Record {
+	b := o.cur
+	n := len(b.recs)
+	if n < cap(b.recs) {
+		b.recs = b.recs[:n+1]
+		b.recs[n] = format.Record{}
 	} else {
 		b.recs = append(b.recs, format.Record{})
 	}
 	b.next = append(b.next, next)
-	if len(b.recs) >= batchLen {
+	return &b.recs[n]
+}
+
+// full hands the current batch over once it holds batchLen records.
+func (o *traceOut) full() error {
+	if len(o.cur.recs) >= batchLen {
 		return o.flush()
 	}
 	return nil
@@ -416,21 +434,9 @@ func (o *traceOut) WriteRecord(r *format.Record) error { return o.add(r, false) 
 // those narrower stores still on their way to memory, a stall for each
 // record.)
 func (o *traceOut) WriteHot(h format.Hot) error {
-	b := o.cur
-	n := len(b.recs)
-	if n < cap(b.recs) {
-		b.recs = b.recs[:n+1]
-	} else {
-		b.recs = append(b.recs, format.Record{})
-	}
-	r := &b.recs[n]
-	*r = format.Record{}
+	r := o.slot(false)
 	r.Code, r.TS, r.Worker, r.LocalQ, r.Task, r.Waker, r.SpawnLoc = h.Code, h.TS, h.Worker, h.LocalQ, h.Task, h.Waker, h.SpawnLoc
-	b.next = append(b.next, false)
-	if len(b.recs) >= batchLen {
-		return o.flush()
-	}
-	return nil
+	return o.full()
 }
 
 func (o *traceOut) NextSegment() error { return o.add(nil, true) }
