@@ -137,8 +137,10 @@ func (d *Decoder) SetSink(s Sink) { d.fillSink = s }
 // panic, whether the panic was the sink's rather than the decoder's.
 func (d *Decoder) InSink() bool { return d.inSink }
 
-// fillSteps bounds the steps of one Fill with a sink, which may take
-// every event: its caller reports progress between Fills.
+// fillSteps bounds the events one Fill advances (runLeft): with a sink,
+// which may take every event, Fill would otherwise run to the end of the
+// trace, and its caller reports progress and looks at its tickers between
+// Fills.
 const fillSteps = 4096
 
 // Fill appends the next events to buf, until it holds at least n (or a
@@ -336,8 +338,13 @@ func (d *Decoder) push(t Time) *Event {
 		d.q = d.q[:n+1]
 	}
 	e := &d.q[n]
-	*e = Event{Time: t, CurG: exptrace.NoGoroutine, CurP: exptrace.NoProc, P: exptrace.NoProc}
+	newEvent(e, t)
 	return e
+}
+
+// newEvent makes *e an event at time t, of no goroutine or P.
+func newEvent(e *Event, t Time) {
+	*e = Event{Time: t, CurG: exptrace.NoGoroutine, CurP: exptrace.NoProc, P: exptrace.NoProc}
 }
 
 // setFreq sets the nanoseconds per tick from the frequency event's ticks

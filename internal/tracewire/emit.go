@@ -87,19 +87,9 @@ func (d *Decoder) checkIDs(ev *rawEvent, typ uint8) error {
 	return nil
 }
 
-// pushEvent appends ev as the converter's Event at its time, in context
-// (g, p), with its own stack: argument stackArg (the event's first stack
-// argument; -1 for an event without one), if not 0. (The fast lane
-// passes constants: it is inlined there.)
+// pushEvent appends ev as the converter's Event at its time (describe).
 func (d *Decoder) pushEvent(ev *rawEvent, g GoID, p ProcID, stackArg int) *Event {
-	e := d.push(ev.time)
-	e.CurG, e.CurP = g, p
-	if stackArg >= 0 {
-		if id := ev.args[stackArg]; id != 0 {
-			e.Stack = Stack{t: d.gen.t, id: id}
-		}
-	}
-	return e
+	return d.describe(d.push(ev.time), ev, g, p, stackArg)
 }
 
 // hotEvent is pushEvent for the fast lane: with a sink and no event
@@ -110,7 +100,16 @@ func (d *Decoder) hotEvent(ev *rawEvent, g GoID, p ProcID, stackArg int) *Event 
 		return d.pushEvent(ev, g, p, stackArg)
 	}
 	e := &d.direct
-	*e = Event{Time: d.nextTime(ev.time), CurG: g, CurP: p, P: exptrace.NoProc}
+	newEvent(e, d.nextTime(ev.time))
+	return d.describe(e, ev, g, p, stackArg)
+}
+
+// describe sets e, an event of ev, in context (g, p), with its own stack:
+// argument stackArg (the event's first stack argument; -1 for an event
+// without one), if not 0. (The fast lane passes constants: it is
+// inlined there.)
+func (d *Decoder) describe(e *Event, ev *rawEvent, g GoID, p ProcID, stackArg int) *Event {
+	e.CurG, e.CurP = g, p
 	if stackArg >= 0 {
 		if id := ev.args[stackArg]; id != 0 {
 			e.Stack = Stack{t: d.gen.t, id: id}

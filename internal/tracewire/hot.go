@@ -5,9 +5,10 @@ import exptrace "golang.org/x/exp/trace"
 // hotStep is the fast lane of step for the events that make nearly all of
 // a busy trace (GoStart, GoBlock, GoStop, GoUnblock) and of a server's
 // (those, GoSyscallBegin, GoSyscallEnd, HeapAlloc, HeapGoal: 96% of the
-// nats-server capture), as the earliest event of the frontier. It does what tryAdvance, ordering.advance,
-// dispatch, the ordering's checks of each and emit do for them, in one
-// function, and only when every check passes: for anything else (another
+// nats-server capture), as the earliest event of the frontier. It does
+// what tryAdvance, ordering.advance, dispatch, the ordering's checks of
+// each and emit do for them, in one function, and only when every check
+// passes: for anything else (another
 // event type, an M seen for the first time in the generation, an event
 // that cannot happen yet, a check that fails and must produce its error)
 // it changes nothing and returns false, and step takes the general path,

@@ -213,10 +213,7 @@ type hotSpec struct {
 
 var hotSpecs = func() [256]hotSpec {
 	var h [256]hotSpec
-	for i := range h {
-		h[i].targs = -1
-	}
-	for i := range specs {
+	for i := range specs { // (all 256 type bytes)
 		sp := &specs[i]
 		h[i] = hotSpec{nargs: sp.nargs, timed: sp.timed, targs: -1, nstacks: uint8(len(sp.stacks)), nstrings: uint8(len(sp.strings))}
 		if i < numSpecs && sp.timed && sp.nargs > 0 {
