@@ -8,11 +8,11 @@ import exptrace "golang.org/x/exp/trace"
 // nats-server capture), as the earliest event of the frontier. It does
 // what tryAdvance, ordering.advance, dispatch, the ordering's checks of
 // each and emit do for them, in one function, and only when every check
-// passes: for anything else (another
-// event type, an M seen for the first time in the generation, an event
-// that cannot happen yet, a check that fails and must produce its error)
-// it changes nothing and returns false, and step takes the general path,
-// which decides exactly as before. So both paths give the same events and
+// passes: for anything else (another event type, an M seen for the
+// first time in the generation, an event that cannot happen yet, a check
+// that fails and must produce its error) it changes nothing and returns
+// false, and step takes the general path, which decides exactly as
+// before. So both paths give the same events and
 // the same errors (TestSameEvents, TestMutatedEvents and the fuzzers hold
 // the decoder to x/exp).
 func (d *Decoder) hotStep() (bool, error) {
