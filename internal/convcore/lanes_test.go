@@ -15,18 +15,18 @@ import (
 	"github.com/stretchr/testify/require"
 	exptrace "golang.org/x/exp/trace"
 
-	"github.com/wakeshim/wakeshim/internal/tracewire"
-
 	"github.com/wakeshim/wakeshim/format"
+	"github.com/wakeshim/wakeshim/internal/tracewire"
 )
 
-// TestConverterLanes: the converter's fast lanes (goHot, and Hot records
-// written through format.HotWriter into a bufio.Writer) and its general
-// paths (goTransition, Records given to WriteRecord of a Writer on a
-// plain io.Writer) give byte-identical output on every trace we have (testdata, the
-// real server's capture, the busy trace when present and not under
-// -race), with either parser and the configurations of the differential
-// tests. The differential tests cannot see a difference between the two
+// TestConverterLanes: the converter's fast lanes (the decoder's Sink,
+// goHot, Hot records batched and written through a BinaryOutput's
+// Writer, or through a format.HotWriter, into a bufio.Writer) and its
+// general paths (goTransition, Records given to WriteRecord of a Writer
+// on a plain io.Writer) give byte-identical output on every trace we have
+// (testdata, the real server's capture, the busy trace when present and
+// not under -race), with either parser and the configurations of the
+// differential tests. The differential tests cannot see a difference between the two
 // lanes: they run both parsers through the same converter.
 func TestConverterLanes(t *testing.T) {
 	defer func() { hotLane = true }()
