@@ -130,8 +130,16 @@ func NewFile(name string, r io.Reader) (*File, error) {
 }
 
 // Reader returns the file's bytes from the start (for a trace, which the
-// converter reads).
-func (f *File) Reader() io.Reader { return f.br }
+// converter reads): the *os.File itself for a regular file, which
+// convert.Convert reads where it lies.
+func (f *File) Reader() io.Reader {
+	if of, ok := f.c.(*os.File); ok && f.Size >= 0 {
+		if _, err := of.Seek(0, io.SeekStart); err == nil {
+			return of
+		}
+	}
+	return f.br
+}
 
 // Where describes the position just past the last record read: "offset N"
 // (v9) or "line N" (JSONL).

@@ -228,9 +228,11 @@ type runState struct {
 	locs    map[uint16]string
 	stacks  map[string][]string
 	idBuf   []byte
-	where   func() string
-	read    int64  // bytes of the inputs before the current one
-	tick    func() // progress, called every few thousand records
+	// convRead is the input bytes the conversion of a trace has read.
+	convRead int64
+	where    func() string
+	read     int64  // bytes of the inputs before the current one
+	tick     func() // progress, called every few thousand records
 }
 
 func (s *runState) startFile() {
@@ -260,13 +262,28 @@ func (s *runState) file(i int, in Input) error {
 	s.startFile()
 	progress := s.run.Options.Progress
 	done := s.read
-	defer func() { s.read = done + cr.N }()
+	fromFile := false // the converter read osf itself (s.convRead)
+	defer func() {
+		if fromFile {
+			s.read = done + s.convRead
+		} else {
+			s.read = done + cr.N
+		}
+	}()
 	if progress != nil {
 		s.tick = func() { progress(done + cr.N) }
 	}
 	if f.Kind == KindTrace {
 		s.tick = nil // the conversion reports the progress
-		recErr, convErr := s.convertTrace(f, progress, done)
+		src := f.Reader()
+		if fi, err := osf.Stat(); err == nil && fi.Mode().IsRegular() {
+			if _, err := osf.Seek(0, io.SeekStart); err == nil {
+				// The converter reads a regular file where it lies
+				// (convert.Convert), and says how far it read.
+				src, fromFile, s.convRead = osf, true, 0
+			}
+		}
+		recErr, convErr := s.convertTrace(src, progress, done)
 		if recErr != nil {
 			return recErr // errStop, or a record the run refused (named already)
 		}
@@ -308,17 +325,19 @@ func (s *runState) file(i int, in Input) error {
 // them, which cost a third of a report's CPU.)
 // It returns the error of the run's side (errStop when the consumer
 // stopped) and the conversion's.
-func (s *runState) convertTrace(f *File, progress func(int64), done int64) (recErr, convErr error) {
+func (s *runState) convertTrace(src io.Reader, progress func(int64), done int64) (recErr, convErr error) {
 	s.where = func() string { return "converted record" }
 	next, stop := iter.Pull(func(yield func(*recBatch) bool) {
 		out := &traceOut{cur: &recBatch{}, yield: yield}
-		var prog func(int64)
-		if progress != nil {
-			prog = func(n int64) { progress(done + n) }
+		prog := func(n int64) {
+			s.convRead = n
+			if progress != nil {
+				progress(done + n)
+			}
 		}
 		cfg := s.run.Options.Convert
 		cfg.Concurrent = true
-		_, err := convert.Convert(f.Reader(), cfg, out, prog)
+		_, err := convert.Convert(src, cfg, out, prog)
 		if out.flush() != nil || err == errStop {
 			return
 		}

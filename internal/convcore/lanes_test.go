@@ -8,6 +8,7 @@ import (
 	"io"
 	"math"
 	"os"
+	"path/filepath"
 	"slices"
 	"testing"
 	"time"
@@ -302,4 +303,70 @@ func TestBinaryOutputSegments(t *testing.T) {
 	require.Greater(t, len(fast.segs), 5, "segments")
 	require.Equal(t, len(plain.segs), len(fast.segs))
 	require.Equal(t, plain.bytes(t), fast.bytes(t))
+}
+
+// TestFileInput: a trace given as a regular file, from its start, is read
+// by the file decoder (tracewire.NewFileDecoder), which reads each M's
+// batches from the file as they are needed; the records, the stats and,
+// for a file cut short, the error are those of the same bytes given as a
+// stream. A file not at its start, or not a regular file, is read as a
+// stream.
+func TestFileInput(t *testing.T) {
+	convert := func(r io.Reader) ([]byte, Stats, error) {
+		var buf bytes.Buffer
+		w, err := format.NewWriter(&buf)
+		require.NoError(t, err)
+		st, err := Convert(r, Config{}, hotSegments{w}, nil)
+		return buf.Bytes(), st, err
+	}
+	dir := t.TempDir()
+	for _, tr := range wholeTraces(t) {
+		for _, cut := range []int{len(tr.in), len(tr.in) * 2 / 3, len(tr.in)/3 + 7} {
+			t.Run(fmt.Sprintf("%s/%d", tr.base, cut), func(t *testing.T) {
+				in := tr.in[:cut]
+				name := filepath.Join(dir, tr.base)
+				require.NoError(t, os.WriteFile(name, in, 0o644))
+				f, err := os.Open(name)
+				require.NoError(t, err)
+				defer f.Close()
+				require.NotNil(t, fileDecoder(f), "a regular file at its start is read as a file")
+
+				want, wantSt, wantErr := convert(bytes.NewReader(in))
+				got, gotSt, gotErr := convert(f)
+				require.Equal(t, fmt.Sprint(wantErr), fmt.Sprint(gotErr))
+				require.Equal(t, wantSt, gotSt)
+				require.True(t, bytes.Equal(want, got), "records differ")
+				if cut < len(tr.in) {
+					require.Error(t, gotErr, "a trace cut short")
+				}
+			})
+		}
+	}
+	t.Run("not at its start", func(t *testing.T) {
+		in, err := os.ReadFile(traceFile("mutex.trace"))
+		require.NoError(t, err)
+		name := filepath.Join(dir, "offset.trace")
+		require.NoError(t, os.WriteFile(name, append([]byte("junk"), in...), 0o644))
+		f, err := os.Open(name)
+		require.NoError(t, err)
+		defer f.Close()
+		_, err = f.Seek(4, io.SeekStart)
+		require.NoError(t, err)
+		require.Nil(t, fileDecoder(f))
+		pos, err := f.Seek(0, io.SeekCurrent)
+		require.NoError(t, err)
+		require.Equal(t, int64(4), pos, "left where it was")
+		want, _, err := convert(bytes.NewReader(in))
+		require.NoError(t, err)
+		got, _, err := convert(f)
+		require.NoError(t, err)
+		require.True(t, bytes.Equal(want, got))
+	})
+	t.Run("pipe", func(t *testing.T) {
+		pr, pw, err := os.Pipe()
+		require.NoError(t, err)
+		defer pr.Close()
+		defer pw.Close()
+		require.Nil(t, fileDecoder(pr))
+	})
 }

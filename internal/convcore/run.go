@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"strings"
 
 	exptrace "golang.org/x/exp/trace"
@@ -65,12 +66,16 @@ func Convert(r io.Reader, cfg Config, out Output, progress func(read int64)) (St
 	if err != nil {
 		return Stats{}, err
 	}
+	if f, ok := r.(*os.File); ok && c.cfg.Parser == ParserFast {
+		if d := fileDecoder(f); d != nil {
+			return c.decode(d, d.Offset, progress)
+		}
+	}
 	cr := &countio.Reader{R: r}
 	br := bufio.NewReaderSize(cr, 64<<10)
 	head, _ := br.Peek(len(tracewire.Header))
 	if c.cfg.Parser == ParserFast {
 		if tracewire.Supported(head) {
-			c.stats.Parser = ParserFast
 			// The decoder reads what br holds, then cr through a
 			// buffer of its own, whose small size lets its batch reads
 			// go to cr directly: each byte of the trace is copied
@@ -80,14 +85,7 @@ func Convert(r io.Reader, cfg Config, out Output, progress func(read int64)) (St
 			if err != nil {
 				return c.Stats(), &TraceError{Offset: 0, Exact: true, Err: err}
 			}
-			if c.cfg.Concurrent {
-				return c.run(cr, progress, decoderSource(d, batchLen))
-			}
-			if hotLane {
-				d.SetSink(c)
-				c.inSink = d.InSink
-			}
-			return c.runInline(func() int64 { return cr.N }, progress, decoderSource(d, inlineLen))
+			return c.decode(d, func() int64 { return cr.N }, progress)
 		}
 		if bytes.HasPrefix(head, []byte("go 1.")) {
 			c.stats.Fallbacks++ // a trace of another format version
@@ -98,7 +96,41 @@ func Convert(r io.Reader, cfg Config, out Output, progress func(read int64)) (St
 	if err != nil {
 		return c.Stats(), &TraceError{Offset: cr.N, Err: err}
 	}
-	return c.run(cr, progress, expSource(tr, cr))
+	return c.run(func() int64 { return cr.N }, progress, expSource(tr, cr))
+}
+
+// fileDecoder returns a decoder of f if it is a regular file read from
+// its start, holding a trace the decoder reads; nil otherwise (f is then
+// as it was, read as any other reader). The decoder then reads the trace
+// where it lies in the file, each M's batch when its events come
+// (tracewire.NewFileDecoder says why).
+func fileDecoder(f *os.File) *tracewire.Decoder {
+	if pos, err := f.Seek(0, io.SeekCurrent); err != nil || pos != 0 {
+		return nil
+	}
+	fi, err := f.Stat()
+	if err != nil || !fi.Mode().IsRegular() {
+		return nil
+	}
+	d, err := tracewire.NewFileDecoder(f, fi.Size())
+	if err != nil {
+		return nil
+	}
+	return d
+}
+
+// decode converts the events of the converter's own decoder d; read
+// gives the input bytes read so far.
+func (c *Converter) decode(d *tracewire.Decoder, read func() int64, progress func(int64)) (Stats, error) {
+	c.stats.Parser = ParserFast
+	if c.cfg.Concurrent {
+		return c.run(read, progress, decoderSource(d, batchLen))
+	}
+	if hotLane {
+		d.SetSink(c)
+		c.inSink = d.InSink
+	}
+	return c.runInline(read, progress, decoderSource(d, inlineLen))
 }
 
 // decoderSource fills batches from the converter's own decoder.
@@ -217,14 +249,13 @@ func guardFill(fill func(*batch) error, b *batch, read func() int64, inSink func
 
 // run converts the events fill gives, parsing in one goroutine and
 // converting in this one.
-func (c *Converter) run(cr *countio.Reader, progress func(int64), fill func(*batch) error) (st Stats, err error) {
+func (c *Converter) run(read func() int64, progress func(int64), fill func(*batch) error) (st Stats, err error) {
 	full := make(chan *batch, 4)
 	free := make(chan *batch, 5)
 	for range cap(free) {
 		free <- &batch{}
 	}
 	stop := make(chan struct{})
-	read := func() int64 { return cr.N }
 	go func() {
 		defer close(full)
 		for {
@@ -238,7 +269,7 @@ func (c *Converter) run(cr *countio.Reader, progress func(int64), fill func(*bat
 			// (The parser must not take the process, the shim's host
 			// above all, down with it on bad input: guardFill.)
 			b.err = guardFill(fill, b, read, nil)
-			b.read = cr.N
+			b.read = read()
 			full <- b
 			if b.err != nil {
 				return
@@ -250,16 +281,18 @@ func (c *Converter) run(cr *countio.Reader, progress func(int64), fill func(*bat
 		for range full { // let the parser finish
 		}
 	}()
+	var lastRead int64 // (read is the parsing goroutine's)
 	defer func() {
 		// x/exp's StateTransition panics on some corrupt statuses its
 		// parser let through: that is the input's fault too.
 		if p := recover(); p != nil {
-			st, err = c.Stats(), &TraceError{Offset: cr.N, Err: fmt.Errorf("trace parser panicked: %v", p)}
+			st, err = c.Stats(), &TraceError{Offset: lastRead, Err: fmt.Errorf("trace parser panicked: %v", p)}
 		}
 	}()
 
 	var readErr error
 	for b := range full {
+		lastRead = b.read
 		for i := range b.evs {
 			if err := c.Event(&b.evs[i]); err != nil {
 				return c.Stats(), err

@@ -203,6 +203,7 @@ func convertFile(name string, stdin io.Reader, stderr io.Writer, o *options) err
 		return err
 	}
 	prog := progress.New(stderr, size)
+	fileRead := int64(-1) // the file's bytes Convert read, when given the file
 	var st convert.Stats
 	var sink convert.Output = out
 	var filter *codeFilter
@@ -216,7 +217,20 @@ func convertFile(name string, stdin io.Reader, stderr io.Writer, o *options) err
 		// trace would be copied once more, from br's buffer into the
 		// decoder's batch memory (3% of a conversion's CPU).
 		held, _ := br.Peek(br.Buffered())
-		st, err = convert.Convert(io.MultiReader(bytes.NewReader(held), cr), o.cfg, sink, prog.Update)
+		src := io.MultiReader(bytes.NewReader(held), cr)
+		if f, ok := in.(*os.File); ok && size >= 0 {
+			// A regular file, from its start: Convert reads it where it
+			// lies (see there), and reports how far it read.
+			if _, err := f.Seek(0, io.SeekStart); err == nil {
+				src, fileRead = f, 0
+			}
+		}
+		st, err = convert.Convert(src, o.cfg, sink, func(n int64) {
+			if fileRead >= 0 {
+				fileRead = n
+			}
+			prog.Update(n)
+		})
 		if err != nil {
 			err = fmt.Errorf("%s: %w", name, err)
 		}
@@ -231,6 +245,9 @@ func convertFile(name string, stdin io.Reader, stderr io.Writer, o *options) err
 	}
 	prog.Done()
 	read := cr.N
+	if fileRead > 0 {
+		read = fileRead
+	}
 	if cerr := out.Close(); cerr != nil && err == nil {
 		err = cerr
 	}

@@ -3,6 +3,7 @@ package tracewire
 import (
 	"encoding/binary"
 	"fmt"
+	"io"
 )
 
 // cursor walks one M's event batches of a generation, in order.
@@ -11,6 +12,7 @@ type cursor struct {
 	ms      *mState // the M's state in the ordering, once looked up
 	batches []batch // the batches after the current one
 	data    []byte  // what is left of the current batch
+	buf     []byte  // a file decoder's: the batch read last
 	off     int64   // input offset of data[0]
 	lastTs  Time
 	ev      rawEvent // the M's next event
@@ -29,15 +31,9 @@ type rawEvent struct {
 // next reads the M's next event; false when there is none.
 func (c *cursor) next(g *generation) (bool, error) {
 	if len(c.data) == 0 {
-		for len(c.batches) > 0 && len(c.batches[0].data) == 0 {
-			c.batches = c.batches[1:]
+		if err := c.nextBatch(g); err != nil || len(c.data) == 0 {
+			return false, err
 		}
-		if len(c.batches) == 0 {
-			return false, nil
-		}
-		b := &c.batches[0]
-		c.data, c.off, c.lastTs = b.data, b.off, g.mul(b.time)
-		c.batches = c.batches[1:]
 	}
 	data := c.data
 	typ := data[0]
@@ -76,6 +72,35 @@ func (c *cursor) next(g *generation) (bool, error) {
 	c.data = data[n:]
 	c.off += int64(n)
 	return true, nil
+}
+
+// nextBatch makes the M's next non-empty batch current, reading it from a
+// file decoder's input; none left leaves c.data empty.
+func (c *cursor) nextBatch(g *generation) error {
+	for len(c.batches) > 0 && c.batches[0].n == 0 {
+		c.batches = c.batches[1:]
+	}
+	if len(c.batches) == 0 {
+		return nil
+	}
+	b := &c.batches[0]
+	data := b.data
+	if data == nil {
+		if cap(c.buf) < b.n {
+			c.buf = make([]byte, b.n)
+		}
+		data = c.buf[:b.n]
+		if k, err := g.ra.ReadAt(data, b.off); k < b.n {
+			msg := fmt.Sprintf("failed to read full batch: read %d but wanted %d", k, b.n)
+			if err != nil && err != io.EOF {
+				msg += ": " + err.Error()
+			}
+			return &Error{Offset: b.off, Msg: msg}
+		}
+	}
+	c.data, c.off, c.lastTs = data, b.off, g.mul(b.time)
+	c.batches = c.batches[1:]
+	return nil
 }
 
 // uvarint is binary.Uvarint with the one-byte case inline.

@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -73,11 +74,39 @@ func expEvents(in []byte) (out []string, err error) {
 	}
 }
 
+// wireEvents decodes in from a stream (NewDecoder); fileEvents as a file
+// (NewFileDecoder). wireBoth fails t unless both give the same events and
+// the same error, and returns them.
 func wireEvents(in []byte) (out []string, err error) {
 	d, err := NewDecoder(bytes.NewReader(in))
 	if err != nil {
 		return nil, err
 	}
+	return decoderEvents(d)
+}
+
+func fileEvents(in []byte) (out []string, err error) {
+	d, err := NewFileDecoder(bytes.NewReader(in), int64(len(in)))
+	if err != nil {
+		return nil, err
+	}
+	return decoderEvents(d)
+}
+
+func wireBoth(t testing.TB, in []byte) ([]string, error) {
+	t.Helper()
+	got, gerr := wireEvents(in)
+	fgot, ferr := fileEvents(in)
+	if fmt.Sprint(gerr) != fmt.Sprint(ferr) {
+		t.Fatalf("stream: %v; file: %v", gerr, ferr)
+	}
+	if !slices.Equal(got, fgot) {
+		t.Fatalf("stream and file decoders differ: %d and %d events", len(got), len(fgot))
+	}
+	return got, gerr
+}
+
+func decoderEvents(d *Decoder) (out []string, err error) {
 	for {
 		e, err := d.Next()
 		if err == io.EOF {
@@ -129,7 +158,7 @@ func TestSameEvents(t *testing.T) {
 func compare(t *testing.T, in []byte) {
 	t.Helper()
 	want, werr := expEvents(in)
-	got, gerr := wireEvents(in)
+	got, gerr := wireBoth(t, in)
 	if (werr == nil) != (gerr == nil) {
 		t.Fatalf("x/exp: %v; tracewire: %v", firstLine(werr), gerr)
 	}
