@@ -44,12 +44,20 @@ func (c *cursor) next(g *generation) (bool, error) {
 		}
 		return false, &Error{Offset: c.off, Msg: fmt.Sprintf("found event without a timestamp: type=%d", typ)}
 	}
-	n := 1
-	ts, k := uvarint(data[n:])
-	if k <= 0 {
-		return false, &Error{Offset: c.off, Msg: "found invalid uvarint for timestamp"}
+	// (A timestamp delta is one or two bytes but for a long silence.)
+	var ts uint64
+	var n int
+	if b1 := data[min(1, len(data)-1)]; len(data) > 1 && b1 < 0x80 {
+		ts, n = uint64(b1), 2
+	} else if len(data) > 2 && data[2] < 0x80 {
+		ts, n = uint64(b1&0x7f)|uint64(data[2])<<7, 3
+	} else {
+		v, k := binary.Uvarint(data[1:])
+		if k <= 0 {
+			return false, &Error{Offset: c.off, Msg: "found invalid uvarint for timestamp"}
+		}
+		ts, n = v, 1+k
 	}
-	n += k
 	c.ev.typ = typ
 	c.ev.off = c.off
 	args := c.ev.args[:na]
