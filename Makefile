@@ -2,7 +2,7 @@
 GO ?= go
 BUSY := testdata/traces/busy.trace
 
-.PHONY: test demo bench fuzz generate check realserver idlecost
+.PHONY: test demo bench fuzz generate check realserver idlecost pgo
 
 # vet + race tests: the README's (and CI's) test command.
 test:
@@ -48,6 +48,25 @@ fuzz:
 	    echo "$$pkg $$f"; $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) -fuzzminimizetime $(FUZZMINIMIZE) $$pkg || exit 1; \
 	  done; \
 	done
+
+# Profile-guided optimization (docs/decoder.md): regenerate default.pgo, the
+# CPU profile that go build and go install use for the commands' main
+# packages (and convbench, which measures what they run). It is made from
+# conversions and reports of a busy trace of its own (not make bench's:
+# the benchmark is not its training data) and of the real server's trace.
+PGO_MAINS := cmd/wakeshim cmd/convert internal/convbench
+pgo:
+	@d=$$(mktemp -d) && trap 'rm -rf $$d' EXIT && \
+	$(GO) build -pgo=off -o $$d/convbench ./internal/convbench && \
+	$(GO) run ./testdata/progs/busy -o $$d -size 12MB >/dev/null && \
+	for m in convert report convert+jsonl; do \
+	  echo "profiling $$m" && \
+	  $$d/convbench -mode $$m -repeat 8 -cpuprofile $$d/busy-$$m.pprof $$d/busy.trace && \
+	  $$d/convbench -mode $$m -repeat 100 -cpuprofile $$d/nats-$$m.pprof testdata/realtraces/nats-server.trace || exit 1; \
+	done && \
+	$(GO) tool pprof -proto $$d/*.pprof > $$d/default.pgo 2>/dev/null && \
+	for p in $(PGO_MAINS); do cp $$d/default.pgo $$p/default.pgo; done && \
+	ls -l $$d/default.pgo
 
 # Regenerate the committed testdata traces, facts and dumps.
 generate:

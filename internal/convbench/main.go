@@ -50,6 +50,7 @@ func main() {
 	only := flag.String("modes", "", "comma-separated `MODES` to run (default all)")
 	mode := flag.String("mode", "", "run one mode in this process (used by the driver)")
 	cpuprofile := flag.String("cpuprofile", "", "with -mode, write a CPU profile to `FILE`")
+	repeat := flag.Int("repeat", 1, "with -mode, run it `N` times (a profile for PGO: make pgo)")
 	outDir := flag.String("out", "", "with -mode, write the outputs into `DIR` and leave them there (default: a temporary directory, removed)")
 	flag.Usage = func() {
 		fmt.Fprint(flag.CommandLine.Output(), usage)
@@ -71,10 +72,12 @@ func main() {
 			pprof.StartCPUProfile(pf)
 			defer pprof.StopCPUProfile()
 		}
-		if err := runMode(*mode, in, *outDir); err != nil {
-			fmt.Fprintln(os.Stderr, "convbench:", err)
-			pprof.StopCPUProfile()
-			os.Exit(1)
+		for range *repeat {
+			if err := runMode(*mode, in, *outDir); err != nil {
+				fmt.Fprintln(os.Stderr, "convbench:", err)
+				pprof.StopCPUProfile()
+				os.Exit(1)
+			}
 		}
 		return
 	}
