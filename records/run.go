@@ -224,8 +224,8 @@ type runState struct {
 	seg     int
 	process int
 	input   int
-	frames  map[uint16]string
-	locs    map[uint16]string
+	frames  idStrings
+	locs    idStrings
 	stacks  map[string][]string
 	idBuf   []byte
 	// convRead is the input bytes the conversion of a trace has read.
@@ -235,9 +235,38 @@ type runState struct {
 	tick     func() // progress, called every few thousand records
 }
 
+// idStrings is a file's table of frames or spawn locations by their
+// 16-bit ids: a slice, not a map, as every PollStart looks its location
+// up (a map's hashing was 7% of a report on a busy trace).
+type idStrings struct {
+	strs []string
+	def  []bool
+}
+
+func (t *idStrings) reset() {
+	clear(t.strs)
+	clear(t.def)
+}
+
+func (t *idStrings) get(id uint16) (string, bool) {
+	if int(id) < len(t.def) && t.def[id] {
+		return t.strs[id], true
+	}
+	return "", false
+}
+
+func (t *idStrings) set(id uint16, s string) {
+	if int(id) >= len(t.def) {
+		n := max(int(id)+1, 2*len(t.def), 64)
+		t.strs = append(t.strs, make([]string, n-len(t.strs))...)
+		t.def = append(t.def, make([]bool, n-len(t.def))...)
+	}
+	t.strs[id], t.def[id] = s, true
+}
+
 func (s *runState) startFile() {
-	s.frames = map[uint16]string{}
-	s.locs = map[uint16]string{}
+	s.frames.reset()
+	s.locs.reset()
 	s.stacks = map[string][]string{}
 	s.maxTS = 0
 }
@@ -477,15 +506,15 @@ func (s *runState) record(rec *format.Record) error {
 	}
 	switch rec.Code {
 	case format.CodeFrameDef:
-		if _, ok := s.frames[rec.ID]; ok {
+		if _, ok := s.frames.get(rec.ID); ok {
 			clear(s.stacks) // a redefinition changes the stacks using it
 		}
-		s.frames[rec.ID] = rec.Str
+		s.frames.set(rec.ID, rec.Str)
 	case format.CodeSpawnLocationDef:
-		s.locs[rec.ID] = rec.Str
+		s.locs.set(rec.ID, rec.Str)
 	case format.CodeTaskSpawn, format.CodePollStart:
 		if rec.SpawnLoc != 0 {
-			loc, ok := s.locs[rec.SpawnLoc]
+			loc, ok := s.locs.get(rec.SpawnLoc)
 			if !ok {
 				return s.fail("%s of task %d uses spawn location id %d, not defined in this file", rec.Code, rec.Task, rec.SpawnLoc)
 			}
@@ -500,7 +529,7 @@ func (s *runState) record(rec *format.Record) error {
 		if !ok {
 			stk = make([]string, len(rec.Frames))
 			for i, id := range rec.Frames {
-				f, ok := s.frames[id]
+				f, ok := s.frames.get(id)
 				if !ok {
 					return s.fail("TaskPending uses frame id %d, not defined in this file", id)
 				}
