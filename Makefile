@@ -64,7 +64,7 @@ pgo:
 	  $$d/convbench -mode $$m -repeat 8 -cpuprofile $$d/busy-$$m.pprof $$d/busy.trace && \
 	  $$d/convbench -mode $$m -repeat 100 -cpuprofile $$d/nats-$$m.pprof testdata/realtraces/nats-server.trace || exit 1; \
 	done && \
-	$(GO) tool pprof -proto $$d/*.pprof > $$d/default.pgo 2>/dev/null && \
+	$(GO) tool pprof -proto $$d/*.pprof > $$d/default.pgo && \
 	for p in $(PGO_MAINS); do cp $$d/default.pgo $$p/default.pgo; done && \
 	ls -l $$d/default.pgo
 

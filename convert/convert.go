@@ -107,7 +107,8 @@ func (c *Converter) Stats() Stats { return c.c.Stats() }
 // decoder reads the file where it lies, each part when it is needed,
 // rather than as a stream: it then holds one batch of events per thread
 // rather than a whole generation of the trace (tens of megabytes on a busy
-// program), and uses less CPU. The file must not change meanwhile.
+// program), and uses less CPU. The file must not change meanwhile; it is
+// read with ReadAt, and left at its start.
 func Convert(r io.Reader, cfg Config, out Output, progress func(read int64)) (Stats, error) {
 	return convcore.Convert(r, cfg, out, progress)
 }

@@ -130,10 +130,12 @@ func NewFile(name string, r io.Reader) (*File, error) {
 }
 
 // Reader returns the file's bytes from the start (for a trace, which the
-// converter reads): the *os.File itself for a regular file, which
-// convert.Convert reads where it lies.
+// converter reads): for a trace in a regular file, the *os.File itself,
+// which convert.Convert reads where it lies. (The file is then no longer
+// at the place Next reads from: Reader is for traces, which have no
+// records.)
 func (f *File) Reader() io.Reader {
-	if of, ok := f.c.(*os.File); ok && f.Size >= 0 {
+	if of, ok := f.c.(*os.File); ok && f.Size >= 0 && f.Kind == KindTrace {
 		if _, err := of.Seek(0, io.SeekStart); err == nil {
 			return of
 		}

@@ -3,6 +3,7 @@ package records
 import (
 	"bytes"
 	"errors"
+	"io"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -410,3 +411,36 @@ func TestTraceOnTheFly(t *testing.T) {
 type oneSegment struct{ *format.Writer }
 
 func (oneSegment) NextSegment() error { return errors.New("unexpected segment") }
+
+// TestReader: a trace's Reader is the regular file itself, from its start
+// (convert.Convert reads it where it lies); a records file's Reader
+// leaves its reading alone (its records are read through a buffer that
+// a seek of the file would throw off).
+func TestReader(t *testing.T) {
+	f, err := Open(traceFile("mutex.trace"))
+	require.NoError(t, err)
+	defer f.Close()
+	r, ok := f.Reader().(*os.File)
+	require.True(t, ok, "a trace in a regular file: the file itself")
+	pos, err := r.Seek(0, io.SeekCurrent)
+	require.NoError(t, err)
+	require.Zero(t, pos)
+
+	recs := make([]format.Record, 20000)
+	for i := range recs {
+		recs[i] = format.Record{Code: format.CodePollEnd, TS: uint32(i), Worker: uint8(i % 4)}
+	}
+	name := filepath.Join(t.TempDir(), "many.bin")
+	writeRecords(t, name, recs...)
+	v9, err := Open(name)
+	require.NoError(t, err)
+	defer v9.Close()
+	n := 0
+	for _, err := range v9.All() {
+		require.NoError(t, err)
+		if n++; n == 1 {
+			v9.Reader()
+		}
+	}
+	require.Equal(t, len(recs), n)
+}

@@ -333,6 +333,11 @@ func TestFileInput(t *testing.T) {
 
 				want, wantSt, wantErr := convert(bytes.NewReader(in))
 				got, gotSt, gotErr := convert(f)
+				// The file decoder reads at offsets (ReadAt), and leaves the
+				// file where it was; read as a stream, it would be at its end.
+				pos, err := f.Seek(0, io.SeekCurrent)
+				require.NoError(t, err)
+				require.Zero(t, pos, "the file was read as a stream")
 				require.Equal(t, fmt.Sprint(wantErr), fmt.Sprint(gotErr))
 				require.Equal(t, wantSt, gotSt)
 				require.True(t, bytes.Equal(want, got), "records differ")

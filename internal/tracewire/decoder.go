@@ -528,12 +528,17 @@ func (d *Decoder) readByteAt() (byte, error) {
 // nil).
 func (d *Decoder) readBatch(g *generation, exp byte, n int) ([]byte, int64, error) {
 	doff := d.off
-	short := func(k int) error {
-		return &Error{Offset: doff, Msg: fmt.Sprintf("failed to read full batch: read %d but wanted %d", k, n)}
+	short := func(k int, err error) error {
+		msg := fmt.Sprintf("failed to read full batch: read %d but wanted %d", k, n)
+		if err != nil && err != io.EOF && err != io.ErrUnexpectedEOF {
+			msg += ": " + err.Error() // (an I/O error, not the end of the file)
+		}
+		return &Error{Offset: doff, Msg: msg}
 	}
 	if d.ra != nil {
 		if d.size-doff < int64(n) {
-			return nil, doff, short(int(d.size - doff))
+			d.off = d.size // (where the stream decoder stops: all read)
+			return nil, doff, short(int(d.size-doff), nil)
 		}
 		if n == 0 || exp != 0 {
 			d.off += int64(n)
@@ -541,7 +546,7 @@ func (d *Decoder) readBatch(g *generation, exp byte, n int) ([]byte, int64, erro
 		}
 		first, err := d.readByteAt()
 		if err != nil {
-			return nil, doff, short(0)
+			return nil, doff, short(0, err)
 		}
 		if !tableBatch(first) {
 			d.off = doff + int64(n)
@@ -551,7 +556,7 @@ func (d *Decoder) readBatch(g *generation, exp byte, n int) ([]byte, int64, erro
 		k, err := d.ra.ReadAt(b, doff)
 		d.off = doff + int64(k)
 		if k < n {
-			return nil, doff, short(k)
+			return nil, doff, short(k, err)
 		}
 		return b, doff, nil
 	}
@@ -559,7 +564,7 @@ func (d *Decoder) readBatch(g *generation, exp byte, n int) ([]byte, int64, erro
 	k, err := io.ReadFull(d.r, b)
 	d.off += int64(k)
 	if err != nil {
-		return nil, doff, short(k)
+		return nil, doff, short(k, err)
 	}
 	return b, doff, nil
 }

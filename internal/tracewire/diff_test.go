@@ -78,42 +78,54 @@ func expEvents(in []byte) (out []string, err error) {
 // (NewFileDecoder). wireBoth fails t unless both give the same events and
 // the same error, and returns them.
 func wireEvents(in []byte) (out []string, err error) {
+	out, _, err = streamEvents(in)
+	return out, err
+}
+
+func streamEvents(in []byte) ([]string, int64, error) {
 	d, err := NewDecoder(bytes.NewReader(in))
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	return decoderEvents(d)
 }
 
-func fileEvents(in []byte) (out []string, err error) {
+func fileEvents(in []byte) ([]string, int64, error) {
 	d, err := NewFileDecoder(bytes.NewReader(in), int64(len(in)))
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	return decoderEvents(d)
 }
 
+// wireBoth also compares where the two decoders stopped (Offset: what a
+// caller reports as read).
 func wireBoth(t testing.TB, in []byte) ([]string, error) {
 	t.Helper()
-	got, gerr := wireEvents(in)
-	fgot, ferr := fileEvents(in)
+	got, off, gerr := streamEvents(in)
+	fgot, foff, ferr := fileEvents(in)
 	if fmt.Sprint(gerr) != fmt.Sprint(ferr) {
 		t.Fatalf("stream: %v; file: %v", gerr, ferr)
 	}
 	if !slices.Equal(got, fgot) {
 		t.Fatalf("stream and file decoders differ: %d and %d events", len(got), len(fgot))
 	}
+	if off != foff {
+		t.Fatalf("the stream decoder stopped at byte %d, the file decoder at %d (%v)", off, foff, gerr)
+	}
 	return got, gerr
 }
 
-func decoderEvents(d *Decoder) (out []string, err error) {
+// decoderEvents returns the descriptions of d's events, where it stopped
+// and the error that ended it (nil at a clean end).
+func decoderEvents(d *Decoder) (out []string, off int64, err error) {
 	for {
 		e, err := d.Next()
 		if err == io.EOF {
-			return out, nil
+			return out, d.Offset(), nil
 		}
 		if err != nil {
-			return out, err
+			return out, d.Offset(), err
 		}
 		out = append(out, describe(e))
 	}
