@@ -59,11 +59,27 @@ type seq struct{ gen, n uint64 }
 
 func (a seq) succeeds(b seq) bool { return a.gen == b.gen && a.n == b.n+1 }
 
+// gState is a goroutine's state in the ordering: what nearly every event
+// checks, in 32 bytes, so that the states of a server's hundreds of
+// goroutines stay in the first-level cache; the regions and ranges in
+// flight, which few events touch, are apart (extra).
 type gState struct {
-	status   uint8
-	seq      seq
+	status uint8
+	seq    seq
+	x      *gExtra
+}
+
+type gExtra struct {
 	regions  []region
 	inFlight []rangeType
+}
+
+// extra returns the goroutine's regions and ranges in flight.
+func (g *gState) extra() *gExtra {
+	if g.x == nil {
+		g.x = new(gExtra)
+	}
+	return g.x
 }
 
 type pState struct {
@@ -112,7 +128,10 @@ func (o *ordering) newG(status uint8, s seq) *gState {
 	if n := len(o.gfree); n > 0 {
 		g := o.gfree[n-1]
 		o.gfree = o.gfree[:n-1]
-		*g = gState{status: status, seq: s, regions: g.regions[:0], inFlight: g.inFlight[:0]}
+		*g = gState{status: status, seq: s, x: g.x}
+		if x := g.x; x != nil {
+			x.regions, x.inFlight = x.regions[:0], x.inFlight[:0]
+		}
 		return g
 	}
 	return &gState{status: status, seq: s}
@@ -721,13 +740,14 @@ func (o *ordering) userRegion(d *Decoder, ev *rawEvent, cur schedCtx, begin bool
 		return cur, false, fmt.Errorf("encountered %s without known state for current goroutine %d", eventName(ev.typ), cur.G)
 	}
 	r := region{ev.args[0], name}
+	x := s.extra()
 	if begin {
-		s.regions = append(s.regions, r)
-	} else if n := len(s.regions); n > 0 {
-		if s.regions[n-1] != r {
-			return cur, false, fmt.Errorf("misuse of region in goroutine %d: region end %q when the inner-most active region start event is %q", cur.G, r.name, s.regions[n-1].name)
+		x.regions = append(x.regions, r)
+	} else if n := len(x.regions); n > 0 {
+		if x.regions[n-1] != r {
+			return cur, false, fmt.Errorf("misuse of region in goroutine %d: region end %q when the inner-most active region start event is %q", cur.G, r.name, x.regions[n-1].name)
 		}
-		s.regions = s.regions[:n-1]
+		x.regions = x.regions[:n-1]
 	}
 	return cur, true, d.emit(ev, ev.typ, cur)
 }
@@ -857,7 +877,7 @@ func (o *ordering) goRangeBegin(d *Decoder, ev *rawEvent, cur schedCtx) (schedCt
 	if !ok {
 		return cur, false, fmt.Errorf("encountered event of type %d without known state for current goroutine %d", ev.typ, cur.G)
 	}
-	if err := beginRange(&s.inFlight, rangeOf(ev.typ, desc)); err != nil {
+	if err := beginRange(&s.extra().inFlight, rangeOf(ev.typ, desc)); err != nil {
 		return cur, false, err
 	}
 	return cur, true, d.emit(ev, ev.typ, cur)
@@ -869,7 +889,7 @@ func (o *ordering) goRangeActive(d *Decoder, ev *rawEvent, gen uint64, cur sched
 	if !ok {
 		return cur, false, fmt.Errorf("uninitialized goroutine %d found during %s", gid, eventName(ev.typ))
 	}
-	if err := activeRange(&s.inFlight, rangeOf(ev.typ, 0), gen == o.initialGen); err != nil {
+	if err := activeRange(&s.extra().inFlight, rangeOf(ev.typ, 0), gen == o.initialGen); err != nil {
 		return cur, false, err
 	}
 	return cur, true, d.emit(ev, ev.typ, cur)
@@ -883,7 +903,7 @@ func (o *ordering) goRangeEnd(d *Decoder, ev *rawEvent, cur schedCtx) (schedCtx,
 	if !ok {
 		return cur, false, fmt.Errorf("encountered event of type %d without known state for current goroutine %d", ev.typ, cur.G)
 	}
-	if _, err := endRange(&s.inFlight, ev.typ); err != nil {
+	if _, err := endRange(&s.extra().inFlight, ev.typ); err != nil {
 		return cur, false, err
 	}
 	return cur, true, d.emit(ev, ev.typ, cur)
