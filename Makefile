@@ -26,12 +26,13 @@ $(BUSY):
 # out: too slow there), then
 # the shim's overhead on a loopback HTTP server (see docs/shim.md) and
 # wakeshim attach's cost on its target on the same load (docs/attach.md),
-# then the micro-benchmarks.
+# then the micro-benchmarks (the decoder's and the converter's built with
+# the commands' profile, default.pgo, as the commands are).
 bench: $(BUSY)
 	$(GO) run ./internal/convbench -n 3 $(BUSY)
 	$(GO) test -run 'TestSameEvents|TestDifferential$$' ./internal/tracewire ./internal/convcore
-	$(GO) test -run '^$$' -bench Decode -benchtime 3x ./internal/tracewire
-	$(GO) test -run '^$$' -bench Convert -benchtime 3x ./internal/convcore
+	$(GO) test -pgo=$(CURDIR)/cmd/wakeshim/default.pgo -run '^$$' -bench Decode -benchtime 3x ./internal/tracewire
+	$(GO) test -pgo=$(CURDIR)/cmd/wakeshim/default.pgo -run '^$$' -bench Convert -benchtime 3x ./internal/convcore
 	$(GO) run ./shim/internal/httpbench -rounds 5 -phase 10s -modes off,on
 	$(GO) run ./attach/internal/attachbench -rounds 3 -phase 10s
 	$(GO) test -run '^$$' -bench . -benchmem ./format ./analyze
