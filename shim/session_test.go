@@ -163,8 +163,16 @@ func TestBudgetPauses(t *testing.T) {
 	if st.Pauses == 0 {
 		t.Errorf("no tracer pause with a tiny budget: %+v", st)
 	}
-	if st.Gens == 0 {
-		t.Error("nothing converted")
+	// With a budget this small, whether a generation is converted at all
+	// depends on what the goroutine dumps cost before the first one comes
+	// (a loaded machine spends the allowance first: CI saw it). What must
+	// hold is that every generation reached the worker and was converted
+	// or skipped for the budget, none lost another way.
+	if st.Gens+st.GensSkipped == 0 {
+		t.Errorf("no trace generation reached the worker: %+v", st)
+	}
+	if n := st.GensDropped + st.GensEvicted + st.GensFailed; n != 0 {
+		t.Errorf("%d generations lost other than to the budget: %+v", n, st)
 	}
 	if !strings.Contains(stderr.String(), "paused") {
 		t.Errorf("Stop line %q does not report the pauses", stderr.String())
