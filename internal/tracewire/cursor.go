@@ -3,7 +3,6 @@ package tracewire
 import (
 	"encoding/binary"
 	"fmt"
-	"io"
 )
 
 // cursor walks one M's event batches of a generation, in order.
@@ -99,24 +98,12 @@ func (c *cursor) nextBatch(g *generation) error {
 		}
 		data = c.buf[:b.n]
 		if k, err := g.ra.ReadAt(data, b.off); k < b.n {
-			msg := fmt.Sprintf("failed to read full batch: read %d but wanted %d", k, b.n)
-			if err != nil && err != io.EOF {
-				msg += ": " + err.Error()
-			}
-			return &Error{Offset: b.off, Msg: msg}
+			return shortBatch(b.off, k, b.n, err)
 		}
 	}
 	c.data, c.off, c.lastTs = data, b.off, g.mul(b.time)
 	c.batches = c.batches[1:]
 	return nil
-}
-
-// uvarint is binary.Uvarint with the one-byte case inline.
-func uvarint(b []byte) (uint64, int) {
-	if len(b) > 0 && b[0] < 0x80 {
-		return uint64(b[0]), 1
-	}
-	return binary.Uvarint(b)
 }
 
 // The frontier: a min-heap of the Ms' cursors by the time of their next

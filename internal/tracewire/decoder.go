@@ -528,13 +528,7 @@ func (d *Decoder) readByteAt() (byte, error) {
 // nil).
 func (d *Decoder) readBatch(g *generation, exp byte, n int) ([]byte, int64, error) {
 	doff := d.off
-	short := func(k int, err error) error {
-		msg := fmt.Sprintf("failed to read full batch: read %d but wanted %d", k, n)
-		if err != nil && err != io.EOF && err != io.ErrUnexpectedEOF {
-			msg += ": " + err.Error() // (an I/O error, not the end of the file)
-		}
-		return &Error{Offset: doff, Msg: msg}
-	}
+	short := func(k int, err error) error { return shortBatch(doff, k, n, err) }
 	if d.ra != nil {
 		if d.size-doff < int64(n) {
 			d.off = d.size // (where the stream decoder stops: all read)
@@ -567,6 +561,17 @@ func (d *Decoder) readBatch(g *generation, exp byte, n int) ([]byte, int64, erro
 		return nil, doff, short(k, err)
 	}
 	return b, doff, nil
+}
+
+// shortBatch is the error of a batch of n bytes at input offset off of
+// which only k could be read; err, the read's error, is named if it is
+// not the end of the input.
+func shortBatch(off int64, k, n int, err error) *Error {
+	msg := fmt.Sprintf("failed to read full batch: read %d but wanted %d", k, n)
+	if err != nil && err != io.EOF && err != io.ErrUnexpectedEOF {
+		msg += ": " + err.Error() // (an I/O error, not the end of the input)
+	}
+	return &Error{Offset: off, Msg: msg}
 }
 
 // readGeneration reads the next generation, up to its end marker; nil at
