@@ -135,12 +135,22 @@ func NewFile(name string, r io.Reader) (*File, error) {
 // at the place Next reads from: Reader is for traces, which have no
 // records.)
 func (f *File) Reader() io.Reader {
-	if of, ok := f.c.(*os.File); ok && f.Size >= 0 && f.Kind == KindTrace {
-		if _, err := of.Seek(0, io.SeekStart); err == nil {
-			return of
-		}
+	if of, ok := f.c.(*os.File); ok && f.Kind == KindTrace && rewound(of) {
+		return of
 	}
 	return f.br
+}
+
+// rewound reports whether of is a regular file, put back at its start for
+// convert.Convert, which reads such a file where it lies (ReadAt): the
+// caller has read its first bytes to tell its kind.
+func rewound(of *os.File) bool {
+	fi, err := of.Stat()
+	if err != nil || !fi.Mode().IsRegular() {
+		return false
+	}
+	_, err = of.Seek(0, io.SeekStart)
+	return err == nil
 }
 
 // Where describes the position just past the last record read: "offset N"

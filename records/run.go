@@ -305,12 +305,10 @@ func (s *runState) file(i int, in Input) error {
 	if f.Kind == KindTrace {
 		s.tick = nil // the conversion reports the progress
 		src := f.Reader()
-		if fi, err := osf.Stat(); err == nil && fi.Mode().IsRegular() {
-			if _, err := osf.Seek(0, io.SeekStart); err == nil {
-				// The converter reads a regular file where it lies
-				// (convert.Convert), and says how far it read.
-				src, fromFile, s.convRead = osf, true, 0
-			}
+		if rewound(osf) {
+			// The converter reads a regular file where it lies
+			// (convert.Convert), and says how far it read.
+			src, fromFile, s.convRead = osf, true, 0
 		}
 		recErr, convErr := s.convertTrace(src, progress, done)
 		if recErr != nil {
