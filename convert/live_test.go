@@ -256,6 +256,7 @@ func TestEntryOf(t *testing.T) {
 		{"gowrap into the standard library", []string{"net/http.(*conn).serve x:1", "net/http.(*Server).Serve.gowrap3 x:2"}, "net/http.(*Server).Serve", "net/http.(*conn).serve"},
 		{"closure blocks itself", []string{"runtime.chanrecv1 x:1", "main.main.func1 m.go:2"}, "main.main", "main.main.func1"},
 		{"runtime only", []string{"runtime.gopark x:1"}, "", ""},
+		{"main goroutine in an init", []string{"runtime.chanrecv1 x:1", "github.com/x/server.init.0 s.go:9", "runtime.doInit1 x:2", "runtime.doInit x:3", "runtime.main x:4", "runtime.goexit x:5"}, "", "main.main"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			assert.Equal(t, tc.want, entryOf(tc.frames, tc.creator))

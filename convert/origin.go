@@ -72,9 +72,18 @@ func (c *Converter) noteFrames(g *goroutine, frames []string) {
 // entryOf returns the entry function of a goroutine whose stack is frames
 // (innermost first, "FUNC FILE:LINE"), created in function creator ("" if
 // unknown): the outermost frame that is not the runtime's, past wrappers.
+//
+// A stack under runtime.main is the main goroutine's, whose entry is
+// main.main whatever it runs now: while package inits run (a shim started
+// from an init), its stack is runtime.main < runtime.doInit1 < PKG.init,
+// and naming the goroutine after the init it was in at the first stack
+// seen would call the whole program's main goroutine "server.init".
 func entryOf(frames []string, creator string) string {
 	j := len(frames) - 1
 	for j >= 0 && strings.HasPrefix(frameFunc(frames[j]), "runtime.") {
+		if frameFunc(frames[j]) == "runtime.main" {
+			return "main.main"
+		}
 		j--
 	}
 	if j < 0 {
