@@ -75,7 +75,7 @@ func analyzeLeak(t *testing.T, name string, profiles ...string) *analyze.Report 
 
 // tally is how a mode did on the reproducers and healthy programs.
 type tally struct {
-	found, all       int // leaked goroutines marked leaked or deadlocked (warning)
+	found, all        int // leaked goroutines marked leaked or deadlocked (warning)
 	bugsAll, bugsAll2 int // reproducers with all their goroutines found
 	suspectWarn       int // suspect warnings on the leaked goroutines
 	otherWarn         int // warnings on goroutines the bug does not leak
