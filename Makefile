@@ -2,7 +2,7 @@
 GO ?= go
 BUSY := testdata/traces/busy.trace
 
-.PHONY: test demo bench fuzz generate check realserver idlecost pgo
+.PHONY: test demo bench fuzz generate check realserver idlecost pgo leaks
 
 # vet + race tests: the README's (and CI's) test command.
 test:
@@ -103,3 +103,11 @@ comma := ,
 idlecost:
 	@d=$$(mktemp -d) && trap 'rm -rf "$$d"' EXIT && \
 	  WAKESHIM="dir=$$d$(if $(IDLE_WAKESHIM),$(comma)$(IDLE_WAKESHIM))" $(GO) run ./testdata/progs/idle -o "$$d" -n $(IDLE_N) -d $(IDLE_D)
+
+# The leak reproducers (testdata/leaks): their execution traces and
+# goroutineleak profiles, regenerated with Go 1.27 (the profile is on by
+# default there; Go 1.26 has it only with GOEXPERIMENT=goroutineleakprofile).
+LEAKS_GO ?= go1.27.3
+leaks:
+	rm -rf testdata/leaks/out
+	GOTOOLCHAIN=$(LEAKS_GO) $(GO) run -trimpath ./testdata/leaks -o testdata/leaks/out

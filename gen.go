@@ -22,3 +22,8 @@ package wakeshim
 //go:generate go run -trimpath ./testdata/progs/sleep -o testdata/traces
 //go:generate go run -trimpath ./testdata/progs/preblocked -o testdata/traces
 //go:generate go run -trimpath ./testdata/progs/flightrec -o testdata/traces
+
+// The leak reproducers' traces and goroutineleak profiles
+// (testdata/leaks/out) are made with Go 1.27, where the profile is on by
+// default: GOTOOLCHAIN=go1.27.3 go generate ./..., or make leaks.
+//go:generate go run -trimpath ./testdata/leaks -o testdata/leaks/out

@@ -47,6 +47,9 @@ type Config struct {
 	TimelineMax int
 	// Worst is how many of the longest latencies are listed. Zero means 20.
 	Worst int
+	// Leaks are goroutineleak profiles of the program: the proof of the
+	// leaked verdicts (verdict.go). None: the rules alone judge.
+	Leaks []*LeakProfile
 }
 
 func (c Config) withDefaults() (Config, error) {
@@ -94,6 +97,7 @@ type task struct {
 	entry    string // from a block's stack, when loc is unknown
 	block    int32  // latest block, -1: none
 	ranAfter bool   // a PollStart since the latest block's last record
+	spawned  bool   // its TaskSpawn is in the records (for the verdicts)
 	// The last wake, for attribution to a TaskPending that follows it.
 	lastWakeT  int64
 	lastWaker  int32
@@ -251,6 +255,7 @@ func (a *Analyzer) Add(ev *records.Event) {
 		if ev.Location != "" {
 			a.tasks[a.task(ev.Process, ev.Task)].loc = ev.Location
 		}
+		a.spawnedTask(ev)
 	case format.CodePollStart:
 		a.pollStart(ev)
 	case format.CodePollEnd:

@@ -130,18 +130,26 @@ func TestFindings(t *testing.T) {
 	// 20 runs 530µs after its first wake, while P1 is parked.
 	f.add(format.Record{Code: format.CodePollStart, TS: 5530, Task: 20}, nil, "")
 	f.add(format.Record{Code: format.CodePollEnd, TS: 5540}, nil, "")
-	// 23 blocks and never runs again.
+	// 23, created during the records and never woken, blocks and never
+	// runs again.
+	f.add(format.Record{Code: format.CodeTaskSpawn, Task: 23}, nil, "main.work (created at main.main /src/main.go:3)")
 	f.add(format.Record{Code: format.CodeTaskPending, TS: 6000, Task: 23, Duration: 5000}, mu, "")
 	r := f.a.Report(10000e3)
 	kinds := map[string]Finding{}
 	for _, fd := range r.Findings {
 		kinds[fd.Kind] = fd
 	}
-	require.Contains(t, kinds, "stuck")
-	assert.Equal(t, int64(23), kinds["stuck"].Numbers["task_id"])
-	assert.Equal(t, int64(9000e3), kinds["stuck"].Numbers["blocked_ns"], "blocked from 1ms to the end at 10ms")
-	assert.Equal(t, int64(3), kinds["stuck"].Numbers["goroutines"], "21, 22 and 23 never ran again")
-	assert.Contains(t, kinds["stuck"].Text, "3 goroutines (longest g23 main.work) blocked for 9.00ms in sync.Mutex.Lock at sync.(*Mutex).Lock")
+	// 21, 22 and 23 never ran again; 23 alone was never woken since its
+	// creation: a strong suspect (a lock), the others are info.
+	require.Contains(t, kinds, "suspect")
+	assert.Equal(t, int64(23), kinds["suspect"].Numbers["task_id"])
+	assert.Equal(t, int64(9000e3), kinds["suspect"].Numbers["blocked_ns"], "blocked from 1ms to the end at 10ms")
+	assert.Equal(t, int64(1), kinds["suspect"].Numbers["goroutines"])
+	assert.Contains(t, kinds["suspect"].Text, "g23 main.work created at main.go:3 suspect: blocked for 9.00ms in sync.Mutex.Lock at sync.(*Mutex).Lock")
+	assert.Contains(t, kinds["suspect"].Text, "never woken since it was created at main.main /src/main.go:3")
+	require.Len(t, r.Verdicts, 3)
+	assert.Equal(t, 3, r.VerdictSummary.Suspect)
+	assert.Equal(t, 1, r.VerdictSummary.Warnings)
 	require.Contains(t, kinds, "herd")
 	assert.Equal(t, int64(3), kinds["herd"].Numbers["woken"])
 	require.Contains(t, kinds, "slow_wake")
@@ -282,15 +290,16 @@ func TestPreblockedTrace(t *testing.T) {
 	}
 	facts(t, "preblocked", &fx)
 	r, _ := analyzeTrace(t, Config{Stuck: 5 * time.Millisecond}, "preblocked.trace")
-	var stuck *Finding
-	for i := range r.Findings {
-		if r.Findings[i].Kind == "stuck" {
-			stuck = &r.Findings[i]
-		}
-	}
-	require.NotNil(t, stuck, "%+v", r.Findings)
-	assert.Equal(t, int64(fx.P3.ID), stuck.Numbers["task_id"])
-	g := r.Pending[stuck.Numbers["group"]]
+	// P3, blocked since before the records on a receive nobody sends
+	// to, with no leak profile: a suspect, info only (a receive is how
+	// service goroutines wait too).
+	require.Len(t, r.Verdicts, 1, "%+v", r.Verdicts)
+	v := r.Verdicts[0]
+	assert.Equal(t, fx.P3.ID, v.TaskID)
+	assert.Equal(t, VerdictSuspect, v.Verdict)
+	assert.Equal(t, "info", v.Severity)
+	assert.Equal(t, "chan receive", v.Reason)
+	g := r.Pending[v.Group]
 	assert.Equal(t, 1, g.StillBlocked)
 	assert.True(t, strings.Contains(strings.Join(g.Frames, "\n"), fx.P3.Func+" "), g.Frames)
 }

@@ -56,6 +56,7 @@ func (a *Analyzer) Report(end int64) *Report {
 	r.Timeline = a.tl.finish(a, end)
 	r.Config.WindowStartNS, r.Config.WindowEndNS = r.Timeline.StartNS, r.Timeline.EndNS
 	a.finishPending(r)
+	a.verdicts(r, end)
 	a.finishWakes(r)
 	a.finishWorkers(r, end)
 	r.Queue = thin(a.queue, 2000)
@@ -261,45 +262,8 @@ func thin(q []QueuePoint, n int) []QueuePoint {
 
 func (a *Analyzer) findings(r *Report, end int64) {
 	const perKind = 10
-	// Stuck: per group, the goroutines still blocked at the end for long.
-	n := 0
-	for i, pg := range r.Pending {
-		if n == perKind {
-			break
-		}
-		g := &a.groups[a.order[i]]
-		var longest int64
-		var lt int32
-		var count int
-		var since int64
-		for _, bi := range g.blocks {
-			if !a.stillBlocked(bi) {
-				continue
-			}
-			b := &a.blocks[bi]
-			blocked := max(b.dur, b.last-b.start) + (end - b.last)
-			if blocked < int64(a.cfg.Stuck) {
-				continue
-			}
-			count++
-			if blocked > longest {
-				longest, lt, since = blocked, b.task, b.start
-			}
-		}
-		if count == 0 {
-			continue
-		}
-		n++
-		what := a.name(lt)
-		if count > 1 {
-			what = fmt.Sprintf("%d goroutines (longest %s)", count, a.name(lt))
-		}
-		r.Findings = append(r.Findings, Finding{Kind: "stuck", Severity: "warning",
-			Text: fmt.Sprintf("%s blocked for %s in %s at %s until the end: leak or deadlock suspect",
-				what, FmtNS(longest), reasonText(pg.Reason), stackLeaf(pg.Frames)),
-			Numbers: map[string]int64{"task_id": int64(a.tasks[lt].id), "blocked_ns": longest, "since_ns": since,
-				"goroutines": int64(count), "group": int64(i)}})
-	}
+	// The goroutines still blocked at the end: their verdicts' warnings.
+	a.verdictFindings(r)
 	// Herd: wakers that woke many goroutines at once.
 	var herds []int32
 	for ti := range a.tasks {
@@ -325,7 +289,7 @@ func (a *Analyzer) findings(r *Report, end int64) {
 				"ts_ns": s.ts, "parked_workers": int64(s.parked)}})
 	}
 	// Queues: many goroutines blocked at once on one stack.
-	n = 0
+	n := 0
 	for i, pg := range r.Pending {
 		if n == perKind {
 			break

@@ -18,9 +18,12 @@ type Report struct {
 	Workers      []Worker       `json:"workers"`
 	Queue        []QueuePoint   `json:"queue"`
 	Findings     []Finding      `json:"findings"`
-	Timeline     Timeline       `json:"timeline"`
-	Config       ConfigInfo     `json:"config"`
-	Warnings     []string       `json:"warnings"`
+	// Verdicts judge every goroutine still blocked at the end (verdict.go).
+	Verdicts       []Verdict      `json:"verdicts"`
+	VerdictSummary VerdictSummary `json:"verdict_summary"`
+	Timeline       Timeline       `json:"timeline"`
+	Config         ConfigInfo     `json:"config"`
+	Warnings       []string       `json:"warnings"`
 }
 
 // Input is one file read.

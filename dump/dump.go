@@ -155,6 +155,13 @@ func (g *Goroutine) Blocked() bool {
 // Dump is a parsed goroutine dump.
 type Dump struct {
 	Form Form
+	// Profile is the profile the dump says it is, for the forms that say
+	// (debug=0: the sample type, debug=1: the header): "goroutine" or
+	// "goroutineleak" (the Go runtime's leak profile, whose entries are
+	// the leaked goroutines only). Empty for debug=2, which looks the
+	// same either way: a goroutineleak profile at debug=2 lists every
+	// goroutine, the leaked ones with " (leaked)" after their state.
+	Profile string
 	// Time is when the profile was taken, when the dump says (protobuf
 	// only); zero otherwise.
 	Time time.Time

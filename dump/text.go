@@ -52,12 +52,13 @@ func parseDebug1(data []byte, name string) (*Dump, error) {
 			if strings.TrimSpace(line) == "" {
 				continue
 			}
-			_, n, ok := strings.Cut(line, " profile: total ")
+			kind, n, ok := strings.Cut(line, " profile: total ")
 			t, err := strconv.Atoi(strings.TrimSpace(n))
 			if !ok || err != nil || t < 0 {
 				return nil, errorf(name, ls.n, "bad debug=1 header %q, want \"goroutine profile: total N\"", clip(line))
 			}
 			total = t
+			d.Profile = strings.TrimSpace(kind)
 		case strings.TrimSpace(line) == "":
 			flush()
 		case strings.HasPrefix(line, "# labels: "):

@@ -27,6 +27,8 @@ func WriteText(w io.Writer, r *analyze.Report, width, top int) {
 		writeWrapped(w, fmt.Sprintf("%-7s %-9s ", f.Severity, f.Kind), f.Text, width)
 	}
 
+	writeVerdicts(w, r, width, top)
+
 	fmt.Fprintf(w, "\nWHERE GOROUTINES WAIT (%d group(s) by reason + stack, most total time first)\n", len(r.Pending))
 	rows := [][]string{}
 	var subs []string

@@ -57,7 +57,7 @@ func parseProto(data []byte, name string) (*dump.Dump, error) {
 		}
 		return nil, errorf(name, 0, "a pprof profile of sample type %s, not a goroutine profile", typ)
 	}
-	d := &dump.Dump{Form: dump.FormProto}
+	d := &dump.Dump{Form: dump.FormProto, Profile: p.SampleType[0].Type}
 	if p.TimeNanos != 0 {
 		d.Time = time.Unix(0, p.TimeNanos).UTC()
 	}

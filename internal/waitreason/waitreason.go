@@ -198,6 +198,13 @@ func fromStack(frames []string) string {
 	for _, f := range frames {
 		fn, _, _ := strings.Cut(f, " ")
 		if m, ok := byFunc[fn]; ok {
+			// A writer of a sync.RWMutex blocked on its inner writer
+			// mutex parks in that Mutex's Lock, which the runtime names
+			// [sync.Mutex.Lock]; only the wait for the readers to leave
+			// is [sync.RWMutex.Lock]. As a dump says, so do we.
+			if m == RWMutexLock && r == MutexLock {
+				continue
+			}
 			if m != "" {
 				r = m
 			}

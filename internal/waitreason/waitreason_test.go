@@ -20,6 +20,11 @@ func TestCanonical(t *testing.T) {
 		{"trace sync mutex", "sync", []string{"sync.(*Mutex).Lock sync/mutex.go:46", "main.waitForLock /m.go:48"}, MutexLock},
 		{"trace sync mutex deep", "sync", []string{"runtime.gopark x:1", "runtime.semacquire1 x:2", "internal/sync.runtime_SemacquireMutex x:3", "internal/sync.(*Mutex).lockSlow x:4", "sync.(*Mutex).Lock x:5", "main.f y:1"}, MutexLock},
 		{"trace sync rlock", "sync", []string{"sync.(*RWMutex).RLock sync/rwmutex.go:74", "main.f y:1"}, RWMutexRLock},
+		// A writer waiting for the inner writer mutex (another writer holds
+		// the lock) is [sync.Mutex.Lock] in a dump; one waiting for the
+		// readers to leave is [sync.RWMutex.Lock].
+		{"trace rwmutex writer on inner mutex", "sync", []string{"sync.(*Mutex).Lock sync/mutex.go:46", "sync.(*RWMutex).Lock sync/rwmutex.go:150", "main.f y:1"}, MutexLock},
+		{"trace rwmutex writer on readers", "sync", []string{"sync.(*RWMutex).Lock sync/rwmutex.go:156", "main.f y:1"}, RWMutexLock},
 		{"trace sync waitgroup", "sync", []string{"sync.(*WaitGroup).Wait sync/waitgroup.go:118", "main.f y:1"}, WaitGroupWait},
 		{"trace sync bare", "sync", []string{"main.f y:1"}, Semacquire},
 		{"dump semacquire waitgroup", "semacquire", []string{"sync.runtime_SemacquireWaitGroup x:1", "sync.(*WaitGroup).Wait x:2", "main.f y:1"}, WaitGroupWait},

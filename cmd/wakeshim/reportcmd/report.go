@@ -16,6 +16,7 @@ import (
 
 	"github.com/wakeshim/wakeshim/analyze"
 	"github.com/wakeshim/wakeshim/convert"
+	_ "github.com/wakeshim/wakeshim/dump/pprofdump" // goroutineleak profiles in pb.gz
 	"github.com/wakeshim/wakeshim/internal/cliflags"
 	"github.com/wakeshim/wakeshim/internal/progress"
 	"github.com/wakeshim/wakeshim/records"
@@ -31,7 +32,11 @@ goroutine waits to run, how busy the Ps are, and findings worth a look.
 INPUT is a v9 file, its JSONL rendering, a Go execution trace (converted on
 the fly, nothing written), or a directory of the shim's files; several inputs
 (the segments of one run, app.bin app.2.bin ...) are read as one time line,
-in the order given.
+in the order given. An INPUT that is a goroutineleak profile (the Go
+runtime's proof of leaks: /debug/pprof/goroutineleak, in pb.gz or debug=1 or
+debug=2 text), and such profiles in a directory (*.leak.txt, *.leak.pb.gz,
+*goroutineleak*), prove the "leaked" verdicts of the goroutines still blocked
+at the end.
 
 Text goes to standard output (100 columns; -wide for more); -json, -pprof and
 -html write the other forms (docs/report.md documents every JSON field).
@@ -65,7 +70,7 @@ func Run(name string, args []string, stdout, stderr io.Writer) int {
 	fs.IntVar(&o.top, "top", 10, "show the top `N` rows of each text table")
 	fs.BoolVar(&o.quiet, "q", false, "no summary line on standard error")
 	fs.BoolVar(&o.strict, "strict", false, "refuse a records file cut short (default: read it to its last whole record, with a warning)")
-	fs.DurationVar(&o.cfg.Stuck, "stuck", time.Second, "finding: a goroutine still blocked at the end after this long (leak or deadlock suspect)")
+	fs.DurationVar(&o.cfg.Stuck, "stuck", time.Second, "verdicts: without a goroutineleak profile, a goroutine never woken since its creation, blocked at the end this long in a send or a lock, is a suspect warning")
 	fs.IntVar(&o.cfg.HerdCount, "herd", 10, "finding: one goroutine waking at least `N` goroutines within -herd-window")
 	fs.DurationVar(&o.cfg.HerdWindow, "herd-window", time.Millisecond, "the window of -herd")
 	fs.DurationVar(&o.cfg.SlowWake, "slow-wake", time.Millisecond, "finding: a wake waiting this long to run while a P was parked")
@@ -120,6 +125,20 @@ func Run(name string, args []string, stdout, stderr io.Writer) int {
 
 func run(name string, inputs []string, o *options, stdout, stderr io.Writer) error {
 	start := time.Now()
+	inputs, leaks, err := analyze.SplitInputs(inputs)
+	if err != nil {
+		return err
+	}
+	if len(inputs) == 0 {
+		return fmt.Errorf("no records or trace among the inputs, only goroutineleak profiles (%s)", strings.Join(leaks, ", "))
+	}
+	for _, l := range leaks {
+		p, err := analyze.ReadLeakProfile(l, 0)
+		if err != nil {
+			return err
+		}
+		o.cfg.Leaks = append(o.cfg.Leaks, p)
+	}
 	ins, err := records.Expand(inputs)
 	if err != nil {
 		return err
