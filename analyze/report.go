@@ -18,6 +18,7 @@ type Report struct {
 	Workers      []Worker       `json:"workers"`
 	Queue        []QueuePoint   `json:"queue"`
 	Findings     []Finding      `json:"findings"`
+	Chains       []Chain        `json:"chains"`
 	Timeline     Timeline       `json:"timeline"`
 	Config       ConfigInfo     `json:"config"`
 	Warnings     []string       `json:"warnings"`
@@ -45,6 +46,10 @@ type PendingGroup struct {
 	// MaxAtOnce is the most goroutines blocked in this group at the same
 	// time.
 	MaxAtOnce int `json:"max_at_once"`
+	// Roots: where the waiting time of the group's ended waits went, by
+	// the root of each wait's chain (ChainedNS of it in all).
+	Roots     []RootShare `json:"roots"`
+	ChainedNS int64       `json:"chained_ns"`
 }
 
 // Waker is who ended the waits of a group.
