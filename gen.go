@@ -22,3 +22,4 @@ package wakeshim
 //go:generate go run -trimpath ./testdata/progs/sleep -o testdata/traces
 //go:generate go run -trimpath ./testdata/progs/preblocked -o testdata/traces
 //go:generate go run -trimpath ./testdata/progs/flightrec -o testdata/traces
+//go:generate go run -trimpath ./testdata/progs/chains -o testdata/traces

@@ -762,14 +762,16 @@ func (a *Analyzer) queueMax(from, to int64) int {
 func RootsText(roots []RootShare, n int) string {
 	var b strings.Builder
 	var rest float64
+	shown := 0
 	for i, r := range roots {
-		if i >= n {
+		if shown == n || (i > 0 && r.Percent < 1) {
 			rest += r.Percent
 			continue
 		}
-		if i > 0 {
+		if shown > 0 {
 			b.WriteString(", ")
 		}
+		shown++
 		b.WriteString(pct(r.Percent))
 		b.WriteString(" ")
 		switch r.Kind {
@@ -777,8 +779,6 @@ func RootsText(roots []RootShare, n int) string {
 			b.WriteString("CPU in " + r.Func)
 		case "scheduler":
 			b.WriteString("scheduler delay")
-		case "unknown":
-			b.WriteString("unknown")
 		default:
 			b.WriteString(r.Kind)
 		}

@@ -3,6 +3,7 @@ package analyze
 import (
 	"fmt"
 	"math"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -10,7 +11,9 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/wakeshim/wakeshim/convert"
 	"github.com/wakeshim/wakeshim/format"
+	"github.com/wakeshim/wakeshim/records"
 )
 
 // chainText renders a chain for failure messages.
@@ -250,6 +253,75 @@ func TestChainHistoryBounds(t *testing.T) {
 	pc := func(ns int64) string {
 		return strconv.FormatFloat(math.Round(float64(ns)*100/float64(c.WaitNS)), 'f', 0, 64) + "%"
 	}
-	assert.Equal(t, pc(unknown)+" unknown, "+pc(cpu)+" CPU in app.loop, <1% scheduler delay", RootsText(g.Roots, 3))
+	assert.Equal(t, pc(unknown)+" unknown, "+pc(cpu)+" CPU in app.loop, <1% other", RootsText(g.Roots, 3))
 	assert.Equal(t, "100% timer", RootsText(r.Pending[1-c.Group].Roots, 3), "a select the runtime ended: a timer")
+}
+
+// On nats-server under load, a subscriber connection's writeLoop waits on
+// its sync.Cond until a publisher's readLoop has messages for it: the
+// chain of such a wait goes through the readLoop (its CPU, and its own
+// wait on the network), as the messages do.
+func TestChainNatsServer(t *testing.T) {
+	ins, err := records.Expand([]string{filepath.Join("..", "testdata", "realtraces", "nats-server.trace")})
+	require.NoError(t, err)
+	r, _, err := Analyze(records.NewRun(ins, records.Options{Convert: convert.Config{Ignore: convert.SystemGoroutine}}),
+		Config{Chains: 20})
+	require.NoError(t, err)
+	require.Len(t, r.Chains, 20)
+	crossing := 0
+	for i, c := range r.Chains {
+		if i > 0 {
+			assert.LessOrEqual(t, c.WaitNS, r.Chains[i-1].WaitNS, "longest first")
+		}
+		var sum int64
+		for _, l := range c.Links {
+			if l.Kind != "woken" {
+				sum += l.ShareNS
+			}
+			assert.GreaterOrEqual(t, l.StartNS, c.StartNS)
+			assert.LessOrEqual(t, l.EndNS, c.EndNS)
+		}
+		if !c.Truncated {
+			assert.Equal(t, c.WaitNS, sum, "shares add up\n%s", chainText(c))
+		}
+		if !strings.HasSuffix(c.Name, "(*client).writeLoop") || c.Reason != "sync.Cond.Wait" ||
+			!strings.HasSuffix(c.WakerName, "(*client).readLoop") {
+			continue
+		}
+		var readCPU, readNet int64
+		for _, l := range c.Links {
+			if l.Task == c.Waker && l.Depth == 1 {
+				switch l.Kind {
+				case "cpu":
+					readCPU += l.ShareNS
+					assert.Equal(t, "IO_wait", l.Reason, "the readLoop's next block: the socket read")
+				case "network":
+					readNet += l.ShareNS
+				}
+			}
+		}
+		if readCPU > 0 && readNet > c.WaitNS/2 {
+			crossing++
+		}
+	}
+	assert.GreaterOrEqual(t, crossing, 5, "writeLoop waits explained by a readLoop's CPU and network wait")
+	// The groups' summaries: the writeLoop's cond wait went mostly to the
+	// network, through the readLoops.
+	groups := 0
+	for _, g := range r.Pending {
+		if g.Reason != "sync.Cond.Wait" || !strings.Contains(strings.Join(g.Frames, "\n"), "(*client).writeLoop") {
+			continue
+		}
+		if groups++; groups > 1 {
+			break // the largest of them (shorter ones may be all scheduler delay)
+		}
+		require.NotEmpty(t, g.Roots)
+		text := RootsText(g.Roots, 4)
+		assert.Equal(t, "network", g.Roots[0].Kind, text)
+		assert.Contains(t, text, "CPU in server.(*client).readLoop")
+		// The waits that ended were walked; those still blocked at the end were not.
+		assert.LessOrEqual(t, g.ChainedNS, g.TotalNS)
+		assert.Greater(t, float64(g.ChainedNS), 0.8*float64(g.TotalNS), text)
+	}
+	assert.Positive(t, groups)
 }
