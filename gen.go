@@ -27,3 +27,4 @@ package wakeshim
 // (testdata/leaks/out) are made with Go 1.27, where the profile is on by
 // default: GOTOOLCHAIN=go1.27.3 go generate ./..., or make leaks.
 //go:generate go run -trimpath ./testdata/leaks -o testdata/leaks/out
+//go:generate go run -trimpath ./testdata/progs/chains -o testdata/traces

@@ -50,6 +50,10 @@ type Config struct {
 	// Leaks are goroutineleak profiles of the program: the proof of the
 	// leaked verdicts (verdict.go). None: the rules alone judge.
 	Leaks []*LeakProfile
+	// Chains is how many of the longest waits keep their wake chain
+	// (chain.go). Zero means 10; negative, none (the groups' summaries
+	// and the root-cause profile are made all the same).
+	Chains int
 }
 
 func (c Config) withDefaults() (Config, error) {
@@ -80,6 +84,9 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.Worst == 0 {
 		c.Worst = 20
+	}
+	if c.Chains == 0 {
+		c.Chains = 10
 	}
 	return c, nil
 }
@@ -197,6 +204,7 @@ type Analyzer struct {
 	tl                          timeline
 	slow                        slowWakes
 	order                       []int32 // groups in report order, after Report
+	ch                          chainState
 }
 
 type slowWakes struct {
@@ -311,6 +319,7 @@ func (a *Analyzer) pollStart(ev *records.Event) {
 	}
 	w.running, w.runStart, w.runTask = true, ev.T, ti
 	w.polls++
+	a.chainPollStart(ti, ev.Worker, ev.T)
 	a.tl.advance(a, ev.T)
 }
 
@@ -322,6 +331,7 @@ func (a *Analyzer) pollEnd(t int64, worker uint8) {
 	}
 	w.running = false
 	w.busy += t - w.runStart
+	a.chainPollEnd(w.runTask, t)
 	a.tl.addPoll(a, int(worker), w.runStart, t, w.runTask)
 }
 
@@ -373,6 +383,7 @@ func (a *Analyzer) wake(ev *records.Event) {
 		}
 	}
 	a.tl.addWake(a, ev.T, wi, gi, int(ev.Worker))
+	a.chainWake(wi, gi, ev.T)
 }
 
 func (a *Analyzer) pending(ev *records.Event) {
@@ -408,6 +419,7 @@ func (a *Analyzer) pending(ev *records.Event) {
 	if t.wakePending && t.wakeT >= start-reReportSlack && t.wakeT <= ev.T {
 		t.wakeGroup = gi
 	}
+	a.chainPending(ti, gi, t.block, start, ev.T)
 }
 
 func abs(v int64) int64 {

@@ -57,6 +57,7 @@ func (a *Analyzer) Report(end int64) *Report {
 	r.Config.WindowStartNS, r.Config.WindowEndNS = r.Timeline.StartNS, r.Timeline.EndNS
 	a.finishPending(r)
 	a.verdicts(r, end)
+	a.finishChains(r)
 	a.finishWakes(r)
 	a.finishWorkers(r, end)
 	r.Queue = thin(a.queue, 2000)
@@ -89,7 +90,8 @@ func (a *Analyzer) finishPending(r *Report) {
 	})
 	for _, gi := range a.order {
 		g := &a.groups[gi]
-		pg := PendingGroup{Reason: g.reason, Frames: g.frames, Count: len(g.blocks), TotalNS: totals[gi], Wakers: []Waker{}}
+		pg := PendingGroup{Reason: g.reason, Frames: g.frames, Count: len(g.blocks), TotalNS: totals[gi], Wakers: []Waker{},
+			Roots: []RootShare{}}
 		durs := make([]int64, 0, len(g.blocks))
 		tasks := map[int32]bool{}
 		type wk struct {

@@ -21,6 +21,7 @@ type Report struct {
 	// Verdicts judge every goroutine still blocked at the end (verdict.go).
 	Verdicts       []Verdict      `json:"verdicts"`
 	VerdictSummary VerdictSummary `json:"verdict_summary"`
+	Chains         []Chain        `json:"chains"`
 	Timeline       Timeline       `json:"timeline"`
 	Config         ConfigInfo     `json:"config"`
 	Warnings       []string       `json:"warnings"`
@@ -48,6 +49,10 @@ type PendingGroup struct {
 	// MaxAtOnce is the most goroutines blocked in this group at the same
 	// time.
 	MaxAtOnce int `json:"max_at_once"`
+	// Roots: where the waiting time of the group's ended waits went, by
+	// the root of each wait's chain (ChainedNS of it in all).
+	Roots     []RootShare `json:"roots"`
+	ChainedNS int64       `json:"chained_ns"`
 }
 
 // Waker is who ended the waits of a group.

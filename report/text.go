@@ -58,6 +58,7 @@ func WriteText(w io.Writer, r *analyze.Report, width, top int) {
 	}
 	textwidth.Table(w, width, "  ", []string{"#", "REASON", "COUNT", "TOTAL", "P50", "P99", "MAX", "AT END", "WAKERS"}, rows, subs, 8, 1)
 	more(w, len(r.Pending), top)
+	writeChainsText(w, r, width, top)
 
 	fmt.Fprintf(w, "\nWHO WAKES WHOM (%d edge(s), most wakes first; latency = wake to run)\n", len(r.Wakes))
 	rows = rows[:0]

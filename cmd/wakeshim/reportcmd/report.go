@@ -52,6 +52,7 @@ type options struct {
 	jsonOut, pprofDir, htmlOut string
 	wide, quiet, strict        bool
 	top                        int
+	chains                     int
 	window                     string
 	cfg                        analyze.Config
 	conv                       convert.Config
@@ -64,10 +65,11 @@ func Run(name string, args []string, stdout, stderr io.Writer) int {
 	fs.SetOutput(stderr)
 	var o options
 	fs.StringVar(&o.jsonOut, "json", "", "write the JSON document to `FILE` (\"-\": standard output, instead of the text)")
-	fs.StringVar(&o.pprofDir, "pprof", "", "write pending.pb.gz and latency.pb.gz (pprof profiles) to `DIR`")
+	fs.StringVar(&o.pprofDir, "pprof", "", "write pending.pb.gz, latency.pb.gz and roots.pb.gz (pprof profiles) to `DIR`")
 	fs.StringVar(&o.htmlOut, "html", "", "write a self-contained HTML page to `FILE`")
 	fs.BoolVar(&o.wide, "wide", false, "text wider than 100 columns: full stacks and names")
 	fs.IntVar(&o.top, "top", 10, "show the top `N` rows of each text table")
+	fs.IntVar(&o.chains, "chains", 10, "keep the wake chains of the `N` longest waits (0: none; the groups' summaries and roots.pb.gz cover every wait)")
 	fs.BoolVar(&o.quiet, "q", false, "no summary line on standard error")
 	fs.BoolVar(&o.strict, "strict", false, "refuse a records file cut short (default: read it to its last whole record, with a warning)")
 	fs.DurationVar(&o.cfg.Stuck, "stuck", time.Second, "verdicts: without a goroutineleak profile, a goroutine never woken since its creation, blocked at the end this long in a send or a lock, is a suspect warning")
@@ -96,6 +98,13 @@ func Run(name string, args []string, stdout, stderr io.Writer) int {
 	}
 	if o.top <= 0 {
 		return usageErr("-top must be positive")
+	}
+	if o.chains < 0 {
+		return usageErr("-chains must not be negative")
+	}
+	o.cfg.Chains = o.chains
+	if o.chains == 0 {
+		o.cfg.Chains = -1
 	}
 	if o.jsonOut == "-" && o.htmlOut == "-" {
 		return usageErr("-json - and -html -: only one of them can go to standard output")
@@ -187,6 +196,9 @@ func run(name string, inputs []string, o *options, stdout, stderr io.Writer) err
 			return err
 		}
 		if err := writeOut(filepath.Join(o.pprofDir, "latency.pb.gz"), nil, func(w io.Writer) error { return report.WriteLatencyProfile(w, an.LatencySamples()) }); err != nil {
+			return err
+		}
+		if err := writeOut(filepath.Join(o.pprofDir, "roots.pb.gz"), nil, func(w io.Writer) error { return report.WriteRootProfile(w, an.RootSamples()) }); err != nil {
 			return err
 		}
 	}

@@ -1,0 +1,911 @@
+package analyze
+
+// Wake chains (issue 19): why a wait lasted as long as it did. Goroutine G
+// blocked over [start, end] and goroutine W woke it at end. The part of
+// the window just before end, W was running on a P (CPU); before that W
+// was perhaps runnable and not running (scheduler delay), and before that
+// W was itself blocked, woken by V, whose own history explains that part
+// of the window, and so on, until a cause that is not another goroutine's
+// wait: CPU, the network poller, a syscall, a timer, scheduler delay, or
+// no history (before the records, or past the history kept). Every leaf
+// of that walk has its share of G's wait, and the shares add up to it.
+//
+// It streams: the walk runs when G's wait ends (the TaskPending that
+// follows its WakeEvent), over what the records said before then. Per
+// goroutine the analyzer keeps a ring of its latest intervals (running
+// on a P, runnable, blocked and by whom woken, in a syscall), at most
+// chainRing of them and none older than chainHorizon of trace time before
+// the goroutine's latest record (a sweep every chainSweep of trace time
+// frees the rings of goroutines that went quiet). A wait longer than what
+// its wakers' rings still hold gets an "unknown: history dropped" share
+// for the rest. The full chains are kept for the cfg.Chains longest waits
+// only; for the other waits only the sums by root (for the groups'
+// summaries and the root-cause profile).
+
+import (
+	"cmp"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Bounds of the per-goroutine history and of one walk.
+const (
+	chainRing    = 64              // intervals kept per goroutine
+	chainHorizon = 5 * time.Second // oldest interval kept, before a goroutine's latest
+	chainSweep   = time.Second     // trace time between sweeps of the quiet rings
+	chainDepth   = 24              // goroutines deep
+	chainSteps   = 20000           // intervals visited per walk
+	chainLinks   = 80              // links kept per chain
+	chainGroupBy = 32              // distinct roots summed per group
+)
+
+// Root kinds: the label of the root-cause profile.
+const (
+	rootCPU uint8 = iota
+	rootNetwork
+	rootSyscall
+	rootTimer
+	rootScheduler
+	rootUnknown
+	nRootKinds
+)
+
+var rootNames = [nRootKinds]string{"cpu", "network", "syscall", "timer", "scheduler", "unknown"}
+
+type segKind uint8
+
+const (
+	segRun segKind = iota + 1
+	segRunnable
+	segBlocked
+	segSyscall
+)
+
+// seg is one interval of a goroutine's history.
+type seg struct {
+	start, end int64
+	waker      int32 // segBlocked: the waker's task (0: the runtime), -1: none seen
+	group      int32 // segBlocked, segSyscall: the block's stack group, -1: unknown (shorter than the threshold)
+	kind       segKind
+	worker     uint8 // segRun: the P
+}
+
+// chainTask is a goroutine's history and its state now.
+type chainTask struct {
+	ring    []seg // oldest at head once full
+	head    int
+	dropped bool  // intervals were dropped (ring bound or horizon)
+	first   int64 // the time of its first record
+	seen    bool
+	latest  int64 // the time of its latest record
+
+	running  bool
+	runStart int64
+	worker   uint8
+
+	off      bool // off a P since offSince (it ran before)
+	offSince int64
+	woke     bool // woken at wakeT by waker since it went off
+	wakeT    int64
+	waker    int32
+	pend     bool // a TaskPending (pendStart, pendGroup) for the current block
+	pendSys  bool // ... of a syscall
+	pendBI   int32
+	pendS    int64
+	pendT    int64
+	pendG    int32
+
+	// CPU time of its runs that chains blamed on it, waiting for the
+	// stack of its next block (the profile's frames for it): the sums by
+	// the waiting goroutine's group are not needed, only the total.
+	owedNS, owedN int64
+	owedRefs      []linkRef
+}
+
+// linkRef is a kept chain's cpu link waiting for a stack.
+type linkRef struct {
+	c    *keptChain
+	link int
+}
+
+type keptChain struct {
+	task, waker int32
+	group       int32
+	start, end  int64
+	links       []link
+	roots       [nRootKinds]int64
+	cpuBy       map[int32]int64
+	truncated   bool
+	dead        bool // evicted from the kept ones
+}
+
+// link is a ChainLink before naming.
+type link struct {
+	depth      int
+	kind       string
+	task       int32
+	start, end int64
+	share      int64
+	worker     int
+	group      int32 // the block's group (woken, network, timer, syscall, unknown) or the next block's (cpu); -1
+	waker      int32
+	note       string
+}
+
+// rootKey sums a group's waiting time by root; task is the goroutine for
+// cpu roots, -1 for the others, -2 for the cpu of goroutines past
+// chainGroupBy.
+type rootKey struct {
+	kind uint8
+	task int32
+}
+
+// profKey sums the root-cause profile: the kind, the stack group (-1:
+// none, the task's entry names it) and the task.
+type profKey struct {
+	kind  uint8
+	group int32
+	task  int32
+}
+
+type chainState struct {
+	tasks     []chainTask
+	kept      []*keptChain // a min-heap on the wait's length
+	groupRoot map[int32]map[rootKey]int64
+	prof      map[profKey]*latAcc
+	lastSweep int64
+	walks     int64
+}
+
+func (c *chainState) task(ti int32) *chainTask {
+	for int(ti) >= len(c.tasks) {
+		c.tasks = append(c.tasks, chainTask{pendG: -1})
+	}
+	return &c.tasks[ti]
+}
+
+// push appends an interval to a goroutine's ring.
+func (ct *chainTask) push(s seg) {
+	if s.end < s.start {
+		s.end = s.start
+	}
+	if s.end == s.start && s.kind != segBlocked {
+		return
+	}
+	if len(ct.ring) < chainRing {
+		ct.ring = append(ct.ring, s)
+		return
+	}
+	ct.ring[ct.head] = s
+	ct.head = (ct.head + 1) % chainRing
+	ct.dropped = true
+}
+
+// at returns the i-th interval, oldest first.
+func (ct *chainTask) at(i int) *seg { return &ct.ring[(ct.head+i)%len(ct.ring)] }
+
+func (ct *chainTask) touch(t int64) {
+	if !ct.seen {
+		ct.seen, ct.first = true, t
+	}
+	ct.latest = max(ct.latest, t)
+}
+
+func (a *Analyzer) chainPollStart(ti int32, worker uint8, t int64) {
+	if ti == 0 {
+		return
+	}
+	c := &a.ch
+	ct := c.task(ti)
+	ct.touch(t)
+	if ct.off {
+		a.closeOff(ti, ct, t)
+	} else if ct.woke { // first seen at its wake: blocked since its TaskPending's start, if any
+		if ct.pend {
+			ct.push(seg{start: ct.pendS, end: ct.wakeT, kind: segBlocked, waker: ct.waker, group: ct.pendG})
+		}
+		ct.push(seg{start: ct.wakeT, end: t, kind: segRunnable})
+	}
+	ct.off, ct.woke, ct.pend, ct.pendSys = false, false, false, false
+	ct.running, ct.runStart, ct.worker = true, t, worker
+	a.chainSweep(t)
+}
+
+// closeOff ends the time a goroutine was off a P, at t when it runs.
+func (a *Analyzer) closeOff(ti int32, ct *chainTask, t int64) {
+	switch {
+	case ct.woke:
+		start := ct.offSince
+		if ct.pend {
+			start = min(start, ct.pendS)
+		}
+		ct.push(seg{start: start, end: ct.wakeT, kind: segBlocked, waker: ct.waker, group: ct.pendG})
+		ct.push(seg{start: ct.wakeT, end: t, kind: segRunnable})
+		if !ct.pend {
+			a.resolveOwed(ti, -1) // a block shorter than the threshold: no stack
+		}
+	case ct.pendSys:
+		sysEnd := min(max(ct.pendT, ct.offSince), t)
+		ct.push(seg{start: ct.offSince, end: sysEnd, kind: segSyscall, waker: -1, group: ct.pendG})
+		ct.push(seg{start: sysEnd, end: t, kind: segRunnable})
+		a.chainSyscall(ti, ct, sysEnd)
+	default: // preempted, yielded, or a syscall shorter than the threshold
+		ct.push(seg{start: ct.offSince, end: t, kind: segRunnable})
+	}
+}
+
+func (a *Analyzer) chainPollEnd(ti int32, t int64) {
+	if ti == 0 {
+		return
+	}
+	ct := a.ch.task(ti)
+	ct.touch(t)
+	if ct.running {
+		ct.push(seg{start: ct.runStart, end: t, kind: segRun, worker: ct.worker})
+	}
+	ct.running = false
+	ct.off, ct.offSince, ct.woke, ct.pend, ct.pendSys = true, t, false, false, false
+}
+
+func (a *Analyzer) chainWake(wi, gi int32, t int64) {
+	if gi == 0 {
+		return
+	}
+	ct := a.ch.task(gi)
+	ct.touch(t)
+	if ct.running || ct.woke {
+		return // (a second wake before it ran: the first ended the block)
+	}
+	ct.woke, ct.wakeT, ct.waker = true, t, wi
+	if wi != 0 {
+		a.ch.task(wi).touch(t)
+	}
+}
+
+// chainPending takes a TaskPending of goroutine ti, block bi of group gi
+// over [start, t]: at its wake it is the end of the wait, walked at once.
+func (a *Analyzer) chainPending(ti, gi, bi int32, start, t int64) {
+	c := &a.ch
+	ct := c.task(ti)
+	ct.touch(t)
+	if ct.running {
+		return
+	}
+	if ct.off && start <= ct.offSince+reReportSlack {
+		a.resolveOwed(ti, gi) // the stack of the block that followed its last run
+	}
+	ct.pend, ct.pendS, ct.pendT, ct.pendG, ct.pendBI = true, start, t, gi, bi
+	ct.pendSys = a.groups[gi].reason == "syscall" && !ct.woke
+	if ct.woke && t-ct.wakeT <= 1000 && t >= ct.wakeT {
+		a.walkWait(ti, ct.waker, gi, start, ct.wakeT)
+	}
+}
+
+// chainSyscall ends a syscall wait of ti at end: its own root.
+func (a *Analyzer) chainSyscall(ti int32, ct *chainTask, end int64) {
+	start := ct.pendS
+	if end <= start {
+		return
+	}
+	w := a.newWalk(ti, -1, ct.pendG, start, end)
+	w.leaf(1, rootSyscall, ti, start, end, ct.pendG, "")
+	a.endWalk(w)
+}
+
+// walk is one chain being walked.
+type walk struct {
+	a          *Analyzer
+	kc         *keptChain // nil: sums only
+	group      int32
+	steps      int
+	roots      [nRootKinds]int64
+	cpuBy      map[int32]int64
+	overflowNS int64
+}
+
+func (a *Analyzer) newWalk(ti, waker, gi int32, start, end int64) *walk {
+	c := &a.ch
+	c.walks++
+	w := &walk{a: a, group: gi}
+	n := a.cfg.Chains
+	if n > 0 && (len(c.kept) < n || end-start > c.kept[0].end-c.kept[0].start) {
+		w.kc = &keptChain{task: ti, waker: waker, group: gi, start: start, end: end}
+	}
+	return w
+}
+
+// walkWait walks the wait of ti over [start, end], woken by waker.
+func (a *Analyzer) walkWait(ti, waker, gi int32, start, end int64) {
+	if end <= start {
+		return
+	}
+	a.ch.task(int32(len(a.tasks) - 1)) // (no growth, no stale pointer, during the walk)
+	w := a.newWalk(ti, waker, gi, start, end)
+	if waker == 0 {
+		k, note := a.rootOfBlock(gi)
+		w.leaf(1, k, ti, start, end, gi, note)
+	} else {
+		a.explain(w, waker, start, end, 1)
+	}
+	a.endWalk(w)
+}
+
+// rootOfBlock is the root kind of a block that no goroutine ended.
+func (a *Analyzer) rootOfBlock(gi int32) (uint8, string) {
+	if gi < 0 {
+		return rootUnknown, "a wait shorter than the threshold, ended by the runtime"
+	}
+	switch r := a.groups[gi].reason; {
+	case r == "IO_wait":
+		return rootNetwork, ""
+	case r == "sleep":
+		return rootTimer, ""
+	case r == "syscall":
+		return rootSyscall, ""
+	case r == "chan_receive" || r == "chan_send" || r == "select":
+		return rootTimer, "a channel the runtime sent on: a timer's"
+	default:
+		return rootUnknown, "ended by the runtime"
+	}
+}
+
+// explain covers [lo, hi] with goroutine x's history.
+func (a *Analyzer) explain(w *walk, x int32, lo, hi int64, depth int) {
+	ct := a.ch.task(x)
+	cur := hi
+	visit := func(s *seg) bool { // false: [lo, hi] is covered
+		if s.start >= cur {
+			return true // after what is left of the window
+		}
+		if s.end < cur { // a gap in the records of x
+			w.leaf(depth, rootUnknown, x, max(s.end, lo), cur, -1, "no record of it")
+			cur = max(s.end, lo)
+			if cur <= lo {
+				return false
+			}
+		}
+		from, to := max(s.start, lo), cur
+		w.steps++
+		switch s.kind {
+		case segRun:
+			w.cpu(depth, x, from, to, int(s.worker), s)
+		case segRunnable:
+			w.leaf(depth, rootScheduler, x, from, to, -1, "")
+		case segSyscall:
+			w.leaf(depth, rootSyscall, x, from, to, s.group, "")
+		case segBlocked:
+			switch {
+			case s.waker > 0 && depth < chainDepth && w.steps < chainSteps:
+				w.add(link{depth: depth, kind: "woken", task: x, start: from, end: to, share: to - from, worker: -1,
+					group: s.group, waker: s.waker})
+				a.explain(w, s.waker, from, to, depth+1)
+			case s.waker > 0:
+				w.leaf(depth, rootUnknown, x, from, to, s.group, "walk limit")
+			default:
+				k, note := a.rootOfBlock(s.group)
+				w.leaf(depth, k, x, from, to, s.group, note)
+			}
+		}
+		cur = from
+		return cur > lo && w.steps < chainSteps
+	}
+	more := true
+	if ct.running && ct.runStart < cur {
+		open := seg{start: ct.runStart, end: max(cur, ct.runStart), kind: segRun, worker: ct.worker}
+		more = visit(&open)
+	}
+	for i := len(ct.ring) - 1; more && i >= 0; i-- {
+		more = visit(ct.at(i))
+	}
+	if cur > lo {
+		note := "before the records of it"
+		switch {
+		case w.steps >= chainSteps:
+			note = "walk limit"
+		case ct.dropped && (len(ct.ring) == 0 || ct.at(0).start > lo):
+			note = "history dropped"
+		}
+		w.leaf(depth, rootUnknown, x, lo, cur, -1, note)
+	}
+}
+
+// leaf adds a root share.
+func (w *walk) leaf(depth int, kind uint8, x int32, from, to int64, group int32, note string) {
+	ns := to - from
+	if ns <= 0 {
+		return
+	}
+	w.roots[kind] += ns
+	a := w.a
+	pk := profKey{kind: kind, group: group, task: x}
+	if kind == rootScheduler || kind == rootUnknown {
+		pk.group = -1
+	}
+	if pk.group >= 0 {
+		pk.task = -1
+	}
+	a.ch.addProf(pk, 1, ns)
+	w.add(link{depth: depth, kind: rootNames[kind], task: x, start: from, end: to, share: ns, worker: -1,
+		group: group, waker: -1, note: note})
+}
+
+// cpu adds a share of x running on a P over [from, to], within interval s
+// (nil: the open run); the profile's stack is x's next block.
+func (w *walk) cpu(depth int, x int32, from, to int64, worker int, s *seg) {
+	ns := to - from
+	if ns <= 0 {
+		return
+	}
+	w.roots[rootCPU] += ns
+	if w.cpuBy == nil {
+		w.cpuBy = map[int32]int64{}
+	}
+	w.cpuBy[x] += ns
+	li := w.add(link{depth: depth, kind: "cpu", task: x, start: from, end: to, share: ns, worker: worker, group: -1, waker: -1})
+	a := w.a
+	ct := a.ch.task(x)
+	// The next block after s: in the ring, or still to come (s is the
+	// open run, or only runnable intervals follow it).
+	found, group := false, int32(-1)
+	after := false
+	for i := range ct.ring {
+		r := ct.at(i)
+		if r == s {
+			after = true
+		} else if after && (r.kind == segBlocked || r.kind == segSyscall) {
+			found, group = true, r.group
+			break
+		}
+	}
+	if found {
+		a.ch.addProf(profKey{kind: rootCPU, group: group, task: x}, 1, ns)
+		if li >= 0 {
+			w.kc.links[li].group = group
+		}
+		return
+	}
+	ct.owedNS += ns
+	ct.owedN++
+	if li >= 0 {
+		ct.owedRefs = append(ct.owedRefs, linkRef{w.kc, li})
+	}
+}
+
+// resolveOwed gives the CPU time owed by a goroutine the stack of its
+// block, group gi (-1: none known).
+func (a *Analyzer) resolveOwed(ti, gi int32) {
+	ct := &a.ch.tasks[ti]
+	if ct.owedN == 0 && len(ct.owedRefs) == 0 {
+		return
+	}
+	pk := profKey{kind: rootCPU, group: gi, task: ti}
+	if gi >= 0 {
+		pk.task = -1
+	}
+	if ct.owedNS > 0 {
+		a.ch.addProf(pk, ct.owedN, ct.owedNS)
+	}
+	for _, r := range ct.owedRefs {
+		if !r.c.dead {
+			r.c.links[r.link].group = gi
+		}
+	}
+	ct.owedNS, ct.owedN, ct.owedRefs = 0, 0, ct.owedRefs[:0]
+}
+
+func (c *chainState) addProf(k profKey, n, ns int64) {
+	if k.group >= 0 {
+		k.task = -1
+	}
+	if c.prof == nil {
+		c.prof = map[profKey]*latAcc{}
+	}
+	acc := c.prof[k]
+	if acc == nil {
+		acc = &latAcc{}
+		c.prof[k] = acc
+	}
+	acc.n += n
+	acc.us += ns // (nanoseconds here)
+}
+
+// add keeps a link in the kept chain, if any; it returns its index or -1.
+func (w *walk) add(l link) int {
+	if w.kc == nil {
+		return -1
+	}
+	if len(w.kc.links) >= chainLinks {
+		w.kc.truncated = true
+		return -1
+	}
+	w.kc.links = append(w.kc.links, l)
+	return len(w.kc.links) - 1
+}
+
+func (a *Analyzer) endWalk(w *walk) {
+	c := &a.ch
+	if w.group >= 0 {
+		if c.groupRoot == nil {
+			c.groupRoot = map[int32]map[rootKey]int64{}
+		}
+		m := c.groupRoot[w.group]
+		if m == nil {
+			m = map[rootKey]int64{}
+			c.groupRoot[w.group] = m
+		}
+		for k, ns := range w.roots {
+			if k == int(rootCPU) || ns == 0 {
+				continue
+			}
+			m[rootKey{uint8(k), -1}] += ns
+		}
+		for x, ns := range w.cpuBy {
+			k := rootKey{rootCPU, x}
+			if _, ok := m[k]; !ok && len(m) >= chainGroupBy {
+				k.task = -2
+			}
+			m[k] += ns
+		}
+	}
+	kc := w.kc
+	if kc == nil {
+		return
+	}
+	kc.roots, kc.cpuBy = w.roots, w.cpuBy
+	if len(c.kept) < a.cfg.Chains {
+		c.kept = append(c.kept, kc)
+		keptUp(c.kept, len(c.kept)-1)
+		return
+	}
+	c.kept[0].dead = true
+	c.kept[0] = kc
+	keptDown(c.kept, 0)
+}
+
+func keptLess(x, y *keptChain) bool {
+	if dx, dy := x.end-x.start, y.end-y.start; dx != dy {
+		return dx < dy
+	}
+	return x.start > y.start
+}
+
+func keptUp(h []*keptChain, i int) {
+	for i > 0 {
+		p := (i - 1) / 2
+		if !keptLess(h[i], h[p]) {
+			break
+		}
+		h[p], h[i] = h[i], h[p]
+		i = p
+	}
+}
+
+func keptDown(h []*keptChain, i int) {
+	for {
+		l, m := 2*i+1, i
+		if l < len(h) && keptLess(h[l], h[m]) {
+			m = l
+		}
+		if r := l + 1; r < len(h) && keptLess(h[r], h[m]) {
+			m = r
+		}
+		if m == i {
+			return
+		}
+		h[m], h[i] = h[i], h[m]
+		i = m
+	}
+}
+
+// chainSweep frees, every chainSweep of trace time, the intervals older
+// than chainHorizon before each goroutine's latest record.
+func (a *Analyzer) chainSweep(t int64) {
+	c := &a.ch
+	if t-c.lastSweep < int64(chainSweep) {
+		return
+	}
+	c.lastSweep = t
+	for i := range c.tasks {
+		ct := &c.tasks[i]
+		if len(ct.ring) == 0 {
+			continue
+		}
+		cut := t - int64(chainHorizon)
+		n := 0
+		for n < len(ct.ring) && ct.at(n).end < cut {
+			n++
+		}
+		if n == 0 {
+			continue
+		}
+		ct.dropped = true
+		if n == len(ct.ring) {
+			ct.ring, ct.head = nil, 0
+			continue
+		}
+		keep := make([]seg, 0, len(ct.ring)-n)
+		for j := n; j < len(ct.ring); j++ {
+			keep = append(keep, *ct.at(j))
+		}
+		ct.ring, ct.head = keep, 0
+	}
+}
+
+// finishChains resolves what is still owed and builds the report's
+// chains and the groups' summaries.
+func (a *Analyzer) finishChains(r *Report) {
+	c := &a.ch
+	for i := range c.tasks {
+		a.resolveOwed(int32(i), -1)
+	}
+	pos := make(map[int32]int, len(a.order))
+	for i, gi := range a.order {
+		pos[gi] = i
+	}
+	kept := slices.Clone(c.kept)
+	slices.SortFunc(kept, func(x, y *keptChain) int {
+		if keptLess(y, x) {
+			return -1
+		}
+		if keptLess(x, y) {
+			return 1
+		}
+		return 0
+	})
+	r.Chains = []Chain{}
+	for _, kc := range kept {
+		ch := Chain{Task: a.tasks[kc.task].id, Name: a.name(kc.task), Group: -1, StartNS: kc.start, EndNS: kc.end,
+			WaitNS: kc.end - kc.start, Links: []ChainLink{}, Truncated: kc.truncated, Frames: []string{}}
+		if p, ok := pos[kc.group]; ok {
+			ch.Group = p
+		}
+		if kc.group >= 0 {
+			ch.Reason, ch.Frames = a.groups[kc.group].reason, a.groups[kc.group].frames
+		}
+		if kc.waker >= 0 {
+			ch.Waker, ch.WakerName = a.tasks[kc.waker].id, a.name(kc.waker)
+		}
+		for _, l := range kc.links {
+			cl := ChainLink{Depth: l.depth, Kind: l.kind, Task: a.tasks[l.task].id, Name: a.name(l.task),
+				StartNS: l.start, EndNS: l.end, ShareNS: l.share, Worker: l.worker, Frames: []string{}, Note: l.note}
+			if l.group >= 0 {
+				cl.Reason, cl.Frames = a.groups[l.group].reason, a.groups[l.group].frames
+			}
+			if l.waker >= 0 {
+				cl.Waker, cl.WakerName = a.tasks[l.waker].id, a.name(l.waker)
+			}
+			if l.kind == "scheduler" {
+				cl.QueueMax = a.queueMax(l.start, l.end)
+			}
+			ch.Links = append(ch.Links, cl)
+		}
+		ch.Roots = a.rootShares(kc.roots, kc.cpuBy, ch.WaitNS)
+		r.Chains = append(r.Chains, ch)
+	}
+	for i, gi := range a.order {
+		m := c.groupRoot[gi]
+		if len(m) == 0 {
+			continue
+		}
+		var roots [nRootKinds]int64
+		cpu := map[int32]int64{}
+		var total int64
+		for k, ns := range m {
+			total += ns
+			if k.kind == rootCPU {
+				cpu[k.task] += ns
+			}
+			roots[k.kind] += ns
+		}
+		r.Pending[i].Roots = a.rootShares(roots, cpu, total)
+		r.Pending[i].ChainedNS = total
+	}
+}
+
+// rootShares sums roots by kind and, for cpu, by the goroutine's entry
+// function; largest first.
+func (a *Analyzer) rootShares(roots [nRootKinds]int64, cpu map[int32]int64, total int64) []RootShare {
+	out := []RootShare{}
+	byFn := map[string]int64{}
+	for x, ns := range cpu {
+		fn := "other goroutines"
+		if x >= 0 {
+			fn = a.fn(x)
+		}
+		byFn[fn] += ns
+	}
+	for fn, ns := range byFn {
+		out = append(out, RootShare{Kind: "cpu", Func: fn, NS: ns})
+	}
+	for k := rootNetwork; k < nRootKinds; k++ {
+		if roots[k] > 0 {
+			out = append(out, RootShare{Kind: rootNames[k], NS: roots[k]})
+		}
+	}
+	for i := range out {
+		if total > 0 {
+			out[i].Percent = float64(out[i].NS) * 100 / float64(total)
+		}
+	}
+	slices.SortFunc(out, func(x, y RootShare) int {
+		if c := cmp.Compare(y.NS, x.NS); c != 0 {
+			return c
+		}
+		if c := cmp.Compare(x.Kind, y.Kind); c != 0 {
+			return c
+		}
+		return cmp.Compare(x.Func, y.Func)
+	})
+	return out
+}
+
+// queueMax is the largest global run-queue sample in [from, to] (the
+// nearest before from when none falls inside).
+func (a *Analyzer) queueMax(from, to int64) int {
+	q := a.queue
+	i, _ := slices.BinarySearchFunc(q, from, func(p QueuePoint, t int64) int { return cmp.Compare(p.TS, t) })
+	best := 0
+	if i > 0 {
+		best = q[i-1].GlobalQ
+	}
+	for ; i < len(q) && q[i].TS <= to; i++ {
+		best = max(best, q[i].GlobalQ)
+	}
+	return best
+}
+
+// RootsText is a summary of where waiting time went: "71% CPU in
+// main.compute, 20% network, 9% scheduler delay" (at most n parts; the
+// rest summed as "other").
+func RootsText(roots []RootShare, n int) string {
+	var b strings.Builder
+	var rest float64
+	shown := 0
+	for i, r := range roots {
+		if shown == n || (i > 0 && r.Percent < 1) {
+			rest += r.Percent
+			continue
+		}
+		if shown > 0 {
+			b.WriteString(", ")
+		}
+		shown++
+		b.WriteString(pct(r.Percent))
+		b.WriteString(" ")
+		switch r.Kind {
+		case "cpu":
+			b.WriteString("CPU in " + r.Func)
+		case "scheduler":
+			b.WriteString("scheduler delay")
+		default:
+			b.WriteString(r.Kind)
+		}
+	}
+	if rest > 0 {
+		b.WriteString(", " + pct(rest) + " other")
+	}
+	return b.String()
+}
+
+func pct(p float64) string {
+	switch {
+	case p >= 1 || p == 0:
+		return strconv.FormatFloat(p, 'f', 0, 64) + "%"
+	default:
+		return "<1%"
+	}
+}
+
+// Chain is the wake chain of one wait (docs/report.md, "Wake chains").
+type Chain struct {
+	Task    uint32   `json:"task_id"`
+	Name    string   `json:"name"`
+	Reason  string   `json:"reason"`
+	Frames  []string `json:"frames"`
+	Group   int      `json:"group"` // index in pending, -1: none
+	StartNS int64    `json:"start_ns"`
+	EndNS   int64    `json:"end_ns"`
+	WaitNS  int64    `json:"wait_ns"`
+	// Waker ended the wait (0: the runtime, or no wake: a syscall).
+	Waker     uint32 `json:"waker_task_id"`
+	WakerName string `json:"waker"`
+	// Links, depth first, the latest part of each window first; the
+	// shares of the links that are not "woken" add up to WaitNS.
+	Links     []ChainLink `json:"links"`
+	Roots     []RootShare `json:"roots"`
+	Truncated bool        `json:"truncated"`
+}
+
+// ChainLink is one step of a chain: goroutine Task over [StartNS, EndNS]
+// of the wait.
+type ChainLink struct {
+	Depth int `json:"depth"`
+	// Kind: "woken" (blocked, then woken by Waker: the links below, one
+	// deeper, explain its window), or a root: "cpu", "scheduler",
+	// "network", "syscall", "timer", "unknown".
+	Kind    string `json:"kind"`
+	Task    uint32 `json:"task_id"`
+	Name    string `json:"name"`
+	StartNS int64  `json:"start_ns"`
+	EndNS   int64  `json:"end_ns"`
+	ShareNS int64  `json:"share_ns"`
+	// Worker is the P of a cpu link, -1 otherwise.
+	Worker int `json:"worker"`
+	// Reason and Frames: the block's (woken, network, timer, syscall),
+	// or for cpu the stack of the goroutine's next block; empty when the
+	// records have none (a block shorter than the threshold).
+	Reason    string   `json:"reason"`
+	Frames    []string `json:"frames"`
+	Waker     uint32   `json:"waker_task_id"`
+	WakerName string   `json:"waker"`
+	Note      string   `json:"note"`
+	// QueueMax is the largest global run-queue sample over a scheduler
+	// link.
+	QueueMax int `json:"global_q_max"`
+}
+
+// RootShare is the waiting time one root caused: a kind, and for cpu the
+// entry function of the goroutine that ran.
+type RootShare struct {
+	Kind    string  `json:"kind"`
+	Func    string  `json:"func"`
+	NS      int64   `json:"ns"`
+	Percent float64 `json:"percent"`
+}
+
+// RootSample is one sample of the root-cause profile: the root's stack
+// (leaf first: the block's reason pseudo-frame and frames; for cpu the
+// stack of the goroutine's next block; "[KIND] FUNC" when the records
+// have no stack), its kind, how many walks blamed it and the nanoseconds
+// of others' waits it caused.
+type RootSample struct {
+	Stack []string
+	Kind  string
+	Count int64
+	NS    int64
+}
+
+// RootSamples returns the root-cause profile's samples. Call after
+// Report.
+func (a *Analyzer) RootSamples() []RootSample {
+	type key struct {
+		kind  uint8
+		group int32
+		fn    string
+	}
+	var sums sampleSums[key]
+	keys := make([]profKey, 0, len(a.ch.prof))
+	for k := range a.ch.prof {
+		keys = append(keys, k)
+	}
+	slices.SortFunc(keys, func(x, y profKey) int {
+		if c := cmp.Compare(x.kind, y.kind); c != 0 {
+			return c
+		}
+		if c := cmp.Compare(x.group, y.group); c != 0 {
+			return c
+		}
+		return cmp.Compare(x.task, y.task)
+	})
+	for _, pk := range keys {
+		k := key{kind: pk.kind, group: pk.group}
+		if pk.group < 0 {
+			k.fn = a.fn(max(pk.task, 0))
+		}
+		acc := a.ch.prof[pk]
+		sums.add(k, acc.n, acc.us)
+	}
+	out := make([]RootSample, 0, len(sums.order))
+	for _, k := range sums.order {
+		var stk []string
+		if k.group >= 0 {
+			stk = a.groupStack(k.group)
+		} else {
+			stk = []string{"[" + rootNames[k.kind] + "] " + k.fn}
+		}
+		out = append(out, RootSample{Stack: stk, Kind: rootNames[k.kind], Count: sums.m[k].n, NS: sums.m[k].ns})
+	}
+	return out
+}
