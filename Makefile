@@ -10,12 +10,12 @@ test:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { echo "gofmt needed:"; gofmt -l $$(git ls-files '*.go'); exit 1; }
 	$(GO) test -race ./...
 
-# Convert a bundled trace (a goroutine blocked on a mutex held for 30ms) and show
-# the summary and a few records.
+# The main job on a bundled trace: wakeshim report on testdata/traces/
+# preblocked.trace, a program with a goroutine blocked forever on a channel
+# nobody sends on (the finding) among goroutines that wake each other (the
+# wake edges). -stuck 10ms: the trace is 20ms long.
 demo:
-	@mkdir -p out
-	$(GO) run ./cmd/convert -o out/mutex.bin -jsonl out/mutex.jsonl testdata/traces/mutex.trace
-	@grep -E "FrameDef|TaskPending" out/mutex.jsonl
+	$(GO) run ./cmd/wakeshim report -stuck 10ms testdata/traces/preblocked.trace
 
 $(BUSY):
 	$(GO) run ./testdata/progs/busy -o testdata/traces -size 40MB
@@ -29,16 +29,16 @@ $(BUSY):
 # then the micro-benchmarks (the decoder's and the converter's built with
 # the commands' profile, default.pgo, as the commands are).
 bench: $(BUSY)
-	$(GO) run ./internal/convbench -n 3 $(BUSY)
-	$(GO) test -run 'TestSameEvents|TestDifferential$$' ./internal/tracewire ./internal/convcore
-	$(GO) test -pgo=$(CURDIR)/cmd/wakeshim/default.pgo -run '^$$' -bench Decode -benchtime 3x ./internal/tracewire
-	$(GO) test -pgo=$(CURDIR)/cmd/wakeshim/default.pgo -run '^$$' -bench Convert -benchtime 3x ./internal/convcore
+	$(GO) run ./cmd/convbench -n 3 $(BUSY)
+	$(GO) test -run 'TestSameEvents|TestDifferential$$' ./tracewire ./convert
+	$(GO) test -pgo=$(CURDIR)/cmd/wakeshim/default.pgo -run '^$$' -bench Decode -benchtime 3x ./tracewire
+	$(GO) test -pgo=$(CURDIR)/cmd/wakeshim/default.pgo -run '^$$' -bench Convert -benchtime 3x ./convert
 	$(GO) run ./shim/internal/httpbench -rounds 5 -phase 10s -modes off,on
 	$(GO) run ./attach/internal/attachbench -rounds 3 -phase 10s
 	$(GO) test -run '^$$' -bench . -benchmem ./format ./analyze
 
 # A short run of every fuzzer (FUZZTIME each), the differential ones
-# (internal/tracewire, internal/convcore: the fast decoder against x/exp)
+# (tracewire, convert: the fast decoder against x/exp)
 # included. Minimizing a new input of a trace-sized corpus takes the
 # default 60s: FUZZMINIMIZE bounds it, or a short run only minimizes.
 FUZZTIME ?= 15s
@@ -55,10 +55,10 @@ fuzz:
 # packages (and convbench, which measures what they run). It is made from
 # conversions and reports of a busy trace of its own (not make bench's:
 # the benchmark is not its training data) and of the real server's trace.
-PGO_MAINS := cmd/wakeshim cmd/convert internal/convbench
+PGO_MAINS := cmd/wakeshim cmd/convert cmd/convbench
 pgo:
 	@d=$$(mktemp -d) && trap 'rm -rf $$d' EXIT && \
-	$(GO) build -pgo=off -o $$d/convbench ./internal/convbench && \
+	$(GO) build -pgo=off -o $$d/convbench ./cmd/convbench && \
 	$(GO) run ./testdata/progs/busy -o $$d -size 12MB >/dev/null && \
 	for m in convert report convert+jsonl; do \
 	  echo "profiling $$m" && \

@@ -559,7 +559,9 @@ func worse(x, y worstWake) bool {
 	return x.t < y.t
 }
 
-// The heap's root is the least bad of the kept ones.
+// The heap's root is the least bad of the kept ones. Written out rather
+// than container/heap: its interface would box every worstWake pushed, an
+// allocation for each wake of the hot path.
 func heapUp(h []worstWake, i int) {
 	for i > 0 {
 		p := (i - 1) / 2

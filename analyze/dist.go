@@ -1,6 +1,9 @@
 package analyze
 
-import "math/bits"
+import (
+	"math/bits"
+	"slices"
+)
 
 // dist is a distribution of latencies in microseconds, kept in constant
 // memory: exactly up to exactMax values, then in log-linear buckets (16
@@ -93,7 +96,7 @@ func (d *dist) quantile(q float64) uint64 {
 	rank = min(max(rank, 0), d.n-1)
 	if d.buckets == nil {
 		s := append([]uint32(nil), d.exact...)
-		sortU32(s)
+		slices.Sort(s)
 		return uint64(s[rank])
 	}
 	var seen int64
@@ -133,12 +136,4 @@ func (d *dist) stats() LatencyStats {
 	}
 	return LatencyStats{Count: d.n, P50NS: int64(d.quantile(0.5)) * 1000, P99NS: int64(d.quantile(0.99)) * 1000,
 		MaxNS: int64(d.max) * 1000}
-}
-
-func sortU32(s []uint32) {
-	for i := 1; i < len(s); i++ {
-		for j := i; j > 0 && s[j] < s[j-1]; j-- {
-			s[j], s[j-1] = s[j-1], s[j]
-		}
-	}
 }

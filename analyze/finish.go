@@ -363,19 +363,10 @@ func stackLeaf(frames []string) string {
 			break
 		}
 	}
-	if i := indexByte(f, ' '); i >= 0 {
+	if i := strings.IndexByte(f, ' '); i >= 0 {
 		f = f[:i]
 	}
 	return ShortFunc(f)
-}
-
-func indexByte(s string, c byte) int {
-	for i := 0; i < len(s); i++ {
-		if s[i] == c {
-			return i
-		}
-	}
-	return -1
 }
 
 // FmtNS formats nanoseconds compactly with about three significant

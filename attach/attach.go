@@ -5,7 +5,7 @@
 // the shim, one for the whole run) into v9 files exactly like the shim's.
 //
 // Between windows nothing is traced; a goroutine blocked across windows is
-// one block, from its start (convcore's Gap), and the summary says how much
+// one block, from its start (convert's Gap), and the summary says how much
 // of the time the windows covered. docs/attach.md has the design, the
 // errors and the cost on the target.
 package attach
@@ -21,7 +21,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/wakeshim/wakeshim/internal/convcore"
+	"github.com/wakeshim/wakeshim/convert"
 	"github.com/wakeshim/wakeshim/internal/rotate"
 )
 
@@ -61,7 +61,7 @@ type Config struct {
 	// window, keeps it beside the records (NAME-PORT-SEQ.goroutines.txt,
 	// the last one of each file, for cmd/dumpdiff) and gives its stacks
 	// and lower-bound ages to the goroutines blocked since before the
-	// window (see ApplyDump in internal/convcore).
+	// window (see ApplyDump in convert).
 	Dumps bool
 	// Header is added to every request (an authorization header).
 	Header http.Header
@@ -117,7 +117,7 @@ const (
 	maxBackoff = 30 * time.Second
 	// maxDump bounds a goroutine dump read from the target.
 	maxDump = 256 << 20
-	// RefreshStep is the step of convcore's Refresh between windows: a
+	// RefreshStep is the step of convert's Refresh between windows: a
 	// block in progress at a window's end that has lasted at least the
 	// window is written again, with its age, once it has grown by an
 	// eighth or by this much.
@@ -361,7 +361,7 @@ func Run(ctx context.Context, cfg Config) (Summary, error) {
 		return Summary{}, err
 	}
 	err = r.loop(ctx)
-	if cerr := r.c.Close(); cerr != nil && err == nil && !errors.Is(cerr, convcore.ErrClosed) {
+	if cerr := r.c.Close(); cerr != nil && err == nil && !errors.Is(cerr, convert.ErrClosed) {
 		err = fmt.Errorf("attach: writing the records: %w", cerr)
 	}
 	if werr := out.Close(); werr != nil && err == nil {

@@ -12,10 +12,11 @@ import (
 
 	exptrace "golang.org/x/exp/trace"
 
+	"github.com/wakeshim/wakeshim/convert"
 	"github.com/wakeshim/wakeshim/dump"
-	"github.com/wakeshim/wakeshim/internal/convcore"
+	"github.com/wakeshim/wakeshim/internal/live"
 	"github.com/wakeshim/wakeshim/internal/rotate"
-	"github.com/wakeshim/wakeshim/internal/tracewire"
+	"github.com/wakeshim/wakeshim/tracewire"
 )
 
 // run is one attach run: one converter (a new one only when the target
@@ -25,10 +26,11 @@ type run struct {
 	tgt    target
 	out    *rotate.Files
 	client *http.Client
-	c      *convcore.Converter
+	c      *convert.Converter
+	lv     live.Ops // c's live hooks
 
 	sum  Summary
-	base convcore.Stats // counts of the converters closed at restarts
+	base convert.Stats // counts of the converters closed at restarts
 	// reached: a window was received whole, so the URL is a pprof
 	// server; failures from then on are taken as transient (a restart).
 	reached bool
@@ -49,8 +51,8 @@ func (r *run) log(format string, args ...any) { r.cfg.Log(fmt.Sprintf(format, ar
 
 // ignore leaves out the runtime's goroutines and the one serving our own
 // trace request (it sleeps in net/http/pprof.Trace for the whole window).
-func ignore(id convcore.GoID, stk convcore.Stack) bool {
-	if convcore.SystemGoroutine(id, stk) {
+func ignore(id convert.GoID, stk convert.Stack) bool {
+	if convert.SystemGoroutine(id, stk) {
 		return true
 	}
 	for f := range stk.Frames() {
@@ -62,11 +64,12 @@ func ignore(id convcore.GoID, stk convcore.Stack) bool {
 }
 
 func (r *run) newConverter() error {
-	c, err := convcore.New(convcore.Config{Threshold: r.cfg.Threshold, Ignore: ignore}, r.out)
+	var lv live.Ops
+	c, err := convert.New(convert.Config{Threshold: r.cfg.Threshold, Ignore: ignore, Live: &lv}, r.out)
 	if err != nil {
 		return fmt.Errorf("attach: %w", err)
 	}
-	r.c = c
+	r.c, r.lv = c, lv
 	return nil
 }
 
@@ -74,7 +77,7 @@ func (r *run) newConverter() error {
 // blocks in progress reported up to its last event) and starts a new one
 // in a new file.
 func (r *run) restartConverter() error {
-	if err := r.c.Close(); err != nil && !errors.Is(err, convcore.ErrClosed) {
+	if err := r.c.Close(); err != nil && !errors.Is(err, convert.ErrClosed) {
 		return fmt.Errorf("attach: writing the records: %w", err)
 	}
 	st := r.c.Stats()
@@ -347,7 +350,7 @@ func clip(s string, n int) string {
 // pendingDump is a goroutine dump waiting for its window's first event.
 type pendingDump struct {
 	text []byte
-	gs   []convcore.Sampled
+	gs   []live.Sampled
 	got  time.Time // when its body was read whole
 }
 
@@ -381,7 +384,7 @@ func (r *run) fetchDump() (*pendingDump, error) {
 		return nil, nil
 	}
 	r.sum.DumpBytes += int64(len(b))
-	return &pendingDump{text: b, gs: convcore.FromDump(d, nil), got: time.Now()}, nil
+	return &pendingDump{text: b, gs: live.FromDump(d, nil), got: time.Now()}, nil
 }
 
 // parseDump parses a dump, turning a panic of the parser into an error:
@@ -488,7 +491,7 @@ func (r *run) window(w time.Duration, d *pendingDump) error {
 			r.sum.Windows++
 		}
 		n++
-		if err := r.c.Consume(ev); err != nil {
+		if err := r.lv.Consume(ev); err != nil {
 			return fmt.Errorf("attach: writing the records: %w", err)
 		}
 		last = t
@@ -521,11 +524,11 @@ func (r *run) window(w time.Duration, d *pendingDump) error {
 // since the last window, or its clock ran back), then the dump taken
 // before the window, applied alone (no trace covers it) at its time in the
 // gap, then the gap up to t. The blocks in progress at the last window's
-// end are carried on (convcore's Gap): the dump confirms them or, if it
+// end are carried on (convert's Gap): the dump confirms them or, if it
 // no longer shows them, ends them; the goroutines it shows blocked that
 // the converter does not know start a block at the dump (a lower bound).
 func (r *run) startWindow(t exptrace.Time, d *pendingDump) error {
-	if last := r.c.LastTime(); last > 0 && (r.restart || t < last) {
+	if last := r.lv.LastTime(); last > 0 && (r.restart || t < last) {
 		r.log("%s: the target seems to have restarted (%s): records go on in a new file", r.tgt.prefix,
 			map[bool]string{true: "its connection failed", false: "its clock ran back"}[r.restart])
 		if err := r.restartConverter(); err != nil {
@@ -534,12 +537,12 @@ func (r *run) startWindow(t exptrace.Time, d *pendingDump) error {
 	}
 	r.restart = false
 	if d != nil {
-		if err := r.c.ApplyDump(r.dumpTime(t, d), d.gs, true); err != nil {
+		if err := r.lv.ApplyDump(r.dumpTime(t, d), d.gs, true); err != nil {
 			return fmt.Errorf("attach: writing the records: %w", err)
 		}
 		r.sum.Dumps++
 	}
-	r.c.Gap(t)
+	r.lv.Gap(t)
 	return nil
 }
 
@@ -552,7 +555,7 @@ func (r *run) startWindow(t exptrace.Time, d *pendingDump) error {
 // dump, and one it no longer shows is ended no earlier than it ended; and
 // never after t. Before the first window (or after a restart) it is t.
 func (r *run) dumpTime(t exptrace.Time, d *pendingDump) exptrace.Time {
-	last := r.c.LastTime()
+	last := r.lv.LastTime()
 	if r.endWall.IsZero() || last != r.endT || d.got.Before(r.endWall) {
 		return t
 	}
@@ -563,7 +566,7 @@ func (r *run) dumpTime(t exptrace.Time, d *pendingDump) exptrace.Time {
 // in progress that have lasted at least the window (1s at least): the
 // files then have them while the gap lasts. It flushes the files.
 func (r *run) endWindow(w time.Duration) error {
-	n, err := r.c.Refresh(max(w, time.Second), RefreshStep)
+	n, err := r.lv.Refresh(max(w, time.Second), RefreshStep)
 	if err != nil {
 		return fmt.Errorf("attach: writing the records: %w", err)
 	}
@@ -591,7 +594,7 @@ func (r *run) bodyError(u string, ctx context.Context, b *body, err error, limit
 		e.Transient = true
 		return e
 	}
-	e := &Error{URL: u, Err: &convcore.TraceError{Offset: b.n, Err: err}, Transient: r.reached || some}
+	e := &Error{URL: u, Err: &convert.TraceError{Offset: b.n, Err: err}, Transient: r.reached || some}
 	e.What = fmt.Sprintf("bad execution trace at or before byte %d: %v; %s", b.n, err, kept)
 	if !some && b.n < 64 && !r.reached {
 		e.What = fmt.Sprintf("not an execution trace (%v)", err)

@@ -13,6 +13,8 @@
 // be added in one place and forgotten in another.
 package format
 
+import "strconv"
+
 // Magic and Version open every file.
 const (
 	Magic   = "TOKIOTRC"
@@ -185,7 +187,7 @@ func (c Code) String() string {
 	if c.Valid() {
 		return specs[c].Name
 	}
-	return "Code(" + itoa(uint64(c)) + ")"
+	return "Code(" + strconv.FormatUint(uint64(c), 10) + ")"
 }
 
 // Spec returns the description of the code, or nil for an unknown code.
@@ -194,17 +196,4 @@ func (c Code) Spec() *Spec {
 		return nil
 	}
 	return &specs[c]
-}
-
-func itoa(v uint64) string {
-	var b [20]byte
-	i := len(b)
-	for {
-		i--
-		b[i] = byte('0' + v%10)
-		v /= 10
-		if v == 0 {
-			return string(b[i:])
-		}
-	}
 }

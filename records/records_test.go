@@ -342,7 +342,7 @@ func TestReasonAndEntry(t *testing.T) {
 // test program's records, binary and JSONL).
 func FuzzRun(f *testing.F) {
 	for _, p := range []string{"prog.1.v9", "prog.1.jsonl"} {
-		b, err := os.ReadFile(filepath.Join("..", "internal", "dumpdiffcli", "testdata", p))
+		b, err := os.ReadFile(filepath.Join("..", "cmd", "wakeshim", "dumpdiffcmd", "testdata", p))
 		require.NoError(f, err)
 		f.Add(b)
 	}

@@ -7,8 +7,9 @@ import (
 
 	exptrace "golang.org/x/exp/trace"
 
+	"github.com/wakeshim/wakeshim/convert"
 	"github.com/wakeshim/wakeshim/dump"
-	"github.com/wakeshim/wakeshim/internal/convcore"
+	"github.com/wakeshim/wakeshim/internal/live"
 )
 
 // maxDump bounds the buffer of a goroutine dump (a larger dump is read as
@@ -22,7 +23,7 @@ const maxPendingSamples = 4
 // and the tracer's.
 type sample struct {
 	wall time.Time // just before the dump (which stops the world)
-	gs   []convcore.Sampled
+	gs   []live.Sampled
 }
 
 // sampler takes the goroutine dumps (runtime.Stack of all goroutines, the
@@ -36,7 +37,7 @@ type sampler struct {
 
 // take dumps every goroutine (runtime.Stack, which stops the world) and
 // returns them all but the shim's and the tracer's.
-func (sm *sampler) take(s *Session) []convcore.Sampled {
+func (sm *sampler) take(s *Session) []live.Sampled {
 	if sm.buf == nil {
 		// Sized for the goroutines there are (a debug=2 entry of a short
 		// stack takes about 250 bytes), so that a big program is not
@@ -67,8 +68,8 @@ func (sm *sampler) take(s *Session) []convcore.Sampled {
 
 // sampled turns a parsed dump into the converter's input, leaving out the
 // shim's own goroutines and the tracer's.
-func sampled(s *Session, d *dump.Dump) []convcore.Sampled {
-	return convcore.FromDump(d, func(id convcore.GoID, outer string) bool {
+func sampled(s *Session, d *dump.Dump) []live.Sampled {
+	return live.FromDump(d, func(id convert.GoID, outer string) bool {
 		return s.isOwn(id) || strings.HasPrefix(outer, shimPkg)
 	})
 }
@@ -121,7 +122,7 @@ func (w *worker) traceTime(wall time.Time) exptrace.Time {
 	if clk := w.c.Clock(); clk != nil {
 		tt = clk.Trace + exptrace.Time(wall.Sub(clk.Wall))
 	}
-	return max(tt, w.c.LastTime())
+	return max(tt, w.lv.LastTime())
 }
 
 // applySamples applies the dumps taken before trace time t, the time of
@@ -141,15 +142,15 @@ func (w *worker) applySamples(t exptrace.Time) {
 		}
 		gs := sm.gs
 		w.samples = w.samples[1:]
-		if tt < w.window || tt < w.c.LastTime() {
+		if tt < w.window || tt < w.lv.LastTime() {
 			continue
 		}
 		w.apply(tt, gs, false)
 	}
 }
 
-func (w *worker) apply(at exptrace.Time, gs []convcore.Sampled, solo bool) {
-	if err := w.c.ApplyDump(at, gs, solo); err != nil {
+func (w *worker) apply(at exptrace.Time, gs []live.Sampled, solo bool) {
+	if err := w.lv.ApplyDump(at, gs, solo); err != nil {
 		w.fail(err)
 		return
 	}

@@ -33,7 +33,8 @@ import (
 
 	exptrace "golang.org/x/exp/trace"
 
-	"github.com/wakeshim/wakeshim/internal/convcore"
+	"github.com/wakeshim/wakeshim/convert"
+	"github.com/wakeshim/wakeshim/internal/live"
 	"github.com/wakeshim/wakeshim/internal/rotate"
 	"github.com/wakeshim/wakeshim/shim/internal/budget"
 )
@@ -149,12 +150,12 @@ type Stats struct {
 	// progress: the age of each long block, written again as it grows.
 	Refreshed int64
 
-	Convert        convcore.Stats // what the converter wrote
-	BytesWritten   int64          // bytes written to files
-	Files          int            // files opened
-	FilesRemoved   int            // files removed by the total cap
-	RecordsDropped int64          // records lost to write errors
-	WriteError     error          // the first write error, if any
+	Convert        convert.Stats // what the converter wrote
+	BytesWritten   int64         // bytes written to files
+	Files          int           // files opened
+	FilesRemoved   int           // files removed by the total cap
+	RecordsDropped int64         // records lost to write errors
+	WriteError     error         // the first write error, if any
 }
 
 // Start starts a session. It fails if one is running, or on a bad Config.
@@ -201,16 +202,18 @@ func Start(cfg Config) (*Session, error) {
 		r.fr = fr
 		s.tracing = true
 	}
-	ccfg := convcore.Config{Threshold: cfg.Threshold, Ignore: s.ignore}
+	ccfg := convert.Config{Threshold: cfg.Threshold, Ignore: s.ignore}
 	if !s.tracing {
 		ccfg.SampleInterval = -1 // no run queue to sample without the trace
 	}
-	c, err := convcore.New(ccfg, out)
+	var lv live.Ops
+	ccfg.Live = &lv
+	c, err := convert.New(ccfg, out)
 	if err != nil {
 		r.close(time.Now())
 		return nil, fmt.Errorf("shim: %w", err)
 	}
-	w := &worker{s: s, c: c, out: out, acct: budget.New(cfg.Budget, time.Now())}
+	w := &worker{s: s, c: c, lv: lv, out: out, acct: budget.New(cfg.Budget, time.Now())}
 	// The labels show the shim's own CPU in the host's CPU profiles.
 	go pprof.Do(context.Background(), pprof.Labels("wakeshim", "snapshot"), func(context.Context) { s.snapshotLoop(r) })
 	go pprof.Do(context.Background(), pprof.Labels("wakeshim", "worker"), func(context.Context) { w.run() })
@@ -425,15 +428,15 @@ const shimPkg = "github.com/wakeshim/wakeshim/shim."
 
 // ignore is the converter's Config.Ignore: the shim's goroutines (by the
 // ids they recorded, or by their start function) and the runtime's own, as
-// cmd/convert leaves them out (convcore.SystemGoroutine).
-func (s *Session) ignore(id exptrace.GoID, stk convcore.Stack) bool {
+// cmd/convert leaves them out (convert.SystemGoroutine).
+func (s *Session) ignore(id exptrace.GoID, stk convert.Stack) bool {
 	if s.isOwn(id) {
 		return true
 	}
 	if id == 1 {
 		return false // the program's main goroutine, even while it starts the shim in an init
 	}
-	return strings.HasPrefix(convcore.Outermost(stk), shimPkg) || convcore.SystemGoroutine(id, stk)
+	return strings.HasPrefix(convert.Outermost(stk), shimPkg) || convert.SystemGoroutine(id, stk)
 }
 
 // snapshotLoop takes the new part of the flight recorder's window every

@@ -9,10 +9,11 @@ import (
 
 	exptrace "golang.org/x/exp/trace"
 
-	"github.com/wakeshim/wakeshim/internal/convcore"
+	"github.com/wakeshim/wakeshim/convert"
+	"github.com/wakeshim/wakeshim/internal/live"
 	"github.com/wakeshim/wakeshim/internal/rotate"
-	"github.com/wakeshim/wakeshim/internal/tracewire"
 	"github.com/wakeshim/wakeshim/shim/internal/budget"
+	"github.com/wakeshim/wakeshim/tracewire"
 )
 
 // worker is the session's one goroutine that parses and converts: it owns
@@ -24,7 +25,8 @@ import (
 // concurrent use, is only ever used by it.
 type worker struct {
 	s    *Session
-	c    *convcore.Converter
+	c    *convert.Converter
+	lv   live.Ops // c's live hooks
 	out  *rotate.Files
 	acct *budget.Account
 
@@ -137,13 +139,13 @@ func (w *worker) run() {
 		t := ev.Time
 		if w.newWindow {
 			w.newWindow = false
-			w.c.Gap(t)
+			w.lv.Gap(t)
 			w.window = t
 		}
 		if len(w.samples) > 0 {
 			w.applySamples(t)
 		}
-		if err := w.c.Consume(ev); err != nil {
+		if err := w.lv.Consume(ev); err != nil {
 			w.fail(err)
 			continue
 		}
@@ -161,7 +163,7 @@ func (w *worker) run() {
 	// The end: no more chunks.
 	w.idle()
 	if !w.failed {
-		if err := w.c.Close(); err != nil && !errors.Is(err, convcore.ErrClosed) {
+		if err := w.c.Close(); err != nil && !errors.Is(err, convert.ErrClosed) {
 			w.fail(err)
 		}
 	}
@@ -225,10 +227,10 @@ func (w *worker) event() (*tracewire.Event, error) {
 		var sink tracewire.Sink
 		if !w.newWindow && !w.failed {
 			sink = w.c
-			w.c.SetTakeLimit(w.takeLimit())
+			w.lv.SetTakeLimit(w.takeLimit())
 		}
 		w.fill.SetSink(sink)
-		w.evMark = w.c.Events()
+		w.evMark = w.lv.Events()
 		w.filling = true
 		w.q, w.qerr = w.fill.Fill(w.q[:0], 1)
 		w.filling = false
@@ -256,7 +258,7 @@ func (w *worker) takeLimit() exptrace.Time {
 // calls it too, before it waits for a chunk: what was taken is then on
 // its way to the files, flushed while the worker waits.
 func (w *worker) settle() {
-	if n := w.c.Events() - w.evMark; n > 0 {
+	if n := w.lv.Events() - w.evMark; n > 0 {
 		w.evMark += n
 		w.taken(int(n))
 	}
@@ -456,7 +458,7 @@ func (w *worker) housekeep(now time.Time) {
 	}
 	w.s.inDebt.Store(w.acct.InDebt(now))
 	if !w.failed {
-		n, err := w.c.Refresh(w.refreshAge(), w.s.cfg.Interval)
+		n, err := w.lv.Refresh(w.refreshAge(), w.s.cfg.Interval)
 		if err != nil {
 			w.fail(err)
 		}

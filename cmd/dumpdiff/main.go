@@ -1,6 +1,6 @@
 // Command dumpdiff compares wakeshim records with a goroutine dump of the
 // same time. It is `wakeshim dumpdiff` under its own name; see
-// internal/dumpdiffcli and docs/dumpdiff.md.
+// dumpdiff (the comparison) and cmd/wakeshim/dumpdiffcmd (the command) and docs/dumpdiff.md.
 //
 //	dumpdiff [flags] RECORDS... DUMP
 package main
@@ -8,9 +8,9 @@ package main
 import (
 	"os"
 
-	"github.com/wakeshim/wakeshim/internal/dumpdiffcli"
+	"github.com/wakeshim/wakeshim/cmd/wakeshim/dumpdiffcmd"
 )
 
 func main() {
-	os.Exit(dumpdiffcli.Run("dumpdiff", os.Args[1:], os.Stdout, os.Stderr))
+	os.Exit(dumpdiffcmd.Run("dumpdiff", os.Args[1:], os.Stdout, os.Stderr))
 }

@@ -18,10 +18,10 @@ import (
 	"os"
 	"strings"
 
-	"github.com/wakeshim/wakeshim/internal/attachcli"
-	"github.com/wakeshim/wakeshim/internal/convertcli"
-	"github.com/wakeshim/wakeshim/internal/dumpdiffcli"
-	"github.com/wakeshim/wakeshim/internal/reportcli"
+	"github.com/wakeshim/wakeshim/cmd/wakeshim/attachcmd"
+	"github.com/wakeshim/wakeshim/cmd/wakeshim/convertcmd"
+	"github.com/wakeshim/wakeshim/cmd/wakeshim/dumpdiffcmd"
+	"github.com/wakeshim/wakeshim/cmd/wakeshim/reportcmd"
 )
 
 // command is one subcommand.
@@ -36,23 +36,23 @@ type command struct {
 
 var commands = []command{
 	{"convert", "convert a Go execution trace to v9 records (and v9 <-> JSONL)",
-		func(n string, a []string, in io.Reader, _, errw io.Writer) int { return convertcli.Run(n, a, in, errw) },
-		convertcli.Usage},
+		func(n string, a []string, in io.Reader, _, errw io.Writer) int { return convertcmd.Run(n, a, in, errw) },
+		convertcmd.Usage},
 	{"report", "where goroutines wait, who wakes whom, wake-to-run latency, Ps, findings",
 		func(n string, a []string, _ io.Reader, out, errw io.Writer) int {
-			return reportcli.Run(n, a, out, errw)
+			return reportcmd.Run(n, a, out, errw)
 		},
-		reportcli.Usage},
+		reportcmd.Usage},
 	{"dumpdiff", "compare records with a goroutine dump of the same time",
 		func(n string, a []string, _ io.Reader, out, errw io.Writer) int {
-			return dumpdiffcli.Run(n, a, out, errw)
+			return dumpdiffcmd.Run(n, a, out, errw)
 		},
-		dumpdiffcli.Usage},
+		dumpdiffcmd.Usage},
 	{"attach", "records from a running program that serves net/http/pprof, no rebuild",
 		func(n string, a []string, _ io.Reader, out, errw io.Writer) int {
-			return attachcli.Run(n, a, out, errw)
+			return attachcmd.Run(n, a, out, errw)
 		},
-		attachcli.Usage},
+		attachcmd.Usage},
 }
 
 func main() {

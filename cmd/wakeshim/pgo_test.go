@@ -27,14 +27,14 @@ func TestPGOProfile(t *testing.T) {
 		seen[f.Name] = true
 	}
 	for _, fn := range []string{
-		"github.com/wakeshim/wakeshim/internal/tracewire.(*Decoder).hotOne",
-		"github.com/wakeshim/wakeshim/internal/tracewire.(*cursor).next",
-		"github.com/wakeshim/wakeshim/internal/convcore.(*Converter).Take",
+		"github.com/wakeshim/wakeshim/tracewire.(*Decoder).hotOne",
+		"github.com/wakeshim/wakeshim/tracewire.(*cursor).next",
+		"github.com/wakeshim/wakeshim/convert.(*Converter).Take",
 		"github.com/wakeshim/wakeshim/format.(*Writer).WriteHots",
 	} {
 		require.True(t, seen[fn], "default.pgo has no samples of %s: regenerate it (make pgo)", fn)
 	}
-	for _, dir := range []string{"../convert", "../../internal/convbench"} {
+	for _, dir := range []string{"../convert", "../convbench"} {
 		got, err := os.ReadFile(filepath.Join(dir, "default.pgo"))
 		require.NoError(t, err)
 		require.True(t, bytes.Equal(got, want), "%s/default.pgo differs from cmd/wakeshim's: make pgo writes both", strings.TrimPrefix(dir, "../"))

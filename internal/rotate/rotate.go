@@ -65,7 +65,7 @@ type oldFile struct {
 	mod  time.Time
 }
 
-// Files is the convcore.Output of a session (the shim's, an attach run's): a series of files
+// Files is the convert.Output of a session (the shim's, an attach run's): a series of files
 // DIR/PREFIX-SEQ.bin (and .jsonl), a new one at each segment, with the size
 // limit per file and the total cap on the directory. It never returns a
 // write error to the converter (that would stop the conversion): a failed

@@ -1,5 +1,0 @@
-//go:build !race
-
-package convcore
-
-const raceEnabled = false

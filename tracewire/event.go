@@ -1,0 +1,108 @@
+// Package tracewire decodes the Go execution-trace wire format (Go 1.26)
+// straight into the small event values the converter consumes, without
+// building golang.org/x/exp/trace Events.
+//
+// It orders the per-M event streams as golang.org/x/exp/trace does (the
+// reference parser): the same merge of the Ms' streams by time, the same
+// use of the format's sequence numbers where times tie or disagree, the
+// same validation, so that both give the same events for a trace both
+// accept and both reject a trace either rejects. docs/decoder.md says what
+// it reads, how it orders, and how a new Go version's format is added.
+//
+// Event is also what the converter reads from the x/exp path (package
+// the converter builds it from an exptrace.Event), which is why it uses x/exp's
+// identifier and state types.
+package tracewire
+
+import (
+	"iter"
+	"strconv"
+
+	exptrace "golang.org/x/exp/trace"
+)
+
+// Types shared with golang.org/x/exp/trace, so that the two paths give the
+// converter the same values.
+type (
+	Time      = exptrace.Time
+	GoID      = exptrace.GoID
+	ProcID    = exptrace.ProcID
+	ThreadID  = exptrace.ThreadID
+	GoState   = exptrace.GoState
+	ProcState = exptrace.ProcState
+	Frame     = exptrace.StackFrame
+)
+
+// Kind is what an Event is to the converter.
+type Kind uint8
+
+const (
+	// KindOther is any event the converter only takes the time of.
+	KindOther Kind = iota
+	// KindSync starts a generation (and ends the trace).
+	KindSync
+	// KindGo is a goroutine's state transition.
+	KindGo
+	// KindProc is a P's state transition.
+	KindProc
+)
+
+// Event is one trace event as the converter sees it.
+type Event struct {
+	Time Time
+	Kind Kind
+	// From and To are the transition's states: GoState for KindGo,
+	// ProcState for KindProc.
+	From, To uint8
+	// G is the goroutine of a KindGo transition, P the P of a KindProc one.
+	G GoID
+	P ProcID
+	// CurG and CurP are the goroutine and P executing when the event
+	// happened (exptrace.Event's Goroutine and Proc).
+	CurG GoID
+	CurP ProcID
+	// Reason is a goroutine transition's reason (a block's wait reason).
+	Reason string
+	// Stack is the event's own stack (for a goroutine creation, the
+	// creator's); TStack the transition's (a new goroutine's start stack,
+	// where a goroutine blocked, the stack a status event restates).
+	Stack, TStack Stack
+	// Clock is a Sync's clock snapshot, if the trace has one.
+	Clock *exptrace.ClockSnapshot
+}
+
+// GoFrom and GoTo return a goroutine transition's states.
+func (e *Event) GoFrom() GoState { return GoState(e.From) }
+func (e *Event) GoTo() GoState   { return GoState(e.To) }
+
+// ProcTo returns a P transition's new state.
+func (e *Event) ProcTo() ProcState { return ProcState(e.To) }
+
+// Stack is a handle of a stack of the trace, resolvable to its frames
+// while the generation it belongs to is current (the converter resolves
+// the ones it keeps at each generation boundary). The zero value is no
+// stack. Stacks compare equal when they are the same stack of the same
+// generation.
+type Stack struct {
+	x  exptrace.Stack // from the x/exp path
+	t  *tables        // from the decoder
+	id uint64
+}
+
+// NoStack is the absence of a stack.
+var NoStack Stack
+
+// FromExp wraps a stack of x/exp's parser.
+func FromExp(s exptrace.Stack) Stack { return Stack{x: s} }
+
+// Frames yields the stack's frames, innermost first.
+func (s Stack) Frames() iter.Seq[Frame] {
+	if s.t == nil {
+		return s.x.Frames()
+	}
+	return func(yield func(Frame) bool) {
+		s.t.yieldFrames(s.id, yield)
+	}
+}
+
+func itoa(v uint64) string { return strconv.FormatUint(v, 10) }
