@@ -960,12 +960,11 @@ func (c *Converter) spawned(ev *tracewire.Event, g *goroutine) error {
 	// The creator's stack: its top frame is the go statement. The
 	// transition's own stack is the new goroutine's start: its entry.
 	creator := ""
-	for f := range ev.Stack.Frames() {
+	if f, ok := ev.Stack.Top(); ok {
 		creator = c.frameString(f)
-		break
 	}
 	entry := ""
-	for f := range ev.TStack.Frames() {
+	if f, ok := ev.TStack.Outer(); ok {
 		entry = f.Func
 	}
 	if creator != "" || entry != "" {

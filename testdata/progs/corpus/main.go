@@ -12,7 +12,7 @@
 //     reading, stat-ing and removing files in a temporary directory, and
 //     passing data through pipes (GoSyscallBegin/End, blocked syscalls
 //     that lose their P);
-//   - stacks: many distinct deep stacks: goroutines descend 8-40 frames
+//   - stacks: many distinct deep stacks: goroutines descend 8-23 frames
 //     through 16 distinct functions chosen by the bits of one of 4,000
 //     paths, and block at the bottom (the stack table holds thousands
 //     of stacks of 8-23 frames);
