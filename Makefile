@@ -57,10 +57,10 @@ shapes:
 	@mkdir -p $(SHAPES)
 	$(GO) test -short -count=1 -trace=$(CURDIR)/$(SHAPES)/nethttp.trace -run 'TestServeFile|TestTransportReuse' net/http
 	$(GO) test -short -count=1 -trace=$(CURDIR)/$(SHAPES)/runtime.trace -run TestSelect runtime
-	$(GO) run ./testdata/progs/corpus -o $(SHAPES) -shape alloc -d 150ms
+	$(GO) run ./testdata/progs/corpus -o $(SHAPES) -shape alloc -d 60ms
 	$(GO) run ./testdata/progs/corpus -o $(SHAPES) -shape chanring -size 400KB -goroutines 400
 	$(GO) run ./testdata/progs/corpus -o $(SHAPES) -shape fileio -size 400KB
-	$(GO) run ./testdata/progs/corpus -o $(SHAPES) -shape stacks -d 60ms
+	$(GO) run ./testdata/progs/corpus -o $(SHAPES) -shape stacks -d 30ms -paths 300
 	$(GO) run ./testdata/progs/corpus -o $(SHAPES) -shape flightrec -d 30ms
 	$(GO) run ./testdata/progs/corpus -o $(SHAPES) -shape idle -d 3s -goroutines 200
 	$(GO) run ./testdata/progs/corpus -o $(SHAPES) -shape httpload -d 100ms

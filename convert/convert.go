@@ -323,6 +323,7 @@ type Converter struct {
 	// each generation, and when the segment changes.
 	pendIDs map[pendKey][]uint16
 	pendSeg int
+	locStr  map[[2]string]string // spawn locations by entry and creator
 
 	rec    format.Record
 	hotRec format.Record // binError's

@@ -97,6 +97,7 @@ func main() {
 	sizeFlag := flag.String("size", "30MB", "stop tracing when the trace reaches this size (0: no limit)")
 	d := flag.Duration("d", 0, "how long to trace (flightrec, idle, httpload; a bound for the others, default 2m)")
 	gs := flag.Int("goroutines", 0, "goroutines (chanring: 4000, idle: 3000)")
+	flag.IntVar(&paths, "paths", 4000, "stacks: distinct call paths")
 	progio.Init("corpus")
 	size, err := parseSize(*sizeFlag)
 	if err != nil {
@@ -352,6 +353,9 @@ func fileioLoad(gs int, wg *sync.WaitGroup) {
 	})
 }
 
+// paths is the stacks shape's number of distinct call paths (-paths).
+var paths int
+
 // The stacks shape's 16 functions: each does a little work and calls the
 // next chosen by the path's low bits, so that a path's bits name its stack.
 var steps [16]func(path uint64, depth int, c chan int, send bool)
@@ -427,10 +431,10 @@ func stacksLoad(gs int, wg *sync.WaitGroup) {
 		wg.Go(func() {
 			r := rand.New(rand.NewPCG(uint64(i), 3))
 			for !stop.Load() {
-				// One of 4,000 call paths (a generation's stack
+				// One of -paths (4,000) call paths (a generation's stack
 				// table holds thousands of deep stacks, each
 				// used many times).
-				path := uint64(r.IntN(4000)) * 0x9e3779b97f4a7c15
+				path := uint64(r.IntN(paths)) * 0x9e3779b97f4a7c15
 				depth := 8 + int(path>>60)
 				// Both ends of the channel descend the same path, one
 				// to send and one to receive.
