@@ -2,7 +2,7 @@
 GO ?= go
 BUSY := testdata/traces/busy.trace
 
-.PHONY: test demo bench fuzz generate check realserver idlecost pgo leaks
+.PHONY: test demo bench fuzz generate check realserver idlecost pgo leaks corpus shapes
 
 # vet + race tests: the README's (and CI's) test command.
 test:
@@ -17,20 +17,69 @@ test:
 demo:
 	$(GO) run ./cmd/wakeshim report -stuck 10ms testdata/traces/preblocked.trace
 
+CORPUS_RUNS ?= 3
+
 $(BUSY):
 	$(GO) run ./testdata/progs/busy -o testdata/traces -size 40MB
 
+# The benchmark corpus (issue 20, docs/decoder.md): traces of different
+# shapes, 5-60 MB each, made here and not committed (testdata/corpus is
+# git-ignored). Two are real programs' traces: Go's own net/http and
+# runtime tests run with -trace; the others are made by
+# testdata/progs/corpus, one shape each (httpload: a loopback net/http
+# server's own /debug/pprof/trace under load). They must be made by the Go
+# whose trace format the decoder reads (1.26): a newer Go's traces go to
+# x/exp whole, which convbench's table would show as convert ~2x parse.
+CORPUS := testdata/corpus
+CORPUS_SHAPES := alloc chanring fileio stacks flightrec idle httpload
+CORPUS_TRACES := $(CORPUS)/nethttp.trace $(CORPUS)/runtime.trace $(foreach s,$(CORPUS_SHAPES),$(CORPUS)/$(s).trace)
+CORPUS_FLAGS_alloc := -size 30MB
+CORPUS_FLAGS_chanring := -size 25MB
+CORPUS_FLAGS_fileio := -size 25MB
+CORPUS_FLAGS_stacks := -d 4s
+CORPUS_FLAGS_flightrec := -d 500ms
+CORPUS_FLAGS_idle := -d 40s
+CORPUS_FLAGS_httpload := -d 3s
+corpus: $(CORPUS_TRACES)
+$(CORPUS)/nethttp.trace:
+	@mkdir -p $(CORPUS)
+	$(GO) test -short -count=1 -trace=$(CURDIR)/$@ net/http
+$(CORPUS)/runtime.trace:
+	@mkdir -p $(CORPUS)
+	$(GO) test -short -count=1 -trace=$(CURDIR)/$@ -run 'TestGC|TestGc|TestChan|TestSelect|TestStack|TestMap|TestTimer|TestSema|TestGoroutine' runtime
+$(CORPUS)/%.trace:
+	$(GO) run ./testdata/progs/corpus -shape $* -o $(CORPUS) $(CORPUS_FLAGS_$*)
+
+# Small traces of the same shapes (a few hundred KB each), committed in
+# testdata/shapes: make test's differential tests run on them.
+SHAPES := testdata/shapes
+shapes:
+	@mkdir -p $(SHAPES)
+	$(GO) test -short -count=1 -trace=$(CURDIR)/$(SHAPES)/nethttp.trace -run 'TestServeFile|TestTransportReuse' net/http
+	$(GO) test -short -count=1 -trace=$(CURDIR)/$(SHAPES)/runtime.trace -run TestSelect runtime
+	$(GO) run ./testdata/progs/corpus -o $(SHAPES) -shape alloc -d 60ms
+	$(GO) run ./testdata/progs/corpus -o $(SHAPES) -shape chanring -size 400KB -goroutines 400
+	$(GO) run ./testdata/progs/corpus -o $(SHAPES) -shape fileio -size 400KB
+	$(GO) run ./testdata/progs/corpus -o $(SHAPES) -shape stacks -d 30ms -paths 300
+	$(GO) run ./testdata/progs/corpus -o $(SHAPES) -shape flightrec -d 30ms
+	$(GO) run ./testdata/progs/corpus -o $(SHAPES) -shape idle -d 3s -goroutines 200
+	$(GO) run ./testdata/progs/corpus -o $(SHAPES) -shape httpload -d 100ms
+
 # Converter and wakeshim report vs a bare x/exp/trace read of a large busy
 # trace (time and peak memory, ratios in one run, report/convert too), the
-# two parsers' differential tests on it (make test, under -race, leaves it
-# out: too slow there), then
+# same on every trace of the corpus (one line each, the minimum of
+# CORPUS_RUNS interleaved runs, the worst trace named, issue 20's goals
+# checked), the two parsers' differential tests on the busy trace and on
+# every corpus trace (make test, under -race, leaves them out: too slow
+# there; it has testdata/shapes), then
 # the shim's overhead on a loopback HTTP server (see docs/shim.md) and
 # wakeshim attach's cost on its target on the same load (docs/attach.md),
 # then the micro-benchmarks (the decoder's and the converter's built with
 # the commands' profile, default.pgo, as the commands are).
-bench: $(BUSY)
+bench: $(BUSY) corpus
 	$(GO) run ./cmd/convbench -n 3 $(BUSY)
-	$(GO) test -run 'TestSameEvents|TestDifferential$$' ./tracewire ./convert
+	$(GO) run ./cmd/convbench -n $(CORPUS_RUNS) $(CORPUS_TRACES)
+	WAKESHIM_CORPUS=$(CURDIR)/$(CORPUS) $(GO) test -timeout 60m -run 'TestSameEvents|TestDifferential$$' ./tracewire ./convert
 	$(GO) test -pgo=$(CURDIR)/cmd/wakeshim/default.pgo -run '^$$' -bench Decode -benchtime 3x ./tracewire
 	$(GO) test -pgo=$(CURDIR)/cmd/wakeshim/default.pgo -run '^$$' -bench Convert -benchtime 3x ./convert
 	$(GO) run ./shim/internal/httpbench -rounds 5 -phase 10s -modes off,on

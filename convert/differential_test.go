@@ -123,17 +123,35 @@ type wholeTrace struct {
 }
 
 // wholeTraces returns the traces the whole-trace comparisons run on: every
-// testdata trace, the real programs' (testdata/realtraces), and the busy
-// trace of make bench when it is there, unless -short or -race.
+// testdata trace, the real programs' (testdata/realtraces), the small
+// traces of each shape of the bench corpus (testdata/shapes), the busy
+// trace of make bench when it is there, unless -short or -race, and the
+// corpus's traces when $WAKESHIM_CORPUS names its directory (make bench).
+// A shape's or the corpus's trace is named by its directory and base name
+// (both have alloc.trace...).
 func wholeTraces(t *testing.T) []wholeTrace {
 	names, _ := filepath.Glob(traceFile("*.trace"))
 	real, _ := filepath.Glob(filepath.Join("..", "testdata", "realtraces", "*.trace"))
 	if len(real) == 0 {
 		t.Fatal("no real traces in testdata/realtraces")
 	}
+	shapes, _ := filepath.Glob(filepath.Join("..", "testdata", "shapes", "*.trace"))
+	if len(shapes) < 9 {
+		t.Fatalf("%d traces in testdata/shapes, want 9 (make shapes)", len(shapes))
+	}
+	var corpus []string
+	if dir := os.Getenv("WAKESHIM_CORPUS"); dir != "" {
+		corpus, _ = filepath.Glob(filepath.Join(dir, "*.trace"))
+		if len(corpus) == 0 {
+			t.Fatalf("WAKESHIM_CORPUS=%s: no traces (make corpus)", dir)
+		}
+	}
 	var trs []wholeTrace
-	for _, name := range append(names, real...) {
+	for _, name := range slices.Concat(names, real, shapes, corpus) {
 		base := filepath.Base(name)
+		if slices.Contains(shapes, name) || slices.Contains(corpus, name) {
+			base = filepath.Base(filepath.Dir(name)) + "/" + base
+		}
 		if base == "busy.trace" && (testing.Short() || raceEnabled) {
 			continue
 		}
@@ -153,8 +171,8 @@ func TestDifferential(t *testing.T) {
 	for _, tr := range wholeTraces(t) {
 		base, in := tr.base, tr.in
 		for i, cfg := range diffConfigs {
-			if base == "busy.trace" && i > 0 {
-				break
+			if (base == "busy.trace" || strings.HasPrefix(base, "corpus/")) && i > 0 {
+				break // (one configuration on the large traces)
 			}
 			t.Run(fmt.Sprintf("%s/%d", base, i), func(t *testing.T) {
 				exp, fast, expErr, fastErr := convertBoth(in, cfg)

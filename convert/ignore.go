@@ -38,15 +38,5 @@ func TracerGoroutine(_ GoID, stack Stack) bool {
 // otherwise make any goroutine, the program's main one included, look like
 // one the runtime runs for itself.
 func Outermost(stack Stack) string {
-	var outer, last string
-	for f := range stack.Frames() {
-		if f.Func != "runtime.goexit" {
-			outer = f.Func
-		}
-		last = f.Func
-	}
-	if outer == "" {
-		return last
-	}
-	return outer
+	return stack.OuterFunc("runtime.goexit")
 }

@@ -132,13 +132,34 @@ func decoderEvents(d *Decoder) (out []string, off int64, err error) {
 }
 
 // realTraces returns the traces of real programs (testdata/realtraces),
-// for the differential tests only: they are too large to seed mutations.
+// the small traces of each shape of the bench corpus (testdata/shapes),
+// and, when $WAKESHIM_CORPUS names a directory (make bench sets it to
+// make corpus's), the corpus's traces: for the differential tests only,
+// they are too large to seed mutations.
 func realTraces(t testing.TB) []string {
 	names, _ := filepath.Glob("../testdata/realtraces/*.trace")
 	if len(names) == 0 {
 		t.Fatal("no real traces")
 	}
+	shapes, _ := filepath.Glob("../testdata/shapes/*.trace")
+	if len(shapes) < 9 {
+		t.Fatalf("%d traces in testdata/shapes, want 9 (make shapes)", len(shapes))
+	}
+	names = append(names, shapes...)
+	if dir := os.Getenv("WAKESHIM_CORPUS"); dir != "" {
+		corpus, _ := filepath.Glob(filepath.Join(dir, "*.trace"))
+		if len(corpus) == 0 {
+			t.Fatalf("WAKESHIM_CORPUS=%s: no traces (make corpus)", dir)
+		}
+		names = append(names, corpus...)
+	}
 	return names
+}
+
+// traceName names a trace file in a subtest: its directory and base
+// name (the corpus and testdata/shapes have the same base names).
+func traceName(name string) string {
+	return filepath.Base(filepath.Dir(name)) + "/" + filepath.Base(name)
 }
 
 func testTraces(t testing.TB) []string {
@@ -154,7 +175,7 @@ func testTraces(t testing.TB) []string {
 // reasons and stacks.
 func TestSameEvents(t *testing.T) {
 	for _, name := range append(testTraces(t), realTraces(t)...) {
-		t.Run(filepath.Base(name), func(t *testing.T) {
+		t.Run(traceName(name), func(t *testing.T) {
 			in, err := os.ReadFile(name)
 			if err != nil {
 				t.Fatal(err)

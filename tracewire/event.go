@@ -105,4 +105,54 @@ func (s Stack) Frames() iter.Seq[Frame] {
 	}
 }
 
+// Top returns the stack's innermost frame, and false for no stack. Unlike
+// a loop over Frames cut after one frame, it allocates nothing: the
+// converter asks for a creator's frame at every goroutine creation, and
+// a trace that creates goroutines by the million (the bench corpus's
+// stacks trace) spent 14% of its conversion allocating Frames' closures.
+func (s Stack) Top() (Frame, bool) {
+	if s.t == nil {
+		for f := range s.x.Frames() {
+			return f, true
+		}
+		return Frame{}, false
+	}
+	return s.t.frame(s.id, 0)
+}
+
+// Outer returns the stack's outermost frame (the last that Frames
+// yields), and false for no stack; allocation-free for the decoder's
+// stacks, like Top.
+func (s Stack) Outer() (Frame, bool) {
+	if s.t == nil {
+		var last Frame
+		ok := false
+		for f := range s.x.Frames() {
+			last, ok = f, true
+		}
+		return last, ok
+	}
+	return s.t.frame(s.id, -1)
+}
+
+// OuterFunc returns the function of the outermost frame whose function
+// is not skip (the last such that Frames yields), or, if every frame's
+// is skip, the outermost frame's function; "" for no stack.
+func (s Stack) OuterFunc(skip string) string {
+	if s.t == nil {
+		var outer, last string
+		for f := range s.x.Frames() {
+			if f.Func != skip {
+				outer = f.Func
+			}
+			last = f.Func
+		}
+		if outer == "" {
+			return last
+		}
+		return outer
+	}
+	return s.t.outerFunc(s.id, skip)
+}
+
 func itoa(v uint64) string { return strconv.FormatUint(v, 10) }

@@ -38,6 +38,50 @@ func (t *tables) yieldFrames(id uint64, yield func(Frame) bool) {
 	}
 }
 
+// frame returns frame i of stack id, innermost first; i -1 is the
+// outermost.
+func (t *tables) frame(id uint64, i int) (Frame, bool) {
+	if id == 0 {
+		return Frame{}, false
+	}
+	r, _ := t.stacks.get(id)
+	if r.n == 0 {
+		return Frame{}, false
+	}
+	if i < 0 {
+		i = int(r.n) - 1
+	}
+	pc := t.pcs[int(r.off)+i]
+	f := t.frames[pc]
+	fn, _ := t.strings.get(f.funcID)
+	file, _ := t.strings.get(f.fileID)
+	return Frame{PC: pc, Func: fn, File: file, Line: f.line}, true
+}
+
+// outerFunc is Stack.OuterFunc for the decoder's stacks, read from the
+// outermost frame in: it stops at the first frame not skip.
+func (t *tables) outerFunc(id uint64, skip string) string {
+	if id == 0 {
+		return ""
+	}
+	r, _ := t.stacks.get(id)
+	pcs := t.pcs[r.off : r.off+r.n]
+	last := ""
+	for i := len(pcs) - 1; i >= 0; i-- {
+		fn, _ := t.strings.get(t.frames[pcs[i]].funcID)
+		if i == len(pcs)-1 {
+			last = fn
+		}
+		if fn != skip {
+			if fn == "" { // (as the x/exp path: an unnamed outermost function gives the last frame's)
+				return last
+			}
+			return fn
+		}
+	}
+	return last
+}
+
 // validate checks, once the generation is read, that the tables hold no
 // id twice and that every frame names strings the generation defines.
 func (t *tables) validate() error {

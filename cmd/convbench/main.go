@@ -16,6 +16,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"runtime/pprof"
 	"slices"
 	"strings"
@@ -50,6 +51,7 @@ func main() {
 	only := flag.String("modes", "", "comma-separated `MODES` to run (default all)")
 	mode := flag.String("mode", "", "run one mode in this process (used by the driver)")
 	cpuprofile := flag.String("cpuprofile", "", "with -mode, write a CPU profile to `FILE`")
+	memprofile := flag.String("memprofile", "", "with -mode, write a heap profile (allocations since the start) to `FILE` at the end")
 	repeat := flag.Int("repeat", 1, "with -mode, run it `N` times (a profile for PGO: make pgo)")
 	outDir := flag.String("out", "", "with -mode, write the outputs into `DIR` and leave them there (default: a temporary directory, removed)")
 	flag.Usage = func() {
@@ -57,6 +59,13 @@ func main() {
 		flag.PrintDefaults()
 	}
 	flag.Parse()
+	if flag.NArg() > 1 && *mode == "" {
+		if err := driveCorpus(flag.Args(), *n); err != nil {
+			fmt.Fprintln(os.Stderr, "convbench:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	if flag.NArg() != 1 {
 		flag.Usage()
 		os.Exit(2)
@@ -72,10 +81,24 @@ func main() {
 			pprof.StartCPUProfile(pf)
 			defer pprof.StopCPUProfile()
 		}
+		if *memprofile != "" {
+			runtime.MemProfileRate = 64 << 10
+		}
 		for range *repeat {
 			if err := runMode(*mode, in, *outDir); err != nil {
 				fmt.Fprintln(os.Stderr, "convbench:", err)
 				pprof.StopCPUProfile()
+				os.Exit(1)
+			}
+		}
+		if *memprofile != "" {
+			mf, err := os.Create(*memprofile)
+			if err == nil {
+				err = pprof.Lookup("allocs").WriteTo(mf, 0)
+				mf.Close()
+			}
+			if err != nil {
+				fmt.Fprintln(os.Stderr, "convbench:", err)
 				os.Exit(1)
 			}
 		}
@@ -162,6 +185,109 @@ func drive(in string, n int) error {
 	ratio("convert+jsonl", "convert+jsonl-exp", " (goal: wall at most 1x)")
 	ratio("report", "convert", " (goal: at most 1.5x)")
 	return nil
+}
+
+// The goals of issue 20, on every trace of the corpus.
+const (
+	goalConvertCPU = 0.25 // convert CPU / bare x/exp parse CPU
+	goalReportWall = 1.5  // report wall / convert wall
+	goalReportRSS  = 2.0  // report peak RSS / convert peak RSS
+)
+
+// driveCorpus runs parse, convert and report on every trace, n rounds,
+// each round every trace's three modes one after the other (so that the
+// ratios of a trace are of runs minutes apart at most, under the same
+// load), and prints the minimum of each measure's runs as ratios.
+func driveCorpus(traces []string, n int) error {
+	self, err := os.Executable()
+	if err != nil {
+		return err
+	}
+	cmodes := []string{"parse", "convert", "report"}
+	res := make([]map[string][]sample, len(traces))
+	for i := range res {
+		res[i] = map[string][]sample{}
+	}
+	for round := range n {
+		for i, in := range traces {
+			for _, m := range cmodes {
+				s, err := runOnce(self, m, in)
+				if err != nil {
+					return fmt.Errorf("%s: %v", in, err)
+				}
+				res[i][m] = append(res[i][m], s)
+			}
+		}
+		fmt.Fprintf(os.Stderr, "convbench: round %d of %d done\n", round+1, n)
+	}
+	fmt.Printf("%d traces, minimum of %d runs of each mode (CPU: user+system from wait4; RSS: peak)\n", len(traces), n)
+	fmt.Printf("%-16s %7s %9s %9s %9s %8s | %8s %8s %8s\n", "trace", "MB", "parse", "convert", "report", "conv/prs", "rep/conv", "rep/conv", "rep/conv")
+	fmt.Printf("%-16s %7s %9s %9s %9s %8s | %8s %8s %8s\n", "", "", "cpu", "cpu", "wall", "cpu", "wall", "cpu", "RSS")
+	worst, worstRatio := "", 0.0
+	var missed []string
+	for i, in := range traces {
+		fi, err := os.Stat(in)
+		if err != nil {
+			return err
+		}
+		p, c, r := minimum(res[i]["parse"]), minimum(res[i]["convert"]), minimum(res[i]["report"])
+		cp := float64(c.cpu) / float64(p.cpu)
+		rw := float64(r.wall) / float64(c.wall)
+		rc := float64(r.cpu) / float64(c.cpu)
+		rm := float64(r.rss) / float64(c.rss)
+		name := strings.TrimSuffix(filepath.Base(in), ".trace")
+		fmt.Printf("%-16s %7.1f %9v %9v %9v %8.2f | %8.2f %8.2f %8.2f\n", name, float64(fi.Size())/(1<<20),
+			p.cpu.Round(time.Millisecond), c.cpu.Round(time.Millisecond), r.wall.Round(time.Millisecond), cp, rw, rc, rm)
+		if cp > worstRatio {
+			worst, worstRatio = name, cp
+		}
+		if rw > goalReportWall {
+			missed = append(missed, fmt.Sprintf("%s: report wall %.2fx convert's (goal %.2gx)", name, rw, goalReportWall))
+		}
+		if rm > goalReportRSS {
+			missed = append(missed, fmt.Sprintf("%s: report peak RSS %.2fx convert's (goal %.2gx)", name, rm, goalReportRSS))
+		}
+	}
+	fmt.Printf("worst trace: %s, convert CPU %.2fx the bare parse's (goal %.2gx)\n", worst, worstRatio, goalConvertCPU)
+	if worstRatio > goalConvertCPU {
+		missed = append([]string{fmt.Sprintf("%s: convert CPU %.2fx the bare parse's (goal %.2gx)", worst, worstRatio, goalConvertCPU)}, missed...)
+	}
+	if len(missed) == 0 {
+		fmt.Println("every goal met on every trace")
+	}
+	for _, m := range missed {
+		fmt.Println("goal missed:", m)
+	}
+	return nil
+}
+
+// runOnce runs mode on in in a fresh subprocess and measures it; its
+// outputs are removed after the run, outside its measure.
+func runOnce(self, mode, in string) (sample, error) {
+	out, err := os.MkdirTemp("", "convbench-")
+	if err != nil {
+		return sample{}, err
+	}
+	defer os.RemoveAll(out)
+	cmd := exec.Command(self, "-mode", mode, "-out", out, in)
+	cmd.Stderr = os.Stderr
+	start := time.Now()
+	err = cmd.Run()
+	wall := time.Since(start)
+	if err != nil {
+		return sample{}, fmt.Errorf("mode %s: %v", mode, err)
+	}
+	ru := cmd.ProcessState.SysUsage().(*syscall.Rusage)
+	return sample{wall, time.Duration(ru.Utime.Nano() + ru.Stime.Nano()), ru.Maxrss}, nil
+}
+
+// minimum takes the minimum of each measure separately.
+func minimum(ss []sample) sample {
+	m := ss[0]
+	for _, s := range ss[1:] {
+		m.wall, m.cpu, m.rss = min(m.wall, s.wall), min(m.cpu, s.cpu), min(m.rss, s.rss)
+	}
+	return m
 }
 
 // median takes the median of each measure separately.
