@@ -10,12 +10,12 @@ test:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { echo "gofmt needed:"; gofmt -l $$(git ls-files '*.go'); exit 1; }
 	$(GO) test -race ./...
 
-# The main job on a bundled trace: wakeshim report on testdata/traces/
-# preblocked.trace, a program with a goroutine blocked forever on a channel
-# nobody sends on (the finding) among goroutines that wake each other (the
-# wake edges). -stuck 10ms: the trace is 20ms long.
+# The main job on a bundled trace: wakeshim report on the trace and the
+# goroutineleak profile of testdata/leaks' reproducer of etcd's bug 7443
+# (a watcher's send loop blocked forever on a channel nobody reads), made
+# with Go 1.27: a proven leak among goroutines that wake each other.
 demo:
-	$(GO) run ./cmd/wakeshim report -stuck 10ms testdata/traces/preblocked.trace
+	$(GO) run ./cmd/wakeshim report testdata/leaks/out/etcd7443.trace testdata/leaks/out/etcd7443.leak.txt
 
 CORPUS_RUNS ?= 3
 
