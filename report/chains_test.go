@@ -9,18 +9,13 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/wakeshim/wakeshim/analyze"
-	"github.com/wakeshim/wakeshim/convert"
-	"github.com/wakeshim/wakeshim/records"
 )
 
 // The root-cause profile of the planted mutex chain parses as pprof: every
 // sample labelled with its root, the waits' time adding up to what the
 // groups' summaries walked, and the holder's CPU attributed to a stack.
 func TestRootProfile(t *testing.T) {
-	ins, err := records.Expand([]string{"../testdata/traces/chains-mutex.trace"})
-	require.NoError(t, err)
-	rep, an, err := analyze.Analyze(records.NewRun(ins, records.Options{Convert: convert.Config{Ignore: convert.SystemGoroutine}}), analyze.Config{})
-	require.NoError(t, err)
+	rep, an := analyzeTrace(t, "../testdata/traces/chains-mutex.trace", analyze.Config{})
 	var buf bytes.Buffer
 	require.NoError(t, WriteRootProfile(&buf, an.RootSamples()))
 	p, err := profile.Parse(&buf)

@@ -10,19 +10,13 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/wakeshim/wakeshim/analyze"
-	"github.com/wakeshim/wakeshim/convert"
-	"github.com/wakeshim/wakeshim/records"
 )
 
 // The profiles of a real trace parse as pprof, with the block profile's
 // shape: the wait reason as the leaf frame, a waker label on every sample,
 // and the delays adding up to the report's.
 func TestProfiles(t *testing.T) {
-	ins, err := records.Expand([]string{"../testdata/traces/mutex.trace"})
-	require.NoError(t, err)
-	run := records.NewRun(ins, records.Options{Convert: convert.Config{Ignore: convert.SystemGoroutine}})
-	rep, an, err := analyze.Analyze(run, analyze.Config{})
-	require.NoError(t, err)
+	rep, an := analyzeTrace(t, "../testdata/traces/mutex.trace", analyze.Config{})
 
 	for _, tc := range []struct {
 		name  string

@@ -17,14 +17,21 @@ import (
 	"github.com/wakeshim/wakeshim/records"
 )
 
-// realReport analyzes a bundled trace as `wakeshim report -json` does.
-func realReport(t *testing.T, path string, cfg analyze.Config) (*analyze.Report, []byte) {
+// analyzeTrace analyzes a bundled trace as `wakeshim report` does.
+func analyzeTrace(t *testing.T, path string, cfg analyze.Config) (*analyze.Report, *analyze.Analyzer) {
 	t.Helper()
 	ins, err := records.Expand([]string{path})
 	require.NoError(t, err)
 	run := records.NewRun(ins, records.Options{Convert: convert.Config{Ignore: convert.SystemGoroutine}})
-	rep, _, err := analyze.Analyze(run, cfg)
+	rep, an, err := analyze.Analyze(run, cfg)
 	require.NoError(t, err)
+	return rep, an
+}
+
+// realReport analyzes a bundled trace as `wakeshim report -json` does.
+func realReport(t *testing.T, path string, cfg analyze.Config) (*analyze.Report, []byte) {
+	t.Helper()
+	rep, _ := analyzeTrace(t, path, cfg)
 	data, err := json.MarshalIndent(rep, "", "  ")
 	require.NoError(t, err)
 	return rep, data
