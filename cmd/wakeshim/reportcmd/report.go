@@ -141,16 +141,18 @@ func run(name string, inputs []string, o *options, stdout, stderr io.Writer) err
 	if len(inputs) == 0 {
 		return fmt.Errorf("no records or trace among the inputs, only goroutineleak profiles (%s)", strings.Join(leaks, ", "))
 	}
+	ins, err := records.Expand(inputs)
+	if err != nil {
+		return err
+	}
 	for _, l := range leaks {
-		p, err := analyze.ReadLeakProfile(l, 0)
+		// The shim's profile PROG-PID-SEQ.goroutineleak.txt belongs to the
+		// records of PROG-PID; any other, to the first process run.
+		p, err := analyze.ReadLeakProfile(l, records.SideProcess(ins, l))
 		if err != nil {
 			return err
 		}
 		o.cfg.Leaks = append(o.cfg.Leaks, p)
-	}
-	ins, err := records.Expand(inputs)
-	if err != nil {
-		return err
 	}
 	var size int64
 	for _, in := range ins {
