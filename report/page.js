@@ -11,7 +11,8 @@
     worst: 50,        // worst latencies listed
     taskIds: 24,      // task ids listed per waker
     polls: 6000,      // poll bars drawn in the timeline window
-    wakes: 1500       // wake arrows drawn in the timeline window
+    wakes: 1500,      // wake arrows drawn in the timeline window
+    chains: 100       // chains listed
   };
   var SVGNS = "http://www.w3.org/2000/svg";
 
@@ -529,6 +530,242 @@
     return g;
   }
 
+  // ---------- wake chains ----------
+  // A button per chain of the report (the longest waits); the selected
+  // one is drawn in a panel with a row per goroutine of the chain over the
+  // wait's window: a bar per link coloured by its kind and labelled with
+  // its share of the wait, an arrow per wake from the waker's row to the
+  // goroutine it woke, the roots summed above.
+  var KINDS = {
+    woken: { label: "blocked, then woken", fill: "#cbd5e0", dark: true },
+    cpu: { label: "CPU", fill: "#2f855a" },
+    scheduler: { label: "scheduler delay", fill: "#dd6b20" },
+    network: { label: "network", fill: "#2b6cb0" },
+    syscall: { label: "syscall", fill: "#6b46c1" },
+    timer: { label: "timer", fill: "#d69e2e", dark: true },
+    unknown: { label: "unknown", fill: "#a0aec0", dark: true }
+  };
+  function kindOf(k) { return KINDS[k] ? k : "unknown"; }
+
+  // pctText is a percentage as the text report writes it: "<1%" below 1,
+  // else a whole number, a tie to the even one as Go's strconv rounds.
+  function pctText(p) {
+    p = num(p);
+    if (p === 0) return "0%";
+    if (p < 1) return "<1%";
+    var r = Math.round(p);
+    if (r - p === 0.5 && r % 2 === 1) r -= 1;
+    return r + "%";
+  }
+  // rootsText is analyze.RootsText: "71% CPU in main.compute, 20% network,
+  // 9% scheduler delay" (at most n parts, the rest as "other").
+  function rootsText(roots, n) {
+    var parts = [], rest = 0, shown = 0;
+    arr(roots).forEach(function (r, i) {
+      var p = num(r.percent);
+      if (shown === n || (i > 0 && p < 1)) { rest += p; return; }
+      shown++;
+      parts.push(pctText(p) + " " + (r.kind === "cpu" ? "CPU in " + str(r.func) : r.kind === "scheduler" ? "scheduler delay" : str(r.kind)));
+    });
+    if (rest > 0) parts.push(pctText(rest) + " other");
+    return parts.join(", ");
+  }
+  // shareText labels a link: its share of the wait, as a duration and a
+  // percentage of the wait.
+  function shareText(share, wait) {
+    return fmtDur(num(share)) + " (" + (num(wait) > 0 ? pctText(100 * num(share) / num(wait)) : "–") + ")";
+  }
+  // leafFunc is the innermost frame outside the runtime, its package path
+  // dropped (analyze.ShortFunc).
+  function leafFunc(frames) {
+    frames = arr(frames);
+    if (!frames.length) return "(no stack)";
+    var f = str(frames[0]);
+    for (var i = 0; i < frames.length; i++) if (str(frames[i]).indexOf("runtime.") !== 0) { f = str(frames[i]); break; }
+    var fn = funcName(f), b = fn.indexOf("["), j = fn.lastIndexOf("/");
+    if (b >= 0 && b < j) j = fn.lastIndexOf("/", b);
+    return j >= 0 ? fn.slice(j + 1) : fn;
+  }
+  function linkText(l) {
+    var d = fmtDur(l.share_ns), at = leafFunc(l.frames);
+    switch (l.kind) {
+      case "cpu": return "ran " + d + " on P" + str(l.worker) + (arr(l.frames).length ? ", then blocked in " + reasonText(l.reason) + " at " + at : "");
+      case "scheduler": return "was runnable " + d + ", not running: scheduler delay" + (num(l.global_q_max) > 0 ? ", global run queue up to " + fmtInt(l.global_q_max) : "");
+      case "timer": return l.reason === "sleep" ? "slept " + d + " at " + at + " (timer)" : "waited " + d + " in " + reasonText(l.reason) + " at " + at + ", ended by a timer";
+      case "network": return "waited " + d + " on the network at " + at;
+      case "syscall": return "was in a syscall " + d + " at " + at;
+      case "woken": return "was blocked " + d + " in " + reasonText(l.reason) + " at " + at + ", woken by " + gName(l.waker_task_id, l.waker);
+      default: return d + " unknown" + (l.note ? ": " + str(l.note) : "");
+    }
+  }
+  function chainHead(c) {
+    return gName(c.task_id, c.name) + " waited " + fmtDur(c.wait_ns) + " in " + (reasonText(c.reason) || "an unknown wait") + " at " + leafFunc(c.frames);
+  }
+
+  var chainSelect = null;
+
+  function drawChains(R) {
+    var sec = document.getElementById("chains");
+    if (!Array.isArray(R.chains)) { sec.hidden = true; return; } // a report from before the chains
+    var box = section("chains");
+    var cs = R.chains.filter(function (c) { return c && typeof c === "object"; });
+    if (!cs.length) { box.appendChild(empty("No wake chains in the report: no wait that ended was long enough.")); return; }
+    box.appendChild(note("The longest waits that ended, and who kept each waiting: pick one to draw its chain, a row per goroutine over the wait, a bar per link (its share of the wait), an arrow per wake."));
+    var list = el("ol", { "class": "chain-list", "aria-label": "wake chains" });
+    var view = el("div", { "class": "chain-view", id: "chain-view", "aria-live": "polite" });
+    var buttons = [];
+    cs.slice(0, LIMITS.chains).forEach(function (c, i) {
+      var b = el("button", { type: "button", "class": "chain-pick", "data-i": i, "aria-pressed": "false", "aria-controls": "chain-view" }, [
+        el("span", { "class": "wait", text: fmtDur(c.wait_ns) }),
+        " " + chainHead(c).replace(/ waited \S+/, " waited") + " (@" + fmtDur(c.start_ns) + ")",
+        el("span", { "class": "roots", text: "roots: " + rootsText(c.roots, 4) })
+      ]);
+      b.addEventListener("click", function () { select(i); });
+      buttons.push(b);
+      list.appendChild(el("li", null, b));
+    });
+    box.appendChild(list);
+    if (cs.length > LIMITS.chains) box.appendChild(note("showing " + LIMITS.chains + " of " + fmtInt(cs.length) + " chains (the longest)"));
+    box.appendChild(view);
+    function select(i) {
+      buttons.forEach(function (b, j) { b.setAttribute("aria-pressed", j === i ? "true" : "false"); });
+      while (view.firstChild) view.removeChild(view.firstChild);
+      view.setAttribute("data-chain", i);
+      append(view, chainView(cs[i], R));
+    }
+    chainSelect = select;
+    select(0);
+  }
+
+  function chainView(c, R) {
+    var links = arr(c.links).filter(function (l) { return l && typeof l === "object"; });
+    var start = num(c.start_ns), end = num(c.end_ns);
+    if (!(end > start)) end = start + 1;
+    var wait = num(c.wait_ns) || end - start;
+    var out = [];
+    out.push(el("h3", { "class": "chain-head", text: chainHead(c) + " (@" + fmtDur(c.start_ns) + " – @" + fmtDur(c.end_ns) + ")" +
+      (num(c.waker_task_id) ? ", woken by " + gName(c.waker_task_id, c.waker) : "") }));
+    out.push(el("p", { "class": "chain-roots", text: "roots: " + rootsText(c.roots, 4) }));
+    var acts = el("div", { "class": "tl-controls" });
+    if (has(c.group) && c.group >= 0 && arr(R.pending)[c.group]) acts.appendChild(el("button", { type: "button", text: "show its group", onclick: function () { openGroup(c.group); } }));
+    var T = R.timeline || {};
+    if (timelineShow && has(T.start_ns) && has(T.end_ns) && start < T.end_ns && end > T.start_ns)
+      acts.appendChild(el("button", { type: "button", text: "show in the timeline", onclick: function () { timelineShow(start, end - start); } }));
+    if (acts.childNodes.length) out.push(acts);
+
+    // Rows: the goroutine that waited, then each goroutine of the chain in
+    // the order the walk met it, then wakers the links name but do not walk.
+    var rows = [], rowOf = {};
+    function addRow(id, name) {
+      var k = str(id);
+      if (k in rowOf) { if (!rows[rowOf[k]].name && name) rows[rowOf[k]].name = str(name); return; }
+      rowOf[k] = rows.length;
+      rows.push({ id: id, name: str(name), links: [] });
+    }
+    addRow(c.task_id, c.name);
+    links.forEach(function (l) { addRow(l.task_id, l.name); });
+    if (num(c.waker_task_id)) addRow(c.waker_task_id, c.waker);
+    links.forEach(function (l) { if (l.kind === "woken" && num(l.waker_task_id)) addRow(l.waker_task_id, l.waker); });
+
+    var W = 1200, left = 230, right = 12, top = 28, barH = 16, lineH = 13, charW = 6.1;
+    var sx = (W - left - right) / (end - start);
+    var x = function (t) { return left + (Math.min(end, Math.max(start, t)) - start) * sx; };
+    // Lay out each row: a label inside its bar when it fits, else on the
+    // first line under the row where it does not overlap another.
+    var items = [{ wait: true, row: 0, s: start, e: end, text: "waited " + fmtDur(wait) }];
+    links.forEach(function (l, i) { items.push({ link: l, i: i, row: rowOf[str(l.task_id)], s: num(l.start_ns), e: num(l.end_ns), text: shareText(l.share_ns, wait) }); });
+    rows.forEach(function (r) { r.lines = []; });
+    items.forEach(function (it) {
+      var r = rows[it.row];
+      var x0 = x(it.s), x1 = x(it.e), w = it.text.length * charW;
+      it.x0 = x0; it.w = Math.max(1, x1 - x0);
+      if (!it.wait && x1 - x0 >= w + 8) { it.inside = true; it.lx = (x0 + x1) / 2; return; }
+      var lx = Math.min(Math.max(left, x0), W - right - w);
+      if (it.wait) lx = Math.max(left, W - right - w); // the wait's own label at its end
+      for (var k = 0; ; k++) {
+        if (k === r.lines.length) r.lines.push([]);
+        var ok = r.lines[k].every(function (s) { return lx + w + 4 <= s[0] || lx >= s[1] + 4; });
+        if (ok) { r.lines[k].push([lx, lx + w]); it.line = k; it.lx = lx; break; }
+      }
+    });
+    var y = top;
+    rows.forEach(function (r) { r.y = y; r.h = 4 + barH + r.lines.length * lineH + 6; y += r.h; });
+    var H = y + 4;
+    var g = svg("svg", { "class": "chart chain-svg", viewBox: "0 0 " + W + " " + H, width: W, height: H, role: "img",
+      "aria-label": "wake chain of " + gName(c.task_id, c.name) + ": " + links.length + " links over " + fmtDur(wait) });
+    g.appendChild(svg("defs", null, svg("marker", { id: "chain-arrow", viewBox: "0 0 10 10", refX: 9, refY: 5, markerWidth: 7, markerHeight: 7, orient: "auto-start-reverse" },
+      svg("path", { d: "M0,0 L10,5 L0,10 z", fill: "#d0452f" }))));
+    var ticks = 6;
+    for (var i = 0; i <= ticks; i++) {
+      var t = start + (end - start) * i / ticks, xx = x(t);
+      g.appendChild(svg("line", { "class": "axis", x1: xx, x2: xx, y1: top - 6, y2: H - 2 }));
+      g.appendChild(svg("text", { x: xx, y: top - 10, "text-anchor": i === 0 ? "start" : i === ticks ? "end" : "middle", text: i === 0 ? "@" + fmtDur(t) : "+" + fmtDur(t - start) }));
+    }
+    rows.forEach(function (r) {
+      g.appendChild(svg("rect", { "class": "chain-row-bg", x: left, y: r.y + 2, width: W - left - right, height: r.h - 4, "data-task": str(r.id) }));
+      var label = gName(r.id, r.name);
+      g.appendChild(svg("text", { "class": "chain-row-label", x: left - 6, y: r.y + 4 + barH / 2 + 4, "text-anchor": "end" },
+        [label.length > 36 ? label.slice(0, 35) + "…" : label, title(label)]));
+    });
+    var bars = svg("g", { "class": "chain-bars" }), labels = svg("g", { "class": "chain-labels" });
+    items.forEach(function (it) {
+      var r = rows[it.row], by = r.y + 4;
+      var ly = it.inside ? by + barH / 2 + 4 : by + barH + (it.line + 1) * lineH - 2;
+      if (it.wait) {
+        bars.appendChild(svg("rect", { "class": "chain-bar k-wait", x: it.x0.toFixed(2), y: by, width: it.w.toFixed(2), height: barH },
+          title(chainHead(c) + " (@" + fmtDur(c.start_ns) + " – @" + fmtDur(c.end_ns) + ")")));
+        labels.appendChild(svg("text", { "class": "wait-label", x: it.lx.toFixed(1), y: ly, text: it.text }));
+        return;
+      }
+      var l = it.link, k = kindOf(l.kind), K = KINDS[k];
+      bars.appendChild(svg("rect", { "class": "chain-bar k-" + k, x: it.x0.toFixed(2), y: by, width: Math.max(1, it.w).toFixed(2), height: barH, fill: K.fill,
+        "data-link": it.i, "data-kind": str(l.kind), "data-task": str(l.task_id) },
+        title(gName(l.task_id, l.name) + " " + linkText(l) + "\n" + shareText(l.share_ns, wait) + " of the wait, @" + fmtDur(l.start_ns) + " – @" + fmtDur(l.end_ns) + (l.depth ? ", depth " + l.depth : ""))));
+      labels.appendChild(svg("text", { "class": "share" + (it.inside ? " inside" + (K.dark ? " dark" : "") : ""), x: it.lx.toFixed(1), y: ly,
+        "text-anchor": it.inside ? "middle" : "start", "data-link": it.i, text: it.text }));
+    });
+    g.appendChild(bars);
+    // Arrows: the wake that ended the wait, and each woken link's wake, at
+    // the wake's time from the waker's row to the row of the goroutine it
+    // woke (from above the rows when the waker has none).
+    var wakes = [];
+    if (num(c.waker_task_id)) wakes.push({ from: c.waker_task_id, fromName: c.waker, to: c.task_id, toName: c.name, ts: end });
+    links.forEach(function (l) { if (l.kind === "woken") wakes.push({ from: l.waker_task_id, fromName: l.waker, to: l.task_id, toName: l.name, ts: num(l.end_ns) }); });
+    var arrows = svg("g", { "class": "chain-wakes" });
+    wakes.forEach(function (w) {
+      var xx = x(w.ts), to = rows[rowOf[str(w.to)]], fromRow = num(w.from) ? rows[rowOf[str(w.from)]] : null;
+      var y1 = fromRow ? fromRow.y + 4 + barH / 2 : top - 2;
+      var down = !fromRow || fromRow.y < to.y;
+      var y2 = down ? to.y + 3 : to.y + 5 + barH;
+      var bend = xx - 16;
+      arrows.appendChild(svg("path", { "class": "chain-wake", d: "M" + xx.toFixed(1) + "," + y1.toFixed(1) + " C" + bend.toFixed(1) + "," + y1.toFixed(1) + " " + bend.toFixed(1) + "," + y2.toFixed(1) + " " + xx.toFixed(1) + "," + y2.toFixed(1),
+        "marker-end": "url(#chain-arrow)", "data-from": str(w.from), "data-to": str(w.to) },
+        title((num(w.from) ? gName(w.from, w.fromName) : "the runtime") + " woke " + gName(w.to, w.toName) + " @" + fmtDur(w.ts))));
+    });
+    g.appendChild(arrows);
+    g.appendChild(labels);
+    out.push(el("div", { "class": "scroll-x" }, g));
+
+    var legend = el("div", { "class": "legend" });
+    Object.keys(KINDS).forEach(function (k) { legend.appendChild(el("span", null, [el("i", { style: "background:" + KINDS[k].fill }), KINDS[k].label])); });
+    legend.appendChild(el("span", null, [el("i", { style: "background:#d0452f" }), "wake"]));
+    out.push(legend);
+
+    // The same chain as text, a line per link, indented by depth.
+    var ol = el("ol", { "class": "chain-links" });
+    links.forEach(function (l, i) {
+      var k = kindOf(l.kind), K = KINDS[k];
+      ol.appendChild(el("li", { "data-link": i, style: "padding-left:" + (Math.max(0, num(l.depth) - 1) * 18) + "px" }, [
+        el("span", { "class": "kind-tag" + (K.dark ? " dark" : ""), style: "background:" + K.fill, text: str(l.kind) || "unknown" }),
+        gName(l.task_id, l.name) + " " + linkText(l),
+        el("span", { "class": "share-text", text: shareText(l.share_ns, wait) })
+      ]));
+    });
+    out.push(ol);
+    if (c.truncated) out.push(note("The chain was cut at its link limit: the roots above still count the rest."));
+    return out;
+  }
+
   // ---------- timeline ----------
   var timelineShow = null;
 
@@ -740,8 +977,9 @@
   if (!R || typeof R !== "object") R = {};
   drawInputs(R);
   var failed = 0;
-  [["summary", drawWarnings], ["summary", drawSummary], ["findings", drawFindings], ["findings", drawConfig], ["pending", drawPending], ["wakes", drawWakes],
-    ["latency", drawLatency], ["workers", drawWorkers], ["timeline", drawTimeline]].forEach(function (s) {
+  [["summary", drawWarnings], ["summary", drawSummary], ["findings", drawFindings], ["findings", drawConfig], ["pending", drawPending],
+    ["wakes", drawWakes],
+    ["latency", drawLatency], ["workers", drawWorkers], ["timeline", drawTimeline], ["chains", drawChains]].forEach(function (s) {
     try { s[1](R); } catch (e) {
       failed++;
       section(s[0]).appendChild(el("p", { "class": "err", text: "This section could not be drawn: " + e.message }));
