@@ -17,7 +17,12 @@ package report
 //
 // What the page holds, top to bottom: the inputs and any warnings; summary
 // numbers; the findings, each with its numbers and, when it names a pending
-// group, a link that opens that group; the pending groups (sortable by any
+// group, a link that opens that group; the goroutines still blocked at the
+// end, a badge each with its verdict (leaked, deadlocked, suspect, idle:
+// a colour each, the evidence as the badge's tooltip and beside it), the
+// idle ones in a collapsed section of their own headed "idle service
+// goroutines: N, by function: ...", then the leak profile used or the note
+// that there was none; the pending groups (sortable by any
 // column, filterable by function, file, reason or waker; a click shows the
 // stack and the wakers with their goroutine ids); the wake chains of the
 // longest waits (a button per wait; the selected one drawn as a row per

@@ -12,6 +12,7 @@
     taskIds: 24,      // task ids listed per waker
     polls: 6000,      // poll bars drawn in the timeline window
     wakes: 1500,      // wake arrows drawn in the timeline window
+    verdicts: 500,    // rows per verdict table
     chains: 100       // chains listed
   };
   var SVGNS = "http://www.w3.org/2000/svg";
@@ -530,6 +531,107 @@
     return g;
   }
 
+  // ---------- still blocked at the end: verdicts ----------
+  // The report's verdicts on the goroutines still blocked when the records
+  // end (docs/report.md, "Verdicts"): a badge each, coloured by verdict,
+  // the evidence as its tooltip and beside it; the idle service goroutines
+  // in a collapsed section of their own, summed by function.
+  var VERDICTS = ["leaked", "deadlocked", "suspect", "idle"];
+
+  function verdictBadge(v) {
+    var kind = str(v.verdict) || "?";
+    var sev = str(v.severity);
+    var ev = arr(v.evidence).map(str);
+    return el("span", {
+      "class": "verdict v-" + kind.replace(/[^a-z]/g, "") + (sev ? " sev-" + sev.replace(/[^a-z]/g, "") : ""),
+      title: (sev ? sev + ": " : "") + (ev.length ? ev.join("\n") : "no evidence given"),
+      "data-verdict": kind, tabindex: "0", text: kind
+    });
+  }
+
+  function drawVerdicts(R) {
+    var sec = document.getElementById("verdicts");
+    if (!Array.isArray(R.verdicts) && !(R.verdict_summary && typeof R.verdict_summary === "object")) {
+      sec.hidden = true; // a report from before the verdicts
+      return;
+    }
+    var box = section("verdicts");
+    var vs = arr(R.verdicts).filter(function (v) { return v && typeof v === "object"; });
+    var S = R.verdict_summary && typeof R.verdict_summary === "object" ? R.verdict_summary : {};
+    var P = S.leak_profile && typeof S.leak_profile === "object" ? S.leak_profile : null;
+    if (!vs.length) box.appendChild(empty("No goroutine was still blocked when the records end."));
+    else {
+      var counts = {};
+      vs.forEach(function (v) { counts[str(v.verdict)] = (counts[str(v.verdict)] || 0) + 1; });
+      var parts = VERDICTS.map(function (k) { return fmtInt(has(S[k]) ? S[k] : counts[k] || 0) + " " + k; });
+      box.appendChild(el("p", { "class": "verdict-summary" }, fmtInt(vs.length) + " goroutine" + (vs.length === 1 ? "" : "s") +
+        " still blocked when the records end: " + parts.join(", ") + (has(S.warnings) ? " (" + fmtInt(S.warnings) + " warning" + (S.warnings === 1 ? "" : "s") + ")" : "") + "."));
+      var cols = [
+        { key: "verdict", label: "Verdict", sort: function (v) { var i = VERDICTS.indexOf(str(v.verdict)); return (i < 0 ? 9 : i) * 2 + (v.severity === "warning" ? 0 : 1); }, cell: verdictBadge },
+        { key: "g", label: "G", num: true, sort: function (v) { return num(v.task_id); }, cell: function (v) { return "g" + str(v.task_id); } },
+        { key: "reason", label: "Reason", sort: function (v) { return str(v.reason); }, cell: function (v) { return el("span", { "class": "reason-tag", text: reasonText(v.reason) || "?" }); } },
+        { key: "blocked", label: "Blocked", num: true, help: "blocked for, to the end of the records", sort: function (v) { return num(v.blocked_ns); }, cell: function (v) { return fmtDur(v.blocked_ns); } },
+        { key: "name", label: "Goroutine", sort: function (v) { return str(v.name); }, cell: function (v) {
+          return el("span", { "class": "small", title: v.created_at ? "created at " + str(v.created_at) : null, text: str(v.name) || gName(v.task_id, v.func) });
+        } },
+        { key: "evidence", label: "Evidence", cell: function (v) { return el("span", { "class": "evidence", text: arr(v.evidence).map(str).join("; ") }); } }
+      ];
+      var opts = function (cls) {
+        return { sort: "verdict", desc: false, limit: LIMITS.verdicts, cls: "verdicts-table " + cls, expand: verdictDetail,
+          filter: function (v) { return [str(v.verdict), str(v.name), str(v.reason)].concat(arr(v.frames).map(str), arr(v.evidence).map(str)).join("\n"); },
+          filterHint: "filter by verdict, function, file or evidence" };
+      };
+      var loud = vs.filter(function (v) { return v.verdict !== "idle"; });
+      var idle = vs.filter(function (v) { return v.verdict === "idle"; });
+      if (loud.length) {
+        box.appendChild(note("Each goroutine's verdict, with the evidence it rests on (hover a badge); click a row for its stack."));
+        box.appendChild(table(cols, loud, opts("loud")));
+      }
+      if (idle.length) {
+        var byFunc = arr(S.idle_by_func).filter(function (f) { return f && typeof f === "object"; });
+        if (!byFunc.length) {
+          var m = {};
+          idle.forEach(function (v) { var f = str(v.func) || str(v.name); m[f] = (m[f] || 0) + 1; });
+          byFunc = Object.keys(m).map(function (f) { return { func: f, count: m[f] }; }).sort(function (a, b) { return b.count - a.count; });
+        }
+        var n = has(S.idle) ? S.idle : idle.length;
+        var sum = "idle service goroutines: " + fmtInt(n) + ", by function: " +
+          byFunc.slice(0, 8).map(function (f) { return str(f.func) + " ×" + fmtInt(f.count); }).join(", ") + (byFunc.length > 8 ? ", …" : "");
+        box.appendChild(el("details", { "class": "idle-verdicts" }, [
+          el("summary", { text: sum }),
+          note("Service loops waiting for work (woken before from this same wait, or waiting on the network, a timer, a signal): information, not alarms."),
+          table(cols, idle, opts("idle"))
+        ]));
+      }
+    }
+    if (P) {
+      var files = arr(P.files).map(str);
+      box.appendChild(el("p", { "class": "leak-profile", text: P.note ? str(P.note) :
+        "goroutineleak profile" + (files.length === 1 ? "" : "s") + ": " + files.join(", ") + ": " + fmtInt(P.named) + " leaked goroutine(s) named, " + fmtInt(P.matched) + " of them blocked at the end of the records." }));
+    }
+  }
+
+  function verdictDetail(v) {
+    var fr = arr(v.frames);
+    var ol = el("ol", { "class": "frames" });
+    fr.forEach(function (f) { ol.appendChild(el("li", { "class": "frame", text: str(f) })); });
+    var facts = [];
+    if (has(v.since_ns)) facts.push("blocked since @" + fmtDur(v.since_ns));
+    if (has(v.woken_here)) facts.push("woken " + fmtInt(v.woken_here) + "× before from this wait");
+    if (has(v.wakes)) facts.push(fmtInt(v.wakes) + " wake" + (v.wakes === 1 ? "" : "s") + " in all");
+    if (v.created_at) facts.push("created at " + str(v.created_at));
+    if (Array.isArray(v.cycle) && v.cycle.length) facts.push("cycle: g" + v.cycle.join(" → g"));
+    if (v.proof && typeof v.proof === "object") facts.push("proof: " + str(v.proof.file) + " (" + str(v.proof.form) + ", matched by " + str(v.proof.matched_by) + ")");
+    return el("div", { "class": "verdict-detail" }, [
+      facts.length ? el("div", { "class": "note facts", text: facts.join(" · ") }) : null,
+      el("ul", { "class": "evidence" }, arr(v.evidence).map(function (e) { return el("li", { text: str(e) }); })),
+      fr.length ? ol : empty("no stack recorded"),
+      has(v.group) && v.group >= 0 && arr(R.pending)[v.group] ? el("a", { href: "#pending", "class": "goto-group", text: "show its group", onclick: function (ev) {
+        ev.preventDefault(); ev.stopPropagation(); openGroup(v.group);
+      } }) : null
+    ]);
+  }
+
   // ---------- wake chains ----------
   // A button per chain of the report (the longest waits); the selected
   // one is drawn in a panel with a row per goroutine of the chain over the
@@ -977,7 +1079,7 @@
   if (!R || typeof R !== "object") R = {};
   drawInputs(R);
   var failed = 0;
-  [["summary", drawWarnings], ["summary", drawSummary], ["findings", drawFindings], ["findings", drawConfig], ["pending", drawPending],
+  [["summary", drawWarnings], ["summary", drawSummary], ["findings", drawFindings], ["findings", drawConfig], ["verdicts", drawVerdicts], ["pending", drawPending],
     ["wakes", drawWakes],
     ["latency", drawLatency], ["workers", drawWorkers], ["timeline", drawTimeline], ["chains", drawChains]].forEach(function (s) {
     try { s[1](R); } catch (e) {
