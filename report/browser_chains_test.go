@@ -78,15 +78,16 @@ func shareLabel(t *testing.T, share, wait int64) string {
 
 // chainShown is the chain view as the page draws it.
 type chainShown struct {
-	Chain   string     `json:"chain"`
-	Pressed []string   `json:"pressed"`
-	Head    string     `json:"head"`
-	Roots   string     `json:"roots"`
-	Rows    []string   `json:"rows"`
-	Bars    []string   `json:"bars"`
-	Shares  []string   `json:"shares"`
-	Listed  []string   `json:"listed"`
-	Arrows  [][]string `json:"arrows"`
+	Chain   string   `json:"chain"`
+	Pressed []string `json:"pressed"`
+	Head    string   `json:"head"`
+	Roots   string   `json:"roots"`
+	Rows    []string `json:"rows"`
+	Bars    []string `json:"bars"`
+	// Shares: the chart's labels, each with the links it labels.
+	Shares [][]string `json:"shares"`
+	Listed []string   `json:"listed"`
+	Arrows [][]string `json:"arrows"`
 	// Misplaced lists the arrows that do not start in their waker's row
 	// and end in the woken goroutine's, or not at the wake's time.
 	Misplaced []string `json:"misplaced"`
@@ -101,7 +102,9 @@ const readChain = `(() => {
   const arrows = all("svg.chain-svg path.chain-wake", v).map(p => {
     const len = p.getTotalLength(), a = p.getPointAtLength(0), b = p.getPointAtLength(len);
     const inRow = (pt, id) => { const r = rows[id]; return r && pt.y >= r.y - 1 && pt.y <= r.y + r.height + 1; };
-    if (!inRow(a, p.dataset.from) || !inRow(b, p.dataset.to) || Math.abs(a.x - b.x) > 0.5) misplaced.push(p.dataset.from + "->" + p.dataset.to);
+    // A wake by no goroutine (the runtime) comes from above the rows.
+    const fromOK = p.dataset.from === "0" ? a.y < rowList[0].getBBox().y : inRow(a, p.dataset.from);
+    if (!fromOK || !inRow(b, p.dataset.to) || Math.abs(a.x - b.x) > 0.5) misplaced.push(p.dataset.from + "->" + p.dataset.to);
     return [p.dataset.from, p.dataset.to];
   });
   return {
@@ -111,20 +114,90 @@ const readChain = `(() => {
     roots: v.querySelector(".chain-roots").textContent,
     rows: rowList.map(r => r.dataset.task),
     bars: all("svg.chain-svg rect.chain-bar[data-link]", v).map(r => r.dataset.kind),
-    shares: all("svg.chain-svg text.share", v).map(t => t.textContent),
+    shares: all("svg.chain-svg text.share", v).map(t => [t.dataset.links, t.textContent]),
     listed: all("ol.chain-links .share-text", v).map(t => t.textContent),
     arrows, misplaced,
   };
 })()`
 
-// TestBrowserChains: the chain view of a real trace, the planted mutex
-// chain (testdata/progs/chains: g30 holds the lock while it waits on a
-// channel that g28 sends on after a 20ms sleep). Selecting a wait draws one
-// bar per link, one arrow per wake from the waker's row to the woken
-// goroutine's, the share labels, and the roots; another wait redraws them.
-func TestBrowserChains(t *testing.T) {
-	rep, data := realReport(t, "../testdata/traces/chains-mutex.trace", analyze.Config{})
-	var picks []int // chains worth drawing: at least 2 links, one a wake
+// wantChain is what the chain view must show for chain c.
+func wantChain(t *testing.T, c analyze.Chain) chainShown {
+	w := chainShown{Arrows: [][]string{}}
+	if c.Waker != 0 {
+		w.Arrows = append(w.Arrows, []string{fmt.Sprint(c.Waker), fmt.Sprint(c.Task)})
+	}
+	w.Rows = []string{fmt.Sprint(c.Task)}
+	seen := map[string]bool{w.Rows[0]: true}
+	for _, l := range c.Links {
+		w.Bars = append(w.Bars, l.Kind)
+		w.Listed = append(w.Listed, shareLabel(t, l.ShareNS, c.WaitNS))
+		if l.Kind == "woken" {
+			w.Arrows = append(w.Arrows, []string{fmt.Sprint(l.Waker), fmt.Sprint(l.Task)})
+		}
+		if id := fmt.Sprint(l.Task); !seen[id] {
+			seen[id] = true
+			w.Rows = append(w.Rows, id)
+		}
+	}
+	w.Roots = "roots: " + analyze.RootsText(c.Roots, 4)
+	return w
+}
+
+// selectChain clicks chain i's button and returns the view it draws,
+// checked against the report.
+func selectChain(t *testing.T, p *page, rep *analyze.Report, i int) chainShown {
+	t.Helper()
+	c := rep.Chains[i]
+	p.do(chromedp.Click(chromedp.CSS(fmt.Sprintf(`#chains button.chain-pick[data-i="%d"]`, i))))
+	p.waitFor(fmt.Sprintf(`document.getElementById("chain-view").dataset.chain === "%d"`, i))
+	got := evaluate[chainShown](p, readChain)
+	w := wantChain(t, c)
+	assert.Equal(t, []string{strconv.Itoa(i)}, got.Pressed, "the picked button is pressed, only it")
+	assert.Equal(t, w.Bars, got.Bars, "chain %d: a bar per link, by kind", i)
+	assert.Equal(t, w.Listed, got.Listed, "chain %d: the links' list, a share each", i)
+	checkLabels(t, c, got.Shares)
+	assert.Equal(t, w.Arrows, got.Arrows, "chain %d: an arrow per wake, waker to woken", i)
+	assert.Empty(t, got.Misplaced, "chain %d: arrows from the waker's row to the woken one's, at the wake", i)
+	assert.Equal(t, w.Rows, got.Rows[:min(len(w.Rows), len(got.Rows))], "chain %d: a row per goroutine, the waiting one first", i)
+	assert.Equal(t, w.Roots, got.Roots, "chain %d", i)
+	assert.Contains(t, got.Head, c.Name+" waited "+jsDur(t, c.WaitNS))
+	return got
+}
+
+// checkLabels: every link is labelled on the chart, once: with its own
+// share, or, under 1% of the wait and crowded by its neighbours, in a
+// label of its own with the others' ("3 links, 5µs (<1%)").
+func checkLabels(t *testing.T, c analyze.Chain, labels [][]string) {
+	t.Helper()
+	labelled := make([]int, len(c.Links))
+	for _, lb := range labels {
+		var idx []int
+		var sum int64
+		for _, f := range strings.Split(lb[0], ",") {
+			i, err := strconv.Atoi(f)
+			require.NoError(t, err, "label %q: data-links %q", lb[1], lb[0])
+			require.Less(t, i, len(c.Links))
+			idx = append(idx, i)
+			labelled[i]++
+			sum += c.Links[i].ShareNS
+		}
+		if len(idx) == 1 {
+			assert.Equal(t, shareLabel(t, c.Links[idx[0]].ShareNS, c.WaitNS), lb[1], "link %d's label", idx[0])
+			continue
+		}
+		assert.Equal(t, fmt.Sprintf("%d links, %s", len(idx), shareLabel(t, sum, c.WaitNS)), lb[1])
+		for _, i := range idx {
+			assert.Less(t, 100*c.Links[i].ShareNS, c.WaitNS, "link %d of %s: only links under 1%% share a label", i, lb[1])
+		}
+	}
+	for i, n := range labelled {
+		assert.Equal(t, 1, n, "link %d (%s %s) has one label", i, c.Links[i].Kind, c.Links[i].Name)
+	}
+}
+
+// chained lists the chains worth drawing: at least 2 links, one a wake.
+func chained(rep *analyze.Report) []int {
+	var picks []int
 	for i, c := range rep.Chains {
 		woken := 0
 		for _, l := range c.Links {
@@ -136,56 +209,28 @@ func TestBrowserChains(t *testing.T) {
 			picks = append(picks, i)
 		}
 	}
+	return picks
+}
+
+// TestBrowserChains: the chain view of a real trace, the planted mutex
+// chain (testdata/progs/chains: g30 holds the lock while it waits on a
+// channel that g28 sends on after a 20ms sleep). Selecting a wait draws one
+// bar per link, one arrow per wake from the waker's row to the woken
+// goroutine's, the share labels, and the roots; another wait redraws them.
+func TestBrowserChains(t *testing.T) {
+	rep, data := realReport(t, "../testdata/traces/chains-mutex.trace", analyze.Config{})
+	picks := chained(rep)
 	require.GreaterOrEqual(t, len(picks), 2, "the mutex trace has two chained waits (main's and the lock's)")
 
 	p := openPage(t, "chains-mutex", data)
 	assert.Equal(t, min(len(rep.Chains), 100), evaluate[int](p, `document.querySelectorAll("#chains button.chain-pick").length`))
+	assert.Equal(t, "0", evaluate[string](p, `document.getElementById("chain-view").dataset.chain`), "the longest wait is drawn at first")
 
-	want := func(c analyze.Chain) chainShown {
-		var w chainShown
-		if c.Waker != 0 {
-			w.Arrows = append(w.Arrows, []string{fmt.Sprint(c.Waker), fmt.Sprint(c.Task)})
-		}
-		rows := []string{fmt.Sprint(c.Task)}
-		seen := map[string]bool{rows[0]: true}
-		for _, l := range c.Links {
-			w.Bars = append(w.Bars, l.Kind)
-			w.Shares = append(w.Shares, shareLabel(t, l.ShareNS, c.WaitNS))
-			if l.Kind == "woken" {
-				w.Arrows = append(w.Arrows, []string{fmt.Sprint(l.Waker), fmt.Sprint(l.Task)})
-			}
-			if id := fmt.Sprint(l.Task); !seen[id] {
-				seen[id] = true
-				rows = append(rows, id)
-			}
-		}
-		w.Rows = rows
-		w.Roots = "roots: " + analyze.RootsText(c.Roots, 4)
-		return w
-	}
-
-	var prev chainShown
-	for n, i := range []int{picks[1], picks[0]} { // the first is shown at first: pick another, then it
-		c := rep.Chains[i]
-		p.do(chromedp.Click(chromedp.CSS(fmt.Sprintf(`#chains button.chain-pick[data-i="%d"]`, i))))
-		p.waitFor(fmt.Sprintf(`document.getElementById("chain-view").dataset.chain === "%d"`, i))
-		got := evaluate[chainShown](p, readChain)
-		w := want(c)
-		assert.Equal(t, []string{strconv.Itoa(i)}, got.Pressed, "the picked button is pressed, only it")
-		assert.Equal(t, w.Bars, got.Bars, "chain %d: a bar per link, by kind", i)
-		assert.Equal(t, w.Shares, got.Shares, "chain %d: the share labels", i)
-		assert.Equal(t, w.Shares, got.Listed, "chain %d: the links' list", i)
-		assert.Equal(t, w.Arrows, got.Arrows, "chain %d: an arrow per wake, waker to woken", i)
-		assert.Empty(t, got.Misplaced, "chain %d: arrows from the waker's row to the woken one's, at the wake", i)
-		assert.Equal(t, w.Rows, got.Rows[:min(len(w.Rows), len(got.Rows))], "chain %d: a row per goroutine, the waiting one first", i)
-		assert.Equal(t, w.Roots, got.Roots, "chain %d", i)
-		assert.Contains(t, got.Head, c.Name+" waited "+jsDur(t, c.WaitNS))
-		if n > 0 {
-			assert.NotEqual(t, prev.Shares, got.Shares, "another wait, other labels")
-			assert.NotEqual(t, prev.Arrows, got.Arrows, "another wait, other arrows")
-		}
-		prev = got
-	}
+	// The first is shown at first: pick another, then it.
+	first := selectChain(t, p, rep, picks[1])
+	second := selectChain(t, p, rep, picks[0])
+	assert.NotEqual(t, first.Shares, second.Shares, "another wait, other labels")
+	assert.NotEqual(t, first.Arrows, second.Arrows, "another wait, other arrows")
 
 	// Spelled out, so that a formatter wrong the same way in Go and in
 	// the page does not pass: the lock's wait (g29 on g30's mutex) is
@@ -197,12 +242,14 @@ func TestBrowserChains(t *testing.T) {
 		}
 	}
 	require.GreaterOrEqual(t, lock, 0, "the chain of the lock's wait")
-	p.do(chromedp.Click(chromedp.CSS(fmt.Sprintf(`#chains button.chain-pick[data-i="%d"]`, lock))))
-	p.waitFor(fmt.Sprintf(`document.getElementById("chain-view").dataset.chain === "%d"`, lock))
-	got := evaluate[chainShown](p, readChain)
+	got := selectChain(t, p, rep, lock)
 	assert.Equal(t, "roots: 80% timer, 20% CPU in main.mutex.func1.3, <1% other", got.Roots)
-	assert.Contains(t, got.Shares, "20.1ms (80%)")
-	assert.Contains(t, got.Shares, "5ms (20%)")
+	var texts []string
+	for _, lb := range got.Shares {
+		texts = append(texts, lb[1])
+	}
+	assert.Contains(t, texts, "20.1ms (80%)")
+	assert.Contains(t, texts, "5ms (20%)")
 	assert.Len(t, got.Arrows, 2, "g30 woke g29 (the lock), g28 woke g30 (the channel)")
 
 	// The keyboard selects too: the buttons take focus and Enter.
@@ -215,6 +262,30 @@ func TestBrowserChains(t *testing.T) {
 	p.shotOf("chains-mutex-chain", `#chains`)
 	p.screenshot("chains-mutex")
 	p.clean()
+}
+
+// TestBrowserChainsAll: every chain of the other planted programs and of
+// nats-server under load (a chain of 63 links crossing readLoop and
+// writeLoop) draws what its JSON says.
+func TestBrowserChainsAll(t *testing.T) {
+	for _, path := range []string{
+		"../testdata/traces/chains-pipeline.trace",
+		"../testdata/traces/chains-fanout.trace",
+		"../testdata/traces/chains-sched.trace",
+		"../testdata/realtraces/nats-server.trace",
+	} {
+		name := strings.TrimSuffix(filepath.Base(path), ".trace")
+		t.Run(name, func(t *testing.T) {
+			rep, data := realReport(t, path, analyze.Config{})
+			require.NotEmpty(t, chained(rep), "%s has a chain of at least 2 links", path)
+			p := openPage(t, "chains-"+name, data)
+			for i := range rep.Chains[:min(len(rep.Chains), 100)] {
+				selectChain(t, p, rep, i)
+			}
+			p.shotOf("chains-"+name+"-chain", `#chains`)
+			p.clean()
+		})
+	}
 }
 
 // shotOf keeps a screenshot of one element under -shots.

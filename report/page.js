@@ -773,21 +773,43 @@
     var sx = (W - left - right) / (end - start);
     var x = function (t) { return left + (Math.min(end, Math.max(start, t)) - start) * sx; };
     // Lay out each row: a label inside its bar when it fits, else on the
-    // first line under the row where it does not overlap another.
+    // first line under the row where it does not overlap another. Links
+    // under 1% of the wait that do not fit in their bar and lie within a
+    // few pixels of each other share one label, their count and summed
+    // share ("5 links, 12µs (<1%)"); each link's own share is in its bar's
+    // tooltip and in the list under the chart.
     var items = [{ wait: true, row: 0, s: start, e: end, text: "waited " + fmtDur(wait) }];
     links.forEach(function (l, i) { items.push({ link: l, i: i, row: rowOf[str(l.task_id)], s: num(l.start_ns), e: num(l.end_ns), text: shareText(l.share_ns, wait) }); });
-    rows.forEach(function (r) { r.lines = []; });
+    var tags = []; // the labels: {row, x0, x1, text, inside, links: [i...]}
+    rows.forEach(function (r) { r.lines = []; r.small = []; });
     items.forEach(function (it) {
-      var r = rows[it.row];
       var x0 = x(it.s), x1 = x(it.e), w = it.text.length * charW;
       it.x0 = x0; it.w = Math.max(1, x1 - x0);
-      if (!it.wait && x1 - x0 >= w + 8) { it.inside = true; it.lx = (x0 + x1) / 2; return; }
-      var lx = Math.min(Math.max(left, x0), W - right - w);
-      if (it.wait) lx = Math.max(left, W - right - w); // the wait's own label at its end
+      if (it.wait) { tags.push({ row: 0, wait: true, x0: Math.max(left, W - right - w), w: w, text: it.text }); return; }
+      if (x1 - x0 >= w + 8) { tags.push({ row: it.row, inside: true, lx: (x0 + x1) / 2, text: it.text, links: [it.i], dark: KINDS[kindOf(it.link.kind)].dark }); return; }
+      if (100 * num(it.link.share_ns) < wait) { rows[it.row].small.push(it); return; }
+      tags.push({ row: it.row, x0: x0, w: w, text: it.text, links: [it.i] });
+    });
+    rows.forEach(function (r, ri) {
+      var sm = r.small.sort(function (p, q) { return p.x0 - q.x0 || p.i - q.i; }), k = 0;
+      while (k < sm.length) {
+        var run = [sm[k]], reach = sm[k].x0 + sm[k].w;
+        for (k++; k < sm.length && sm[k].x0 <= reach + 12; k++) { run.push(sm[k]); reach = Math.max(reach, sm[k].x0 + sm[k].w); }
+        var text = run[0].text;
+        if (run.length > 1) {
+          var sum = run.reduce(function (t, it) { return t + num(it.link.share_ns); }, 0);
+          text = run.length + " links, " + shareText(sum, wait);
+        }
+        tags.push({ row: ri, x0: run[0].x0, w: text.length * charW, text: text, links: run.map(function (it) { return it.i; }).sort(function (p, q) { return p - q; }), small: true });
+      }
+    });
+    tags.forEach(function (t) {
+      if (t.inside) return;
+      var r = rows[t.row], lx = t.wait ? t.x0 : Math.min(Math.max(left, t.x0), W - right - t.w);
       for (var k = 0; ; k++) {
         if (k === r.lines.length) r.lines.push([]);
-        var ok = r.lines[k].every(function (s) { return lx + w + 4 <= s[0] || lx >= s[1] + 4; });
-        if (ok) { r.lines[k].push([lx, lx + w]); it.line = k; it.lx = lx; break; }
+        var ok = r.lines[k].every(function (s) { return lx + t.w + 8 <= s[0] || lx >= s[1] + 8; });
+        if (ok) { r.lines[k].push([lx, lx + t.w]); t.line = k; t.lx = lx; break; }
       }
     });
     var y = top;
@@ -811,20 +833,25 @@
     });
     var bars = svg("g", { "class": "chain-bars" }), labels = svg("g", { "class": "chain-labels" });
     items.forEach(function (it) {
-      var r = rows[it.row], by = r.y + 4;
-      var ly = it.inside ? by + barH / 2 + 4 : by + barH + (it.line + 1) * lineH - 2;
+      var by = rows[it.row].y + 4;
       if (it.wait) {
         bars.appendChild(svg("rect", { "class": "chain-bar k-wait", x: it.x0.toFixed(2), y: by, width: it.w.toFixed(2), height: barH },
           title(chainHead(c) + " (@" + fmtDur(c.start_ns) + " – @" + fmtDur(c.end_ns) + ")")));
-        labels.appendChild(svg("text", { "class": "wait-label", x: it.lx.toFixed(1), y: ly, text: it.text }));
         return;
       }
-      var l = it.link, k = kindOf(l.kind), K = KINDS[k];
-      bars.appendChild(svg("rect", { "class": "chain-bar k-" + k, x: it.x0.toFixed(2), y: by, width: Math.max(1, it.w).toFixed(2), height: barH, fill: K.fill,
+      var l = it.link, k = kindOf(l.kind);
+      bars.appendChild(svg("rect", { "class": "chain-bar k-" + k, x: it.x0.toFixed(2), y: by, width: Math.max(1, it.w).toFixed(2), height: barH, fill: KINDS[k].fill,
         "data-link": it.i, "data-kind": str(l.kind), "data-task": str(l.task_id) },
         title(gName(l.task_id, l.name) + " " + linkText(l) + "\n" + shareText(l.share_ns, wait) + " of the wait, @" + fmtDur(l.start_ns) + " – @" + fmtDur(l.end_ns) + (l.depth ? ", depth " + l.depth : ""))));
-      labels.appendChild(svg("text", { "class": "share" + (it.inside ? " inside" + (K.dark ? " dark" : "") : ""), x: it.lx.toFixed(1), y: ly,
-        "text-anchor": it.inside ? "middle" : "start", "data-link": it.i, text: it.text }));
+    });
+    tags.forEach(function (t) {
+      var by = rows[t.row].y + 4;
+      var ly = t.inside ? by + barH / 2 + 4 : by + barH + (t.line + 1) * lineH - 2;
+      if (t.wait) { labels.appendChild(svg("text", { "class": "wait-label", x: t.lx.toFixed(1), y: ly, text: t.text })); return; }
+      var txt = svg("text", { "class": "share" + (t.inside ? " inside" + (t.dark ? " dark" : "") : "") + (t.links.length > 1 ? " merged" : ""),
+        x: t.lx.toFixed(1), y: ly, "text-anchor": t.inside ? "middle" : "start", "data-links": t.links.join(","), text: t.text });
+      labels.appendChild(t.links.length === 1 ? txt : svg("g", { "class": "merged-label" }, [txt,
+        title(t.links.map(function (i) { return gName(links[i].task_id, links[i].name) + " " + linkText(links[i]) + ": " + shareText(links[i].share_ns, wait); }).join("\n"))]));
     });
     g.appendChild(bars);
     // Arrows: the wake that ended the wait, and each woken link's wake, at
