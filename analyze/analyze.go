@@ -115,6 +115,10 @@ type task struct {
 	wakeGroup   int32
 	wakePending bool
 	wakeParked  int16
+	// wakeWorker is the P the wake put it on; wakeBusy, that P was
+	// running a goroutine then.
+	wakeWorker uint8
+	wakeBusy   bool
 	// Herd detection for this goroutine as a waker.
 	herdStart int64
 	herdCount int
@@ -172,6 +176,8 @@ type workerState struct {
 	runTask        int32
 	parked         bool
 	parkSince      int64
+	lastPark       int64 // the time of its last WorkerPark, if parkSeen
+	parkSeen       bool
 	busy, parkedNS int64
 	polls          int64
 }
@@ -207,12 +213,23 @@ type Analyzer struct {
 	ch                          chainState
 }
 
+// slowWakes counts the wakes that waited at least SlowWake to run while a
+// P was parked, by cause (docs/report.md, "slow_wake"): behind, those
+// that ran on the P they were woken onto, which had kept running since
+// the wake (queued behind the goroutines running there: the woken
+// goroutine sits in that P's run queue, where an idle P's thread may not
+// take it); free, the others (a P was free and no thread ran the
+// goroutine: the machine's CPUs busy with other threads or processes, or
+// a CPU limit). big counts those of at least 10 x SlowWake.
 type slowWakes struct {
-	count  int64
-	max    int64
-	task   int32
-	ts     int64
-	parked int16
+	count        int64
+	behind, free int64
+	big          int64
+	max          int64
+	task         int32
+	ts           int64
+	parked       int16
+	maxBehind    bool
 }
 
 // New returns an Analyzer.
@@ -275,6 +292,7 @@ func (a *Analyzer) Add(ev *records.Event) {
 			w.parked, w.parkSince = true, ev.T
 			a.parkedN++
 		}
+		w.lastPark, w.parkSeen = ev.T, true
 	case format.CodeWorkerUnpark:
 		w := &a.workers[ev.Worker]
 		w.seen = true
@@ -307,8 +325,18 @@ func (a *Analyzer) pollStart(ev *records.Event) {
 		if lat >= int64(a.cfg.SlowWake) && t.wakeParked > 0 {
 			s := &a.slow
 			s.count++
+			tw := &a.workers[t.wakeWorker]
+			behind := t.wakeBusy && ev.Worker == t.wakeWorker && (!tw.parkSeen || tw.lastPark < t.wakeT)
+			if behind {
+				s.behind++
+			} else {
+				s.free++
+			}
+			if lat >= 10*int64(a.cfg.SlowWake) {
+				s.big++
+			}
 			if lat > s.max {
-				s.max, s.task, s.ts, s.parked = lat, ti, t.wakeT, t.wakeParked
+				s.max, s.task, s.ts, s.parked, s.maxBehind = lat, ti, t.wakeT, t.wakeParked, behind
 			}
 		}
 	}
@@ -366,6 +394,7 @@ func (a *Analyzer) wake(ev *records.Event) {
 	}
 	if !t.wakePending { // the first wake since it last ran counts
 		t.wakePending, t.wakeT, t.wakePair, t.wakeParked = true, ev.T, pi, a.parkedN
+		t.wakeWorker, t.wakeBusy = ev.Worker, a.workers[ev.Worker].running
 	}
 	if wi != 0 {
 		// Distinct goroutines woken by wi within HerdWindow of the first.
