@@ -209,6 +209,8 @@ type Analyzer struct {
 	lastT                       int64
 	tl                          timeline
 	slow                        slowWakes
+	// closureNames caches fn's names of anonymous functions' goroutines.
+	closureNames map[int32]string
 	order                       []int32 // groups in report order, after Report
 	ch                          chainState
 }
@@ -513,7 +515,23 @@ func (a *Analyzer) fn(ti int32) string {
 	// Its entry: from the spawn location, or the outermost frame of a
 	// block's stack; an old-style location names only the creator.
 	if entry, ok := records.Entry(t.loc); ok {
-		return ShortFunc(entry)
+		fn := ShortFunc(entry)
+		if !isClosure(fn) {
+			return fn
+		}
+		// An anonymous function: named with its go statement, as a dump
+		// names it, so that main.main.func1 tells which goroutine it is
+		// (cached: the aggregations ask once per block).
+		if n, ok := a.closureNames[ti]; ok {
+			return n
+		}
+		_, createdAt := creation(t.loc)
+		n := DisplayName(fn, createdAt)
+		if a.closureNames == nil {
+			a.closureNames = map[int32]string{}
+		}
+		a.closureNames[ti] = n
+		return n
 	}
 	if t.entry != "" {
 		return ShortFunc(t.entry)
@@ -526,6 +544,19 @@ func (a *Analyzer) fn(ti int32) string {
 	}
 	return "g" + strconv.FormatUint(uint64(t.id), 10)
 }
+
+// isClosure reports whether fn is a function literal's name as the
+// compiler spells it: "main.main.func1", "pkg.(*T).m.func2.1", or a go
+// statement's wrapper "main.main.gowrap1".
+func isClosure(fn string) bool {
+	i := strings.LastIndex(fn, ".func")
+	if j := strings.LastIndex(fn, ".gowrap"); j > i {
+		return j+len(".gowrap") < len(fn) && isDigit(fn[j+len(".gowrap")])
+	}
+	return i > 0 && i+len(".func") < len(fn) && isDigit(fn[i+len(".func")])
+}
+
+func isDigit(c byte) bool { return '0' <= c && c <= '9' }
 
 // funcName names a goroutine from its spawn location: its entry function
 // without the package path; for an old-style location (the creator's

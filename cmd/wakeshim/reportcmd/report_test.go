@@ -254,7 +254,7 @@ func TestRootProfileOpens(t *testing.T) {
 	require.NoError(t, err, "%s", out)
 	assert.Contains(t, string(out), "Type: delay")
 	assert.Regexp(t, `\[sleep\]`, string(out))
-	assert.Regexp(t, `\[cpu\] main\.pipeline\.func1\.1`, string(out))
+	assert.Regexp(t, `\[cpu\] main\.pipeline\.func1\.1 created at main\.go:\d+`, string(out), "an anonymous function named with its go statement")
 	out, err = exec.Command(goTool, "tool", "pprof", "-tags", prof).CombinedOutput()
 	require.NoError(t, err, "%s", out)
 	assert.Regexp(t, `root: Total`, string(out))
