@@ -37,7 +37,8 @@ type Config struct {
 	// from Go 1.27, behind GOEXPERIMENT=goroutineleakprofile in 1.26),
 	// kept beside the records as NAME.goroutineleak.txt (debug=2 text,
 	// the last one taken while NAME.bin was current), where wakeshim
-	// report finds it. Each profile runs a full GC cycle; its time is
+	// report finds it. The first is taken after 10s (or LeakProfile if
+	// shorter). Each profile runs a full GC cycle; its time is
 	// charged to Budget, and the next waits at least 20 times as long
 	// as the last took (docs/shim.md). One more is taken at Stop (best
 	// effort: a process that ends in os.Exit keeps the last periodic

@@ -12,6 +12,9 @@ import (
 // most once a second, whatever Config.LeakProfile says, 5% of the time.
 const leakGap = 20
 
+// firstLeak is when the first profile is due at the latest.
+const firstLeak = 10 * time.Second
+
 // leaker takes the goroutineleak profiles (Config.LeakProfile): the Go
 // runtime's proof that a blocked goroutine can never be woken. The
 // profile is not an input of the converter (wakeshim report reads it
@@ -34,7 +37,9 @@ func newLeaker(s *Session) leaker {
 	if p == nil && s.cfg.leakSet {
 		s.reportOnce("leak", "no goroutineleak profile in %s (it is built in from Go 1.27; Go 1.26 needs GOEXPERIMENT=goroutineleakprofile): the records carry no proof of leaks", runtime.Version())
 	}
-	return leaker{prof: p, next: s.start.Add(s.cfg.LeakProfile)}
+	// The first one comes early: a short run, or a server that ends in
+	// os.Exit before the first interval, still leaves its proof.
+	return leaker{prof: p, next: s.start.Add(min(s.cfg.LeakProfile, firstLeak))}
 }
 
 // takeLeak takes a profile when one is due (or final, at Stop) and keeps
