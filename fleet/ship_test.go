@@ -1,0 +1,201 @@
+package fleet
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/wakeshim/wakeshim/analyze"
+	"github.com/wakeshim/wakeshim/format"
+	"github.com/wakeshim/wakeshim/internal/chserver"
+	"github.com/wakeshim/wakeshim/records"
+)
+
+func testdata(p ...string) string { return filepath.Join(append([]string{"..", "testdata"}, p...)...) }
+
+var (
+	natsTrace = testdata("realtraces", "nats-server.trace")
+	flightrec = testdata("traces", "flightrec.trace")
+	// Two v9 segments of one run.
+	progFiles = []string{
+		filepath.Join("..", "cmd", "wakeshim", "dumpdiffcmd", "testdata", "prog.1.v9"),
+		filepath.Join("..", "cmd", "wakeshim", "dumpdiffcmd", "testdata", "prog.2.v9"),
+	}
+)
+
+// local is what the records of inputs hold, read here without ClickHouse.
+type local struct {
+	blocks, wakes, spawns, queue, records int64
+	latencies                             int64
+	rep                                   *analyze.Report
+}
+
+func readLocal(t *testing.T, inputs ...string) local {
+	t.Helper()
+	ins, err := records.Expand(inputs)
+	require.NoError(t, err)
+	run := records.NewRun(ins, records.Options{})
+	an, err := analyze.New(analyze.Config{Chains: -1})
+	require.NoError(t, err)
+	var l local
+	for ev, err := range run.Events() {
+		require.NoError(t, err)
+		an.Add(ev)
+		l.records++
+		switch ev.Code {
+		case format.CodeWakeEvent:
+			l.wakes++
+		case format.CodeTaskSpawn:
+			l.spawns++
+		case format.CodeQueueSample:
+			l.queue++
+		}
+	}
+	l.rep = an.Report(run.End)
+	l.blocks = l.rep.PendingTotal
+	l.latencies = l.rep.Latency.Count
+	return l
+}
+
+func newClient(t *testing.T, s *chserver.Server) *Client {
+	t.Helper()
+	c, err := NewClient(s.URL("wakeshim"))
+	require.NoError(t, err)
+	c.Backoff = 50 * time.Millisecond
+	return c
+}
+
+func ship(t *testing.T, c *Client, service, instance string, inputs ...string) *ShipResult {
+	t.Helper()
+	res, err := Ship(context.Background(), c, inputs, ShipOptions{Service: service, Instance: instance, BatchRows: 5000})
+	require.NoError(t, err)
+	return res
+}
+
+func count(t *testing.T, c *Client, table string, s Scope) int64 {
+	t.Helper()
+	n, err := c.Count(context.Background(), table, s)
+	require.NoError(t, err)
+	return n
+}
+
+func TestShip(t *testing.T) {
+	s := chserver.Start(t)
+	c := newClient(t, s)
+	nats := readLocal(t, natsTrace)
+	require.Positive(t, nats.wakes)
+	require.Positive(t, nats.blocks)
+	prog := readLocal(t, progFiles...)
+
+	// Two instances of one service, the same trace; one of another
+	// service, v9 segments.
+	for _, inst := range []string{"a", "b"} {
+		res := ship(t, c, "nats", inst, natsTrace)
+		assert.Equal(t, []string{natsTrace}, res.Files)
+		assert.Empty(t, res.Skipped)
+		assert.Equal(t, nats.records, res.Records)
+		assert.Equal(t, nats.wakes, res.Rows["wakes"])
+		assert.Equal(t, nats.blocks, res.Rows["pending"])
+		t.Logf("instance %s: %d records, %d rows in %v (%.0f rows/s)", inst, res.Records, res.RowsTotal(), res.Elapsed,
+			float64(res.RowsTotal())/res.Elapsed.Seconds())
+	}
+	res := ship(t, c, "prog", "p1", progFiles...)
+	assert.Equal(t, progFiles, res.Files)
+
+	for _, inst := range []string{"a", "b"} {
+		sc := Scope{"nats", inst}
+		assert.Equal(t, nats.wakes, count(t, c, "wakes", sc), inst)
+		assert.Equal(t, nats.blocks, count(t, c, "pending", sc), inst)
+		assert.Equal(t, nats.spawns, count(t, c, "spawns", sc), inst)
+		assert.Equal(t, nats.queue, count(t, c, "queue", sc), inst)
+		assert.Equal(t, int64(1), count(t, c, "files", sc), inst)
+	}
+	all := Scope{Service: "nats"}
+	assert.Equal(t, 2*nats.wakes, count(t, c, "wakes", all))
+	assert.Equal(t, 2*nats.blocks, count(t, c, "pending", all))
+	lat, err := c.queryInt(context.Background(), "SELECT count() FROM wakeshim.wakes WHERE has_latency = 1 AND "+c.committed(all))
+	require.NoError(t, err)
+	assert.Equal(t, 2*nats.latencies, lat, "wakes with a wake-to-run latency")
+	ps := Scope{Service: "prog"}
+	assert.Equal(t, prog.wakes, count(t, c, "wakes", ps))
+	assert.Equal(t, prog.blocks, count(t, c, "pending", ps))
+	assert.Equal(t, int64(2), count(t, c, "files", ps))
+
+	// Every pending row's stack is in stacks, once.
+	orphans, err := c.queryInt(context.Background(), "SELECT count() FROM wakeshim.pending WHERE stack_id NOT IN (SELECT stack_id FROM wakeshim.stacks)")
+	require.NoError(t, err)
+	assert.Zero(t, orphans)
+	dups, err := c.queryInt(context.Background(), "SELECT count() - uniqExact(stack_id) FROM wakeshim.stacks")
+	require.NoError(t, err)
+	assert.Zero(t, dups, "stacks stored once")
+
+	// Shipping again adds nothing.
+	again := ship(t, c, "nats", "a", natsTrace)
+	assert.Empty(t, again.Files)
+	assert.Equal(t, []string{natsTrace}, again.Skipped)
+	assert.Zero(t, again.RowsTotal())
+	assert.Equal(t, nats.wakes, count(t, c, "wakes", Scope{"nats", "a"}))
+	rows, err := c.queryInt(context.Background(), "SELECT count() FROM wakeshim.wakes WHERE service = 'nats' AND instance = 'a'")
+	require.NoError(t, err)
+	assert.Equal(t, nats.wakes, rows, "no rows at all from the second ship, committed or not")
+
+	// One segment already shipped: the run is read whole, the other
+	// segment's rows alone are loaded.
+	ship(t, c, "prog", "p2", progFiles[0])
+	res = ship(t, c, "prog", "p2", progFiles...)
+	assert.Equal(t, progFiles[1:], res.Files)
+	assert.Equal(t, progFiles[:1], res.Skipped)
+	assert.Equal(t, prog.wakes, count(t, c, "wakes", Scope{"prog", "p2"}))
+}
+
+func TestShipBadInput(t *testing.T) {
+	s := chserver.Start(t)
+	c := newClient(t, s)
+	bad := filepath.Join(t.TempDir(), "bad.jsonl")
+	data, err := os.ReadFile(filepath.Join("..", "cmd", "wakeshim", "dumpdiffcmd", "testdata", "prog.1.jsonl"))
+	require.NoError(t, err)
+	lines := strings.SplitAfter(string(data), "\n")
+	require.Greater(t, len(lines), 20)
+	lines[10] = `{"code":"WakeEvent","ts_us":"soon"}` + "\n"
+	require.NoError(t, os.WriteFile(bad, []byte(strings.Join(lines, "")), 0o644))
+	_, err = Ship(context.Background(), c, []string{bad}, ShipOptions{Service: "x", Instance: "y"})
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), bad)
+	assert.Contains(t, err.Error(), "line 11")
+	t.Log(err)
+	assert.Zero(t, count(t, c, "files", Scope{Service: "x"}))
+
+	notRecords := filepath.Join(t.TempDir(), "notes.txt")
+	require.NoError(t, os.WriteFile(notRecords, []byte("hello\n"), 0o644))
+	_, err = Ship(context.Background(), c, []string{notRecords}, ShipOptions{Service: "x", Instance: "y"})
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), notRecords)
+}
+
+// TestClientErrors: ClickHouse's own message reaches the caller, and a
+// query error is not retried.
+func TestClientErrors(t *testing.T) {
+	s := chserver.Start(t)
+	c := newClient(t, s)
+	require.NoError(t, c.EnsureSchema(context.Background()))
+	retries := 0
+	c.OnRetry = func(error, time.Duration) { retries++ }
+	_, err := c.Query(context.Background(), "SELECT nosuchcolumn FROM system.one")
+	require.Error(t, err)
+	var ce *Error
+	require.ErrorAs(t, err, &ce)
+	assert.Contains(t, ce.Message, "nosuchcolumn")
+	assert.Positive(t, ce.Code)
+	assert.Zero(t, retries)
+
+	_, err = NewClient("ftp://x")
+	assert.Error(t, err)
+	_, err = NewClient("http://127.0.0.1:1/?database=bad-name")
+	assert.Error(t, err)
+}
