@@ -155,6 +155,9 @@ func (c *Client) do(ctx context.Context, query string, body []byte, useDB bool) 
 	}
 	resp, err := c.hc.Do(req)
 	if err != nil {
+		if ue, ok := err.(*url.Error); ok {
+			err = ue.Err // not its URL: the query is in it
+		}
 		return nil, fmt.Errorf("clickhouse %s: %w", c.URL(), err)
 	}
 	defer resp.Body.Close()

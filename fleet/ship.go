@@ -35,6 +35,9 @@ type ShipOptions struct {
 	Records records.Options
 	// Now is the clock of the files' shipped column (default time.Now).
 	Now func() time.Time
+	// OnBatch, if set, is called after each INSERT of a data table's batch
+	// acknowledged by ClickHouse (for progress).
+	OnBatch func(table string, rows int)
 }
 
 // ShipResult is what a load did.
@@ -296,8 +299,12 @@ type loader struct {
 }
 
 func (l *loader) batcher(table string, cols ...string) *batcher {
-	return &batcher{c: l.c, ctx: l.ctx, table: table, loadID: l.res.LoadID, max: l.opt.BatchRows,
+	b := &batcher{c: l.c, ctx: l.ctx, table: table, loadID: l.res.LoadID, max: l.opt.BatchRows,
 		cols: append([]string{"service", "instance", "load_id", "batch"}, cols...)}
+	if l.opt.OnBatch != nil {
+		b.onBatch = func(n int) { l.opt.OnBatch(table, n) }
+	}
+	return b
 }
 
 // name is the name of a goroutine in the report's aggregates (wake

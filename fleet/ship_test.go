@@ -199,3 +199,44 @@ func TestClientErrors(t *testing.T) {
 	_, err = NewClient("http://127.0.0.1:1/?database=bad-name")
 	assert.Error(t, err)
 }
+
+// TestShipOutage stops ClickHouse in the middle of a load: the load fails
+// with a clear error and leaves no visible rows; shipped again after the
+// restart, the run is there once.
+func TestShipOutage(t *testing.T) {
+	s := chserver.Start(t)
+	c := newClient(t, s)
+	c.Retries = 2
+	nats := readLocal(t, natsTrace)
+	batches := 0
+	opt := ShipOptions{Service: "nats", Instance: "a", BatchRows: 1000, OnBatch: func(table string, n int) {
+		batches++
+		if table == "wakes" && s.Running() {
+			s.Stop() // after the first acknowledged batch of wakes
+		}
+	}}
+	_, err := Ship(context.Background(), c, []string{natsTrace}, opt)
+	require.Error(t, err)
+	t.Log(err)
+	assert.Contains(t, err.Error(), "not committed, ship again")
+	assert.Contains(t, err.Error(), "connection refused")
+	assert.Contains(t, err.Error(), "after 2 retries")
+	require.Positive(t, batches)
+
+	s.Restart()
+	sc := Scope{"nats", "a"}
+	assert.Zero(t, count(t, c, "wakes", sc), "rows of the failed load are visible")
+	raw, err := c.queryInt(context.Background(), "SELECT count() FROM wakeshim.wakes")
+	require.NoError(t, err)
+	assert.Equal(t, int64(1000), raw, "the failed load's first batch is in the table, uncommitted")
+
+	opt.OnBatch = nil
+	res, err := Ship(context.Background(), c, []string{natsTrace}, opt)
+	require.NoError(t, err)
+	assert.Equal(t, []string{natsTrace}, res.Files)
+	assert.Equal(t, nats.wakes, count(t, c, "wakes", sc))
+	assert.Equal(t, nats.blocks, count(t, c, "pending", sc))
+	assert.Equal(t, nats.spawns, count(t, c, "spawns", sc))
+	assert.Equal(t, nats.queue, count(t, c, "queue", sc))
+	assert.Equal(t, int64(1), count(t, c, "files", sc))
+}

@@ -286,6 +286,9 @@ func (s *Server) Stop() {
 	s.cmd = nil
 }
 
+// Running tells whether the server runs (not stopped by Stop).
+func (s *Server) Running() bool { return s.cmd != nil }
+
 // Restart starts the stopped server again on the same ports and data.
 func (s *Server) Restart() {
 	s.t.Helper()
