@@ -24,7 +24,7 @@ var tables = []struct{ name, ddl string }{
 	service String, instance String,
 	file_id String, -- hex SHA-256 of the file's bytes
 	load_id String,
-	path String, kind String, bytes Int64, records Int64,
+	path String, kind String, bytes Int64, records Int64, pending_records Int64,
 	start_ns Int64, span_ns Int64, -- the load's time line, on the wall clock
 	shipped DateTime
 ) ENGINE = MergeTree() PARTITION BY toYYYYMMDD(shipped) ORDER BY (service, instance, file_id)`},

@@ -220,6 +220,7 @@ type runData struct {
 	queue    []queueSample
 	inputEnd []int64 // the last time on the time line of each input
 	recs     []int64 // records of each input
+	pendRecs []int64 // TaskPending records of each input
 }
 
 // readRun reads the run once, through the analyzer, keeping its wakes
@@ -231,7 +232,7 @@ func readRun(ins []records.Input, opt records.Options) (*runData, error) {
 	if err != nil {
 		return nil, err
 	}
-	rd := &runData{run: records.NewRun(ins, opt), an: an, inputEnd: make([]int64, len(ins)), recs: make([]int64, len(ins))}
+	rd := &runData{run: records.NewRun(ins, opt), an: an, inputEnd: make([]int64, len(ins)), recs: make([]int64, len(ins)), pendRecs: make([]int64, len(ins))}
 	type taskState struct {
 		pending bool
 		wake    int
@@ -256,6 +257,8 @@ func readRun(ins []records.Input, opt records.Options) (*runData, error) {
 		lastT = max(lastT, ev.T)
 		rd.inputEnd[ev.Input] = lastT
 		switch ev.Code {
+		case format.CodeTaskPending:
+			rd.pendRecs[ev.Input]++
 		case format.CodeWakeEvent:
 			rd.wakes = append(rd.wakes, wake{t: ev.T, process: int32(ev.Process), input: int32(ev.Input),
 				waker: ev.Waker, woken: ev.Task, worker: ev.Worker})
@@ -599,6 +602,7 @@ func (l *loader) commit(ins []records.Input, ids []string) error {
 		buf.str(in.Kind.String())
 		buf.i64(in.Bytes)
 		buf.i64(l.rd.recs[i])
+		buf.i64(l.rd.pendRecs[i])
 		buf.i64(l.base)
 		buf.i64(l.rd.run.End)
 		buf.dateTime(now)
@@ -608,7 +612,7 @@ func (l *loader) commit(ins []records.Input, ids []string) error {
 		have, err := l.c.queryInt(l.ctx, fmt.Sprintf("SELECT count() FROM %s.files WHERE load_id = %s", l.c.Database, Quote(l.res.LoadID)))
 		return int(have), err
 	}
-	cols := []string{"service", "instance", "file_id", "load_id", "path", "kind", "bytes", "records", "start_ns", "span_ns", "shipped"}
+	cols := []string{"service", "instance", "file_id", "load_id", "path", "kind", "bytes", "records", "pending_records", "start_ns", "span_ns", "shipped"}
 	if err := l.c.Insert(l.ctx, "files", cols, buf.b, n, check); err != nil {
 		return fmt.Errorf("committing: %w", err)
 	}
