@@ -113,7 +113,7 @@ func Report(ctx context.Context, c *Client, opt ReportOptions) (*analyze.Report,
 	if err != nil {
 		return nil, nil, err
 	}
-	if err := wakeEdges(q, db, where, opt, r); err != nil {
+	if err := wakeEdges(q, db, where, opt, first, r); err != nil {
 		return nil, nil, err
 	}
 	if err := queue(q, db, where, first, last, r); err != nil {
@@ -238,7 +238,9 @@ func groupSpreads(q queryFunc, db, where string, ids []string, of int) ([]Spread
 	return spreads, nil
 }
 
-func wakeEdges(q queryFunc, db, where string, opt ReportOptions, r *analyze.Report) error {
+// wakeEdges fills the wake edges and the latency; times are given from
+// first, the start of the time covered.
+func wakeEdges(q queryFunc, db, where string, opt ReportOptions, first int64, r *analyze.Report) error {
 	lat := `countIf(has_latency = 1), toInt64(quantileExactIf(0.5)(latency_us, has_latency = 1)),
 		toInt64(quantileExactIf(0.99)(latency_us, has_latency = 1)), toInt64(maxIf(latency_us, has_latency = 1))`
 	rows, err := q(fmt.Sprintf(`SELECT count(), %s FROM %s.wakes WHERE %s`, lat, db, where))
@@ -276,8 +278,8 @@ func wakeEdges(q queryFunc, db, where string, opt ReportOptions, r *analyze.Repo
 	for b := int64(0); b <= maxB; b++ {
 		r.Latency.Histogram = append(r.Latency.Histogram, analyze.Bucket{LeNS: (int64(1) << b) * 1000, Count: byB[b]})
 	}
-	rows, err = q(fmt.Sprintf(`SELECT ts_ns, instance, waker, waker_name, woken, woken_name, latency_us FROM %s.wakes
-		WHERE %s AND has_latency = 1 ORDER BY latency_us DESC, ts_ns LIMIT %d`, db, where, opt.Worst))
+	rows, err = q(fmt.Sprintf(`SELECT ts_ns - %d, instance, waker, waker_name, woken, woken_name, latency_us FROM %s.wakes
+		WHERE %s AND has_latency = 1 ORDER BY latency_us DESC, ts_ns LIMIT %d`, first, db, where, opt.Worst))
 	if err != nil {
 		return err
 	}

@@ -3,6 +3,7 @@ package shipcmd
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -11,6 +12,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/wakeshim/wakeshim/analyze"
+	"github.com/wakeshim/wakeshim/cmd/wakeshim/reportcmd"
 	"github.com/wakeshim/wakeshim/fleet"
 	"github.com/wakeshim/wakeshim/internal/chserver"
 )
@@ -94,4 +97,59 @@ func TestShip(t *testing.T) {
 	n, err := c.Count(context.Background(), "wakes", fleet.Scope{Service: "svc", Instance: "i2"})
 	require.NoError(t, err)
 	assert.Equal(t, wakes, n, "the second instance has the same wakes, once")
+}
+
+// TestShipThenReport: two instances shipped by the command, then
+// `wakeshim report -from` over them, against `wakeshim report` of the
+// file itself.
+func TestShipThenReport(t *testing.T) {
+	s := chserver.Start(t)
+	url := s.URL("")
+	for _, inst := range []string{"x1", "x2"} {
+		_, stderr, code := runCmd("-q", "-to", url, "-service", "fr", "-instance", inst, trace)
+		require.Equal(t, 0, code, stderr)
+	}
+	jsonOf := func(args ...string) analyze.Report {
+		var o, e bytes.Buffer
+		code := reportcmd.Run("wakeshim report", append([]string{"-q", "-json", "-"}, args...), &o, &e)
+		require.Equal(t, 0, code, e.String())
+		var r analyze.Report
+		require.NoError(t, json.Unmarshal(o.Bytes(), &r))
+		return r
+	}
+	local := jsonOf(trace)
+	fl := jsonOf("-from", url, "-service", "fr", "-since", "240h")
+	assert.Equal(t, 2*local.WakesTotal, fl.WakesTotal)
+	assert.Equal(t, 2*local.PendingTotal, fl.PendingTotal)
+	assert.Equal(t, 2*local.Records, fl.Records)
+	require.Len(t, fl.Pending, len(local.Pending))
+	maxOf := func(r analyze.Report) (m int64) {
+		for _, g := range r.Pending {
+			m = max(m, g.MaxNS)
+		}
+		return m
+	}
+	assert.Equal(t, maxOf(local), maxOf(fl))
+	assert.Equal(t, local.Latency.MaxNS, fl.Latency.MaxNS)
+	require.NotEmpty(t, fl.Latency.Worst)
+	for _, w := range fl.Latency.Worst {
+		assert.True(t, w.TS >= 0 && w.TS <= fl.SpanNS, "worst wake at %d: not on the time line of %d ns", w.TS, fl.SpanNS)
+	}
+
+	var o, e bytes.Buffer
+	code := reportcmd.Run("wakeshim report", []string{"-from", url, "-service", "fr", "-instance", "x2"}, &o, &e)
+	require.Equal(t, 0, code, e.String())
+	assert.Contains(t, o.String(), "WHERE GOROUTINES WAIT")
+	assert.Contains(t, o.String(), "WAIT GROUPS BY INSTANCE")
+	assert.Contains(t, o.String(), "1 of 1")
+	assert.Contains(t, e.String(), "1 file(s) of 1 instance(s)")
+
+	code = reportcmd.Run("wakeshim report", []string{"-from", url, "-service", "fr", "-since", "yesterday"}, &o, &e)
+	assert.Equal(t, 2, code)
+	code = reportcmd.Run("wakeshim report", []string{"-from", url, trace}, &o, &e)
+	assert.Equal(t, 2, code)
+	e.Reset()
+	code = reportcmd.Run("wakeshim report", []string{"-from", url, "-service", "nosuch"}, &o, &e)
+	assert.Equal(t, 1, code)
+	assert.Contains(t, e.String(), "no records of service nosuch")
 }
