@@ -240,3 +240,44 @@ func TestShipOutage(t *testing.T) {
 	assert.Equal(t, nats.queue, count(t, c, "queue", sc))
 	assert.Equal(t, int64(1), count(t, c, "files", sc))
 }
+
+// TestShipDirectory ships a shim directory as it grows, and the JSONL
+// rendering of the same records: the same counts either way.
+func TestShipDirectory(t *testing.T) {
+	s := chserver.Start(t)
+	c := newClient(t, s)
+	prog := readLocal(t, progFiles...)
+	dir := t.TempDir()
+	copyFile := func(from, to string) {
+		data, err := os.ReadFile(from)
+		require.NoError(t, err)
+		require.NoError(t, os.WriteFile(filepath.Join(dir, to), data, 0o644))
+	}
+	copyFile(progFiles[0], "prog-100-1.bin")
+	res := ship(t, c, "dir", "d1", dir)
+	assert.Len(t, res.Files, 1)
+	copyFile(progFiles[1], "prog-100-2.bin")
+	res = ship(t, c, "dir", "d1", dir)
+	assert.Equal(t, []string{filepath.Join(dir, "prog-100-2.bin")}, res.Files)
+	assert.Equal(t, []string{filepath.Join(dir, "prog-100-1.bin")}, res.Skipped)
+	sc := Scope{"dir", "d1"}
+	assert.Equal(t, prog.wakes, count(t, c, "wakes", sc))
+	assert.Equal(t, prog.spawns, count(t, c, "spawns", sc))
+	assert.Equal(t, prog.queue, count(t, c, "queue", sc))
+	assert.Equal(t, int64(2), count(t, c, "files", sc))
+	// A block reported in both files counts once in each load
+	// (docs/fleet.md): at least the run's blocks.
+	blocks := count(t, c, "pending", sc)
+	assert.GreaterOrEqual(t, blocks, prog.blocks)
+	t.Logf("%d blocks shipped in two loads, %d in the run read whole", blocks, prog.blocks)
+
+	jsonl := []string{
+		filepath.Join("..", "cmd", "wakeshim", "dumpdiffcmd", "testdata", "prog.1.jsonl"),
+		filepath.Join("..", "cmd", "wakeshim", "dumpdiffcmd", "testdata", "prog.2.jsonl"),
+	}
+	ship(t, c, "dir", "jsonl", jsonl...)
+	sc = Scope{"dir", "jsonl"}
+	assert.Equal(t, prog.wakes, count(t, c, "wakes", sc))
+	assert.Equal(t, prog.blocks, count(t, c, "pending", sc))
+	assert.Equal(t, prog.spawns, count(t, c, "spawns", sc))
+}
