@@ -1,10 +1,15 @@
 package fleet
 
 import (
+	"bytes"
 	"context"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -280,4 +285,73 @@ func TestShipDirectory(t *testing.T) {
 	assert.Equal(t, prog.wakes, count(t, c, "wakes", sc))
 	assert.Equal(t, prog.blocks, count(t, c, "pending", sc))
 	assert.Equal(t, prog.spawns, count(t, c, "spawns", sc))
+}
+
+// lostAnswers is a proxy in front of ClickHouse that passes every request
+// on but, for the first n INSERTs into table, closes the connection
+// instead of giving the answer: the insert is applied, the client does
+// not know it.
+type lostAnswers struct {
+	target string
+	table  string
+	n      atomic.Int32
+	lost   atomic.Int32
+}
+
+func (p *lostAnswers) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	body, err := io.ReadAll(r.Body)
+	if err != nil {
+		http.Error(w, err.Error(), 502)
+		return
+	}
+	req, _ := http.NewRequestWithContext(r.Context(), r.Method, p.target+r.URL.RequestURI(), bytes.NewReader(body))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		http.Error(w, err.Error(), 502)
+		return
+	}
+	defer resp.Body.Close()
+	out, _ := io.ReadAll(resp.Body)
+	q := r.URL.Query().Get("query")
+	if resp.StatusCode == 200 && strings.HasPrefix(q, "INSERT INTO wakeshim."+p.table+" ") && p.n.Add(-1) >= 0 {
+		p.lost.Add(1)
+		conn, _, err := w.(http.Hijacker).Hijack()
+		if err == nil {
+			conn.Close()
+		}
+		return
+	}
+	w.WriteHeader(resp.StatusCode)
+	w.Write(out)
+}
+
+// TestShipLostAnswers: INSERTs applied whose answers were lost are not
+// sent again (the check finds their rows), so the load has no
+// duplicates.
+func TestShipLostAnswers(t *testing.T) {
+	s := chserver.Start(t)
+	nats := readLocal(t, natsTrace)
+	direct := newClient(t, s)
+	// Two batches of wakes lost, and the commit (one INSERT into files).
+	for table, lose := range map[string]int32{"wakes": 2, "files": 1} {
+		p := &lostAnswers{target: strings.TrimSuffix(s.URL(""), "/"), table: table}
+		p.n.Store(lose)
+		srv := httptest.NewServer(p)
+		c, err := NewClient(srv.URL + "/?database=wakeshim")
+		require.NoError(t, err)
+		c.Backoff = 10 * time.Millisecond
+		inst := "lost-" + table
+		res, err := Ship(context.Background(), c, []string{natsTrace}, ShipOptions{Service: "nats", Instance: inst, BatchRows: 1000})
+		srv.Close()
+		require.NoError(t, err)
+		assert.Equal(t, lose, p.lost.Load(), table)
+		sc := Scope{"nats", inst}
+		assert.Equal(t, nats.wakes, res.Rows["wakes"], table)
+		raw, err := direct.queryInt(context.Background(), "SELECT count() FROM wakeshim.wakes WHERE instance = "+Quote(inst))
+		require.NoError(t, err)
+		assert.Equal(t, nats.wakes, raw, "%s: wakes in the table, committed or not", table)
+		assert.Equal(t, nats.wakes, count(t, direct, "wakes", sc), table)
+		assert.Equal(t, nats.blocks, count(t, direct, "pending", sc), table)
+		assert.Equal(t, int64(1), count(t, direct, "files", sc), table)
+	}
 }
