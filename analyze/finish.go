@@ -293,12 +293,12 @@ func (a *Analyzer) findings(r *Report, end int64) {
 		if s.big >= 10 && s.big*100 >= a.wakes {
 			sev = "warning"
 		}
-		cause := "behind the goroutine running on the P it was woken onto"
+		cause := "behind the goroutine running on its P"
 		if !s.maxBehind {
-			cause = "a P free and no thread running it"
+			cause = "a P free but no thread to run it"
 		}
 		r.Findings = append(r.Findings, Finding{Kind: "slow_wake", Severity: sev,
-			Text: fmt.Sprintf("%d of %d wake(s) (%s) waited at least %s to run while a P was parked: %d behind the goroutines running on the P they were woken onto (it kept running; an idle P's thread did not take them over), %d with a P free and no thread running it (the machine's CPUs busy with other threads or processes, or a CPU limit); %d waited %s or more; the longest, %s for %s at %s (%d P(s) parked, %s)",
+			Text: fmt.Sprintf("%d of %d wake(s) (%s) waited at least %s to run while a P was parked: %d behind the goroutine running on their P, %d with a P free but no thread to run them (CPUs busy elsewhere, or a CPU limit); %d of %s or more; the longest, %s for %s at %s (%d P(s) parked, %s)",
 				s.count, a.wakes, pctOf(s.count, a.wakes), FmtNS(int64(a.cfg.SlowWake)), s.behind, s.free,
 				s.big, FmtNS(10*int64(a.cfg.SlowWake)), FmtNS(s.max), a.name(s.task), FmtNS(s.ts), s.parked, cause),
 			Numbers: map[string]int64{"count": s.count, "max_ns": s.max, "task_id": int64(a.tasks[s.task].id),
