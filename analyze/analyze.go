@@ -211,8 +211,8 @@ type Analyzer struct {
 	slow                        slowWakes
 	// closureNames caches fn's names of anonymous functions' goroutines.
 	closureNames map[int32]string
-	order                       []int32 // groups in report order, after Report
-	ch                          chainState
+	order        []int32 // groups in report order, after Report
+	ch           chainState
 }
 
 // slowWakes counts the wakes that waited at least SlowWake to run while a

@@ -109,7 +109,7 @@ func TestDefaults(t *testing.T) {
 		{Dir: "d", MaxFile: 1 << 20, MaxTotal: 3 << 19, JSONL: true},
 		{Dir: "d", Interval: 2 * time.Second},
 		{Dir: "d", Budget: math.NaN()},
-		{Dir: "d", Budget: 7}, // 7 what? a share of a CPU is below 1
+		{Dir: "d", Budget: 7},                     // 7 what? a share of a CPU is below 1
 		{Dir: "d", LeakProfile: time.Millisecond}, // a full GC each time
 	} {
 		if _, err := bad.withDefaults(); err == nil {
