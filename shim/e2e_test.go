@@ -70,6 +70,9 @@ type facts struct {
 
 var mu sync.Mutex
 
+// heldCh is the channel of the leak test's goroutine that is not leaked.
+var heldCh chan int
+
 //go:noinline
 func lockWaiter() {
 	mu.Lock()
@@ -297,9 +300,11 @@ func helper(mode string) {
 		// Leaked: blocked on a channel only its own stack refers to.
 		go func() { idc <- goid(); stuckForever(make(chan int)) }()
 		f.Stuck = <-idc
-		// Not leaked: main keeps the channel (and would close it).
-		held := make(chan int)
-		go func() { idc <- goid(); preblockedWaiter(held) }()
+		// Not leaked: a global keeps the channel (a local of main would
+		// not: main sleeps in the loop below, and the leak-finding GC
+		// does not mark from blocked goroutines' stacks).
+		heldCh = make(chan int)
+		go func() { idc <- goid(); preblockedWaiter(heldCh) }()
 		f.Preblocked = <-idc
 		waitBlocked(f.Stuck, "chan receive")
 		waitBlocked(f.Preblocked, "chan receive")
@@ -319,7 +324,6 @@ func helper(mode string) {
 			fmt.Fprintf(os.Stderr, "stats: %+v\n", s.Stats())
 		}
 		printFacts(&f)
-		runtime.KeepAlive(held)
 		os.Exit(0)
 	case "invalid":
 		fmt.Println("RAN")
