@@ -1,0 +1,564 @@
+// Package metrics turns the records of a live conversion (the shim's
+// inside a program, wakeshim attach's beside one) into numbers to graph and
+// alert on: wait time by wait reason, wake-to-run latency, wakes, records
+// written and dropped, the goroutines blocked now by entry function, and
+// the share of time the records cover. docs/fleet.md lists the metrics.
+//
+// A Tracker sits between the converter and its files (Wrap): it sees every
+// record the converter writes, in the converter's goroutine, and keeps
+// what the metrics need in atomic counters and small maps, so that reading
+// the metrics (Families, from any goroutine) never blocks the conversion
+// and the conversion never waits for a reader. It does not depend on
+// Prometheus' client library: the shim is linked into programs that must
+// not pay for its initialisation (shim/auto's TestInitAllocs); WriteText
+// renders the Prometheus text exposition format, and package
+// internal/metrics/promcoll gives the same families as a
+// prometheus.Collector.
+package metrics
+
+import (
+	"cmp"
+	"hash/fnv"
+	"math"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/wakeshim/wakeshim/format"
+	"github.com/wakeshim/wakeshim/internal/rotate"
+	"github.com/wakeshim/wakeshim/internal/waitreason"
+)
+
+// MaxEntries bounds the entry label of BlockedGoroutines: the entry
+// functions with the most goroutines blocked now get a series each, the
+// rest are summed under entry="other".
+const MaxEntries = 10
+
+// OtherLabel is the label value of what the bounds leave out: a wait
+// reason outside waitreason.All, the entry functions past MaxEntries.
+const OtherLabel = "other"
+
+// The histograms' upper bounds, in microseconds (the records' unit).
+var (
+	waitBoundsUS = []int64{1000, 2500, 5000, 10_000, 25_000, 50_000, 100_000, 250_000, 500_000,
+		1_000_000, 2_500_000, 5_000_000, 10_000_000, 30_000_000, 60_000_000, 300_000_000}
+	latBoundsUS = []int64{1, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10_000, 25_000, 100_000, 1_000_000}
+)
+
+// reReportSlack is how far apart (µs) the starts of two TaskPendings of
+// one goroutine and stack may be for them to be one block re-reported (as
+// package analyze folds them).
+const reReportSlack = 1000
+
+// staleSlack is how long past its next expected re-report (µs of the
+// records' time) a block in progress is still counted as blocked now: a
+// goroutine that exited while the tracer was paused is never reported
+// again.
+const staleSlack = 30_000_000
+
+// hist is a histogram of microseconds, updated with atomics by the
+// converter's goroutine and read by any.
+type hist struct {
+	bounds []int64
+	counts []atomic.Uint64 // len(bounds)+1: the last is +Inf
+	sumUS  atomic.Int64
+}
+
+func newHist(bounds []int64) *hist {
+	return &hist{bounds: bounds, counts: make([]atomic.Uint64, len(bounds)+1)}
+}
+
+func (h *hist) observe(us int64) {
+	us = max(us, 0)
+	i, _ := slices.BinarySearch(h.bounds, us) // the first bound >= us: le is inclusive
+	h.counts[i].Add(1)
+	h.sumUS.Add(us)
+}
+
+// Histogram is a histogram as the exposition formats give it: cumulative
+// counts per upper bound (seconds), then the count and the sum (seconds).
+type Histogram struct {
+	Bounds     []float64
+	Cumulative []uint64
+	Count      uint64
+	Sum        float64
+}
+
+func (h *hist) snapshot() Histogram {
+	out := Histogram{Bounds: make([]float64, len(h.bounds)), Cumulative: make([]uint64, len(h.bounds))}
+	var n uint64
+	for i := range h.counts {
+		n += h.counts[i].Load()
+		if i < len(h.bounds) {
+			out.Bounds[i] = float64(h.bounds[i]) / 1e6
+			out.Cumulative[i] = n
+		}
+	}
+	out.Count = n
+	out.Sum = float64(h.sumUS.Load()) / 1e6
+	return out
+}
+
+// reasonIndex returns the histogram of a wait reason: its index in
+// waitreason.All, or the last one (OtherLabel's). (A search, not a map
+// built at init: the shim's package inits must not allocate.)
+func reasonIndex(r string) int {
+	if i := slices.Index(waitreason.All, r); i >= 0 {
+		return i
+	}
+	return len(waitreason.All)
+}
+
+// block is a wait of one goroutine seen in its TaskPending records (a
+// long one is reported again while it lasts).
+type block struct {
+	reason      int
+	key         uint64 // its stack (reason included), hashed
+	entry       string
+	start, last int64 // µs on the records' time line
+	dur         int64 // µs, the largest reported
+	ended       bool  // woken: no longer blocked now (it has yet to run)
+}
+
+// Tracker observes the records of one conversion. Its record methods (the
+// Output Wrap returns, Gap, Publish) are for the converter's goroutine
+// alone; Families is safe from any goroutine.
+type Tracker struct {
+	start time.Time
+	step  int64 // µs: the converter's re-report step (Refresh's)
+
+	written [format.NumCodes]atomic.Int64
+	dropped atomic.Int64
+	wait    []*hist // by reasons, then other
+	lat     *hist
+	covered atomic.Int64 // µs of the records' time line inside trace windows
+
+	mu           sync.Mutex
+	blockedTop   []EntryCount
+	blockedOther int64
+
+	// The converter's goroutine only.
+	base, last   int64 // µs: the current segment's start, the latest record, on one time line
+	seen         bool  // a timestamped record came
+	winStart     int64
+	inWin        bool
+	coveredDone  int64
+	frames, locs []string          // the current segment's definitions, by id
+	spawn        map[uint32]uint16 // task -> spawn location, the current segment
+	wakeAt       map[uint32]wakes  // task -> its wakes since it last ran
+	open         map[uint32]*block
+	entries      map[string]int64 // blocked now (open, not ended) by entry
+}
+
+// wakes are the first and the last wake of a goroutine since it last ran
+// (µs): the first starts its wake-to-run latency, the last is the one
+// that ended its block.
+type wakes struct{ first, last int64 }
+
+// EntryCount is the number of goroutines blocked now in one entry function.
+type EntryCount struct {
+	Entry string
+	N     int64
+}
+
+// New returns a Tracker. refreshStep is the step of the converter's
+// re-reports of long blocks (live.Ops.Refresh), from which a block that
+// is no longer reported is judged gone.
+func New(refreshStep time.Duration) *Tracker {
+	t := &Tracker{start: time.Now(), step: max(refreshStep.Microseconds(), 1), lat: newHist(latBoundsUS),
+		spawn: map[uint32]uint16{}, wakeAt: map[uint32]wakes{}, open: map[uint32]*block{}, entries: map[string]int64{}}
+	t.wait = make([]*hist, len(waitreason.All)+1)
+	for i := range t.wait {
+		t.wait[i] = newHist(waitBoundsUS)
+	}
+	return t
+}
+
+// Wrap returns the Output for the converter: out, with t seeing every
+// record on its way.
+func (t *Tracker) Wrap(out *rotate.Files) *Output { return &Output{f: out, t: t} }
+
+// Output is a convert.Output (and format.HotWriter): the files, observed.
+type Output struct {
+	f *rotate.Files
+	t *Tracker
+}
+
+// WriteRecord observes r and writes it.
+func (o *Output) WriteRecord(r *format.Record) error {
+	d := o.f.Dropped()
+	err := o.f.WriteRecord(r)
+	o.t.count(r.Code, o.f.Dropped() != d)
+	o.t.Record(r)
+	return err
+}
+
+// WriteHot observes h and writes it.
+func (o *Output) WriteHot(h format.Hot) error {
+	d := o.f.Dropped()
+	err := o.f.WriteHot(h)
+	o.t.count(h.Code, o.f.Dropped() != d)
+	o.t.hot(h.Code, h.TS, h.Task)
+	return err
+}
+
+// Close closes the files.
+func (o *Output) Close() error { return o.f.Close() }
+
+// NextSegment starts the files' next segment.
+func (o *Output) NextSegment() error {
+	o.t.Segment()
+	return o.f.NextSegment()
+}
+
+func (t *Tracker) count(c format.Code, dropped bool) {
+	if dropped {
+		t.dropped.Add(1)
+	} else if c.Valid() {
+		t.written[c].Add(1)
+	}
+}
+
+// now places a record's timestamp on the time line.
+func (t *Tracker) now(ts uint32) int64 {
+	n := t.base + int64(ts)
+	if n > t.last || !t.seen {
+		t.last = n
+	}
+	t.seen = true
+	if !t.inWin {
+		t.inWin, t.winStart = true, n
+	}
+	return n
+}
+
+// Record observes one record (WriteRecord does it for the converter's;
+// tests and other readers of a record stream may call it directly, with
+// Segment at each new segment).
+func (t *Tracker) Record(r *format.Record) {
+	switch r.Code {
+	case format.CodePollStart, format.CodeWakeEvent:
+		t.hot(r.Code, r.TS, r.Task)
+	case format.CodePollEnd, format.CodeWorkerPark, format.CodeWorkerUnpark, format.CodeQueueSample:
+		t.now(r.TS)
+	case format.CodeFrameDef:
+		t.frames = define(t.frames, r.ID, r.Str)
+	case format.CodeSpawnLocationDef:
+		t.locs = define(t.locs, r.ID, r.Str)
+	case format.CodeTaskSpawn:
+		t.spawn[r.Task] = r.SpawnLoc
+		if b := t.open[r.Task]; b != nil {
+			// A better name for it (the converter names a goroutine's
+			// function once a stack shows what its literal calls).
+			if e := t.entryOf(r.Task, b.entry); e != b.entry {
+				if !b.ended {
+					t.end(b)
+					b.ended = false
+					t.entries[e]++
+				}
+				b.entry = e
+			}
+		}
+	case format.CodeTaskPending:
+		t.pending(r)
+	}
+}
+
+func define(tab []string, id uint16, s string) []string {
+	if int(id) >= len(tab) {
+		tab = append(tab, make([]string, int(id)+1-len(tab))...)
+	}
+	tab[id] = strings.Clone(s) // (the converter reuses its record)
+	return tab
+}
+
+func (t *Tracker) hot(c format.Code, ts uint32, task uint32) {
+	switch c {
+	case format.CodePollStart:
+		n := t.now(ts)
+		if len(t.wakeAt) > 0 {
+			if w, ok := t.wakeAt[task]; ok {
+				delete(t.wakeAt, task)
+				t.lat.observe(n - w.first)
+			}
+		}
+		if len(t.open) > 0 {
+			if b := t.open[task]; b != nil {
+				t.close(task, b, true)
+			}
+		}
+	case format.CodeWakeEvent:
+		n := t.now(ts)
+		w, ok := t.wakeAt[task]
+		if !ok { // the first wake since it last ran starts the latency
+			w.first = n
+		}
+		w.last = n
+		t.wakeAt[task] = w
+		if len(t.open) > 0 {
+			if b := t.open[task]; b != nil && !b.ended {
+				t.end(b)
+			}
+		}
+	default:
+		t.now(ts)
+	}
+}
+
+// end marks b woken: no longer blocked now.
+func (t *Tracker) end(b *block) {
+	b.ended = true
+	if t.entries[b.entry]--; t.entries[b.entry] <= 0 {
+		delete(t.entries, b.entry)
+	}
+}
+
+// close ends b for good: observed as a wait (when the goroutine ran again)
+// or forgotten.
+func (t *Tracker) close(task uint32, b *block, observe bool) {
+	if !b.ended {
+		t.end(b)
+	}
+	delete(t.open, task)
+	if observe {
+		t.wait[b.reason].observe(b.dur)
+	}
+}
+
+func (t *Tracker) pending(r *format.Record) {
+	n := t.now(r.TS)
+	dur := int64(r.Duration)
+	start := n - dur
+	h := fnv.New64a()
+	reason, entry := len(waitreason.All), ""
+	for i, id := range r.Frames {
+		var f string
+		if int(id) < len(t.frames) {
+			f = t.frames[id]
+		}
+		h.Write([]byte(f))
+		h.Write([]byte{'\n'})
+		if i == 0 && len(f) >= 2 && f[0] == '[' && f[len(f)-1] == ']' {
+			reason = reasonIndex(f[1 : len(f)-1])
+			continue
+		}
+		if fn, _, _ := strings.Cut(f, " "); fn != "" && fn != "runtime.goexit" && fn != "runtime.main" {
+			entry = fn // the outermost wins
+		}
+	}
+	entry = t.entryOf(r.Task, entry)
+	key := h.Sum64()
+	b := t.open[r.Task]
+	if b != nil && (b.key != key || abs(b.start-start) > reReportSlack) {
+		t.close(r.Task, b, true) // (a new block of a goroutine that did not run between: its last one ended)
+		b = nil
+	}
+	if b == nil {
+		b = &block{reason: reason, key: key, entry: entry, start: start}
+		t.open[r.Task] = b
+		t.entries[entry]++
+	}
+	b.dur = max(b.dur, dur)
+	b.last = max(b.last, n)
+	if w, ok := t.wakeAt[r.Task]; ok && !b.ended && w.last >= start-reReportSlack && w.last <= n {
+		t.end(b) // its final report, after the wake that ended it
+	}
+}
+
+// entryOf returns the entry function of a goroutine: the one its spawn
+// location names, else fromStack (the outermost function of its block's
+// stack), else "unknown".
+func (t *Tracker) entryOf(task uint32, fromStack string) string {
+	if li, ok := t.spawn[task]; ok && int(li) < len(t.locs) {
+		// "ENTRY (created at CREATOR FILE:LINE)", or a bare "ENTRY"; an
+		// older "FUNC FILE:LINE" names the creator (records.Entry).
+		loc := t.locs[li]
+		if e, _, found := strings.Cut(loc, " (created at "); found {
+			return e
+		}
+		if loc != "" && !strings.Contains(loc, " ") {
+			return loc
+		}
+	}
+	if fromStack == "" || fromStack == "unknown" {
+		return "unknown"
+	}
+	return fromStack
+}
+
+func abs(v int64) int64 {
+	if v < 0 {
+		return -v
+	}
+	return v
+}
+
+// Segment starts a new segment of the records: its clock starts at the
+// last record of the one before (the QueueSample the converter ends a
+// segment with) and its definitions are new.
+func (t *Tracker) Segment() {
+	t.base = t.last
+	t.frames, t.locs = t.frames[:0], t.locs[:0]
+	clear(t.spawn)
+}
+
+// Gap says the records to come follow a gap in the trace (a new trace
+// window: the tracer paused, generations were lost): the time before is
+// covered up to the last record, and the wakes not yet followed by a run
+// are forgotten (their run is not in the records).
+func (t *Tracker) Gap() {
+	if t.inWin {
+		t.coveredDone += t.last - t.winStart
+		t.inWin = false
+	}
+	clear(t.wakeAt)
+	t.covered.Store(t.coveredDone)
+}
+
+// Publish makes the goroutines blocked now and the time covered visible to
+// Families; the converter's goroutine calls it after each run of records
+// (every flush). Blocks no longer re-reported when they should have been
+// (the goroutine is gone) are forgotten.
+func (t *Tracker) Publish() {
+	for task, b := range t.open {
+		age := b.last - b.start
+		if t.last-b.last > 2*max(age/8, t.step)+staleSlack {
+			t.close(task, b, false)
+		}
+	}
+	if t.inWin {
+		t.covered.Store(t.coveredDone + t.last - t.winStart)
+	}
+	top := make([]EntryCount, 0, len(t.entries))
+	for e, n := range t.entries {
+		top = append(top, EntryCount{e, n})
+	}
+	slices.SortFunc(top, func(a, b EntryCount) int {
+		return cmp.Or(cmp.Compare(b.N, a.N), strings.Compare(a.Entry, b.Entry))
+	})
+	var other int64
+	if len(top) > MaxEntries {
+		for _, e := range top[MaxEntries:] {
+			other += e.N
+		}
+		top = top[:MaxEntries]
+	}
+	t.mu.Lock()
+	t.blockedTop, t.blockedOther = top, other
+	t.mu.Unlock()
+}
+
+// Kind is a metric family's type.
+type Kind int
+
+// The kinds of metric families.
+const (
+	Counter Kind = iota
+	Gauge
+	HistogramKind
+)
+
+// Family is one metric family, whichever exposition renders it.
+type Family struct {
+	Name, Help string
+	Kind       Kind
+	Labels     []string // the label names, the same for every metric of it
+	Metrics    []Metric
+}
+
+// Metric is one series of a Family: its label values (in Family.Labels'
+// order) and its value, or its histogram.
+type Metric struct {
+	Values []string
+	Value  float64
+	Hist   *Histogram
+}
+
+// Extra is what a Tracker cannot see in the records, from its owner.
+type Extra struct {
+	// GensLost counts the trace generations recorded but not converted, by
+	// cause (the shim's Stats: evicted, dropped, skipped, failed); nil
+	// when the owner has none.
+	GensLost map[string]int64
+}
+
+// The metric names.
+const (
+	NameWait       = "wakeshim_wait_seconds"
+	NameLatency    = "wakeshim_wake_latency_seconds"
+	NameWakes      = "wakeshim_wakes_total"
+	NameWritten    = "wakeshim_records_written_total"
+	NameDropped    = "wakeshim_records_dropped_total"
+	NameBlocked    = "wakeshim_blocked_goroutines"
+	NameCoverage   = "wakeshim_records_coverage_ratio"
+	NameCovered    = "wakeshim_records_covered_seconds_total"
+	NameGensLost   = "wakeshim_trace_generations_lost_total"
+	causeLabelName = "cause"
+)
+
+// Families returns the metrics now, in a fixed order; safe for concurrent
+// use with the conversion. A wait reason has a histogram once a wait of it
+// ended; every record type has its written counter.
+func (t *Tracker) Families(x Extra) []Family {
+	var fams []Family
+	wait := Family{Name: NameWait, Kind: HistogramKind, Labels: []string{"reason"},
+		Help: "Time goroutines spent blocked, one observation per wait of at least the threshold when it ends (the goroutine runs again), by wait reason."}
+	for i, h := range t.wait {
+		s := h.snapshot()
+		if s.Count == 0 {
+			continue
+		}
+		r := OtherLabel
+		if i < len(waitreason.All) {
+			r = waitreason.All[i]
+		}
+		wait.Metrics = append(wait.Metrics, Metric{Values: []string{r}, Hist: &s})
+	}
+	lat := t.lat.snapshot()
+	fams = append(fams, wait,
+		Family{Name: NameLatency, Kind: HistogramKind, Metrics: []Metric{{Hist: &lat}},
+			Help: "Time from a goroutine's wake (the first since it last ran) to its running on a P."},
+		Family{Name: NameWakes, Kind: Counter, Metrics: []Metric{{Value: float64(t.written[format.CodeWakeEvent].Load())}},
+			Help: "Wakes (WakeEvent records) written."})
+	wr := Family{Name: NameWritten, Kind: Counter, Labels: []string{"record"},
+		Help: "Records written to the files, by record type."}
+	for c := range format.Code(format.NumCodes) {
+		wr.Metrics = append(wr.Metrics, Metric{Values: []string{c.String()}, Value: float64(t.written[c].Load())})
+	}
+	fams = append(fams, wr,
+		Family{Name: NameDropped, Kind: Counter, Metrics: []Metric{{Value: float64(t.dropped.Load())}},
+			Help: "Records lost to write errors (a full disk)."})
+	if x.GensLost != nil {
+		g := Family{Name: NameGensLost, Kind: Counter, Labels: []string{causeLabelName},
+			Help: "Trace generations recorded but not converted, by cause: evicted from the flight recorder's ring, dropped with the converter behind, skipped for the CPU budget, after a failure."}
+		for _, c := range []string{"evicted", "dropped", "skipped", "failed"} {
+			g.Metrics = append(g.Metrics, Metric{Values: []string{c}, Value: float64(x.GensLost[c])})
+		}
+		fams = append(fams, g)
+	}
+	t.mu.Lock()
+	top, other := t.blockedTop, t.blockedOther
+	t.mu.Unlock()
+	bl := Family{Name: NameBlocked, Kind: Gauge, Labels: []string{"entry"},
+		Help: "Goroutines blocked now (a wait re-reported while it lasts, from the refresh age on), by entry function: the " +
+			"10 with the most, the rest as entry=\"other\"."}
+	for _, e := range top {
+		bl.Metrics = append(bl.Metrics, Metric{Values: []string{e.Entry}, Value: float64(e.N)})
+	}
+	if other > 0 {
+		bl.Metrics = append(bl.Metrics, Metric{Values: []string{OtherLabel}, Value: float64(other)})
+	}
+	cov := float64(t.covered.Load()) / 1e6
+	share := 0.0
+	if el := time.Since(t.start).Seconds(); el > 0 {
+		share = math.Min(cov/el, 1)
+	}
+	fams = append(fams, bl,
+		Family{Name: NameCovered, Kind: Counter, Metrics: []Metric{{Value: cov}},
+			Help: "Time covered by the trace windows the records come from."},
+		Family{Name: NameCoverage, Kind: Gauge, Metrics: []Metric{{Value: share}},
+			Help: "Share of the time since the start that the records cover (the rest: tracer paused for the budget, generations lost)."})
+	return fams
+}
