@@ -58,23 +58,39 @@ const reReportSlack = 1000
 // again.
 const staleSlack = 30_000_000
 
-// hist is a histogram of microseconds, updated with atomics by the
-// converter's goroutine and read by any.
+// hist is a histogram of microseconds, updated by the converter's
+// goroutine (plain counts: no atomic on the records' path) and published
+// in atomics for any goroutine to read (publish).
 type hist struct {
 	bounds []int64
-	counts []atomic.Uint64 // len(bounds)+1: the last is +Inf
-	sumUS  atomic.Int64
+	counts []uint64 // len(bounds)+1: the last is +Inf
+	sumUS  int64
+	dirty  bool
+	pub    []atomic.Uint64
+	pubSum atomic.Int64
 }
 
 func newHist(bounds []int64) *hist {
-	return &hist{bounds: bounds, counts: make([]atomic.Uint64, len(bounds)+1)}
+	return &hist{bounds: bounds, counts: make([]uint64, len(bounds)+1), pub: make([]atomic.Uint64, len(bounds)+1)}
 }
 
 func (h *hist) observe(us int64) {
 	us = max(us, 0)
 	i, _ := slices.BinarySearch(h.bounds, us) // the first bound >= us: le is inclusive
-	h.counts[i].Add(1)
-	h.sumUS.Add(us)
+	h.counts[i]++
+	h.sumUS += us
+	h.dirty = true
+}
+
+func (h *hist) publish() {
+	if !h.dirty {
+		return
+	}
+	h.dirty = false
+	for i, n := range h.counts {
+		h.pub[i].Store(n)
+	}
+	h.pubSum.Store(h.sumUS)
 }
 
 // Histogram is a histogram as the exposition formats give it: cumulative
@@ -89,15 +105,15 @@ type Histogram struct {
 func (h *hist) snapshot() Histogram {
 	out := Histogram{Bounds: make([]float64, len(h.bounds)), Cumulative: make([]uint64, len(h.bounds))}
 	var n uint64
-	for i := range h.counts {
-		n += h.counts[i].Load()
+	for i := range h.pub {
+		n += h.pub[i].Load()
 		if i < len(h.bounds) {
 			out.Bounds[i] = float64(h.bounds[i]) / 1e6
 			out.Cumulative[i] = n
 		}
 	}
 	out.Count = n
-	out.Sum = float64(h.sumUS.Load()) / 1e6
+	out.Sum = float64(h.pubSum.Load()) / 1e6
 	return out
 }
 
@@ -140,16 +156,60 @@ type Tracker struct {
 	blockedOther int64
 
 	// The converter's goroutine only.
-	base, last   int64 // µs: the current segment's start, the latest record, on one time line
-	seen         bool  // a timestamped record came
-	winStart     int64
-	inWin        bool
-	coveredDone  int64
-	frames, locs []string          // the current segment's definitions, by id
-	spawn        map[uint32]uint16 // task -> spawn location, the current segment
-	wakeAt       map[uint32]wakes  // task -> its wakes since it last ran
-	open         map[uint32]*block
-	entries      map[string]int64 // blocked now (open, not ended) by entry
+	base, last  int64 // µs: the current segment's start, the latest record, on one time line
+	seen        bool  // a timestamped record came
+	winStart    int64
+	inWin       bool
+	coveredDone int64
+	frames      []frame                // the current segment's FrameDefs, by id
+	locs        []string               // and its SpawnLocationDefs
+	counts      [format.NumCodes]int64 // records written, published to written
+	nDropped    int64
+	spawn       map[uint32]uint16 // task -> spawn location, the current segment
+	// gs holds the goroutines woken and not yet run, or with a block in
+	// progress (nothing else); hot caches it for the goroutines seen a
+	// moment ago (a wake, then the run: most records), free recycles.
+	gs      map[uint32]*gstate
+	hot     [1024]hotG
+	free    []*gstate
+	nBlocks int              // of gs, with a block in progress
+	entries map[string]int64 // blocked now (in progress, not woken) by entry
+}
+
+// gstate is what a Tracker knows of one goroutine.
+type gstate struct {
+	woken   bool  // a wake since it last ran: wake is set
+	wake    wakes // (µs)
+	blocked bool  // a block in progress: blk is set
+	blk     block
+}
+
+type hotG struct {
+	id uint32 // +1: the zero value matches no goroutine
+	g  *gstate
+}
+
+// frame is a FrameDef, digested once: its hash, its function (for the
+// entry: "" for those that are not one) and, for the "[reason]"
+// pseudo-frame, the reason's histogram (-1 otherwise).
+type frame struct {
+	hash   uint64
+	fn     string
+	reason int
+}
+
+func newFrame(s string) frame {
+	h := fnv.New64a()
+	h.Write([]byte(s))
+	f := frame{hash: h.Sum64(), reason: -1}
+	if len(s) >= 2 && s[0] == '[' && s[len(s)-1] == ']' {
+		f.reason = reasonIndex(s[1 : len(s)-1])
+		return f
+	}
+	if fn, _, _ := strings.Cut(s, " "); fn != "runtime.goexit" && fn != "runtime.main" {
+		f.fn = strings.Clone(fn)
+	}
+	return f
 }
 
 // wakes are the first and the last wake of a goroutine since it last ran
@@ -168,7 +228,7 @@ type EntryCount struct {
 // is no longer reported is judged gone.
 func New(refreshStep time.Duration) *Tracker {
 	t := &Tracker{start: time.Now(), step: max(refreshStep.Microseconds(), 1), lat: newHist(latBoundsUS),
-		spawn: map[uint32]uint16{}, wakeAt: map[uint32]wakes{}, open: map[uint32]*block{}, entries: map[string]int64{}}
+		spawn: map[uint32]uint16{}, gs: map[uint32]*gstate{}, entries: map[string]int64{}}
 	t.wait = make([]*hist, len(waitreason.All)+1)
 	for i := range t.wait {
 		t.wait[i] = newHist(waitBoundsUS)
@@ -200,7 +260,7 @@ func (o *Output) WriteHot(h format.Hot) error {
 	d := o.f.Dropped()
 	err := o.f.WriteHot(h)
 	o.t.count(h.Code, o.f.Dropped() != d)
-	o.t.hot(h.Code, h.TS, h.Task)
+	o.t.hot1(h.Code, h.TS, h.Task)
 	return err
 }
 
@@ -215,9 +275,9 @@ func (o *Output) NextSegment() error {
 
 func (t *Tracker) count(c format.Code, dropped bool) {
 	if dropped {
-		t.dropped.Add(1)
+		t.nDropped++
 	} else if c.Valid() {
-		t.written[c].Add(1)
+		t.counts[c]++
 	}
 }
 
@@ -240,25 +300,31 @@ func (t *Tracker) now(ts uint32) int64 {
 func (t *Tracker) Record(r *format.Record) {
 	switch r.Code {
 	case format.CodePollStart, format.CodeWakeEvent:
-		t.hot(r.Code, r.TS, r.Task)
+		t.hot1(r.Code, r.TS, r.Task)
 	case format.CodePollEnd, format.CodeWorkerPark, format.CodeWorkerUnpark, format.CodeQueueSample:
 		t.now(r.TS)
 	case format.CodeFrameDef:
-		t.frames = define(t.frames, r.ID, r.Str)
+		if int(r.ID) >= len(t.frames) {
+			t.frames = append(t.frames, make([]frame, int(r.ID)+1-len(t.frames))...)
+		}
+		t.frames[r.ID] = newFrame(r.Str)
 	case format.CodeSpawnLocationDef:
-		t.locs = define(t.locs, r.ID, r.Str)
+		if int(r.ID) >= len(t.locs) {
+			t.locs = append(t.locs, make([]string, int(r.ID)+1-len(t.locs))...)
+		}
+		t.locs[r.ID] = strings.Clone(r.Str) // (the converter reuses its record)
 	case format.CodeTaskSpawn:
 		t.spawn[r.Task] = r.SpawnLoc
-		if b := t.open[r.Task]; b != nil {
+		if g := t.get(r.Task); g != nil && g.blocked {
 			// A better name for it (the converter names a goroutine's
 			// function once a stack shows what its literal calls).
-			if e := t.entryOf(r.Task, b.entry); e != b.entry {
-				if !b.ended {
-					t.end(b)
-					b.ended = false
+			if e := t.entryOf(r.Task, g.blk.entry); e != g.blk.entry {
+				if !g.blk.ended {
+					t.end(&g.blk)
+					g.blk.ended = false
 					t.entries[e]++
 				}
-				b.entry = e
+				g.blk.entry = e
 			}
 		}
 	case format.CodeTaskPending:
@@ -266,41 +332,78 @@ func (t *Tracker) Record(r *format.Record) {
 	}
 }
 
-func define(tab []string, id uint16, s string) []string {
-	if int(id) >= len(tab) {
-		tab = append(tab, make([]string, int(id)+1-len(tab))...)
+// get returns the state of goroutine id, nil if none.
+func (t *Tracker) get(id uint32) *gstate {
+	h := &t.hot[id%uint32(len(t.hot))]
+	if h.id == id+1 {
+		return h.g
 	}
-	tab[id] = strings.Clone(s) // (the converter reuses its record)
-	return tab
+	if len(t.gs) == 0 {
+		return nil
+	}
+	g := t.gs[id]
+	if g != nil {
+		*h = hotG{id + 1, g}
+	}
+	return g
 }
 
-func (t *Tracker) hot(c format.Code, ts uint32, task uint32) {
+// ensure returns the state of goroutine id, made if none.
+func (t *Tracker) ensure(id uint32) *gstate {
+	if g := t.get(id); g != nil {
+		return g
+	}
+	var g *gstate
+	if n := len(t.free); n > 0 {
+		g, t.free = t.free[n-1], t.free[:n-1]
+		*g = gstate{}
+	} else {
+		g = new(gstate)
+	}
+	t.gs[id] = g
+	t.hot[id%uint32(len(t.hot))] = hotG{id + 1, g}
+	return g
+}
+
+// release forgets goroutine id once nothing of it is left to know.
+func (t *Tracker) release(id uint32, g *gstate) {
+	if g.woken || g.blocked {
+		return
+	}
+	delete(t.gs, id)
+	if h := &t.hot[id%uint32(len(t.hot))]; h.id == id+1 {
+		*h = hotG{}
+	}
+	if len(t.free) < 1024 {
+		t.free = append(t.free, g)
+	}
+}
+
+func (t *Tracker) hot1(c format.Code, ts uint32, task uint32) {
 	switch c {
 	case format.CodePollStart:
 		n := t.now(ts)
-		if len(t.wakeAt) > 0 {
-			if w, ok := t.wakeAt[task]; ok {
-				delete(t.wakeAt, task)
-				t.lat.observe(n - w.first)
-			}
+		g := t.get(task)
+		if g == nil {
+			return
 		}
-		if len(t.open) > 0 {
-			if b := t.open[task]; b != nil {
-				t.close(task, b, true)
-			}
+		if g.woken {
+			g.woken = false
+			t.lat.observe(n - g.wake.first)
 		}
+		if g.blocked {
+			t.close(g, true)
+		}
+		t.release(task, g)
 	case format.CodeWakeEvent:
 		n := t.now(ts)
-		w, ok := t.wakeAt[task]
-		if !ok { // the first wake since it last ran starts the latency
-			w.first = n
+		g := t.ensure(task)
+		if !g.woken { // the first wake since it last ran starts the latency
+			g.woken, g.wake.first = true, n
 		}
-		w.last = n
-		t.wakeAt[task] = w
-		if len(t.open) > 0 {
-			if b := t.open[task]; b != nil && !b.ended {
-				t.end(b)
-			}
+		g.wake.last = n
+		if g.blocked && !g.blk.ended {
+			t.end(&g.blk)
 		}
 	default:
 		t.now(ts)
@@ -315,15 +418,16 @@ func (t *Tracker) end(b *block) {
 	}
 }
 
-// close ends b for good: observed as a wait (when the goroutine ran again)
-// or forgotten.
-func (t *Tracker) close(task uint32, b *block, observe bool) {
-	if !b.ended {
-		t.end(b)
+// close ends g's block for good: observed as a wait (when the goroutine
+// ran again) or forgotten.
+func (t *Tracker) close(g *gstate, observe bool) {
+	if !g.blk.ended {
+		t.end(&g.blk)
 	}
-	delete(t.open, task)
+	g.blocked = false
+	t.nBlocks--
 	if observe {
-		t.wait[b.reason].observe(b.dur)
+		t.wait[g.blk.reason].observe(g.blk.dur)
 	}
 }
 
@@ -331,38 +435,35 @@ func (t *Tracker) pending(r *format.Record) {
 	n := t.now(r.TS)
 	dur := int64(r.Duration)
 	start := n - dur
-	h := fnv.New64a()
 	reason, entry := len(waitreason.All), ""
+	key := uint64(14695981039346656037)
 	for i, id := range r.Frames {
-		var f string
+		f := frame{reason: -1}
 		if int(id) < len(t.frames) {
 			f = t.frames[id]
 		}
-		h.Write([]byte(f))
-		h.Write([]byte{'\n'})
-		if i == 0 && len(f) >= 2 && f[0] == '[' && f[len(f)-1] == ']' {
-			reason = reasonIndex(f[1 : len(f)-1])
-			continue
-		}
-		if fn, _, _ := strings.Cut(f, " "); fn != "" && fn != "runtime.goexit" && fn != "runtime.main" {
-			entry = fn // the outermost wins
+		key = (key ^ f.hash) * 1099511628211
+		if i == 0 && f.reason >= 0 {
+			reason = f.reason
+		} else if f.fn != "" {
+			entry = f.fn // the outermost wins
 		}
 	}
 	entry = t.entryOf(r.Task, entry)
-	key := h.Sum64()
-	b := t.open[r.Task]
-	if b != nil && (b.key != key || abs(b.start-start) > reReportSlack) {
-		t.close(r.Task, b, true) // (a new block of a goroutine that did not run between: its last one ended)
-		b = nil
+	g := t.ensure(r.Task)
+	b := &g.blk
+	if g.blocked && (b.key != key || abs(b.start-start) > reReportSlack) {
+		t.close(g, true) // (a new block of a goroutine that did not run between: its last one ended)
 	}
-	if b == nil {
-		b = &block{reason: reason, key: key, entry: entry, start: start}
-		t.open[r.Task] = b
+	if !g.blocked {
+		g.blocked = true
+		t.nBlocks++
+		*b = block{reason: reason, key: key, entry: entry, start: start}
 		t.entries[entry]++
 	}
 	b.dur = max(b.dur, dur)
 	b.last = max(b.last, n)
-	if w, ok := t.wakeAt[r.Task]; ok && !b.ended && w.last >= start-reReportSlack && w.last <= n {
+	if g.woken && !b.ended && g.wake.last >= start-reReportSlack && g.wake.last <= n {
 		t.end(b) // its final report, after the wake that ended it
 	}
 }
@@ -413,7 +514,10 @@ func (t *Tracker) Gap() {
 		t.coveredDone += t.last - t.winStart
 		t.inWin = false
 	}
-	clear(t.wakeAt)
+	for id, g := range t.gs {
+		g.woken = false
+		t.release(id, g)
+	}
 	t.covered.Store(t.coveredDone)
 }
 
@@ -422,10 +526,24 @@ func (t *Tracker) Gap() {
 // (every flush). Blocks no longer re-reported when they should have been
 // (the goroutine is gone) are forgotten.
 func (t *Tracker) Publish() {
-	for task, b := range t.open {
-		age := b.last - b.start
-		if t.last-b.last > 2*max(age/8, t.step)+staleSlack {
-			t.close(task, b, false)
+	for c, n := range t.counts {
+		t.written[c].Store(n)
+	}
+	t.dropped.Store(t.nDropped)
+	for _, h := range t.wait {
+		h.publish()
+	}
+	t.lat.publish()
+	if t.nBlocks > 0 {
+		for id, g := range t.gs {
+			if !g.blocked {
+				continue
+			}
+			b := &g.blk
+			if age := b.last - b.start; t.last-b.last > 2*max(age/8, t.step)+staleSlack {
+				t.close(g, false)
+				t.release(id, g)
+			}
 		}
 	}
 	if t.inWin {
