@@ -521,6 +521,21 @@ func (t *Tracker) Gap() {
 	t.covered.Store(t.coveredDone)
 }
 
+// NewProcess says the records to come are another process's (wakeshim
+// attach's target restarted: goroutine ids start over, in a new file):
+// what was known of the goroutines is forgotten, blocks in progress
+// unobserved, and the time line goes on from the last record.
+func (t *Tracker) NewProcess() {
+	t.Gap()
+	for id, g := range t.gs {
+		if g.blocked {
+			t.close(g, false)
+		}
+		t.release(id, g)
+	}
+	t.Segment()
+}
+
 // Publish makes the goroutines blocked now and the time covered visible to
 // Families; the converter's goroutine calls it after each run of records
 // (every flush). Blocks no longer re-reported when they should have been
