@@ -95,20 +95,21 @@ func startShimmed(t *testing.T) string {
 
 // startPrometheus runs prometheus on a free loopback port, its storage in
 // a temp directory, scraping target every second; it returns its URL.
-func startPrometheus(t *testing.T, target string) string {
+func startPrometheus(t *testing.T, target, rules string) string {
 	t.Helper()
 	bin := prometheusBinary(t)
 	dir := t.TempDir()
 	cfg := fmt.Sprintf(`global:
   scrape_interval: 1s
   evaluation_interval: 1s
+rule_files: [%q]
 scrape_configs:
   - job_name: wakeshim
     scrape_interval: 1s
     scrape_timeout: 1s
     static_configs:
       - targets: [%q]
-`, target)
+`, rules, target)
 	cfgPath := filepath.Join(dir, "prometheus.yml")
 	require.NoError(t, os.WriteFile(cfgPath, []byte(cfg), 0o644))
 	addr := freePort(t)
@@ -207,7 +208,9 @@ func (s promSample) value() float64 {
 func TestPrometheusScrapesShim(t *testing.T) {
 	prometheusBinary(t) // (skip before starting anything)
 	target := startShimmed(t)
-	base := startPrometheus(t, target)
+	rules, err := filepath.Abs("../docs/prometheus/wakeshim.rules.yml")
+	require.NoError(t, err)
+	base := startPrometheus(t, target, rules)
 
 	var reasons []string
 	waitFor(t, 90*time.Second, "wakeshim_wait_seconds_bucket with reason labels", func() (bool, string) {
@@ -262,6 +265,52 @@ func TestPrometheusScrapesShim(t *testing.T) {
 		}
 		return false, fmt.Sprint(entries)
 	})
+	// The rules of docs/prometheus/wakeshim.rules.yml load and evaluate
+	// without error, and the recording rule has a value.
+	waitFor(t, 60*time.Second, "the docs' rules evaluated", func() (bool, string) {
+		resp, err := http.Get(base + "/api/v1/rules")
+		if err != nil {
+			return false, err.Error()
+		}
+		defer resp.Body.Close()
+		var r struct {
+			Data struct {
+				Groups []struct {
+					Name  string `json:"name"`
+					Rules []struct {
+						Name           string `json:"name"`
+						Health         string `json:"health"`
+						LastError      string `json:"lastError"`
+						LastEvaluation string `json:"lastEvaluation"`
+					} `json:"rules"`
+				} `json:"groups"`
+			} `json:"data"`
+		}
+		if err := json.NewDecoder(resp.Body).Decode(&r); err != nil {
+			return false, err.Error()
+		}
+		n := 0
+		for _, g := range r.Data.Groups {
+			for _, rule := range g.Rules {
+				if rule.Health != "ok" {
+					if rule.Health == "err" {
+						t.Fatalf("rule %s: %s", rule.Name, rule.LastError)
+					}
+					return false, rule.Name + ": " + rule.Health
+				}
+				n++
+			}
+		}
+		return n == 5, fmt.Sprintf("%d rules ok", n)
+	})
+	waitFor(t, 60*time.Second, "the recording rule's p99", func() (bool, string) {
+		res, err := query(base, `job:wakeshim_wake_latency_seconds:p99_5m{job="wakeshim"}`)
+		if err != nil {
+			return false, err.Error()
+		}
+		return len(res) == 1, fmt.Sprintf("%d series", len(res))
+	})
+
 	// A quantile over the scraped histogram, as a dashboard would ask.
 	res, err := query(base, `histogram_quantile(0.99, sum by (le) (rate(wakeshim_wake_latency_seconds_bucket{job="wakeshim"}[10s])))`)
 	require.NoError(t, err)
