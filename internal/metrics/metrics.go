@@ -147,8 +147,11 @@ type Tracker struct {
 
 	written [format.NumCodes]atomic.Int64
 	dropped atomic.Int64
-	wait    []*hist // by reasons, then other
-	lat     *hist
+	// hs holds the histograms, made by the converter's goroutine at the
+	// first wait or latency (h): nothing of their size is allocated where
+	// the Tracker is made (in the shim, the host's goroutine calling Start).
+	hs      atomic.Pointer[histSet]
+	h       *histSet
 	covered atomic.Int64 // µs of the records' time line inside trace windows
 
 	mu           sync.Mutex
@@ -170,7 +173,7 @@ type Tracker struct {
 	// progress (nothing else); hot caches it for the goroutines seen a
 	// moment ago (a wake, then the run: most records), free recycles.
 	gs      map[uint32]*gstate
-	hot     [1024]hotG
+	hot     *[1024]hotG // (made on first use)
 	free    []*gstate
 	nBlocks int              // of gs, with a block in progress
 	entries map[string]int64 // blocked now (in progress, not woken) by entry
@@ -182,6 +185,26 @@ type gstate struct {
 	wake    wakes // (µs)
 	blocked bool  // a block in progress: blk is set
 	blk     block
+}
+
+// histSet is a Tracker's histograms: the waits by reason (then other),
+// the latency.
+type histSet struct {
+	wait []*hist
+	lat  *hist
+}
+
+// hists returns the histograms, made on first use.
+func (t *Tracker) hists() *histSet {
+	if t.h == nil {
+		h := &histSet{wait: make([]*hist, len(waitreason.All)+1), lat: newHist(latBoundsUS)}
+		for i := range h.wait {
+			h.wait[i] = newHist(waitBoundsUS)
+		}
+		t.h = h
+		t.hs.Store(h)
+	}
+	return t.h
 }
 
 type hotG struct {
@@ -227,13 +250,8 @@ type EntryCount struct {
 // re-reports of long blocks (live.Ops.Refresh), from which a block that
 // is no longer reported is judged gone.
 func New(refreshStep time.Duration) *Tracker {
-	t := &Tracker{start: time.Now(), step: max(refreshStep.Microseconds(), 1), lat: newHist(latBoundsUS),
+	return &Tracker{start: time.Now(), step: max(refreshStep.Microseconds(), 1),
 		spawn: map[uint32]uint16{}, gs: map[uint32]*gstate{}, entries: map[string]int64{}}
-	t.wait = make([]*hist, len(waitreason.All)+1)
-	for i := range t.wait {
-		t.wait[i] = newHist(waitBoundsUS)
-	}
-	return t
 }
 
 // Wrap returns the Output for the converter: out, with t seeing every
@@ -334,6 +352,9 @@ func (t *Tracker) Record(r *format.Record) {
 
 // get returns the state of goroutine id, nil if none.
 func (t *Tracker) get(id uint32) *gstate {
+	if t.hot == nil {
+		return nil // (nothing was ever added)
+	}
 	h := &t.hot[id%uint32(len(t.hot))]
 	if h.id == id+1 {
 		return h.g
@@ -361,6 +382,9 @@ func (t *Tracker) ensure(id uint32) *gstate {
 		g = new(gstate)
 	}
 	t.gs[id] = g
+	if t.hot == nil {
+		t.hot = new([1024]hotG)
+	}
 	t.hot[id%uint32(len(t.hot))] = hotG{id + 1, g}
 	return g
 }
@@ -389,7 +413,7 @@ func (t *Tracker) hot1(c format.Code, ts uint32, task uint32) {
 		}
 		if g.woken {
 			g.woken = false
-			t.lat.observe(n - g.wake.first)
+			t.hists().lat.observe(n - g.wake.first)
 		}
 		if g.blocked {
 			t.close(g, true)
@@ -427,7 +451,7 @@ func (t *Tracker) close(g *gstate, observe bool) {
 	g.blocked = false
 	t.nBlocks--
 	if observe {
-		t.wait[g.blk.reason].observe(g.blk.dur)
+		t.hists().wait[g.blk.reason].observe(g.blk.dur)
 	}
 }
 
@@ -545,10 +569,12 @@ func (t *Tracker) Publish() {
 		t.written[c].Store(n)
 	}
 	t.dropped.Store(t.nDropped)
-	for _, h := range t.wait {
-		h.publish()
+	if h := t.h; h != nil {
+		for _, w := range h.wait {
+			w.publish()
+		}
+		h.lat.publish()
 	}
-	t.lat.publish()
 	if t.nBlocks > 0 {
 		for id, g := range t.gs {
 			if !g.blocked {
@@ -638,7 +664,11 @@ func (t *Tracker) Families(x Extra) []Family {
 	var fams []Family
 	wait := Family{Name: NameWait, Kind: HistogramKind, Labels: []string{"reason"},
 		Help: "Time goroutines spent blocked, one observation per wait of at least the threshold when it ends (the goroutine runs again), by wait reason."}
-	for i, h := range t.wait {
+	hs := t.hs.Load()
+	if hs == nil {
+		hs = &histSet{lat: newHist(latBoundsUS)} // (no wait nor latency yet)
+	}
+	for i, h := range hs.wait {
 		s := h.snapshot()
 		if s.Count == 0 {
 			continue
@@ -649,7 +679,7 @@ func (t *Tracker) Families(x Extra) []Family {
 		}
 		wait.Metrics = append(wait.Metrics, Metric{Values: []string{r}, Hist: &s})
 	}
-	lat := t.lat.snapshot()
+	lat := hs.lat.snapshot()
 	fams = append(fams, wait,
 		Family{Name: NameLatency, Kind: HistogramKind, Metrics: []Metric{{Hist: &lat}},
 			Help: "Time from a goroutine's wake (the first since it last ran) to its running on a P."},

@@ -1,4 +1,4 @@
-package shim_test
+package prom_test
 
 import (
 	"bytes"
@@ -64,6 +64,25 @@ func metricsSleeper(stop chan struct{}, wg *sync.WaitGroup) {
 	}
 }
 
+// churn runs goroutine handoffs (trace events, wakes) until stop is closed.
+func churn(stop chan struct{}, wg *sync.WaitGroup) {
+	defer wg.Done()
+	c := make(chan int)
+	for {
+		select {
+		case <-stop:
+			return
+		default:
+		}
+		go func() { c <- 1 }()
+		<-c
+	}
+}
+
+// (These tests are here, not in package shim's, because they link
+// Prometheus' client library, whose init would change the timing of the
+// GC in the shim's end-to-end helper programs, the shim's test binary.)
+
 // TestSessionMetrics runs a session with metrics=127.0.0.1:0 under a
 // workload (channel handoffs, timer waits, a goroutine stuck for good),
 // scrapes /metrics while it runs, then checks the last values against the
@@ -88,7 +107,7 @@ func TestSessionMetrics(t *testing.T) {
 	stop := make(chan struct{})
 	var wg sync.WaitGroup
 	wg.Add(2)
-	go shim.Churn(stop, &wg)
+	go churn(stop, &wg)
 	go metricsSleeper(stop, &wg)
 	stuck := make(chan int)
 	go metricsStuck(stuck)
@@ -258,7 +277,7 @@ func TestMetricsPortInUse(t *testing.T) {
 	stop := make(chan struct{})
 	var wg sync.WaitGroup
 	wg.Add(1)
-	go shim.Churn(stop, &wg)
+	go churn(stop, &wg)
 	for deadline := time.Now().Add(60 * time.Second); s.Stats().Convert.Records[format.CodeWakeEvent] == 0; time.Sleep(10 * time.Millisecond) {
 		require.True(t, time.Now().Before(deadline), "no wakes converted in 60s")
 	}
