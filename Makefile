@@ -85,6 +85,7 @@ bench: $(BUSY) corpus
 	$(GO) run ./shim/internal/httpbench -rounds 5 -phase 10s -modes off,on
 	$(GO) run ./attach/internal/attachbench -rounds 3 -phase 10s
 	$(GO) test -run '^$$' -bench . -benchmem ./format ./analyze
+	$(GO) test -run '^$$' -bench . -benchtime 3x -timeout 30m ./fleet
 
 # A short run of every fuzzer (FUZZTIME each), the differential ones
 # (tracewire, convert: the fast decoder against x/exp)

@@ -64,6 +64,15 @@ type Config struct {
 	// and lower-bound ages to the goroutines blocked since before the
 	// window (see ApplyDump in convert).
 	Dumps bool
+	// LeakProfile fetches the target's goroutineleak profile
+	// (/debug/pprof/goroutineleak?debug=2: Go 1.27, or 1.26 built with
+	// GOEXPERIMENT=goroutineleakprofile) after a window, at most this
+	// often, and keeps it beside the records (NAME-PORT-SEQ.goroutineleak
+	// .txt, the last one of each file), where wakeshim report finds the
+	// proof of leaks. Each one runs a full GC in the target. Zero means
+	// 1m; negative turns it off. A target that does not serve it (404) is
+	// noted once in Log and not asked again.
+	LeakProfile time.Duration
 	// Header is added to every request (an authorization header).
 	Header http.Header
 	// Timeout bounds each request beyond the trace time it asks for: a
@@ -118,6 +127,7 @@ const (
 	DefaultMaxTotal = 1 << 30
 	DefaultRetries  = 5
 	DefaultBackoff  = time.Second
+	DefaultLeak     = time.Minute
 	// MinWindow is the shortest window asked for.
 	MinWindow = 100 * time.Millisecond
 	// maxBackoff caps the waits between retries.
@@ -213,6 +223,9 @@ func (c Config) withDefaults() (Config, target, error) {
 	if c.Timeout == 0 {
 		c.Timeout = DefaultTimeout
 	}
+	if c.LeakProfile == 0 {
+		c.LeakProfile = DefaultLeak
+	}
 	if c.MaxFile == 0 {
 		c.MaxFile = DefaultMaxFile
 	}
@@ -271,10 +284,12 @@ type Summary struct {
 	TraceBytes        int64 // bytes of trace received
 	Dumps             int   // goroutine dumps applied
 	DumpBytes         int64
-	Events            int64 // trace events converted
-	Records           int64 // records written
-	Wakes, Pending    int64
-	Refreshed         int64 // TaskPending records of blocks still in progress between windows
+	// LeakProfiles counts the goroutineleak profiles kept (LeakProfile).
+	LeakProfiles   int
+	Events         int64 // trace events converted
+	Records        int64 // records written
+	Wakes, Pending int64
+	Refreshed      int64 // TaskPending records of blocks still in progress between windows
 	// Restarts counts new converters started because the target seemed to
 	// have restarted (see docs/attach.md).
 	Restarts int

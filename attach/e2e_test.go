@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"runtime/pprof"
 	"sort"
 	"strings"
 	"sync"
@@ -18,6 +19,7 @@ import (
 	"time"
 
 	"github.com/wakeshim/wakeshim/attach"
+	"github.com/wakeshim/wakeshim/dump"
 	"github.com/wakeshim/wakeshim/format"
 )
 
@@ -252,6 +254,31 @@ func TestAttachEndToEnd(t *testing.T) {
 	dumps, _ := filepath.Glob(filepath.Join(dir, "*.goroutines.txt"))
 	if len(dumps) == 0 {
 		t.Error("no goroutine dump kept")
+	}
+	// The goroutineleak profile, after the first window (the second is
+	// within LeakProfile's minute): served by a target built with a Go
+	// that has it (the test's own, 1.27), a 404 noted once otherwise.
+	leaks, _ := filepath.Glob(filepath.Join(dir, "*.goroutineleak.txt"))
+	noted := 0
+	for _, l := range logs {
+		if strings.Contains(l, "serves no goroutineleak profile") {
+			noted++
+		}
+	}
+	if pprof.Lookup("goroutineleak") != nil {
+		if sum.LeakProfiles != 1 || len(leaks) != 1 || noted != 0 {
+			t.Errorf("%d goroutineleak profiles (files %q), %d notes of none: want 1 profile kept", sum.LeakProfiles, leaks, noted)
+		}
+		for _, l := range leaks {
+			if !fileExists(strings.TrimSuffix(l, ".goroutineleak.txt") + ".bin") {
+				t.Errorf("%s has no records file", l)
+			}
+			if d, err := dump.ReadFile(l); err != nil || !d.HasIDs() {
+				t.Errorf("%s: %v: want a debug=2 dump", l, err)
+			}
+		}
+	} else if sum.LeakProfiles != 0 || len(leaks) != 0 || noted != 1 {
+		t.Errorf("%d goroutineleak profiles (files %q), %d notes of none: want none, noted once", sum.LeakProfiles, leaks, noted)
 	}
 	for _, d := range dumps {
 		if !fileExists(strings.TrimSuffix(d, ".goroutines.txt") + ".bin") {

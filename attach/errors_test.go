@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 	"net/http/pprof"
 	"os"
+	"path/filepath"
 	"runtime"
 	"runtime/trace"
 	"strings"
@@ -378,4 +379,69 @@ func hangingServer(t *testing.T, sent []byte) *httptest.Server {
 		srv.Close()
 	})
 	return srv
+}
+
+// TestLeakProfileFetched: the goroutineleak profile is fetched after a
+// window at most once per LeakProfile and kept beside the records
+// unchanged; a target that answers with something else is asked once and
+// noted once.
+func TestLeakProfileFetched(t *testing.T) {
+	trace := readTestdata(t, "../testdata/leaks/out/etcd7443.trace")
+	prof := readTestdata(t, "../testdata/leaks/out/etcd7443.leak.txt")
+	for _, tc := range []struct {
+		name  string
+		body  []byte
+		every time.Duration
+		want  int // profiles kept, counted in the summary
+		asked int32
+		note  string
+	}{
+		{name: "once per interval", body: prof, every: time.Hour, want: 1, asked: 1},
+		// The same trace served again looks like a restarted target: a new
+		// records file each window, each with its profile.
+		{name: "every window", body: prof, every: time.Nanosecond, want: 3, asked: 3},
+		{name: "not a profile", body: []byte("<html>login</html>"), every: time.Nanosecond, asked: 1, note: "not a debug=2 goroutineleak profile"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var asked atomic.Int32
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				switch r.URL.Path {
+				case "/debug/pprof/trace":
+					w.Write(trace)
+				case "/debug/pprof/goroutineleak":
+					asked.Add(1)
+					assert.Equal(t, "2", r.URL.Query().Get("debug"))
+					w.Write(tc.body)
+				default:
+					http.NotFound(w, r)
+				}
+			}))
+			defer srv.Close()
+			dir := t.TempDir()
+			var l logs
+			cfg := quick(srv.URL, dir, &l)
+			cfg.LeakProfile = tc.every
+			windows := 0
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			cfg.Progress = func(s attach.Summary) {
+				if windows = s.Complete; windows >= 3 {
+					cancel()
+				}
+			}
+			sum, err := attach.Run(ctx, cfg)
+			require.NoError(t, err, l.String())
+			require.Equal(t, 3, sum.Complete)
+			assert.Equal(t, tc.asked, asked.Load())
+			assert.Equal(t, tc.want, sum.LeakProfiles)
+			kept, _ := filepath.Glob(filepath.Join(dir, "*.goroutineleak.txt"))
+			require.Len(t, kept, tc.want)
+			for _, k := range kept {
+				assert.Equal(t, prof, readTestdata(t, k))
+			}
+			if tc.note != "" {
+				assert.Equal(t, 1, strings.Count(l.String(), tc.note), l.String())
+			}
+		})
+	}
 }

@@ -47,6 +47,10 @@ type run struct {
 	endT    exptrace.Time
 	endWall time.Time
 	asked   int // windows asked for
+	// leakNext: when the next goroutineleak profile is due; noLeak: the
+	// target does not serve one.
+	leakNext time.Time
+	noLeak   bool
 }
 
 func (r *run) log(format string, args ...any) { r.cfg.Log(fmt.Sprintf(format, args...)) }
@@ -391,6 +395,54 @@ func (r *run) fetchDump() (*pendingDump, error) {
 	return &pendingDump{text: b, gs: live.FromDump(d, nil), got: time.Now()}, nil
 }
 
+// fetchLeak fetches the goroutineleak profile (debug=2) after a window,
+// when one is due, and keeps it beside the current records file. It never
+// fails the run: a target without the profile (404: a Go before 1.27
+// without GOEXPERIMENT=goroutineleakprofile) is noted once and not asked
+// again; any other failure is logged and tried again at the next window.
+func (r *run) fetchLeak() {
+	if r.cfg.LeakProfile < 0 || r.noLeak || !r.out.Open() || time.Now().Before(r.leakNext) {
+		return
+	}
+	r.leakNext = time.Now().Add(r.cfg.LeakProfile)
+	u := r.tgt.prefix + "goroutineleak?debug=2"
+	resp, ctx, cancel, err := r.request(u, r.cfg.Timeout)
+	if err != nil {
+		if e := new(Error); errors.As(err, &e) && e.Status == http.StatusNotFound {
+			r.noLeak = true
+			r.log("%s: the target serves no goroutineleak profile (it needs Go 1.27, or 1.26 with GOEXPERIMENT=goroutineleakprofile): no proof of leaks in the records", u)
+			return
+		}
+		r.log("goroutineleak profile: %v; tried again after the next window", err)
+		return
+	}
+	defer cancel()
+	defer resp.Body.Close()
+	b, err := io.ReadAll(io.LimitReader(resp.Body, maxDump+1))
+	if err != nil {
+		r.log("goroutineleak profile: %s", r.transportError(u, ctx, err, r.cfg.Timeout))
+		return
+	}
+	if len(b) > maxDump {
+		r.log("%s: goroutineleak profile larger than %d MB: left out", u, maxDump>>20)
+		return
+	}
+	d, err := parseDump(b, u)
+	if err != nil || !d.HasIDs() {
+		if err == nil {
+			err = fmt.Errorf("no goroutine ids (%v)", d.Form)
+		}
+		r.noLeak = true
+		r.log("%s: not a debug=2 goroutineleak profile (%v): not asked for again", u, err)
+		return
+	}
+	if err := r.out.WriteLeak(b); err != nil {
+		r.log("keeping the goroutineleak profile: %v", err)
+		return
+	}
+	r.sum.LeakProfiles++
+}
+
 // parseDump parses a dump, turning a panic of the parser into an error:
 // nothing the server sends may take attach down.
 func parseDump(b []byte, name string) (d *dump.Dump, err error) {
@@ -469,6 +521,9 @@ func (r *run) window(w time.Duration, d *pendingDump) error {
 			r.sum.TraceBytes += b.n
 			if ferr := r.endWindow(w); ferr != nil {
 				return ferr
+			}
+			if n > 0 {
+				r.fetchLeak()
 			}
 			if err == io.EOF {
 				r.reached = true

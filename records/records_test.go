@@ -444,3 +444,27 @@ func TestReader(t *testing.T) {
 	}
 	require.Equal(t, len(recs), n)
 }
+
+// TestSideProcess: a profile kept beside the shim's records belongs to
+// the process run of the records of its PROG-PID.
+func TestSideProcess(t *testing.T) {
+	ins := []Input{
+		{Path: "d/a-1-000001.bin", Process: "a-1"},
+		{Path: "d/a-1-000002.bin", Process: "a-1"},
+		{Path: "d/b-7-000001.bin", Process: "b-7"},
+		{Path: "x.trace"},
+		{Path: "d/c-9-000003.bin", Process: "c-9"},
+	}
+	for path, want := range map[string]int{
+		"d/a-1-000002.goroutineleak.txt": 0,
+		"d/b-7-000001.goroutineleak.txt": 1,
+		"d/c-9-000003.goroutineleak.txt": 2,
+		"d/z-3-000001.goroutineleak.txt": 0, // no such records
+		"leak.txt":                       0,
+		"etcd7443.leak.txt":              0,
+	} {
+		if got := SideProcess(ins, path); got != want {
+			t.Errorf("SideProcess(%q) = %d, want %d", path, got, want)
+		}
+	}
+}

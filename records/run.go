@@ -576,3 +576,30 @@ func Entry(loc string) (entry string, ok bool) {
 	}
 	return loc, true
 }
+
+// sideName matches a file the shim keeps beside its records file
+// PROG-PID-SEQ.bin: PROG-PID-SEQ.goroutines.txt, .goroutineleak.txt.
+var sideName = regexp.MustCompile(`^(.+-[0-9]+)-([0-9]+)\.[^-]+$`)
+
+// SideProcess returns the process run (as Event.Process counts them over
+// ins) of a file kept beside the shim's records, such as the
+// goroutineleak profile PROG-PID-SEQ.goroutineleak.txt: the run of the
+// records of the same PROG-PID. A path of another shape, or of a process
+// none of ins belongs to, gives 0, the first run.
+func SideProcess(ins []Input, path string) int {
+	m := sideName.FindStringSubmatch(filepath.Base(path))
+	if m == nil {
+		return 0
+	}
+	process, lastProc := -1, "\x00"
+	for i, in := range ins {
+		if in.Process != lastProc && (in.Process != "" || i == 0) {
+			process++
+			lastProc = in.Process
+		}
+		if in.Process == m[1] {
+			return process
+		}
+	}
+	return 0
+}

@@ -17,9 +17,20 @@ package report
 //
 // What the page holds, top to bottom: the inputs and any warnings; summary
 // numbers; the findings, each with its numbers and, when it names a pending
-// group, a link that opens that group; the pending groups (sortable by any
+// group, a link that opens that group; the goroutines still blocked at the
+// end, a badge each with its verdict (leaked, deadlocked, suspect, idle:
+// a colour each, the evidence as the badge's tooltip and beside it), the
+// idle ones in a collapsed section of their own headed "idle service
+// goroutines: N, by function: ...", then the leak profile used or the note
+// that there was none; the pending groups (sortable by any
 // column, filterable by function, file, reason or waker; a click shows the
-// stack and the wakers with their goroutine ids); the top wake edges as a
+// stack and the wakers with their goroutine ids); the wake chains of the
+// longest waits (a button per wait; the selected one drawn as a row per
+// goroutine of its chain over the wait's window, a bar per link coloured
+// by its kind and labelled with its share of the wait, an SVG arrow per
+// wake from the waker's row to the woken goroutine's, the roots summed as
+// the text report sums them, and the links again as an indented list);
+// the top wake edges as a
 // graph and as a table; the wake-to-run histogram (the report's buckets are
 // powers of two, drawn with equal widths: a log time axis) and the worst
 // cases, each linked to its place on the timeline; busy and parked time per

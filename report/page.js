@@ -11,7 +11,9 @@
     worst: 50,        // worst latencies listed
     taskIds: 24,      // task ids listed per waker
     polls: 6000,      // poll bars drawn in the timeline window
-    wakes: 1500       // wake arrows drawn in the timeline window
+    wakes: 1500,      // wake arrows drawn in the timeline window
+    verdicts: 500,    // rows per verdict table
+    chains: 100       // chains listed
   };
   var SVGNS = "http://www.w3.org/2000/svg";
 
@@ -529,6 +531,370 @@
     return g;
   }
 
+  // ---------- still blocked at the end: verdicts ----------
+  // The report's verdicts on the goroutines still blocked when the records
+  // end (docs/report.md, "Verdicts"): a badge each, coloured by verdict,
+  // the evidence as its tooltip and beside it; the idle service goroutines
+  // in a collapsed section of their own, summed by function.
+  var VERDICTS = ["leaked", "deadlocked", "suspect", "idle"];
+
+  function verdictBadge(v) {
+    var kind = str(v.verdict) || "?";
+    var sev = str(v.severity);
+    var ev = arr(v.evidence).map(str);
+    return el("span", {
+      "class": "verdict v-" + kind.replace(/[^a-z]/g, "") + (sev ? " sev-" + sev.replace(/[^a-z]/g, "") : ""),
+      title: (sev ? sev + ": " : "") + (ev.length ? ev.join("\n") : "no evidence given"),
+      "data-verdict": kind, tabindex: "0", text: kind
+    });
+  }
+
+  function drawVerdicts(R) {
+    var sec = document.getElementById("verdicts");
+    if (!Array.isArray(R.verdicts) && !(R.verdict_summary && typeof R.verdict_summary === "object")) {
+      sec.hidden = true; // a report from before the verdicts
+      return;
+    }
+    var box = section("verdicts");
+    var vs = arr(R.verdicts).filter(function (v) { return v && typeof v === "object"; });
+    var S = R.verdict_summary && typeof R.verdict_summary === "object" ? R.verdict_summary : {};
+    var P = S.leak_profile && typeof S.leak_profile === "object" ? S.leak_profile : null;
+    if (!vs.length) box.appendChild(empty("No goroutine was still blocked when the records end."));
+    else {
+      var counts = {};
+      vs.forEach(function (v) { counts[str(v.verdict)] = (counts[str(v.verdict)] || 0) + 1; });
+      var parts = VERDICTS.map(function (k) { return fmtInt(has(S[k]) ? S[k] : counts[k] || 0) + " " + k; });
+      box.appendChild(el("p", { "class": "verdict-summary" }, fmtInt(vs.length) + " goroutine" + (vs.length === 1 ? "" : "s") +
+        " still blocked when the records end: " + parts.join(", ") + (has(S.warnings) ? " (" + fmtInt(S.warnings) + " warning" + (S.warnings === 1 ? "" : "s") + ")" : "") + "."));
+      var cols = [
+        { key: "verdict", label: "Verdict", sort: function (v) { var i = VERDICTS.indexOf(str(v.verdict)); return (i < 0 ? 9 : i) * 2 + (v.severity === "warning" ? 0 : 1); }, cell: verdictBadge },
+        { key: "g", label: "G", num: true, sort: function (v) { return num(v.task_id); }, cell: function (v) { return "g" + str(v.task_id); } },
+        { key: "reason", label: "Reason", sort: function (v) { return str(v.reason); }, cell: function (v) { return el("span", { "class": "reason-tag", text: reasonText(v.reason) || "?" }); } },
+        { key: "blocked", label: "Blocked", num: true, help: "blocked for, to the end of the records", sort: function (v) { return num(v.blocked_ns); }, cell: function (v) { return fmtDur(v.blocked_ns); } },
+        { key: "name", label: "Goroutine", sort: function (v) { return str(v.name); }, cell: function (v) {
+          return el("span", { "class": "small", title: v.created_at ? "created at " + str(v.created_at) : null, text: str(v.name) || gName(v.task_id, v.func) });
+        } },
+        { key: "evidence", label: "Evidence", cell: function (v) { return el("span", { "class": "evidence", text: arr(v.evidence).map(str).join("; ") }); } }
+      ];
+      var opts = function (cls) {
+        return { sort: "verdict", desc: false, limit: LIMITS.verdicts, cls: "verdicts-table " + cls, expand: verdictDetail,
+          filter: function (v) { return [str(v.verdict), str(v.name), str(v.reason)].concat(arr(v.frames).map(str), arr(v.evidence).map(str)).join("\n"); },
+          filterHint: "filter by verdict, function, file or evidence" };
+      };
+      var loud = vs.filter(function (v) { return v.verdict !== "idle"; });
+      var idle = vs.filter(function (v) { return v.verdict === "idle"; });
+      if (loud.length) {
+        box.appendChild(note("Each goroutine's verdict, with the evidence it rests on (hover a badge); click a row for its stack."));
+        box.appendChild(table(cols, loud, opts("loud")));
+      }
+      if (idle.length) {
+        var byFunc = arr(S.idle_by_func).filter(function (f) { return f && typeof f === "object"; });
+        if (!byFunc.length) {
+          var m = {};
+          idle.forEach(function (v) { var f = str(v.func) || str(v.name); m[f] = (m[f] || 0) + 1; });
+          byFunc = Object.keys(m).map(function (f) { return { func: f, count: m[f] }; }).sort(function (a, b) { return b.count - a.count; });
+        }
+        var n = has(S.idle) ? S.idle : idle.length;
+        var sum = "idle service goroutines: " + fmtInt(n) + ", by function: " +
+          byFunc.slice(0, 8).map(function (f) { return str(f.func) + " ×" + fmtInt(f.count); }).join(", ") + (byFunc.length > 8 ? ", …" : "");
+        box.appendChild(el("details", { "class": "idle-verdicts" }, [
+          el("summary", { text: sum }),
+          note("Service loops waiting for work (woken before from this same wait, or waiting on the network, a timer, a signal): information, not alarms."),
+          table(cols, idle, opts("idle"))
+        ]));
+      }
+    }
+    if (P) {
+      var files = arr(P.files).map(str);
+      box.appendChild(el("p", { "class": "leak-profile", text: P.note ? str(P.note) :
+        "goroutineleak profile" + (files.length === 1 ? "" : "s") + ": " + files.join(", ") + ": " + fmtInt(P.named) + " leaked goroutine(s) named, " + fmtInt(P.matched) + " of them blocked at the end of the records." }));
+    }
+  }
+
+  function verdictDetail(v) {
+    var fr = arr(v.frames);
+    var ol = el("ol", { "class": "frames" });
+    fr.forEach(function (f) { ol.appendChild(el("li", { "class": "frame", text: str(f) })); });
+    var facts = [];
+    if (has(v.since_ns)) facts.push("blocked since @" + fmtDur(v.since_ns));
+    if (has(v.woken_here)) facts.push("woken " + fmtInt(v.woken_here) + "× before from this wait");
+    if (has(v.wakes)) facts.push(fmtInt(v.wakes) + " wake" + (v.wakes === 1 ? "" : "s") + " in all");
+    if (v.created_at) facts.push("created at " + str(v.created_at));
+    if (Array.isArray(v.cycle) && v.cycle.length) facts.push("cycle: g" + v.cycle.join(" → g"));
+    if (v.proof && typeof v.proof === "object") facts.push("proof: " + str(v.proof.file) + " (" + str(v.proof.form) + ", matched by " + str(v.proof.matched_by) + ")");
+    return el("div", { "class": "verdict-detail" }, [
+      facts.length ? el("div", { "class": "note facts", text: facts.join(" · ") }) : null,
+      el("ul", { "class": "evidence" }, arr(v.evidence).map(function (e) { return el("li", { text: str(e) }); })),
+      fr.length ? ol : empty("no stack recorded"),
+      has(v.group) && v.group >= 0 && arr(R.pending)[v.group] ? el("a", { href: "#pending", "class": "goto-group", text: "show its group", onclick: function (ev) {
+        ev.preventDefault(); ev.stopPropagation(); openGroup(v.group);
+      } }) : null
+    ]);
+  }
+
+  // ---------- wake chains ----------
+  // A button per chain of the report (the longest waits); the selected
+  // one is drawn in a panel with a row per goroutine of the chain over the
+  // wait's window: a bar per link coloured by its kind and labelled with
+  // its share of the wait, an arrow per wake from the waker's row to the
+  // goroutine it woke, the roots summed above.
+  var KINDS = {
+    woken: { label: "blocked, then woken", fill: "#cbd5e0", dark: true },
+    cpu: { label: "CPU", fill: "#2f855a" },
+    scheduler: { label: "scheduler delay", fill: "#dd6b20" },
+    network: { label: "network", fill: "#2b6cb0" },
+    syscall: { label: "syscall", fill: "#6b46c1" },
+    timer: { label: "timer", fill: "#d69e2e", dark: true },
+    unknown: { label: "unknown", fill: "#a0aec0", dark: true }
+  };
+  function kindOf(k) { return KINDS[k] ? k : "unknown"; }
+
+  // pctText is a percentage as the text report writes it: "<1%" below 1,
+  // else a whole number, a tie to the even one as Go's strconv rounds.
+  function pctText(p) {
+    p = num(p);
+    if (p === 0) return "0%";
+    if (p < 1) return "<1%";
+    var r = Math.round(p);
+    if (r - p === 0.5 && r % 2 === 1) r -= 1;
+    return r + "%";
+  }
+  // rootsText is analyze.RootsText: "71% CPU in main.compute, 20% network,
+  // 9% scheduler delay" (at most n parts, the rest as "other").
+  function rootsText(roots, n) {
+    var parts = [], rest = 0, shown = 0;
+    arr(roots).forEach(function (r, i) {
+      var p = num(r.percent);
+      if (shown === n || (i > 0 && p < 1)) { rest += p; return; }
+      shown++;
+      parts.push(pctText(p) + " " + (r.kind === "cpu" ? "CPU in " + str(r.func) : r.kind === "scheduler" ? "scheduler delay" : str(r.kind)));
+    });
+    if (rest > 0) parts.push(pctText(rest) + " other");
+    return parts.join(", ");
+  }
+  // shareText labels a link: its share of the wait, as a duration and a
+  // percentage of the wait.
+  function shareText(share, wait) {
+    return fmtDur(num(share)) + " (" + (num(wait) > 0 ? pctText(100 * num(share) / num(wait)) : "–") + ")";
+  }
+  // leafFunc is the innermost frame outside the runtime, its package path
+  // dropped (analyze.ShortFunc).
+  function leafFunc(frames) {
+    frames = arr(frames);
+    if (!frames.length) return "(no stack)";
+    var f = str(frames[0]);
+    for (var i = 0; i < frames.length; i++) if (str(frames[i]).indexOf("runtime.") !== 0) { f = str(frames[i]); break; }
+    var fn = funcName(f), b = fn.indexOf("["), j = fn.lastIndexOf("/");
+    if (b >= 0 && b < j) j = fn.lastIndexOf("/", b);
+    return j >= 0 ? fn.slice(j + 1) : fn;
+  }
+  function linkText(l) {
+    var d = fmtDur(l.share_ns), at = leafFunc(l.frames);
+    switch (l.kind) {
+      case "cpu": return "ran " + d + " on P" + str(l.worker) + (arr(l.frames).length ? ", then blocked in " + reasonText(l.reason) + " at " + at : "");
+      case "scheduler": return "was runnable " + d + ", not running: scheduler delay" + (num(l.global_q_max) > 0 ? ", global run queue up to " + fmtInt(l.global_q_max) : "");
+      case "timer": return l.reason === "sleep" ? "slept " + d + " at " + at + " (timer)" : "waited " + d + " in " + reasonText(l.reason) + " at " + at + ", ended by a timer";
+      case "network": return "waited " + d + " on the network at " + at;
+      case "syscall": return "was in a syscall " + d + " at " + at;
+      case "woken": return "was blocked " + d + " in " + reasonText(l.reason) + " at " + at + ", woken by " + gName(l.waker_task_id, l.waker);
+      default: return d + " unknown" + (l.note ? ": " + str(l.note) : "");
+    }
+  }
+  function chainHead(c) {
+    return gName(c.task_id, c.name) + " waited " + fmtDur(c.wait_ns) + " in " + (reasonText(c.reason) || "an unknown wait") + " at " + leafFunc(c.frames);
+  }
+
+  var chainSelect = null;
+
+  function drawChains(R) {
+    var sec = document.getElementById("chains");
+    if (!Array.isArray(R.chains)) { sec.hidden = true; return; } // a report from before the chains
+    var box = section("chains");
+    var cs = R.chains.filter(function (c) { return c && typeof c === "object"; });
+    if (!cs.length) { box.appendChild(empty("No wake chains in the report: no wait that ended was long enough.")); return; }
+    box.appendChild(note("The longest waits that ended, and who kept each waiting: pick one to draw its chain, a row per goroutine over the wait, a bar per link (its share of the wait), an arrow per wake."));
+    var list = el("ol", { "class": "chain-list", "aria-label": "wake chains" });
+    var view = el("div", { "class": "chain-view", id: "chain-view", "aria-live": "polite" });
+    var buttons = [];
+    cs.slice(0, LIMITS.chains).forEach(function (c, i) {
+      var b = el("button", { type: "button", "class": "chain-pick", "data-i": i, "aria-pressed": "false", "aria-controls": "chain-view" }, [
+        el("span", { "class": "wait", text: fmtDur(c.wait_ns) }),
+        " " + chainHead(c).replace(/ waited \S+/, " waited") + " (@" + fmtDur(c.start_ns) + ")",
+        el("span", { "class": "roots", text: "roots: " + rootsText(c.roots, 4) })
+      ]);
+      b.addEventListener("click", function () { select(i); });
+      buttons.push(b);
+      list.appendChild(el("li", null, b));
+    });
+    box.appendChild(list);
+    if (cs.length > LIMITS.chains) box.appendChild(note("showing " + LIMITS.chains + " of " + fmtInt(cs.length) + " chains (the longest)"));
+    box.appendChild(view);
+    function select(i) {
+      buttons.forEach(function (b, j) { b.setAttribute("aria-pressed", j === i ? "true" : "false"); });
+      while (view.firstChild) view.removeChild(view.firstChild);
+      view.setAttribute("data-chain", i);
+      append(view, chainView(cs[i], R));
+    }
+    chainSelect = select;
+    select(0);
+  }
+
+  function chainView(c, R) {
+    var links = arr(c.links).filter(function (l) { return l && typeof l === "object"; });
+    var start = num(c.start_ns), end = num(c.end_ns);
+    if (!(end > start)) end = start + 1;
+    var wait = num(c.wait_ns) || end - start;
+    var out = [];
+    out.push(el("h3", { "class": "chain-head", text: chainHead(c) + " (@" + fmtDur(c.start_ns) + " – @" + fmtDur(c.end_ns) + ")" +
+      (num(c.waker_task_id) ? ", woken by " + gName(c.waker_task_id, c.waker) : "") }));
+    out.push(el("p", { "class": "chain-roots", text: "roots: " + rootsText(c.roots, 4) }));
+    var acts = el("div", { "class": "tl-controls" });
+    if (has(c.group) && c.group >= 0 && arr(R.pending)[c.group]) acts.appendChild(el("button", { type: "button", text: "show its group", onclick: function () { openGroup(c.group); } }));
+    var T = R.timeline || {};
+    if (timelineShow && has(T.start_ns) && has(T.end_ns) && start < T.end_ns && end > T.start_ns)
+      acts.appendChild(el("button", { type: "button", text: "show in the timeline", onclick: function () { timelineShow(start, end - start); } }));
+    if (acts.childNodes.length) out.push(acts);
+
+    // Rows: the goroutine that waited, then each goroutine of the chain in
+    // the order the walk met it, then wakers the links name but do not walk.
+    var rows = [], rowOf = {};
+    function addRow(id, name) {
+      var k = str(id);
+      if (k in rowOf) { if (!rows[rowOf[k]].name && name) rows[rowOf[k]].name = str(name); return; }
+      rowOf[k] = rows.length;
+      rows.push({ id: id, name: str(name), links: [] });
+    }
+    addRow(c.task_id, c.name);
+    links.forEach(function (l) { addRow(l.task_id, l.name); });
+    if (num(c.waker_task_id)) addRow(c.waker_task_id, c.waker);
+    links.forEach(function (l) { if (l.kind === "woken" && num(l.waker_task_id)) addRow(l.waker_task_id, l.waker); });
+
+    var W = 1200, left = 230, right = 12, top = 28, barH = 16, lineH = 13, charW = 6.1;
+    var sx = (W - left - right) / (end - start);
+    var x = function (t) { return left + (Math.min(end, Math.max(start, t)) - start) * sx; };
+    // Lay out each row: a label inside its bar when it fits, else on the
+    // first line under the row where it does not overlap another. Links
+    // under 1% of the wait that do not fit in their bar and lie within a
+    // few pixels of each other share one label, their count and summed
+    // share ("5 links, 12µs (<1%)"); each link's own share is in its bar's
+    // tooltip and in the list under the chart.
+    var items = [{ wait: true, row: 0, s: start, e: end, text: "waited " + fmtDur(wait) }];
+    links.forEach(function (l, i) { items.push({ link: l, i: i, row: rowOf[str(l.task_id)], s: num(l.start_ns), e: num(l.end_ns), text: shareText(l.share_ns, wait) }); });
+    var tags = []; // the labels: {row, x0, x1, text, inside, links: [i...]}
+    rows.forEach(function (r) { r.lines = []; r.small = []; });
+    items.forEach(function (it) {
+      var x0 = x(it.s), x1 = x(it.e), w = it.text.length * charW;
+      it.x0 = x0; it.w = Math.max(1, x1 - x0);
+      if (it.wait) { tags.push({ row: 0, wait: true, x0: Math.max(left, W - right - w), w: w, text: it.text }); return; }
+      if (x1 - x0 >= w + 8) { tags.push({ row: it.row, inside: true, lx: (x0 + x1) / 2, text: it.text, links: [it.i], dark: KINDS[kindOf(it.link.kind)].dark }); return; }
+      if (100 * num(it.link.share_ns) < wait) { rows[it.row].small.push(it); return; }
+      tags.push({ row: it.row, x0: x0, w: w, text: it.text, links: [it.i] });
+    });
+    rows.forEach(function (r, ri) {
+      var sm = r.small.sort(function (p, q) { return p.x0 - q.x0 || p.i - q.i; }), k = 0;
+      while (k < sm.length) {
+        var run = [sm[k]], reach = sm[k].x0 + sm[k].w;
+        for (k++; k < sm.length && sm[k].x0 <= reach + 12; k++) { run.push(sm[k]); reach = Math.max(reach, sm[k].x0 + sm[k].w); }
+        var text = run[0].text;
+        if (run.length > 1) {
+          var sum = run.reduce(function (t, it) { return t + num(it.link.share_ns); }, 0);
+          text = run.length + " links, " + shareText(sum, wait);
+        }
+        tags.push({ row: ri, x0: run[0].x0, w: text.length * charW, text: text, links: run.map(function (it) { return it.i; }).sort(function (p, q) { return p - q; }), small: true });
+      }
+    });
+    tags.forEach(function (t) {
+      if (t.inside) return;
+      var r = rows[t.row], lx = t.wait ? t.x0 : Math.min(Math.max(left, t.x0), W - right - t.w);
+      for (var k = 0; ; k++) {
+        if (k === r.lines.length) r.lines.push([]);
+        var ok = r.lines[k].every(function (s) { return lx + t.w + 8 <= s[0] || lx >= s[1] + 8; });
+        if (ok) { r.lines[k].push([lx, lx + t.w]); t.line = k; t.lx = lx; break; }
+      }
+    });
+    var y = top;
+    rows.forEach(function (r) { r.y = y; r.h = 4 + barH + r.lines.length * lineH + 6; y += r.h; });
+    var H = y + 4;
+    var g = svg("svg", { "class": "chart chain-svg", viewBox: "0 0 " + W + " " + H, width: W, height: H, role: "img",
+      "aria-label": "wake chain of " + gName(c.task_id, c.name) + ": " + links.length + " links over " + fmtDur(wait) });
+    g.appendChild(svg("defs", null, svg("marker", { id: "chain-arrow", viewBox: "0 0 10 10", refX: 9, refY: 5, markerWidth: 7, markerHeight: 7, orient: "auto-start-reverse" },
+      svg("path", { d: "M0,0 L10,5 L0,10 z", fill: "#d0452f" }))));
+    var ticks = 6;
+    for (var i = 0; i <= ticks; i++) {
+      var t = start + (end - start) * i / ticks, xx = x(t);
+      g.appendChild(svg("line", { "class": "axis", x1: xx, x2: xx, y1: top - 6, y2: H - 2 }));
+      g.appendChild(svg("text", { x: xx, y: top - 10, "text-anchor": i === 0 ? "start" : i === ticks ? "end" : "middle", text: i === 0 ? "@" + fmtDur(t) : "+" + fmtDur(t - start) }));
+    }
+    rows.forEach(function (r) {
+      g.appendChild(svg("rect", { "class": "chain-row-bg", x: left, y: r.y + 2, width: W - left - right, height: r.h - 4, "data-task": str(r.id) }));
+      var label = gName(r.id, r.name);
+      g.appendChild(svg("text", { "class": "chain-row-label", x: left - 6, y: r.y + 4 + barH / 2 + 4, "text-anchor": "end" },
+        [label.length > 36 ? label.slice(0, 35) + "…" : label, title(label)]));
+    });
+    var bars = svg("g", { "class": "chain-bars" }), labels = svg("g", { "class": "chain-labels" });
+    items.forEach(function (it) {
+      var by = rows[it.row].y + 4;
+      if (it.wait) {
+        bars.appendChild(svg("rect", { "class": "chain-bar k-wait", x: it.x0.toFixed(2), y: by, width: it.w.toFixed(2), height: barH },
+          title(chainHead(c) + " (@" + fmtDur(c.start_ns) + " – @" + fmtDur(c.end_ns) + ")")));
+        return;
+      }
+      var l = it.link, k = kindOf(l.kind);
+      bars.appendChild(svg("rect", { "class": "chain-bar k-" + k, x: it.x0.toFixed(2), y: by, width: Math.max(1, it.w).toFixed(2), height: barH, fill: KINDS[k].fill,
+        "data-link": it.i, "data-kind": str(l.kind), "data-task": str(l.task_id) },
+        title(gName(l.task_id, l.name) + " " + linkText(l) + "\n" + shareText(l.share_ns, wait) + " of the wait, @" + fmtDur(l.start_ns) + " – @" + fmtDur(l.end_ns) + (l.depth ? ", depth " + l.depth : ""))));
+    });
+    tags.forEach(function (t) {
+      var by = rows[t.row].y + 4;
+      var ly = t.inside ? by + barH / 2 + 4 : by + barH + (t.line + 1) * lineH - 2;
+      if (t.wait) { labels.appendChild(svg("text", { "class": "wait-label", x: t.lx.toFixed(1), y: ly, text: t.text })); return; }
+      var txt = svg("text", { "class": "share" + (t.inside ? " inside" + (t.dark ? " dark" : "") : "") + (t.links.length > 1 ? " merged" : ""),
+        x: t.lx.toFixed(1), y: ly, "text-anchor": t.inside ? "middle" : "start", "data-links": t.links.join(","), text: t.text });
+      labels.appendChild(t.links.length === 1 ? txt : svg("g", { "class": "merged-label" }, [txt,
+        title(t.links.map(function (i) { return gName(links[i].task_id, links[i].name) + " " + linkText(links[i]) + ": " + shareText(links[i].share_ns, wait); }).join("\n"))]));
+    });
+    g.appendChild(bars);
+    // Arrows: the wake that ended the wait, and each woken link's wake, at
+    // the wake's time from the waker's row to the row of the goroutine it
+    // woke (from above the rows when the waker has none).
+    var wakes = [];
+    if (num(c.waker_task_id)) wakes.push({ from: c.waker_task_id, fromName: c.waker, to: c.task_id, toName: c.name, ts: end });
+    links.forEach(function (l) { if (l.kind === "woken") wakes.push({ from: l.waker_task_id, fromName: l.waker, to: l.task_id, toName: l.name, ts: num(l.end_ns) }); });
+    var arrows = svg("g", { "class": "chain-wakes" });
+    wakes.forEach(function (w) {
+      var xx = x(w.ts), to = rows[rowOf[str(w.to)]], fromRow = num(w.from) ? rows[rowOf[str(w.from)]] : null;
+      var y1 = fromRow ? fromRow.y + 4 + barH / 2 : top - 2;
+      var down = !fromRow || fromRow.y < to.y;
+      var y2 = down ? to.y + 3 : to.y + 5 + barH;
+      var bend = xx - 16;
+      arrows.appendChild(svg("path", { "class": "chain-wake", d: "M" + xx.toFixed(1) + "," + y1.toFixed(1) + " C" + bend.toFixed(1) + "," + y1.toFixed(1) + " " + bend.toFixed(1) + "," + y2.toFixed(1) + " " + xx.toFixed(1) + "," + y2.toFixed(1),
+        "marker-end": "url(#chain-arrow)", "data-from": str(w.from), "data-to": str(w.to) },
+        title((num(w.from) ? gName(w.from, w.fromName) : "the runtime") + " woke " + gName(w.to, w.toName) + " @" + fmtDur(w.ts))));
+    });
+    g.appendChild(arrows);
+    g.appendChild(labels);
+    out.push(el("div", { "class": "scroll-x" }, g));
+
+    var legend = el("div", { "class": "legend" });
+    Object.keys(KINDS).forEach(function (k) { legend.appendChild(el("span", null, [el("i", { style: "background:" + KINDS[k].fill }), KINDS[k].label])); });
+    legend.appendChild(el("span", null, [el("i", { style: "background:#d0452f" }), "wake"]));
+    out.push(legend);
+
+    // The same chain as text, a line per link, indented by depth.
+    var ol = el("ol", { "class": "chain-links" });
+    links.forEach(function (l, i) {
+      var k = kindOf(l.kind), K = KINDS[k];
+      ol.appendChild(el("li", { "data-link": i, style: "padding-left:" + (Math.max(0, num(l.depth) - 1) * 18) + "px" }, [
+        el("span", { "class": "kind-tag" + (K.dark ? " dark" : ""), style: "background:" + K.fill, text: str(l.kind) || "unknown" }),
+        gName(l.task_id, l.name) + " " + linkText(l),
+        el("span", { "class": "share-text", text: shareText(l.share_ns, wait) })
+      ]));
+    });
+    out.push(ol);
+    if (c.truncated) out.push(note("The chain was cut at its link limit: the roots above still count the rest."));
+    return out;
+  }
+
   // ---------- timeline ----------
   var timelineShow = null;
 
@@ -740,8 +1106,9 @@
   if (!R || typeof R !== "object") R = {};
   drawInputs(R);
   var failed = 0;
-  [["summary", drawWarnings], ["summary", drawSummary], ["findings", drawFindings], ["findings", drawConfig], ["pending", drawPending], ["wakes", drawWakes],
-    ["latency", drawLatency], ["workers", drawWorkers], ["timeline", drawTimeline]].forEach(function (s) {
+  [["summary", drawWarnings], ["summary", drawSummary], ["findings", drawFindings], ["findings", drawConfig], ["verdicts", drawVerdicts], ["pending", drawPending],
+    ["wakes", drawWakes],
+    ["latency", drawLatency], ["workers", drawWorkers], ["timeline", drawTimeline], ["chains", drawChains]].forEach(function (s) {
     try { s[1](R); } catch (e) {
       failed++;
       section(s[0]).appendChild(el("p", { "class": "err", text: "This section could not be drawn: " + e.message }));

@@ -33,6 +33,21 @@ type Config struct {
 	// written, for cmd/dumpdiff. It needs the sampler (Sample not negative).
 	Dumps bool
 
+	// LeakProfile is the interval of the goroutineleak profile, the Go
+	// runtime's proof of leaks (pprof.Lookup("goroutineleak"): built in
+	// from Go 1.27, behind GOEXPERIMENT=goroutineleakprofile in 1.26),
+	// kept beside the records as NAME.goroutineleak.txt (debug=2 text,
+	// the last one taken while NAME.bin was current), where wakeshim
+	// report finds it. The first is taken after 10s (or LeakProfile if
+	// shorter). Each profile runs a full GC cycle; its time is
+	// charged to Budget, and the next waits at least 20 times as long
+	// as the last took (docs/shim.md). One more is taken at Stop (best
+	// effort: a process that ends in os.Exit keeps the last periodic
+	// one). Zero means 1m; negative turns it off. Where the Go running
+	// the program has no such profile, a LeakProfile set (not zero)
+	// says so once on Stderr; the default steps aside silently.
+	LeakProfile time.Duration
+
 	// Parser is the trace parser of the worker: "fast" (the default), the
 	// converter's own decoder of the trace format, or "exp",
 	// golang.org/x/exp/trace's Reader (the reference, several times the
@@ -91,6 +106,10 @@ type Config struct {
 	// counts, an internal failure). Nil means os.Stderr.
 	Stderr io.Writer
 
+	// leakSet: LeakProfile was asked for (not the default), so its
+	// absence is reported.
+	leakSet bool
+
 	// fromEnv is set by ParseEnv: Start then reports a Dir it cannot use
 	// as a *KeyError naming dir.
 	fromEnv bool
@@ -105,6 +124,7 @@ const (
 	DefaultBudget    = 0.05
 	DefaultInterval  = 500 * time.Millisecond
 	DefaultStopTime  = 10 * time.Second
+	DefaultLeak      = time.Minute
 )
 
 func (c Config) withDefaults() (Config, error) {
@@ -119,6 +139,13 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.Sample == 0 {
 		c.Sample = DefaultSample
+	}
+	c.leakSet = c.LeakProfile > 0
+	if c.LeakProfile == 0 {
+		c.LeakProfile = DefaultLeak
+	}
+	if c.LeakProfile > 0 && c.LeakProfile < time.Second {
+		return c, fmt.Errorf("shim: LeakProfile (leakprofile) %v below 1s: each profile runs a full GC", c.LeakProfile)
 	}
 	if c.MaxFile < 0 || c.MaxTotal < 0 {
 		return c, errors.New("shim: negative MaxFile (maxfile) or MaxTotal (maxtotal)")
@@ -200,6 +227,7 @@ func (e *KeyError) Unwrap() error { return e.Err }
 //	threshold=1ms   Threshold (a Go duration)
 //	jsonl=1         JSONL (1/0, true/false, on/off)
 //	dumps=1         Dumps (1/0, true/false, on/off)
+//	leakprofile=1m  LeakProfile (a Go duration of 1s or more; off: none)
 //	parser=exp      Parser (fast or exp)
 //	sample=1s       Sample (0 or off: no sampler)
 //	maxfile=64MB    MaxFile (bytes; B, KB/MB/GB = 1024^n, KiB/MiB/GiB too)
@@ -246,6 +274,15 @@ func ParseEnv(s string) (Config, error) {
 			c.JSONL, err = parseBool(val)
 		case "dumps":
 			c.Dumps, err = parseBool(val)
+		case "leakprofile":
+			if val == "off" || val == "0" {
+				c.LeakProfile = -1
+				break
+			}
+			c.LeakProfile, err = parseDuration(val, false)
+			if err == nil && c.LeakProfile < time.Second {
+				err = errors.New("must be 1s or more (each profile runs a full GC), or off")
+			}
 		case "parser":
 			if val != "fast" && val != "exp" {
 				err = errors.New("want fast or exp")

@@ -27,6 +27,11 @@ func TestParseEnv(t *testing.T) {
 		{in: "dir=d,jsonl=on", want: Config{Dir: "d", JSONL: true}},
 		{in: "dir=d,dumps=1", want: Config{Dir: "d", Dumps: true}},
 		{in: "dir=d,dumps=2", bad: "dumps"},
+		{in: "dir=d,leakprofile=30s", want: Config{Dir: "d", LeakProfile: 30 * time.Second}},
+		{in: "dir=d,leakprofile=off", want: Config{Dir: "d", LeakProfile: -1}},
+		{in: "dir=d,leakprofile=0", want: Config{Dir: "d", LeakProfile: -1}},
+		{in: "dir=d,leakprofile=100ms", bad: "leakprofile"},
+		{in: "dir=d,leakprofile=soon", bad: "leakprofile"},
 		{in: "dir=d,parser=exp", want: Config{Dir: "d", Parser: "exp"}},
 		{in: "dir=d,parser=fast", want: Config{Dir: "d", Parser: "fast"}},
 		{in: "dir=d,parser=x", bad: "parser"},
@@ -86,7 +91,7 @@ func TestParseEnv(t *testing.T) {
 		if got.Dir != tc.want.Dir || got.Threshold != tc.want.Threshold || got.JSONL != tc.want.JSONL ||
 			got.Sample != tc.want.Sample || got.MaxFile != tc.want.MaxFile || got.MaxTotal != tc.want.MaxTotal ||
 			got.Budget != tc.want.Budget || got.Interval != tc.want.Interval || got.StopTimeout != tc.want.StopTimeout ||
-			got.Metrics != tc.want.Metrics {
+			got.Metrics != tc.want.Metrics || got.LeakProfile != tc.want.LeakProfile {
 			t.Errorf("ParseEnv(%q) = %+v, want %+v", tc.in, got, tc.want)
 		}
 	}
@@ -98,7 +103,7 @@ func TestDefaults(t *testing.T) {
 		t.Fatal(err)
 	}
 	if c.Threshold != time.Millisecond || c.Sample != time.Second || c.MaxFile != 64<<20 || c.MaxTotal != 1<<30 ||
-		c.Budget != 0.05 || c.Interval != 500*time.Millisecond {
+		c.Budget != 0.05 || c.Interval != 500*time.Millisecond || c.LeakProfile != time.Minute || c.leakSet {
 		t.Errorf("defaults: %+v", c)
 	}
 	for _, off := range []float64{-1, 1, math.Inf(1)} {
@@ -117,6 +122,8 @@ func TestDefaults(t *testing.T) {
 		{Dir: "d", Budget: 7}, // 7 what? a share of a CPU is below 1
 		{Dir: "d", Metrics: "9464"},
 		{Dir: "d", Metrics: "host:port"},
+		{Dir: "d", Budget: 7},                     // 7 what? a share of a CPU is below 1
+		{Dir: "d", LeakProfile: time.Millisecond}, // a full GC each time
 	} {
 		if _, err := bad.withDefaults(); err == nil {
 			t.Errorf("%+v: no error", bad)

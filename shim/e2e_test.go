@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"runtime/pprof"
 	"runtime/trace"
 	"sort"
 	"strconv"
@@ -311,6 +312,35 @@ func helper(mode string) {
 			}
 			wakeAndMutex(&f)
 		}
+	case "leak": // WAKESHIM set, leakprofile=1s: one leaked goroutine, one not; os.Exit
+		idc := make(chan int64)
+		// Leaked: blocked on a channel only its own stack refers to.
+		go func() { idc <- goid(); stuckForever(make(chan int)) }()
+		f.Stuck = <-idc
+		// Not leaked: main keeps the channel (and would close it).
+		held := make(chan int)
+		go func() { idc <- goid(); preblockedWaiter(held) }()
+		f.Preblocked = <-idc
+		waitBlocked(f.Stuck, "chan receive")
+		waitBlocked(f.Preblocked, "chan receive")
+		// Until two periodic profiles have been taken (the second after
+		// both blocked for good), then exit without Stop, as servers do.
+		// Without the profile in this Go, a second of records is enough.
+		s := auto.Session()
+		want, deadline := int64(2), time.Now().Add(90*time.Second)
+		if pprof.Lookup("goroutineleak") == nil {
+			want, deadline = 1, time.Now().Add(time.Second)
+		}
+		for s != nil && time.Now().Before(deadline) && s.Stats().LeakProfiles < want {
+			wakeAndMutex(&f)
+			time.Sleep(10 * time.Millisecond)
+		}
+		if s != nil {
+			fmt.Fprintf(os.Stderr, "stats: %+v\n", s.Stats())
+		}
+		printFacts(&f)
+		runtime.KeepAlive(held)
+		os.Exit(0)
 	case "invalid":
 		fmt.Println("RAN")
 	}

@@ -152,6 +152,11 @@ type Stats struct {
 
 	Samples    int64         // goroutine dumps taken
 	SampleTime time.Duration // time spent taking and reading them (charged to the budget)
+	// LeakProfiles counts the goroutineleak profiles taken
+	// (Config.LeakProfile), LeakTime the time they took, each a full GC
+	// (charged to the budget).
+	LeakProfiles int64
+	LeakTime     time.Duration
 	// Refreshed counts the TaskPending records of blocks still in
 	// progress: the age of each long block, written again as it grows.
 	Refreshed int64
@@ -220,7 +225,7 @@ func Start(cfg Config) (*Session, error) {
 		r.close(time.Now())
 		return nil, fmt.Errorf("shim: %w", err)
 	}
-	w := &worker{s: s, c: c, lv: lv, out: out, acct: budget.New(cfg.Budget, time.Now())}
+	w := &worker{s: s, c: c, lv: lv, out: out, acct: budget.New(cfg.Budget, time.Now()), leak: newLeaker(s)}
 	// The labels show the shim's own CPU in the host's CPU profiles.
 	go pprof.Do(context.Background(), pprof.Labels("wakeshim", "snapshot"), func(context.Context) { s.snapshotLoop(r) })
 	go pprof.Do(context.Background(), pprof.Labels("wakeshim", "worker"), func(context.Context) { w.run() })

@@ -66,6 +66,7 @@ type worker struct {
 	sampleC <-chan time.Time
 	samples []sample // dumps waiting for the trace to reach their time
 	sampler sampler
+	leak    leaker
 	// sampleNext is the earliest time of the next dump (budget.NextSample).
 	sampleNext time.Time
 	retryAt    time.Time // when to try the files again after a write error
@@ -163,6 +164,7 @@ func (w *worker) run() {
 	}
 	// The end: no more chunks.
 	w.idle()
+	w.takeLeak(time.Now(), true)
 	if !w.failed {
 		if err := w.c.Close(); err != nil && !errors.Is(err, convert.ErrClosed) {
 			w.fail(err)
@@ -488,6 +490,7 @@ func (w *worker) housekeep(now time.Time) {
 		w.writeFailing = false
 		w.s.report("writing the records again, to %s: %d records were dropped", w.out.CurrentName(), w.out.Dropped()-w.droppedBefore)
 	}
+	w.takeLeak(now, false)
 	if w.outDirty || len(w.acks) > 0 {
 		w.out.Flush()
 		w.outDirty = false

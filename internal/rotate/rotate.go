@@ -26,11 +26,17 @@ import (
 // this shape. Compiled on first use: a program that imports the shim and
 // leaves it off must not allocate at init.
 var namePattern = sync.OnceValue(func() *regexp.Regexp {
-	return regexp.MustCompile(`^(.+)-([0-9]+)-([0-9]{6,})\.(bin|jsonl|goroutines\.txt)$`)
+	return regexp.MustCompile(`^(.+)-([0-9]+)-([0-9]{6,})\.(bin|jsonl|goroutines\.txt|goroutineleak\.txt)$`)
 })
 
 // DumpExt names the goroutine dump kept beside a file (Config.Dumps).
 const DumpExt = "goroutines.txt"
+
+// LeakExt names the goroutineleak profile kept beside a file (the shim's
+// Config.LeakProfile, attach's): the name wakeshim report recognises in a
+// directory (analyze.IsLeakProfileName) and matches to the records of the
+// same PROG-PID.
+const LeakExt = "goroutineleak.txt"
 
 // FileName is the name of file seq of a program and process.
 func FileName(prefix string, seq int, ext string) string {
@@ -99,8 +105,9 @@ type Files struct {
 	// first record to match how often the writers flush.
 	LiveAge time.Duration
 
-	dumpName string // the current file's goroutine dump, once written
-	dumpSize int64
+	// sides are the files kept beside the current one (its goroutine
+	// dump, its goroutineleak profile), once written: DumpExt, LeakExt.
+	sides [2]side
 
 	failed  error // the write error that closed the files, until a new segment opens
 	dropped int64 // records not written because of a write error
@@ -156,8 +163,10 @@ func (f *Files) scan() error {
 	if f.jsF != nil {
 		cur[f.jsF.Name()] = true
 	}
-	if f.dumpName != "" {
-		cur[f.dumpName] = true
+	for _, sd := range f.sides {
+		if sd.name != "" {
+			cur[sd.name] = true
+		}
 	}
 	now := time.Now()
 	f.old, f.oldTotal, f.othersLive = f.old[:0], 0, 0
@@ -334,12 +343,16 @@ func (f *Files) closeFiles() {
 	if !f.open && f.binF == nil {
 		return
 	}
-	if f.dumpName != "" {
+	for i := range f.sides {
+		sd := &f.sides[i]
+		if sd.name == "" {
+			continue
+		}
 		// Listed first, so that the cap removes a dump before its records.
-		f.written += f.dumpSize
-		f.old = append(f.old, oldFile{path: f.dumpName, size: f.dumpSize, mod: time.Now()})
-		f.oldTotal += f.dumpSize
-		f.dumpName, f.dumpSize = "", 0
+		f.written += sd.size
+		f.old = append(f.old, oldFile{path: sd.name, size: sd.size, mod: time.Now()})
+		f.oldTotal += sd.size
+		*sd = side{}
 	}
 	for _, p := range []struct {
 		f *os.File
@@ -364,18 +377,34 @@ func (f *Files) closeFiles() {
 	f.binF, f.binBuf, f.bin, f.jsF, f.jsBuf, f.js, f.w = nil, nil, nil, nil, nil, nil, nil
 }
 
+// side is a file kept beside the current records file.
+type side struct {
+	name string
+	size int64
+}
+
 // WriteDump keeps a goroutine dump beside the current file, as
 // PROGRAM-PID-SEQ.goroutines.txt, replacing the one written before for
 // that file: each records file ends up with the last dump taken while it
 // was current, for cmd/dumpdiff. The dump is written to a temporary file
 // and renamed, so a reader never sees half of one. It counts toward
 // MaxTotal like the records.
-func (f *Files) WriteDump(b []byte) error {
+func (f *Files) WriteDump(b []byte) error { return f.writeSide(0, DumpExt, b) }
+
+// WriteLeak keeps a goroutineleak profile (debug=2 text) beside the
+// current file, as PROGRAM-PID-SEQ.goroutineleak.txt, the way WriteDump
+// keeps a dump: the last profile taken while the file was current,
+// replaced atomically, counted toward MaxTotal. A leaked goroutine stays
+// leaked (nothing can ever wake it), so the last profile of each file
+// holds every leak proven by then.
+func (f *Files) WriteLeak(b []byte) error { return f.writeSide(1, LeakExt, b) }
+
+func (f *Files) writeSide(i int, ext string, b []byte) error {
 	if !f.open {
 		return nil
 	}
-	name := filepath.Join(f.dir, FileName(f.prefix, f.seq, DumpExt))
-	tmp, err := os.CreateTemp(f.dir, ".wakeshim-dump-*")
+	name := filepath.Join(f.dir, FileName(f.prefix, f.seq, ext))
+	tmp, err := os.CreateTemp(f.dir, ".wakeshim-side-*")
 	if err != nil {
 		return err
 	}
@@ -393,10 +422,11 @@ func (f *Files) WriteDump(b []byte) error {
 		os.Remove(tmp.Name())
 		return err
 	}
-	if f.dumpName == "" {
+	sd := &f.sides[i]
+	if sd.name == "" {
 		f.names = append(f.names, name)
 	}
-	f.dumpName, f.dumpSize = name, int64(len(b))
+	sd.name, sd.size = name, int64(len(b))
 	f.enforceCap()
 	return nil
 }
@@ -407,7 +437,7 @@ func (f *Files) current() int64 {
 	if !f.open {
 		return 0
 	}
-	n := f.bin.Offset() + f.dumpSize
+	n := f.bin.Offset() + f.sides[0].size + f.sides[1].size
 	if f.js != nil {
 		n += f.js.Offset()
 	}

@@ -103,6 +103,7 @@ func Run(name string, args []string, stdout, stderr io.Writer) int {
 	fs.DurationVar(&cfg.For, "for", 0, "attach this long in all (0: until interrupted)")
 	fs.DurationVar(&cfg.Threshold, "threshold", time.Millisecond, "shortest block reported as a TaskPending")
 	fs.BoolVar(&cfg.Dumps, "dumps", false, "also fetch /debug/pprof/goroutine?debug=2 before each window: stacks and ages of goroutines blocked since before it, kept beside the records for dumpdiff")
+	fs.DurationVar(&cfg.LeakProfile, "leakprofile", attach.DefaultLeak, "fetch /debug/pprof/goroutineleak?debug=2 after a window at most this often (a full GC in the target each time; 0: never), kept beside the records: wakeshim report's proof of leaks")
 	fs.Var(&hdr, "header", "add header `K:V` to every request (repeatable)")
 	fs.DurationVar(&cfg.Timeout, "timeout", attach.DefaultTimeout, "longest a request may take beyond its window")
 	fs.BoolVar(&cfg.JSONL, "jsonl", false, "also write the JSONL rendering beside each binary file")
@@ -134,6 +135,8 @@ func Run(name string, args []string, stdout, stderr io.Writer) int {
 		return usageErr("-for must not be negative, -timeout must be positive")
 	case cfg.Retries < 0:
 		return usageErr("-retries must not be negative")
+	case cfg.LeakProfile < 0:
+		return usageErr("-leakprofile must not be negative (0: never)")
 	}
 	if cfg.Metrics != "" {
 		if _, port, err := net.SplitHostPort(cfg.Metrics); err != nil || port == "" {
@@ -142,6 +145,9 @@ func Run(name string, args []string, stdout, stderr io.Writer) int {
 	}
 	if cfg.Retries == 0 {
 		cfg.Retries = -1 // none
+	}
+	if cfg.LeakProfile == 0 {
+		cfg.LeakProfile = -1 // never
 	}
 	cfg.URL = fs.Arg(0)
 	cfg.Header = hdr.h
@@ -200,6 +206,9 @@ func summaryLine(name string, s attach.Summary) string {
 		s.Windows, s.Cut, progressbar.Size(s.TraceBytes))
 	if s.Dumps > 0 {
 		fmt.Fprintf(&b, ", %d dumps (%s)", s.Dumps, progressbar.Size(s.DumpBytes))
+	}
+	if s.LeakProfiles > 0 {
+		fmt.Fprintf(&b, ", %d goroutineleak profiles", s.LeakProfiles)
 	}
 	fmt.Fprintf(&b, " -> %d records (%d wakes, %d pending) in %d files", s.Records, s.Wakes, s.Pending, s.Files)
 	if s.Files > 0 {

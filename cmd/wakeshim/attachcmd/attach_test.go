@@ -81,12 +81,18 @@ func TestNotPprofExits1(t *testing.T) {
 func TestSummaryLine(t *testing.T) {
 	body, err := os.ReadFile("../../../attach/testdata/pprofserver.trace")
 	require.NoError(t, err)
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.Write(body) }))
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/debug/pprof/trace" {
+			http.NotFound(w, r) // no goroutineleak profile: noted, not in the summary
+			return
+		}
+		w.Write(body)
+	}))
 	defer srv.Close()
 	dir := t.TempDir()
 	code, _, stderr := run("-dir", dir, "-window", "100ms", "-every", "200ms", "-for", "250ms", "-jsonl", "-name", "my svc", srv.URL)
 	require.Equal(t, 0, code, stderr)
-	assert.Regexp(t, `^wakeshim attach: http://127\.0\.0\.1:\d+/debug/pprof/ for \d.*: 1 windows \(0 cut short\), .* KB of trace -> \d+ records \(\d+ wakes, \d+ pending\) in 1 files \(.*my_svc-\d+-000001\.bin\), .*; coverage \d+\.\d% \(.* traced\)\n$`, stderr)
+	assert.Regexp(t, `^wakeshim attach: http://127\.0\.0\.1:\d+/debug/pprof/goroutineleak\?debug=2: the target serves no goroutineleak profile .*\nwakeshim attach: http://127\.0\.0\.1:\d+/debug/pprof/ for \d.*: 1 windows \(0 cut short\), .* KB of trace -> \d+ records \(\d+ wakes, \d+ pending\) in 1 files \(.*my_svc-\d+-000001\.bin\), .*; coverage \d+\.\d% \(.* traced\)\n$`, stderr)
 	m, _ := filepath.Glob(filepath.Join(dir, "my_svc-*-000001.*"))
 	assert.Len(t, m, 2)
 }
