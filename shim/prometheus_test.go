@@ -267,7 +267,7 @@ func TestPrometheusScrapesShim(t *testing.T) {
 		}
 		return false, fmt.Sprint(entries)
 	})
-	// The rules of docs/prometheus/wakeshim.rules.yml load and evaluate
+	// The 6 rules of docs/prometheus/wakeshim.rules.yml load and evaluate
 	// without error, and the recording rule has a value.
 	waitFor(t, 60*time.Second, "the docs' rules evaluated", func() (bool, string) {
 		resp, err := http.Get(base + "/api/v1/rules")
@@ -303,7 +303,7 @@ func TestPrometheusScrapesShim(t *testing.T) {
 				n++
 			}
 		}
-		return n == 5, fmt.Sprintf("%d rules ok", n)
+		return n == 6, fmt.Sprintf("%d rules ok", n)
 	})
 	waitFor(t, 60*time.Second, "the recording rule's p99", func() (bool, string) {
 		res, err := query(base, `job:wakeshim_wake_latency_seconds:p99_5m{job="wakeshim"}`)

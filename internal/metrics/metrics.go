@@ -157,6 +157,9 @@ type Tracker struct {
 	mu           sync.Mutex
 	blockedTop   []EntryCount
 	blockedOther int64
+	leakSet      bool // SetLeaked was called
+	leakedTop    []EntryCount
+	leakedOther  int64
 
 	// The converter's goroutine only.
 	base, last  int64 // µs: the current segment's start, the latest record, on one time line
@@ -590,9 +593,31 @@ func (t *Tracker) Publish() {
 	if t.inWin {
 		t.covered.Store(t.coveredDone + t.last - t.winStart)
 	}
-	top := make([]EntryCount, 0, len(t.entries))
-	for e, n := range t.entries {
-		top = append(top, EntryCount{e, n})
+	top, other := topEntries(t.entries)
+	t.mu.Lock()
+	t.blockedTop, t.blockedOther = top, other
+	t.mu.Unlock()
+}
+
+// SetLeaked gives the goroutines the last goroutineleak profile names
+// (the Go runtime's proof that nothing can wake them), by entry function:
+// from then on Families has NameLeaked, bounded as NameBlocked is. Safe
+// from any goroutine.
+func (t *Tracker) SetLeaked(byEntry map[string]int64) {
+	top, other := topEntries(byEntry)
+	t.mu.Lock()
+	t.leakSet, t.leakedTop, t.leakedOther = true, top, other
+	t.mu.Unlock()
+}
+
+// topEntries returns the MaxEntries entries with the most goroutines
+// (most first, then by name) and the sum of the others.
+func topEntries(m map[string]int64) ([]EntryCount, int64) {
+	top := make([]EntryCount, 0, len(m))
+	for e, n := range m {
+		if n > 0 {
+			top = append(top, EntryCount{e, n})
+		}
 	}
 	slices.SortFunc(top, func(a, b EntryCount) int {
 		return cmp.Or(cmp.Compare(b.N, a.N), strings.Compare(a.Entry, b.Entry))
@@ -604,9 +629,7 @@ func (t *Tracker) Publish() {
 		}
 		top = top[:MaxEntries]
 	}
-	t.mu.Lock()
-	t.blockedTop, t.blockedOther = top, other
-	t.mu.Unlock()
+	return top, other
 }
 
 // Kind is a metric family's type.
@@ -651,6 +674,7 @@ const (
 	NameWritten    = "wakeshim_records_written_total"
 	NameDropped    = "wakeshim_records_dropped_total"
 	NameBlocked    = "wakeshim_blocked_goroutines"
+	NameLeaked     = "wakeshim_leaked_goroutines"
 	NameCoverage   = "wakeshim_records_coverage_ratio"
 	NameCovered    = "wakeshim_records_covered_seconds_total"
 	NameGensLost   = "wakeshim_trace_generations_lost_total"
@@ -703,6 +727,7 @@ func (t *Tracker) Families(x Extra) []Family {
 	}
 	t.mu.Lock()
 	top, other := t.blockedTop, t.blockedOther
+	leakSet, leaked, leakedOther := t.leakSet, t.leakedTop, t.leakedOther
 	t.mu.Unlock()
 	bl := Family{Name: NameBlocked, Kind: Gauge, Labels: []string{"entry"},
 		Help: "Goroutines blocked now (a wait re-reported while it lasts, from the refresh age on), by entry function: the " +
@@ -712,6 +737,18 @@ func (t *Tracker) Families(x Extra) []Family {
 	}
 	if other > 0 {
 		bl.Metrics = append(bl.Metrics, Metric{Values: []string{OtherLabel}, Value: float64(other)})
+	}
+	if leakSet {
+		lk := Family{Name: NameLeaked, Kind: Gauge, Labels: []string{"entry"},
+			Help: "Goroutines the last goroutineleak profile names leaked (the GC proved nothing alive can wake them), by entry function: the " +
+				"10 with the most, the rest as entry=\"other\"."}
+		for _, e := range leaked {
+			lk.Metrics = append(lk.Metrics, Metric{Values: []string{e.Entry}, Value: float64(e.N)})
+		}
+		if leakedOther > 0 {
+			lk.Metrics = append(lk.Metrics, Metric{Values: []string{OtherLabel}, Value: float64(leakedOther)})
+		}
+		fams = append(fams, lk)
 	}
 	cov := float64(t.covered.Load()) / 1e6
 	share := 0.0

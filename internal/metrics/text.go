@@ -12,10 +12,15 @@ import (
 // Prometheus text exposition format, version 0.0.4.
 const TextContentType = "text/plain; version=0.0.4; charset=utf-8"
 
-// WriteText writes fams in the Prometheus text exposition format.
+// WriteText writes fams in the Prometheus text exposition format; a
+// family without a metric is left out, as client_golang's registry leaves
+// it out.
 func WriteText(w io.Writer, fams []Family) error {
 	bw := bufio.NewWriter(w)
 	for _, f := range fams {
+		if len(f.Metrics) == 0 {
+			continue
+		}
 		bw.WriteString("# HELP " + f.Name + " " + escapeHelp(f.Help) + "\n")
 		typ := "counter"
 		switch f.Kind {

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"runtime"
+	"runtime/pprof"
 	"slices"
 	"strings"
 	"sync"
@@ -313,4 +315,60 @@ func (s *syncBuf) String() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.String()
+}
+
+//go:noinline
+func leakedForever(ch chan int) { <-ch }
+
+//go:noinline
+func heldWaiter(ch chan int) { <-ch }
+
+// TestLeakedMetric: with the goroutineleak profile (Go 1.27, or Go 1.26
+// with GOEXPERIMENT=goroutineleakprofile), wakeshim_leaked_goroutines
+// counts the goroutine blocked on a channel nothing else can reach, by
+// entry function, and not the one blocked on a channel the test keeps.
+// Without the profile the family is absent.
+func TestLeakedMetric(t *testing.T) {
+	s, err := shim.Start(shim.Config{Dir: t.TempDir(), LeakProfile: time.Second, Interval: 100 * time.Millisecond, Stderr: &syncBuf{}})
+	require.NoError(t, err)
+	defer s.Stop()
+	go leakedForever(make(chan int))
+	held := make(chan int)
+	go heldWaiter(held)
+	defer close(held)
+	leaked := func() (map[string]float64, bool) {
+		var buf bytes.Buffer
+		require.NoError(t, s.WriteMetrics(&buf))
+		p := expfmt.NewTextParser(model.UTF8Validation)
+		fams, err := p.TextToMetricFamilies(&buf)
+		require.NoError(t, err)
+		f, ok := fams["wakeshim_leaked_goroutines"]
+		m := map[string]float64{}
+		for _, x := range f.GetMetric() {
+			m[labelOf(x, "entry")] = x.GetGauge().GetValue()
+		}
+		return m, ok
+	}
+	if pprof.Lookup("goroutineleak") == nil {
+		for deadline := time.Now().Add(60 * time.Second); s.Stats().Convert.Records[format.CodeWakeEvent] == 0; time.Sleep(10 * time.Millisecond) {
+			require.True(t, time.Now().Before(deadline))
+		}
+		_, ok := leaked()
+		assert.False(t, ok, "no goroutineleak profile in %s, and yet the family", runtime.Version())
+		return
+	}
+	const entry = "github.com/wakeshim/wakeshim/shim/prom_test.leakedForever"
+	var m map[string]float64
+	for deadline := time.Now().Add(90 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		var ok bool
+		m, ok = leaked()
+		if ok && m[entry] == 1 {
+			break
+		}
+		require.True(t, time.Now().Before(deadline), "after 90s (%d profiles): %v", s.Stats().LeakProfiles, m)
+	}
+	t.Logf("leaked by entry: %v (%d profiles)", m, s.Stats().LeakProfiles)
+	for e := range m {
+		assert.NotContains(t, e, "heldWaiter")
+	}
 }

@@ -22,7 +22,9 @@ type Collector struct {
 // call: the descriptions are made from a first call.
 func New(fams func() []metrics.Family) *Collector {
 	c := &Collector{families: fams, descs: map[string]*prometheus.Desc{}}
-	for _, f := range metrics.New(0).Families(metrics.Extra{GensLost: map[string]int64{}}) {
+	all := metrics.New(0)
+	all.SetLeaked(nil) // (every family, for the descriptions)
+	for _, f := range all.Families(metrics.Extra{GensLost: map[string]int64{}}) {
 		c.descs[f.Name] = prometheus.NewDesc(f.Name, f.Help, f.Labels, nil)
 	}
 	return c
