@@ -497,8 +497,14 @@ func (t *Tracker) pending(r *format.Record) {
 
 // entryOf returns the entry function of a goroutine: the one its spawn
 // location names, else fromStack (the outermost function of its block's
-// stack), else "unknown".
+// stack), else "unknown"; main.main for the main goroutine.
 func (t *Tracker) entryOf(task uint32, fromStack string) string {
+	if task == 1 {
+		// The main goroutine runs main.main; its spawn location names
+		// whatever it ran when first seen (a package init starting the
+		// shim, for shim/auto).
+		return "main.main"
+	}
 	if li, ok := t.spawn[task]; ok && int(li) < len(t.locs) {
 		// "ENTRY (created at CREATOR FILE:LINE)", or a bare "ENTRY"; an
 		// older "FUNC FILE:LINE" names the creator (records.Entry).

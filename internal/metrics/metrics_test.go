@@ -135,6 +135,9 @@ func compute(t *testing.T, dir string, waitBounds, latBounds []float64) want {
 				if entry == "" {
 					entry = "unknown"
 				}
+				if b.Task == 1 {
+					entry = "main.main" // (whatever g1 ran when first seen)
+				}
 				w.blocked[entry]++
 			}
 			continue
