@@ -370,3 +370,74 @@ func BenchmarkTrackerRecords(b *testing.B) {
 		i += len(recs)
 	}
 }
+
+// TestTrackerGapsAndRestarts: a gap (a new trace window) forgets the wakes
+// whose run is not in the records and counts the time covered window by
+// window; a new process (attach's target restarted) forgets the blocks
+// in progress; a block no longer re-reported is forgotten.
+func TestTrackerGapsAndRestarts(t *testing.T) {
+	tr := metrics.New(time.Second)
+	rec := func(r format.Record) { tr.Record(&r) }
+	value := func(name string) float64 {
+		tr.Publish()
+		f := family(tr.Families(metrics.Extra{}), name)
+		if f == nil || len(f.Metrics) == 0 {
+			return 0
+		}
+		if f.Metrics[0].Hist != nil {
+			return float64(f.Metrics[0].Hist.Count)
+		}
+		var v float64
+		for _, m := range f.Metrics {
+			v += m.Value
+		}
+		return v
+	}
+	rec(format.Record{Code: format.CodeFrameDef, ID: 1, Str: "[chan_receive]"})
+	rec(format.Record{Code: format.CodeFrameDef, ID: 2, Str: "main.worker /x/main.go:10"})
+	// Window 1: 0..1s. g5 woken at 0.9s, its run only after a gap.
+	rec(format.Record{Code: format.CodeQueueSample, TS: 0})
+	rec(format.Record{Code: format.CodeWakeEvent, TS: 900_000, Task: 5})
+	// g7 blocked for 2s by 1s (re-reported: in progress).
+	rec(format.Record{Code: format.CodeTaskPending, TS: 1_000_000, Task: 7, Duration: 2_000_000, Frames: []uint16{1, 2}})
+	assert.Equal(t, 1.0, value(metrics.NameBlocked))
+	assert.InDelta(t, 1.0, value(metrics.NameCovered), 1e-9)
+	tr.Gap()
+	// Window 2: 5s..5.5s. g5 runs: no latency (its wake is before the gap).
+	rec(format.Record{Code: format.CodePollStart, TS: 5_000_000, Task: 5})
+	assert.Equal(t, 0.0, value(metrics.NameLatency))
+	rec(format.Record{Code: format.CodeWakeEvent, TS: 5_100_000, Task: 5})
+	rec(format.Record{Code: format.CodePollStart, TS: 5_100_050, Task: 5})
+	assert.Equal(t, 1.0, value(metrics.NameLatency))
+	// g7's block carried across the gap, re-reported, then ended.
+	rec(format.Record{Code: format.CodeTaskPending, TS: 5_200_000, Task: 7, Duration: 6_200_000, Frames: []uint16{1, 2}})
+	assert.Equal(t, 1.0, value(metrics.NameBlocked))
+	rec(format.Record{Code: format.CodeWakeEvent, TS: 5_500_000, Task: 7})
+	assert.Equal(t, 0.0, value(metrics.NameBlocked), "woken: no longer blocked now")
+	rec(format.Record{Code: format.CodeTaskPending, TS: 5_500_000, Task: 7, Duration: 6_500_000, Frames: []uint16{1, 2}})
+	rec(format.Record{Code: format.CodePollStart, TS: 5_500_010, Task: 7})
+	tr.Publish()
+	w := family(tr.Families(metrics.Extra{}), metrics.NameWait)
+	require.Len(t, w.Metrics, 1)
+	assert.Equal(t, []string{"chan_receive"}, w.Metrics[0].Values)
+	assert.Equal(t, uint64(1), w.Metrics[0].Hist.Count, "one wait, re-reported twice")
+	assert.InDelta(t, 6.5, w.Metrics[0].Hist.Sum, 1e-9)
+	assert.InDelta(t, 1.50001, value(metrics.NameCovered), 1e-9, "1s, then 0.50001s (to the last record)")
+
+	// g9 blocked, then its process restarts: forgotten, not observed.
+	rec(format.Record{Code: format.CodeTaskPending, TS: 5_600_000, Task: 9, Duration: 3_000_000, Frames: []uint16{1, 2}})
+	assert.Equal(t, 1.0, value(metrics.NameBlocked))
+	tr.NewProcess()
+	rec(format.Record{Code: format.CodeQueueSample, TS: 0})
+	assert.Equal(t, 0.0, value(metrics.NameBlocked))
+	assert.Equal(t, 1.0, value(metrics.NameWait), "the restart ends no wait")
+
+	// g11 blocked and re-reported, then never again: forgotten 30s after
+	// its next report was due (max(age/8, 1s)), not before.
+	rec(format.Record{Code: format.CodeFrameDef, ID: 1, Str: "[select]"})
+	rec(format.Record{Code: format.CodeTaskPending, TS: 1_000_000, Task: 11, Duration: 1_000_000, Frames: []uint16{1}})
+	rec(format.Record{Code: format.CodeQueueSample, TS: 30_000_000})
+	assert.Equal(t, 1.0, value(metrics.NameBlocked))
+	rec(format.Record{Code: format.CodeQueueSample, TS: 34_000_000})
+	assert.Equal(t, 0.0, value(metrics.NameBlocked))
+}
