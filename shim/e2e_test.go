@@ -295,6 +295,26 @@ func helper(mode string) {
 		f.StuckMS = float64(time.Since(since)) / 1e6
 		printFacts(&f)
 		os.Exit(0)
+	case "metrics": // WAKESHIM with metrics=: wakes and waits until stdin closes
+		s := auto.Session()
+		if s == nil || s.MetricsAddr() == "" {
+			fmt.Fprintln(os.Stderr, "no session or no metrics server")
+			os.Exit(2)
+		}
+		fmt.Println("METRICS", s.MetricsAddr())
+		stop := make(chan struct{})
+		go func() { io.Copy(io.Discard, os.Stdin); close(stop) }()
+		stuck := make(chan int)
+		go stuckForever(stuck)
+		for {
+			select {
+			case <-stop:
+				s.Stop()
+				return
+			default:
+			}
+			wakeAndMutex(&f)
+		}
 	case "leak": // WAKESHIM set, leakprofile=1s: one leaked goroutine, one not; os.Exit
 		idc := make(chan int64)
 		// Leaked: blocked on a channel only its own stack refers to.
