@@ -512,37 +512,52 @@ func (a *Analyzer) fn(ti int32) string {
 		return "runtime"
 	}
 	t := &a.tasks[ti]
-	// Its entry: from the spawn location, or the outermost frame of a
-	// block's stack; an old-style location names only the creator.
-	if entry, ok := records.Entry(t.loc); ok {
-		fn := ShortFunc(entry)
-		if !isClosure(fn) {
-			return fn
-		}
-		// An anonymous function: named with its go statement, as a dump
-		// names it, so that main.main.func1 tells which goroutine it is
-		// (cached: the aggregations ask once per block).
-		if n, ok := a.closureNames[ti]; ok {
-			return n
-		}
-		_, createdAt := creation(t.loc)
-		n := DisplayName(fn, createdAt)
+	if n, ok := a.closureNames[ti]; ok {
+		return n
+	}
+	n := AggregateName(t.id, t.loc, t.entry)
+	if strings.Contains(n, " created at ") {
+		// Cached: the aggregations ask once per block.
 		if a.closureNames == nil {
 			a.closureNames = map[int32]string{}
 		}
 		a.closureNames[ti] = n
-		return n
 	}
-	if t.entry != "" {
-		return ShortFunc(t.entry)
+	return n
+}
+
+// AggregateName is the name of goroutine id in aggregated fields (wake
+// edges, wakers, profiles' labels), from its spawn location loc and, when
+// that names no entry, entry, the outermost frame of a stack where it
+// blocked: its entry function without the package path; an anonymous
+// function's with its go statement, as a dump names it
+// ("main.main.func1 created at main.go:84"), since ".func1" alone says
+// nothing; "go@CREATOR FILE:LINE" for an old-style location; "gN" when
+// nothing is known; "runtime" for id 0 (no goroutine). Package fleet
+// names the goroutines it ships with it, so that the fleet's report and
+// a file's agree.
+func AggregateName(id uint32, loc, entry string) string {
+	if id == 0 {
+		return "runtime"
 	}
-	if f := funcName(t.loc); f != "" {
+	if e, ok := records.Entry(loc); ok {
+		fn := ShortFunc(e)
+		if isClosure(fn) {
+			_, createdAt := creation(loc)
+			return DisplayName(fn, createdAt)
+		}
+		return fn
+	}
+	if entry != "" {
+		return ShortFunc(entry)
+	}
+	if f := funcName(loc); f != "" {
 		return f
 	}
-	if t.id == 1 {
+	if id == 1 {
 		return "runtime.main" // the main goroutine: no go statement created it
 	}
-	return "g" + strconv.FormatUint(uint64(t.id), 10)
+	return "g" + strconv.FormatUint(uint64(id), 10)
 }
 
 // isClosure reports whether fn is a function literal's name as the

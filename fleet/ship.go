@@ -311,49 +311,10 @@ func (l *loader) batcher(table string, cols ...string) *batcher {
 }
 
 // name is the name of a goroutine in the report's aggregates (wake
-// edges, wakers): its entry function, as package analyze gives it.
+// edges, wakers): package analyze's, so that the fleet's report and a
+// file's agree.
 func (l *loader) name(process int32, id uint32) string {
-	if id == 0 {
-		return "runtime"
-	}
-	loc := l.rd.an.Location(int(process), id)
-	if entry, ok := records.Entry(loc); ok {
-		return analyze.ShortFunc(entry)
-	}
-	if e := l.entry[uint64(process)<<32|uint64(id)]; e != "" {
-		return analyze.ShortFunc(e)
-	}
-	if f := funcName(loc); f != "" {
-		return f
-	}
-	if id == 1 {
-		return "runtime.main"
-	}
-	return "g" + strconv.FormatUint(uint64(id), 10)
-}
-
-// funcName is analyze's name of a goroutine from its spawn location.
-func funcName(loc string) string {
-	if loc == "" {
-		return ""
-	}
-	entry, ok := records.Entry(loc)
-	if ok {
-		return analyze.ShortFunc(entry)
-	}
-	file, line := "", ""
-	if _, pos, found := strings.Cut(loc, " "); found {
-		if i := strings.LastIndexByte(pos, ':'); i > 0 {
-			file, line = pos[:i], pos[i+1:]
-			if j := strings.LastIndexAny(file, `/\`); j >= 0 {
-				file = file[j+1:]
-			}
-		}
-	}
-	if file == "" {
-		return "go@" + analyze.ShortFunc(entry)
-	}
-	return "go@" + analyze.ShortFunc(entry) + " " + file + ":" + line
+	return analyze.AggregateName(id, l.rd.an.Location(int(process), id), l.entry[uint64(process)<<32|uint64(id)])
 }
 
 // outer is the goroutine's entry from a stack: its outermost frame's
