@@ -180,7 +180,7 @@ type workerState struct {
 type Analyzer struct {
 	cfg Config
 
-	tasks   []task
+	tasks   pages[task]
 	taskIdx map[uint64]int32
 	// hot caches taskIdx for recently seen goroutines, direct-mapped by id:
 	// most records name a goroutine seen a moment ago, and the map lookup
@@ -223,7 +223,7 @@ func New(cfg Config) (*Analyzer, error) {
 	}
 	a := &Analyzer{cfg: cfg, taskIdx: map[uint64]int32{}, byPtr: map[*string]int32{}, byKey: map[string]int32{},
 		pairs: map[[2]int32]int32{}, latSum: map[latKey]*latAcc{}}
-	a.tasks = append(a.tasks, task{block: -1, wakeGroup: -1, herdBy: -1})
+	a.tasks.push(task{block: -1, wakeGroup: -1, herdBy: -1})
 	a.tl.init(&a.cfg)
 	return a, nil
 }
@@ -244,8 +244,8 @@ func (a *Analyzer) task(process int, id uint32) int32 {
 	}
 	i, ok := a.taskIdx[k]
 	if !ok {
-		i = int32(len(a.tasks))
-		a.tasks = append(a.tasks, task{id: id, process: process, block: -1, wakeGroup: -1, herdBy: -1})
+		i = int32(a.tasks.len())
+		a.tasks.push(task{id: id, process: process, block: -1, wakeGroup: -1, herdBy: -1})
 		a.taskIdx[k] = i
 	}
 	*h = hotTask{k + 1, i}
@@ -261,7 +261,7 @@ func (a *Analyzer) Add(ev *records.Event) {
 	switch ev.Code {
 	case format.CodeTaskSpawn:
 		if ev.Location != "" {
-			a.tasks[a.task(ev.Process, ev.Task)].loc = ev.Location
+			a.tasks.at(a.task(ev.Process, ev.Task)).loc = ev.Location
 		}
 		a.spawnedTask(ev)
 	case format.CodePollStart:
@@ -294,7 +294,7 @@ func (a *Analyzer) Add(ev *records.Event) {
 
 func (a *Analyzer) pollStart(ev *records.Event) {
 	ti := a.task(ev.Process, ev.Task)
-	t := &a.tasks[ti]
+	t := a.tasks.at(ti)
 	if ev.Location != "" {
 		t.loc = ev.Location
 	}
@@ -339,7 +339,7 @@ func (a *Analyzer) wake(ev *records.Event) {
 	a.wakes++
 	wi := a.task(ev.Process, ev.Waker)
 	gi := a.task(ev.Process, ev.Task)
-	t := &a.tasks[gi]
+	t := a.tasks.at(gi)
 	var pi int32
 	if t.lastPair > 0 && t.lastPairWaker == wi {
 		pi = t.lastPair - 1
@@ -369,12 +369,12 @@ func (a *Analyzer) wake(ev *records.Event) {
 	}
 	if wi != 0 {
 		// Distinct goroutines woken by wi within HerdWindow of the first.
-		w := &a.tasks[wi]
+		w := a.tasks.at(wi)
 		if ev.T-w.herdStart > int64(a.cfg.HerdWindow) || w.herdCount == 0 {
 			w.herdStart, w.herdCount = ev.T, 0
 			w.herdEpoch++
 		}
-		if g := &a.tasks[gi]; g.herdBy != wi || g.herdIn != w.herdEpoch {
+		if g := a.tasks.at(gi); g.herdBy != wi || g.herdIn != w.herdEpoch {
 			g.herdBy, g.herdIn = wi, w.herdEpoch
 			w.herdCount++
 			if w.herdCount > w.herdBest {
@@ -390,7 +390,7 @@ func (a *Analyzer) pending(ev *records.Event) {
 	a.pendingRecs++
 	gi := a.group(ev.Stack)
 	ti := a.task(ev.Process, ev.Task)
-	t := &a.tasks[ti]
+	t := a.tasks.at(ti)
 	dur := int64(ev.Duration) * 1000
 	start := ev.T - dur
 	var b *block
@@ -466,7 +466,7 @@ func (a *Analyzer) name(ti int32) string {
 	if ti == 0 {
 		return "runtime"
 	}
-	t := &a.tasks[ti]
+	t := a.tasks.at(ti)
 	g := "g" + strconv.FormatUint(uint64(t.id), 10)
 	if f := a.fn(ti); f != g {
 		return g + " " + f
@@ -480,7 +480,7 @@ func (a *Analyzer) fn(ti int32) string {
 	if ti == 0 {
 		return "runtime"
 	}
-	t := &a.tasks[ti]
+	t := a.tasks.at(ti)
 	// Its entry: from the spawn location, or the outermost frame of a
 	// block's stack; an old-style location names only the creator.
 	if entry, ok := records.Entry(t.loc); ok {

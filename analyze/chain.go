@@ -151,7 +151,7 @@ type profKey struct {
 }
 
 type chainState struct {
-	tasks     []chainTask
+	tasks     pages[chainTask]
 	kept      []*keptChain // a min-heap on the wait's length
 	groupRoot map[int32]map[rootKey]int64
 	prof      map[profKey]*latAcc
@@ -160,10 +160,10 @@ type chainState struct {
 }
 
 func (c *chainState) task(ti int32) *chainTask {
-	for int(ti) >= len(c.tasks) {
-		c.tasks = append(c.tasks, chainTask{pendG: -1})
+	for int(ti) >= c.tasks.len() {
+		c.tasks.push(chainTask{pendG: -1})
 	}
-	return &c.tasks[ti]
+	return c.tasks.at(ti)
 }
 
 // push appends an interval to a goroutine's ring.
@@ -321,7 +321,7 @@ func (a *Analyzer) walkWait(ti, waker, gi int32, start, end int64) {
 	if end <= start {
 		return
 	}
-	a.ch.task(int32(len(a.tasks) - 1)) // (no growth, no stale pointer, during the walk)
+	a.ch.task(int32(a.tasks.len() - 1)) // (every goroutine's chain state made before the walk)
 	w := a.newWalk(ti, waker, gi, start, end)
 	if waker == 0 {
 		k, note := a.rootOfBlock(gi)
@@ -476,7 +476,7 @@ func (w *walk) cpu(depth int, x int32, from, to int64, worker int, s *seg) {
 // resolveOwed gives the CPU time owed by a goroutine the stack of its
 // block, group gi (-1: none known).
 func (a *Analyzer) resolveOwed(ti, gi int32) {
-	ct := &a.ch.tasks[ti]
+	ct := a.ch.tasks.at(ti)
 	if ct.owedN == 0 && len(ct.owedRefs) == 0 {
 		return
 	}
@@ -607,8 +607,8 @@ func (a *Analyzer) chainSweep(t int64) {
 		return
 	}
 	c.lastSweep = t
-	for i := range c.tasks {
-		ct := &c.tasks[i]
+	for i := range c.tasks.len() {
+		ct := c.tasks.at(int32(i))
 		if len(ct.ring) == 0 {
 			continue
 		}
@@ -637,7 +637,7 @@ func (a *Analyzer) chainSweep(t int64) {
 // chains and the groups' summaries.
 func (a *Analyzer) finishChains(r *Report) {
 	c := &a.ch
-	for i := range c.tasks {
+	for i := range c.tasks.len() {
 		a.resolveOwed(int32(i), -1)
 	}
 	pos := make(map[int32]int, len(a.order))
@@ -656,7 +656,7 @@ func (a *Analyzer) finishChains(r *Report) {
 	})
 	r.Chains = []Chain{}
 	for _, kc := range kept {
-		ch := Chain{Task: a.tasks[kc.task].id, Name: a.name(kc.task), Group: -1, StartNS: kc.start, EndNS: kc.end,
+		ch := Chain{Task: a.tasks.at(kc.task).id, Name: a.name(kc.task), Group: -1, StartNS: kc.start, EndNS: kc.end,
 			WaitNS: kc.end - kc.start, Links: []ChainLink{}, Truncated: kc.truncated, Frames: []string{}}
 		if p, ok := pos[kc.group]; ok {
 			ch.Group = p
@@ -665,16 +665,16 @@ func (a *Analyzer) finishChains(r *Report) {
 			ch.Reason, ch.Frames = a.groups[kc.group].reason, a.groups[kc.group].frames
 		}
 		if kc.waker >= 0 {
-			ch.Waker, ch.WakerName = a.tasks[kc.waker].id, a.name(kc.waker)
+			ch.Waker, ch.WakerName = a.tasks.at(kc.waker).id, a.name(kc.waker)
 		}
 		for _, l := range kc.links {
-			cl := ChainLink{Depth: l.depth, Kind: l.kind, Task: a.tasks[l.task].id, Name: a.name(l.task),
+			cl := ChainLink{Depth: l.depth, Kind: l.kind, Task: a.tasks.at(l.task).id, Name: a.name(l.task),
 				StartNS: l.start, EndNS: l.end, ShareNS: l.share, Worker: l.worker, Frames: []string{}, Note: l.note}
 			if l.group >= 0 {
 				cl.Reason, cl.Frames = a.groups[l.group].reason, a.groups[l.group].frames
 			}
 			if l.waker >= 0 {
-				cl.Waker, cl.WakerName = a.tasks[l.waker].id, a.name(l.waker)
+				cl.Waker, cl.WakerName = a.tasks.at(l.waker).id, a.name(l.waker)
 			}
 			if l.kind == "scheduler" {
 				cl.QueueMax = a.queueMax(l.start, l.end)

@@ -67,7 +67,7 @@ func (a *Analyzer) Report(end int64) *Report {
 
 func (a *Analyzer) stillBlocked(bi int32) bool {
 	b := &a.blocks[bi]
-	t := &a.tasks[b.task]
+	t := a.tasks.at(b.task)
 	return t.block == bi && !t.ranAfter
 }
 
@@ -121,7 +121,7 @@ func (a *Analyzer) finishPending(r *Report) {
 				}
 				w.w.Count++
 				w.w.TotalNS += b.dur
-				if id := a.tasks[b.waker].id; id != 0 && !w.tasks[id] && len(w.w.TaskIDs) < 20 {
+				if id := a.tasks.at(b.waker).id; id != 0 && !w.tasks[id] && len(w.w.TaskIDs) < 20 {
 					w.tasks[id] = true
 					w.w.TaskIDs = append(w.w.TaskIDs, id)
 				}
@@ -170,8 +170,8 @@ func (a *Analyzer) finishWakes(r *Report) {
 		if !ok {
 			ei = len(edges)
 			byName[k] = ei
-			edges = append(edges, &edgeAcc{e: WakeEdge{Waker: k[0], Woken: k[1], WakerLocation: a.tasks[p.waker].loc,
-				WokenLocation: a.tasks[p.woken].loc}, wakers: map[int32]bool{}, woke: map[int32]bool{}})
+			edges = append(edges, &edgeAcc{e: WakeEdge{Waker: k[0], Woken: k[1], WakerLocation: a.tasks.at(p.waker).loc,
+				WokenLocation: a.tasks.at(p.woken).loc}, wakers: map[int32]bool{}, woke: map[int32]bool{}})
 		}
 		e := edges[ei]
 		e.e.Count += p.count
@@ -222,7 +222,7 @@ func (a *Analyzer) finishWakes(r *Report) {
 	for _, w := range worst {
 		p := a.pairL[w.pair]
 		r.Latency.Worst = append(r.Latency.Worst, WorstWake{TS: w.t, Waker: a.name(p.waker), Woken: a.name(p.woken),
-			Task: a.tasks[p.woken].id, LatencyNS: int64(w.us) * 1000})
+			Task: a.tasks.at(p.woken).id, LatencyNS: int64(w.us) * 1000})
 	}
 }
 
@@ -268,14 +268,14 @@ func (a *Analyzer) findings(r *Report, end int64) {
 	a.verdictFindings(r)
 	// Herd: wakers that woke many goroutines at once.
 	var herds []int32
-	for ti := range a.tasks {
-		if a.tasks[ti].herdBest >= a.cfg.HerdCount {
+	for ti := range a.tasks.len() {
+		if a.tasks.at(int32(ti)).herdBest >= a.cfg.HerdCount {
 			herds = append(herds, int32(ti))
 		}
 	}
-	slices.SortStableFunc(herds, func(x, y int32) int { return cmp.Compare(a.tasks[y].herdBest, a.tasks[x].herdBest) })
+	slices.SortStableFunc(herds, func(x, y int32) int { return cmp.Compare(a.tasks.at(y).herdBest, a.tasks.at(x).herdBest) })
 	for _, ti := range herds[:min(len(herds), perKind)] {
-		t := &a.tasks[ti]
+		t := a.tasks.at(ti)
 		r.Findings = append(r.Findings, Finding{Kind: "herd", Severity: "info",
 			Text: fmt.Sprintf("%s woke %d goroutines within %s at %s: thundering herd",
 				a.name(ti), t.herdBest, FmtNS(int64(a.cfg.HerdWindow)), FmtNS(t.herdAt)),
@@ -287,7 +287,7 @@ func (a *Analyzer) findings(r *Report, end int64) {
 		r.Findings = append(r.Findings, Finding{Kind: "slow_wake", Severity: "warning",
 			Text: fmt.Sprintf("%d wake(s) waited at least %s to run while a P was parked; the longest, %s for %s at %s (%d P(s) parked)",
 				s.count, FmtNS(int64(a.cfg.SlowWake)), FmtNS(s.max), a.name(s.task), FmtNS(s.ts), s.parked),
-			Numbers: map[string]int64{"count": s.count, "max_ns": s.max, "task_id": int64(a.tasks[s.task].id),
+			Numbers: map[string]int64{"count": s.count, "max_ns": s.max, "task_id": int64(a.tasks.at(s.task).id),
 				"ts_ns": s.ts, "parked_workers": int64(s.parked)}})
 	}
 	// Queues: many goroutines blocked at once on one stack.
