@@ -191,7 +191,7 @@ type Analyzer struct {
 	byPtr   map[*string]int32
 	byKey   map[string]int32
 	pairs   map[[2]int32]int32
-	pairL   []pair
+	pairL   pages[pair]
 	all     dist
 	latSum  map[latKey]*latAcc
 	worst   []worstWake // a min-heap on (us, -t) of at most cfg.Worst
@@ -348,13 +348,13 @@ func (a *Analyzer) wake(ev *records.Event) {
 		var ok bool
 		pi, ok = a.pairs[k]
 		if !ok {
-			pi = int32(len(a.pairL))
-			a.pairL = append(a.pairL, pair{waker: wi, woken: gi})
+			pi = int32(a.pairL.len())
+			a.pairL.push(pair{waker: wi, woken: gi})
 			a.pairs[k] = pi
 		}
 		t.lastPairWaker, t.lastPair = wi, pi+1
 	}
-	a.pairL[pi].count++
+	a.pairL.at(pi).count++
 	t.lastWakeT, t.lastWaker, t.hasLastWak = ev.T, wi, true
 	t.wakeGroup = -1
 	if t.block >= 0 && !t.ranAfter {
@@ -539,7 +539,7 @@ func ShortFunc(fn string) string {
 }
 
 func (a *Analyzer) addLatency(pi, group int32, us uint32, at int64) {
-	p := &a.pairL[pi]
+	p := a.pairL.at(pi)
 	p.lat.add(us)
 	a.all.add(us)
 	var acc *latAcc

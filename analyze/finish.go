@@ -163,8 +163,8 @@ func (a *Analyzer) finishWakes(r *Report) {
 	}
 	byName := map[[2]string]int{}
 	var edges []*edgeAcc
-	pairEdge := make([]int32, len(a.pairL))
-	for pi, p := range a.pairL {
+	pairEdge := make([]int32, a.pairL.len())
+	for pi, p := range a.pairL.all() {
 		k := [2]string{a.fn(p.waker), a.fn(p.woken)}
 		ei, ok := byName[k]
 		if !ok {
@@ -178,8 +178,8 @@ func (a *Analyzer) finishWakes(r *Report) {
 		e.wakers[p.waker], e.woke[p.woken] = true, true
 		pairEdge[pi] = int32(ei)
 	}
-	for pi := range a.pairL {
-		edges[pairEdge[pi]].lat.merge(&a.pairL[pi].lat)
+	for pi, p := range a.pairL.all() {
+		edges[pairEdge[pi]].lat.merge(&p.lat)
 	}
 	for _, e := range edges {
 		e.e.WakerTasks, e.e.WokenTasks = len(e.wakers), len(e.woke)
@@ -220,7 +220,7 @@ func (a *Analyzer) finishWakes(r *Report) {
 	})
 	r.Latency.Worst = []WorstWake{}
 	for _, w := range worst {
-		p := a.pairL[w.pair]
+		p := a.pairL.at(w.pair)
 		r.Latency.Worst = append(r.Latency.Worst, WorstWake{TS: w.t, Waker: a.name(p.waker), Woken: a.name(p.woken),
 			Task: a.tasks.at(p.woken).id, LatencyNS: int64(w.us) * 1000})
 	}

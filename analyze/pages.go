@@ -1,10 +1,13 @@
 package analyze
 
+import "iter"
+
 // pages is a growable array of T held in fixed pages of pageLen elements,
-// for the per-goroutine state (Analyzer.tasks, chainState.tasks). A slice
+// for the per-goroutine and per-wake-pair state (Analyzer.tasks,
+// chainState.tasks, Analyzer.pairL). A slice
 // grown by append copies every element at each doubling, and holds the
 // old array and the new one until the garbage collector frees the old:
-// on a trace of 100,000 goroutines (Go's runtime tests), those copies were
+// on a trace of 50,000 goroutines (Go's runtime tests), those copies were
 // 16% of report's CPU, into fresh memory, and the doubling's slack a
 // large part of its peak memory. Growing pages copies nothing, and a
 // pointer to an element stays valid while it grows.
@@ -34,4 +37,15 @@ func (s *pages[T]) push(v T) int32 {
 	*s.at(i) = v
 	s.n++
 	return i
+}
+
+// all yields the elements in order, with their indexes.
+func (s *pages[T]) all() iter.Seq2[int32, *T] {
+	return func(yield func(int32, *T) bool) {
+		for i := range s.n {
+			if !yield(i, s.at(i)) {
+				return
+			}
+		}
+	}
 }

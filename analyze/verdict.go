@@ -216,7 +216,7 @@ func (a *Analyzer) verdicts(r *Report, end int64) {
 	// Per task: wakes received, and the wakers (for the cycles).
 	wakes := make([]int64, a.tasks.len())
 	wakers := map[int32][]int32{}
-	for _, p := range a.pairL {
+	for _, p := range a.pairL.all() {
 		wakes[p.woken] += p.count
 		if p.waker != 0 && p.waker != p.woken {
 			wakers[p.woken] = append(wakers[p.woken], p.waker)
