@@ -186,7 +186,7 @@ type Analyzer struct {
 	// most records name a goroutine seen a moment ago, and the map lookup
 	// otherwise costs more than the rest of the bookkeeping.
 	hot     [1024]hotTask
-	blocks  []block
+	blocks  pages[block]
 	groups  []group
 	byPtr   map[*string]int32
 	byKey   map[string]int32
@@ -358,7 +358,7 @@ func (a *Analyzer) wake(ev *records.Event) {
 	t.lastWakeT, t.lastWaker, t.hasLastWak = ev.T, wi, true
 	t.wakeGroup = -1
 	if t.block >= 0 && !t.ranAfter {
-		if b := &a.blocks[t.block]; b.waker < 0 {
+		if b := a.blocks.at(t.block); b.waker < 0 {
 			b.waker = wi
 			t.hasLastWak = false
 			t.wakeGroup = b.group
@@ -395,7 +395,7 @@ func (a *Analyzer) pending(ev *records.Event) {
 	start := ev.T - dur
 	var b *block
 	if t.block >= 0 {
-		prev := &a.blocks[t.block]
+		prev := a.blocks.at(t.block)
 		if prev.group == gi && abs(prev.start-start) <= reReportSlack {
 			b = prev // the same block, re-reported
 			b.dur = max(b.dur, dur)
@@ -403,10 +403,10 @@ func (a *Analyzer) pending(ev *records.Event) {
 		}
 	}
 	if b == nil {
-		t.block = int32(len(a.blocks))
-		a.blocks = append(a.blocks, block{group: gi, task: ti, waker: -1, start: start, last: ev.T, dur: dur})
+		t.block = int32(a.blocks.len())
+		a.blocks.push(block{group: gi, task: ti, waker: -1, start: start, last: ev.T, dur: dur})
 		a.groups[gi].blocks = append(a.groups[gi].blocks, t.block)
-		b = &a.blocks[t.block]
+		b = a.blocks.at(t.block)
 	}
 	t.ranAfter = false
 	if t.entry == "" {

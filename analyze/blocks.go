@@ -32,8 +32,8 @@ type Block struct {
 // be reported.
 func (a *Analyzer) Blocks() iter.Seq[Block] {
 	return func(yield func(Block) bool) {
-		for bi := range a.blocks {
-			b := &a.blocks[bi]
+		for bi := range a.blocks.all() {
+			b := a.blocks.at(bi)
 			g := &a.groups[b.group]
 			t := a.tasks.at(b.task)
 			out := Block{Process: t.process, Task: t.id, Reason: g.reason, Frames: g.frames, Group: int(b.group),

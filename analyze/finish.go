@@ -47,7 +47,7 @@ func (a *Analyzer) Report(end int64) *Report {
 	end = max(end, a.lastT)
 	r := &Report{
 		Inputs: []Input{}, SpanNS: end, Records: a.records, WakesTotal: a.wakes,
-		PendingTotal: int64(len(a.blocks)), PendingRecs: a.pendingRecs,
+		PendingTotal: int64(a.blocks.len()), PendingRecs: a.pendingRecs,
 		Pending: []PendingGroup{}, Wakes: []WakeEdge{}, Workers: []Worker{}, Queue: []QueuePoint{},
 		Findings: []Finding{}, Warnings: []string{},
 		Config: ConfigInfo{StuckNS: int64(a.cfg.Stuck), HerdCount: a.cfg.HerdCount, HerdWindowNS: int64(a.cfg.HerdWindow),
@@ -66,7 +66,7 @@ func (a *Analyzer) Report(end int64) *Report {
 }
 
 func (a *Analyzer) stillBlocked(bi int32) bool {
-	b := &a.blocks[bi]
+	b := a.blocks.at(bi)
 	t := a.tasks.at(b.task)
 	return t.block == bi && !t.ranAfter
 }
@@ -79,7 +79,7 @@ func (a *Analyzer) finishPending(r *Report) {
 		}
 	}
 	totals := make([]int64, len(a.groups))
-	for _, b := range a.blocks {
+	for _, b := range a.blocks.all() {
 		totals[b.group] += b.dur
 	}
 	slices.SortStableFunc(a.order, func(x, y int32) int {
@@ -105,7 +105,7 @@ func (a *Analyzer) finishPending(r *Report) {
 		}
 		var edges []edge
 		for _, bi := range g.blocks {
-			b := &a.blocks[bi]
+			b := a.blocks.at(bi)
 			durs = append(durs, b.dur)
 			tasks[b.task] = true
 			edges = append(edges, edge{b.start, 1}, edge{b.start + b.dur, -1})

@@ -3,8 +3,8 @@ package analyze
 import "iter"
 
 // pages is a growable array of T held in fixed pages of pageLen elements,
-// for the per-goroutine and per-wake-pair state (Analyzer.tasks,
-// chainState.tasks, Analyzer.pairL). A slice
+// for the per-goroutine, per-wake-pair and per-block state (Analyzer.tasks,
+// chainState.tasks, Analyzer.pairL, Analyzer.blocks). A slice
 // grown by append copies every element at each doubling, and holds the
 // old array and the new one until the garbage collector frees the old:
 // on a trace of 50,000 goroutines (Go's runtime tests), those copies were

@@ -42,7 +42,7 @@ func (a *Analyzer) PendingSamples() []ProfileSample {
 		waker string
 	}
 	var sums sampleSums[key]
-	for _, bl := range a.blocks {
+	for _, bl := range a.blocks.all() {
 		k := key{bl.group, "none"}
 		if bl.waker >= 0 {
 			k.waker = a.fn(bl.waker)

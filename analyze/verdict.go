@@ -242,7 +242,7 @@ func (a *Analyzer) verdicts(r *Report, end int64) {
 			if a.stillBlocked(bi) {
 				continue
 			}
-			b := &a.blocks[bi]
+			b := a.blocks.at(bi)
 			ended[b.task]++
 			endedOthers++
 			longestEnded = max(longestEnded, b.dur)
@@ -254,7 +254,7 @@ func (a *Analyzer) verdicts(r *Report, end int64) {
 			if !a.stillBlocked(bi) {
 				continue
 			}
-			b := &a.blocks[bi]
+			b := a.blocks.at(bi)
 			t := a.tasks.at(b.task)
 			entry, createdAt := creation(t.loc)
 			fn := a.fn(b.task)
