@@ -116,7 +116,7 @@ type keptChain struct {
 	start, end  int64
 	links       []link
 	roots       [nRootKinds]int64
-	cpuBy       map[int32]int64
+	cpuBy       []cpuShare
 	truncated   bool
 	dead        bool // evicted from the kept ones
 }
@@ -150,13 +150,23 @@ type profKey struct {
 	task  int32
 }
 
+type profHot struct {
+	k   profKey
+	acc *latAcc
+}
+
 type chainState struct {
 	tasks     pages[chainTask]
 	kept      []*keptChain // a min-heap on the wait's length
 	groupRoot map[int32]map[rootKey]int64
 	prof      map[profKey]*latAcc
-	lastSweep int64
-	walks     int64
+	// addProf's recent keys and their sums, direct-mapped: the map's
+	// hashing of the key was a seventh of report's CPU on the corpus's
+	// chanring trace.
+	profHot    [256]profHot
+	cpuScratch []cpuShare // a walk's cpuBy to reuse
+	lastSweep  int64
+	walks      int64
 }
 
 func (c *chainState) task(ti int32) *chainTask {
@@ -301,14 +311,54 @@ type walk struct {
 	group      int32
 	steps      int
 	roots      [nRootKinds]int64
-	cpuBy      map[int32]int64
+	cpuBy      []cpuShare      // in the order the goroutines come
+	cpuIdx     map[int32]int32 // cpuBy's index by goroutine, once it is long
 	overflowNS int64
+}
+
+// cpuShare is a goroutine's CPU time blamed by a walk.
+type cpuShare struct {
+	task int32
+	ns   int64
+}
+
+// cpuLinear is how long a walk's cpuBy is searched in order before it
+// gets an index: most walks blame a few goroutines, and a map made for
+// each walk was a third of report's allocations on the corpus's chanring
+// trace.
+const cpuLinear = 16
+
+// addCPU adds ns to x's share.
+func (w *walk) addCPU(x int32, ns int64) {
+	if w.cpuIdx != nil {
+		if i, ok := w.cpuIdx[x]; ok {
+			w.cpuBy[i].ns += ns
+			return
+		}
+	} else {
+		for i := range w.cpuBy {
+			if w.cpuBy[i].task == x {
+				w.cpuBy[i].ns += ns
+				return
+			}
+		}
+	}
+	w.cpuBy = append(w.cpuBy, cpuShare{x, ns})
+	if w.cpuIdx != nil {
+		w.cpuIdx[x] = int32(len(w.cpuBy) - 1)
+	} else if len(w.cpuBy) > cpuLinear {
+		w.cpuIdx = make(map[int32]int32, 2*len(w.cpuBy))
+		for i, c := range w.cpuBy {
+			w.cpuIdx[c.task] = int32(i)
+		}
+	}
 }
 
 func (a *Analyzer) newWalk(ti, waker, gi int32, start, end int64) *walk {
 	c := &a.ch
 	c.walks++
-	w := &walk{a: a, group: gi}
+	w := &walk{a: a, group: gi, cpuBy: c.cpuScratch[:0]}
+	c.cpuScratch = nil
 	n := a.cfg.Chains
 	if n > 0 && (len(c.kept) < n || end-start > c.kept[0].end-c.kept[0].start) {
 		w.kc = &keptChain{task: ti, waker: waker, group: gi, start: start, end: end}
@@ -439,10 +489,7 @@ func (w *walk) cpu(depth int, x int32, from, to int64, worker int, s *seg) {
 		return
 	}
 	w.roots[rootCPU] += ns
-	if w.cpuBy == nil {
-		w.cpuBy = map[int32]int64{}
-	}
-	w.cpuBy[x] += ns
+	w.addCPU(x, ns)
 	li := w.add(link{depth: depth, kind: "cpu", task: x, start: from, end: to, share: ns, worker: worker, group: -1, waker: -1})
 	a := w.a
 	ct := a.ch.task(x)
@@ -502,10 +549,15 @@ func (c *chainState) addProf(k profKey, n, ns int64) {
 	if c.prof == nil {
 		c.prof = map[profKey]*latAcc{}
 	}
-	acc := c.prof[k]
-	if acc == nil {
-		acc = &latAcc{}
-		c.prof[k] = acc
+	h := &c.profHot[(uint32(k.group)*0x9e3779b1^uint32(k.task)*0x85ebca6b^uint32(k.kind))>>24]
+	acc := h.acc
+	if acc == nil || h.k != k {
+		acc = c.prof[k]
+		if acc == nil {
+			acc = &latAcc{}
+			c.prof[k] = acc
+		}
+		*h = profHot{k, acc}
 	}
 	acc.n += n
 	acc.us += ns // (nanoseconds here)
@@ -541,7 +593,8 @@ func (a *Analyzer) endWalk(w *walk) {
 			}
 			m[rootKey{uint8(k), -1}] += ns
 		}
-		for x, ns := range w.cpuBy {
+		for _, cs := range w.cpuBy {
+			x, ns := cs.task, cs.ns
 			k := rootKey{rootCPU, x}
 			if _, ok := m[k]; !ok && len(m) >= chainGroupBy {
 				k.task = -2
@@ -551,6 +604,7 @@ func (a *Analyzer) endWalk(w *walk) {
 	}
 	kc := w.kc
 	if kc == nil {
+		c.cpuScratch = w.cpuBy // (the next walk's, unless a kept chain takes it)
 		return
 	}
 	kc.roots, kc.cpuBy = w.roots, w.cpuBy
@@ -710,12 +764,12 @@ func (a *Analyzer) finishChains(r *Report) {
 			continue
 		}
 		var roots [nRootKinds]int64
-		cpu := map[int32]int64{}
+		var cpu []cpuShare
 		var total int64
 		for k, ns := range m {
 			total += ns
 			if k.kind == rootCPU {
-				cpu[k.task] += ns
+				cpu = append(cpu, cpuShare{k.task, ns}) // (one key per goroutine)
 			}
 			roots[k.kind] += ns
 		}
@@ -726,10 +780,11 @@ func (a *Analyzer) finishChains(r *Report) {
 
 // rootShares sums roots by kind and, for cpu, by the goroutine's entry
 // function; largest first.
-func (a *Analyzer) rootShares(roots [nRootKinds]int64, cpu map[int32]int64, total int64) []RootShare {
+func (a *Analyzer) rootShares(roots [nRootKinds]int64, cpu []cpuShare, total int64) []RootShare {
 	out := []RootShare{}
 	byFn := map[string]int64{}
-	for x, ns := range cpu {
+	for _, cs := range cpu {
+		x, ns := cs.task, cs.ns
 		fn := "other goroutines"
 		if x >= 0 {
 			fn = a.fn(x)
