@@ -72,36 +72,39 @@ type seg struct {
 	worker     uint8 // segRun: the P
 }
 
-// chainTask is a goroutine's history and its state now.
+// chainTask is a goroutine's history and its state now. (Its fields are
+// laid out widest first: 152 bytes, not the 192 of their order by
+// meaning, for each of the 140,000 goroutines of the corpus's stacks trace.)
 type chainTask struct {
-	ring    []seg // oldest at head once full
-	head    int
-	dropped bool  // intervals were dropped (ring bound or horizon)
-	first   int64 // the time of its first record
-	seen    bool
-	latest  int64 // the time of its latest record
+	ring []seg // oldest at head once full
+	head int
 
-	running  bool
+	first    int64 // the time of its first record
+	latest   int64 // the time of its latest record
 	runStart int64
-	worker   uint8
-
-	off      bool // off a P since offSince (it ran before)
-	offSince int64
-	woke     bool // woken at wakeT by waker since it went off
-	wakeT    int64
-	waker    int32
-	pend     bool // a TaskPending (pendStart, pendGroup) for the current block
-	pendSys  bool // ... of a syscall
-	pendBI   int32
+	offSince int64 // off a P since offSince (it ran before): see off
+	wakeT    int64 // woken at wakeT by waker since it went off: see woke
 	pendS    int64
 	pendT    int64
-	pendG    int32
 
 	// CPU time of its runs that chains blamed on it, waiting for the
 	// stack of its next block (the profile's frames for it): the sums by
 	// the waiting goroutine's group are not needed, only the total.
 	owedNS, owedN int64
 	owedRefs      []linkRef
+
+	waker  int32
+	pendBI int32
+	pendG  int32
+
+	dropped bool // intervals were dropped (ring bound or horizon)
+	seen    bool
+	running bool
+	worker  uint8
+	off     bool // off a P since offSince (it ran before)
+	woke    bool // woken at wakeT by waker since it went off
+	pend    bool // a TaskPending (pendStart, pendGroup) for the current block
+	pendSys bool // ... of a syscall
 }
 
 // linkRef is a kept chain's cpu link waiting for a stack.
