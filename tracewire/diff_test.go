@@ -14,21 +14,38 @@ import (
 )
 
 // describe renders what the converter reads of an event, stacks as frame
-// strings, so that the two paths can be compared.
-func describe(e *Event) string {
+// strings, so that the two paths can be compared. stacks caches the
+// rendering of the generation's stacks (nil: none): rendered frame by
+// frame for every event, the stacks were most of TestSameEvents' time on
+// traces of deep stacks (the runtime tests' took 6 minutes of CPU). A
+// handle stands for its stack while its generation lasts, and a
+// generation begins with a Sync: the cache is cleared there.
+func describe(e *Event, stacks map[Stack]string) string {
+	render := func(s Stack) string {
+		if stacks == nil {
+			return frames(s)
+		}
+		f, ok := stacks[s]
+		if !ok {
+			f = frames(s)
+			stacks[s] = f
+		}
+		return f
+	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "%d k%d", e.Time, e.Kind)
 	switch e.Kind {
 	case KindSync:
+		clear(stacks)
 		if e.Clock != nil {
 			fmt.Fprintf(&b, " clock=%d/%d/%d", e.Clock.Trace, e.Clock.Mono, e.Clock.Wall.UnixNano())
 		}
 	case KindGo, KindProc:
 		fmt.Fprintf(&b, " g=%d p=%d %d->%d cur=%d/%d r=%q", e.G, e.P, e.From, e.To, e.CurG, e.CurP, e.Reason)
 		if e.Kind == KindGo {
-			fmt.Fprintf(&b, " ts=%v", frames(e.TStack))
+			fmt.Fprintf(&b, " ts=%v", render(e.TStack))
 			if e.From == uint8(exptrace.GoNotExist) {
-				fmt.Fprintf(&b, " s=%v", frames(e.Stack))
+				fmt.Fprintf(&b, " s=%v", render(e.Stack))
 			}
 		}
 	}
@@ -59,14 +76,15 @@ type events interface {
 
 // expSource reads a trace with x/exp's parser (a panic in it is an error).
 type expSource struct {
-	r    *exptrace.Reader
-	e    Event
-	fail error
-	done bool
+	r      *exptrace.Reader
+	e      Event
+	stacks map[Stack]string
+	fail   error
+	done   bool
 }
 
 func newExpSource(r io.Reader) *expSource {
-	s := &expSource{}
+	s := &expSource{stacks: map[Stack]string{}}
 	func() {
 		defer func() {
 			if p := recover(); p != nil {
@@ -97,7 +115,7 @@ func (s *expSource) next() (desc string, ok bool) {
 		return "", false
 	}
 	FromExpEvent(&ev, &s.e)
-	return describe(&s.e), true
+	return describe(&s.e, s.stacks), true
 }
 
 func (s *expSource) err() error { return s.fail }
@@ -105,14 +123,15 @@ func (s *expSource) err() error { return s.fail }
 // wireSource reads a trace with the decoder, from a stream (NewDecoder) or
 // a file (NewFileDecoder); off is where it stopped once it has ended.
 type wireSource struct {
-	d    *Decoder
-	fail error
-	off  int64
-	done bool
+	d      *Decoder
+	stacks map[Stack]string
+	fail   error
+	off    int64
+	done   bool
 }
 
 func newWireSource(d *Decoder, err error) *wireSource {
-	return &wireSource{d: d, fail: err, done: err != nil}
+	return &wireSource{d: d, stacks: map[Stack]string{}, fail: err, done: err != nil}
 }
 
 func (s *wireSource) next() (string, bool) {
@@ -127,7 +146,7 @@ func (s *wireSource) next() (string, bool) {
 		s.off, s.done = s.d.Offset(), true
 		return "", false
 	}
-	return describe(e), true
+	return describe(e, s.stacks), true
 }
 
 func (s *wireSource) err() error { return s.fail }
