@@ -8,7 +8,7 @@ BUSY := testdata/traces/busy.trace
 test:
 	$(GO) vet ./...
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { echo "gofmt needed:"; gofmt -l $$(git ls-files '*.go'); exit 1; }
-	$(GO) test -race ./...
+	$(GO) test -race -timeout 30m ./...
 
 # The main job on a bundled trace: wakeshim report on the trace and the
 # goroutineleak profile of testdata/leaks' reproducer of etcd's bug 7443
@@ -85,6 +85,7 @@ bench: $(BUSY) corpus
 	$(GO) run ./shim/internal/httpbench -rounds 5 -phase 10s -modes off,on
 	$(GO) run ./attach/internal/attachbench -rounds 3 -phase 10s
 	$(GO) test -run '^$$' -bench . -benchmem ./format ./analyze
+	$(GO) test -run '^$$' -bench . -benchtime 3x -timeout 30m ./fleet
 
 # The two parsers' differential tests (tracewire's TestSameEvents: the
 # same events; convert's TestDifferential: the same records) on every

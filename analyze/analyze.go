@@ -128,7 +128,11 @@ type task struct {
 	// often wakes it again (saves the pairs map on the hot path).
 	lastPairWaker, lastPair int32
 
-	wakeParked  int16
+	wakeParked int16
+	// wakeWorker is the P the wake put it on; wakeBusy, that P was
+	// running a goroutine then.
+	wakeWorker  uint8
+	wakeBusy    bool
 	ranAfter    bool // a PollStart since the latest block's last record
 	spawned     bool // its TaskSpawn is in the records (for the verdicts)
 	hasLastWak  bool
@@ -179,6 +183,8 @@ type workerState struct {
 	runTask        int32
 	parked         bool
 	parkSince      int64
+	lastPark       int64 // the time of its last WorkerPark, if parkSeen
+	parkSeen       bool
 	busy, parkedNS int64
 	polls          int64
 }
@@ -210,16 +216,29 @@ type Analyzer struct {
 	lastT                       int64
 	tl                          timeline
 	slow                        slowWakes
-	order                       []int32 // groups in report order, after Report
-	ch                          chainState
+	// closureNames caches fn's names of anonymous functions' goroutines.
+	closureNames map[int32]string
+	order        []int32 // groups in report order, after Report
+	ch           chainState
 }
 
+// slowWakes counts the wakes that waited at least SlowWake to run while a
+// P was parked, by cause (docs/report.md, "slow_wake"): behind, those
+// that ran on the P they were woken onto, which had kept running since
+// the wake (queued behind the goroutines running there: the woken
+// goroutine sits in that P's run queue, where an idle P's thread may not
+// take it); free, the others (a P was free and no thread ran the
+// goroutine: the machine's CPUs busy with other threads or processes, or
+// a CPU limit). big counts those of at least 10 x SlowWake.
 type slowWakes struct {
-	count  int64
-	max    int64
-	task   int32
-	ts     int64
-	parked int16
+	count        int64
+	behind, free int64
+	big          int64
+	max          int64
+	task         int32
+	ts           int64
+	parked       int16
+	maxBehind    bool
 }
 
 // New returns an Analyzer.
@@ -282,6 +301,7 @@ func (a *Analyzer) Add(ev *records.Event) {
 			w.parked, w.parkSince = true, ev.T
 			a.parkedN++
 		}
+		w.lastPark, w.parkSeen = ev.T, true
 	case format.CodeWorkerUnpark:
 		w := &a.workers[ev.Worker]
 		w.seen = true
@@ -314,8 +334,18 @@ func (a *Analyzer) pollStart(ev *records.Event) {
 		if lat >= int64(a.cfg.SlowWake) && t.wakeParked > 0 {
 			s := &a.slow
 			s.count++
+			tw := &a.workers[t.wakeWorker]
+			behind := t.wakeBusy && ev.Worker == t.wakeWorker && (!tw.parkSeen || tw.lastPark < t.wakeT)
+			if behind {
+				s.behind++
+			} else {
+				s.free++
+			}
+			if lat >= 10*int64(a.cfg.SlowWake) {
+				s.big++
+			}
 			if lat > s.max {
-				s.max, s.task, s.ts, s.parked = lat, ti, t.wakeT, t.wakeParked
+				s.max, s.task, s.ts, s.parked, s.maxBehind = lat, ti, t.wakeT, t.wakeParked, behind
 			}
 		}
 	}
@@ -373,6 +403,7 @@ func (a *Analyzer) wake(ev *records.Event) {
 	}
 	if !t.wakePending { // the first wake since it last ran counts
 		t.wakePending, t.wakeT, t.wakePair, t.wakeParked = true, ev.T, pi, a.parkedN
+		t.wakeWorker, t.wakeBusy = ev.Worker, a.workers[ev.Worker].running
 	}
 	if wi != 0 {
 		// Distinct goroutines woken by wi within HerdWindow of the first.
@@ -491,7 +522,23 @@ func (a *Analyzer) fn(ti int32) string {
 	// Its entry: from the spawn location, or the outermost frame of a
 	// block's stack; an old-style location names only the creator.
 	if entry, ok := records.Entry(t.loc); ok {
-		return ShortFunc(entry)
+		fn := ShortFunc(entry)
+		if !isClosure(fn) {
+			return fn
+		}
+		// An anonymous function: named with its go statement, as a dump
+		// names it, so that main.main.func1 tells which goroutine it is
+		// (cached: the aggregations ask once per block).
+		if n, ok := a.closureNames[ti]; ok {
+			return n
+		}
+		_, createdAt := creation(t.loc)
+		n := DisplayName(fn, createdAt)
+		if a.closureNames == nil {
+			a.closureNames = map[int32]string{}
+		}
+		a.closureNames[ti] = n
+		return n
 	}
 	if t.entry != "" {
 		return ShortFunc(t.entry)
@@ -504,6 +551,19 @@ func (a *Analyzer) fn(ti int32) string {
 	}
 	return "g" + strconv.FormatUint(uint64(t.id), 10)
 }
+
+// isClosure reports whether fn is a function literal's name as the
+// compiler spells it: "main.main.func1", "pkg.(*T).m.func2.1", or a go
+// statement's wrapper "main.main.gowrap1".
+func isClosure(fn string) bool {
+	i := strings.LastIndex(fn, ".func")
+	if j := strings.LastIndex(fn, ".gowrap"); j > i {
+		return j+len(".gowrap") < len(fn) && isDigit(fn[j+len(".gowrap")])
+	}
+	return i > 0 && i+len(".func") < len(fn) && isDigit(fn[i+len(".func")])
+}
+
+func isDigit(c byte) bool { return '0' <= c && c <= '9' }
 
 // funcName names a goroutine from its spawn location: its entry function
 // without the package path; for an old-style location (the creator's

@@ -155,6 +155,11 @@ func TestFindings(t *testing.T) {
 	require.Contains(t, kinds, "slow_wake")
 	assert.Equal(t, int64(530e3), kinds["slow_wake"].Numbers["max_ns"])
 	assert.Equal(t, int64(1), kinds["slow_wake"].Numbers["parked_workers"])
+	// g9 was not running on a P: a P free and no thread ran g20. One slow
+	// wake of 4, 530µs: info.
+	assert.Equal(t, int64(1), kinds["slow_wake"].Numbers["free"])
+	assert.Equal(t, int64(0), kinds["slow_wake"].Numbers["behind"])
+	assert.Equal(t, "info", kinds["slow_wake"].Severity)
 	require.Contains(t, kinds, "queue")
 	assert.Equal(t, int64(4), kinds["queue"].Numbers["goroutines"])
 }
@@ -310,5 +315,69 @@ func TestFixedWindow(t *testing.T) {
 	assert.Equal(t, int64(6e6), r.Timeline.EndNS)
 	for _, w := range r.Timeline.Wakes {
 		assert.True(t, w.TS >= 5e6 && w.TS < 6e6)
+	}
+}
+
+// TestSlowWakeCauses: a wake whose goroutine ran on the P it was woken
+// onto, after the waker kept running there, is "behind"; one that ran
+// elsewhere (or with its P idle) "free". A warning only when at least 1%
+// of the wakes (and 10) waited 10 x -slow-wake or more.
+func TestSlowWakeCauses(t *testing.T) {
+	for _, tc := range []struct {
+		name              string
+		lat               uint32 // µs from wake to run
+		runOn             uint8  // the P the woken goroutine runs on
+		behind, free, big int64
+		sev               string
+		others            int // quick wakes beside the 12 slow ones
+	}{
+		{name: "behind, big, 12 of 12", lat: 15000, runOn: 0, behind: 12, big: 12, sev: "warning"},
+		{name: "free, big, 12 of 12", lat: 15000, runOn: 2, free: 12, big: 12, sev: "warning"},
+		{name: "behind, small", lat: 2000, runOn: 0, behind: 12, sev: "info"},
+		{name: "big but rare: 12 of 1212", lat: 15000, runOn: 0, behind: 12, big: 12, sev: "info", others: 1200},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFeed(t, Config{})
+			// P1 parked all along; the waker g9 runs on P0 throughout.
+			f.add(format.Record{Code: format.CodeWorkerPark, TS: 0, Worker: 1}, nil, "")
+			f.add(format.Record{Code: format.CodePollStart, TS: 1, Worker: 0, Task: 9}, nil, "main.waker")
+			ts := uint32(10)
+			for i := range 12 {
+				g := uint32(100 + i)
+				f.add(format.Record{Code: format.CodeWakeEvent, TS: ts, Waker: 9, Task: g, Worker: 0}, nil, "")
+				// The woken goroutine runs lat later, on runOn (P0: after
+				// the waker's poll there ends).
+				if tc.runOn == 0 {
+					f.add(format.Record{Code: format.CodePollEnd, TS: ts + tc.lat - 1, Worker: 0}, nil, "")
+				}
+				f.add(format.Record{Code: format.CodePollStart, TS: ts + tc.lat, Worker: tc.runOn, Task: g}, nil, "main.woken")
+				f.add(format.Record{Code: format.CodePollEnd, TS: ts + tc.lat + 1, Worker: tc.runOn}, nil, "")
+				if tc.runOn == 0 {
+					f.add(format.Record{Code: format.CodePollStart, TS: ts + tc.lat + 2, Worker: 0, Task: 9}, nil, "main.waker")
+				}
+				ts += tc.lat + 10
+			}
+			for i := range tc.others {
+				g := uint32(1000 + i)
+				f.add(format.Record{Code: format.CodeWakeEvent, TS: ts, Waker: 9, Task: g, Worker: 0}, nil, "")
+				f.add(format.Record{Code: format.CodePollStart, TS: ts + 1, Worker: 3, Task: g}, nil, "main.woken")
+				f.add(format.Record{Code: format.CodePollEnd, TS: ts + 2, Worker: 3}, nil, "")
+				ts += 10
+			}
+			r := f.a.Report(int64(ts+10) * 1000)
+			var sw *Finding
+			for i := range r.Findings {
+				if r.Findings[i].Kind == "slow_wake" {
+					sw = &r.Findings[i]
+				}
+			}
+			require.NotNil(t, sw, "%+v", r.Findings)
+			assert.Equal(t, int64(12), sw.Numbers["count"])
+			assert.Equal(t, tc.behind, sw.Numbers["behind"])
+			assert.Equal(t, tc.free, sw.Numbers["free"])
+			assert.Equal(t, tc.big, sw.Numbers["over_10x"])
+			assert.Equal(t, int64(12+tc.others), sw.Numbers["wakes"])
+			assert.Equal(t, tc.sev, sw.Severity, sw.Text)
+		})
 	}
 }

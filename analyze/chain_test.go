@@ -138,7 +138,7 @@ func TestChainMutex(t *testing.T) {
 	assert.Equal(t, "timer", g.Roots[0].Kind)
 	assert.InDelta(t, 100*fx.SleepMS/fx.WaitMS, g.Roots[0].Percent, 8)
 	assert.Equal(t, "cpu", g.Roots[1].Kind)
-	assert.Equal(t, "main.mutex.func1.3", g.Roots[1].Func)
+	assert.Equal(t, "main.mutex.func1.3 created at main.go:184", g.Roots[1].Func, "an anonymous function named with its go statement")
 }
 
 func TestChainFanout(t *testing.T) {

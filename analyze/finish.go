@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -284,11 +285,25 @@ func (a *Analyzer) findings(r *Report, end int64) {
 	}
 	// Slow wakes while a P was parked.
 	if s := a.slow; s.count > 0 {
-		r.Findings = append(r.Findings, Finding{Kind: "slow_wake", Severity: "warning",
-			Text: fmt.Sprintf("%d wake(s) waited at least %s to run while a P was parked; the longest, %s for %s at %s (%d P(s) parked)",
-				s.count, FmtNS(int64(a.cfg.SlowWake)), FmtNS(s.max), a.name(s.task), FmtNS(s.ts), s.parked),
+		// A warning only when the delays are big and not rare: at least
+		// 1% of all wakes (and 10) waited 10 x -slow-wake or more with a
+		// P free, a p99 wake-to-run latency that long. A few ms now and
+		// then on a busy machine is the machine's, not the program's.
+		sev := "info"
+		if s.big >= 10 && s.big*100 >= a.wakes {
+			sev = "warning"
+		}
+		cause := "behind the goroutine running on its P"
+		if !s.maxBehind {
+			cause = "a P free but no thread to run it"
+		}
+		r.Findings = append(r.Findings, Finding{Kind: "slow_wake", Severity: sev,
+			Text: fmt.Sprintf("%d of %d wake(s) (%s) waited at least %s to run while a P was parked: %d behind the goroutine running on their P, %d with a P free but no thread to run them (CPUs busy elsewhere, or a CPU limit); %d of %s or more; the longest, %s for %s at %s (%d P(s) parked, %s)",
+				s.count, a.wakes, pctOf(s.count, a.wakes), FmtNS(int64(a.cfg.SlowWake)), s.behind, s.free,
+				s.big, FmtNS(10*int64(a.cfg.SlowWake)), FmtNS(s.max), a.name(s.task), FmtNS(s.ts), s.parked, cause),
 			Numbers: map[string]int64{"count": s.count, "max_ns": s.max, "task_id": int64(a.tasks.at(s.task).id),
-				"ts_ns": s.ts, "parked_workers": int64(s.parked)}})
+				"ts_ns": s.ts, "parked_workers": int64(s.parked), "behind": s.behind, "free": s.free,
+				"over_10x": s.big, "wakes": a.wakes}})
 	}
 	// Queues: many goroutines blocked at once on one stack.
 	n := 0
@@ -354,4 +369,12 @@ func FmtNS(ns int64) string {
 		return fmt.Sprintf("%.1fs", float64(ns)/1e9)
 	}
 	return d.Round(time.Second).String()
+}
+
+// pctOf is n/of as a percentage with one decimal ("2.4%").
+func pctOf(n, of int64) string {
+	if of <= 0 {
+		return "0%"
+	}
+	return strconv.FormatFloat(100*float64(n)/float64(of), 'f', 1, 64) + "%"
 }

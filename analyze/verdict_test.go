@@ -253,6 +253,14 @@ func TestLeakVerdictsNatsServer(t *testing.T) {
 		assert.Equal(t, "info", v.Severity, "%s %s: %v", v.Name, v.Verdict, v.Evidence)
 	}
 	assert.Equal(t, 0, r.VerdictSummary.Warnings)
+	// Nor any other warning: its 160 slow wakes (2.4%, the longest
+	// 8.6ms, a loaded 2-core machine) are info.
+	var slow bool
+	for _, f := range r.Findings {
+		assert.Equal(t, "info", f.Severity, "%s: %s", f.Kind, f.Text)
+		slow = slow || f.Kind == "slow_wake"
+	}
+	assert.True(t, slow, "the slow wakes are still reported, as info")
 	var writers int
 	for _, f := range r.VerdictSummary.IdleByFunc {
 		if f.Func == "server.(*client).writeLoop" {

@@ -243,7 +243,7 @@ func TestBrowserChains(t *testing.T) {
 	}
 	require.GreaterOrEqual(t, lock, 0, "the chain of the lock's wait")
 	got := selectChain(t, p, rep, lock)
-	assert.Equal(t, "roots: 80% timer, 20% CPU in main.mutex.func1.3, <1% other", got.Roots)
+	assert.Equal(t, "roots: 80% timer, 20% CPU in main.mutex.func1.3 created at main.go:184, <1% other", got.Roots)
 	var texts []string
 	for _, lb := range got.Shares {
 		texts = append(texts, lb[1])

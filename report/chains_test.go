@@ -42,6 +42,6 @@ func TestRootProfile(t *testing.T) {
 	var text bytes.Buffer
 	WriteText(&text, rep, 100, 10)
 	assert.Contains(t, text.String(), "WAKE CHAINS")
-	assert.Contains(t, text.String(), "main.mutex.func1.3 ran 5.00ms on P")
+	assert.Contains(t, text.String(), "main.mutex.func1.3 created at main.go:184 ran 5.00ms on P")
 	assert.Contains(t, text.String(), "slept 20.1ms at time.Sleep (timer)")
 }

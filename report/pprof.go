@@ -2,6 +2,7 @@ package report
 
 import (
 	"io"
+	"strings"
 
 	"github.com/google/pprof/profile"
 
@@ -59,6 +60,11 @@ func (b *profileBuilder) loc(frame string) *profile.Location {
 		return l
 	}
 	f, _ := dump.ParseFrame(frame)
+	if strings.HasPrefix(frame, "[") {
+		// A pseudo-frame is a name, whole: "[cpu] main.main.func1 created
+		// at main.go:84" is not a frame at main.go:84.
+		f = dump.Frame{Func: frame}
+	}
 	fk := f.Func + "\x00" + f.File
 	fn, ok := b.funcs[fk]
 	if !ok {

@@ -35,6 +35,7 @@ import (
 
 	"github.com/wakeshim/wakeshim/convert"
 	"github.com/wakeshim/wakeshim/internal/live"
+	"github.com/wakeshim/wakeshim/internal/metrics"
 	"github.com/wakeshim/wakeshim/internal/rotate"
 	"github.com/wakeshim/wakeshim/shim/internal/budget"
 )
@@ -98,6 +99,11 @@ type Session struct {
 	statsMu sync.Mutex
 	stats   Stats
 	err     error // the worker's final error
+
+	// tracker counts the records for the metrics as the worker writes
+	// them; metrics serves them (nil without Config.Metrics).
+	tracker *metrics.Tracker
+	metrics *metricsServer
 }
 
 // chunk is a run of consecutive complete generations of the trace, as the
@@ -196,6 +202,7 @@ func Start(cfg Config) (*Session, error) {
 		workerDone: make(chan struct{}),
 		own:        map[exptrace.GoID]bool{},
 		reported:   map[string]bool{},
+		tracker:    metrics.New(cfg.Interval), // (the converter's refresh step, worker.housekeep)
 	}
 	r := &recorder{s: s, start: newFlightRecorder(cfg.Interval), dutyCycle: !math.IsInf(cfg.Budget, 1), epoch: 1}
 	if fr, err := r.start(); err != nil {
@@ -213,7 +220,7 @@ func Start(cfg Config) (*Session, error) {
 	}
 	var lv live.Ops
 	ccfg.Live = &lv
-	c, err := convert.New(ccfg, out)
+	c, err := convert.New(ccfg, s.tracker.Wrap(out))
 	if err != nil {
 		r.close(time.Now())
 		return nil, fmt.Errorf("shim: %w", err)
@@ -222,6 +229,7 @@ func Start(cfg Config) (*Session, error) {
 	// The labels show the shim's own CPU in the host's CPU profiles.
 	go pprof.Do(context.Background(), pprof.Labels("wakeshim", "snapshot"), func(context.Context) { s.snapshotLoop(r) })
 	go pprof.Do(context.Background(), pprof.Labels("wakeshim", "worker"), func(context.Context) { w.run() })
+	s.startMetrics()
 	active = s
 	return s, nil
 }
@@ -272,6 +280,9 @@ func (s *Session) Stop() error {
 		active = nil
 	}
 	activeMu.Unlock()
+	if s.metrics != nil {
+		s.metrics.close()
+	}
 	if len(abandoned) > 0 {
 		err := fmt.Errorf("shim: Stop gave up after %v: %s abandoned (the records not yet flushed may be lost)", timeout, strings.Join(abandoned, " and "))
 		s.report("%v", err)

@@ -6,6 +6,7 @@
 //	wakeshim report [flags] INPUT...        where goroutines wait, who wakes whom, latency, Ps, findings
 //	wakeshim dumpdiff [flags] RECORDS... DUMP  records against a goroutine dump
 //	wakeshim attach [flags] URL             records from a program serving net/http/pprof
+//	wakeshim ship -to URL -service NAME INPUT...  records into ClickHouse, for a fleet
 //	wakeshim help [COMMAND]
 //
 // Each subcommand is a package under internal/ with a Run function, one
@@ -22,6 +23,7 @@ import (
 	"github.com/wakeshim/wakeshim/cmd/wakeshim/convertcmd"
 	"github.com/wakeshim/wakeshim/cmd/wakeshim/dumpdiffcmd"
 	"github.com/wakeshim/wakeshim/cmd/wakeshim/reportcmd"
+	"github.com/wakeshim/wakeshim/cmd/wakeshim/shipcmd"
 )
 
 // command is one subcommand.
@@ -53,6 +55,11 @@ var commands = []command{
 			return attachcmd.Run(n, a, out, errw)
 		},
 		attachcmd.Usage},
+	{"ship", "load records into ClickHouse, for reports over a fleet of instances",
+		func(n string, a []string, _ io.Reader, out, errw io.Writer) int {
+			return shipcmd.Run(n, a, out, errw)
+		},
+		shipcmd.Usage},
 }
 
 func main() {

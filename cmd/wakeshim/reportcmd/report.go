@@ -24,6 +24,7 @@ import (
 )
 
 const usage = `usage: %s [flags] INPUT...
+       %[1]s -from URL -service NAME [-instance ID] [-since 1h] [-until TIME] [flags]
 
 Reads wakeshim records and answers: where goroutines wait (blocks grouped by
 wait reason and stack, with who woke them), who wakes whom, how long a woken
@@ -37,6 +38,13 @@ runtime's proof of leaks: /debug/pprof/goroutineleak, in pb.gz or debug=1 or
 debug=2 text), and such profiles in a directory (*.leak.txt, *.leak.pb.gz,
 *goroutineleak*), prove the "leaked" verdicts of the goroutines still blocked
 at the end.
+
+With -from, the report is over the records shipped to ClickHouse (wakeshim
+ship) by every instance of a service, or one instance; ClickHouse does the
+grouping (docs/fleet.md). It has the totals, the wait groups (with on how many
+instances each occurs), the wake edges and the latency; not the verdicts,
+chains, timeline, Ps or findings, which need the records in time order;
+-pprof writes the pending profile alone (from the groups).
 
 Text goes to standard output (100 columns; -wide for more); -json, -pprof and
 -html write the other forms (docs/report.md documents every JSON field).
@@ -54,6 +62,8 @@ type options struct {
 	top                        int
 	chains                     int
 	window                     string
+	from, service, instance    string
+	since, until               string
 	cfg                        analyze.Config
 	conv                       convert.Config
 }
@@ -80,6 +90,11 @@ func Run(name string, args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&o.window, "window", "", "the timeline's window `START:END` on the time line (e.g. 1.2s:1.3s; default: the -window-len with the most wakes)")
 	fs.DurationVar(&o.cfg.WindowLen, "window-len", 100*time.Millisecond, "length of the default timeline window")
 	fs.DurationVar(&o.conv.Threshold, "threshold", convert.DefaultThreshold, "for trace inputs: shortest block reported as pending")
+	fs.StringVar(&o.from, "from", "", "report over the records shipped to ClickHouse at `URL` (e.g. http://127.0.0.1:8123/?database=wakeshim) instead of INPUTs")
+	fs.StringVar(&o.service, "service", "", "with -from: the service `NAME`")
+	fs.StringVar(&o.instance, "instance", "", "with -from: only this instance `ID` (default: all)")
+	fs.StringVar(&o.since, "since", "", "with -from: records since `WHEN`, a duration before now (1h) or an RFC 3339 time")
+	fs.StringVar(&o.until, "until", "", "with -from: records until `WHEN`, a duration before now or an RFC 3339 time")
 	if code, ok := cliflags.Parse(fs, Usage(name), args); !ok {
 		return code
 	}
@@ -87,6 +102,9 @@ func Run(name string, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, name+": "+format+"\n", a...)
 		fmt.Fprintf(stderr, "usage: %s [flags] INPUT... (%s -h for help)\n", name, name)
 		return 2
+	}
+	if o.from != "" || o.service != "" || o.instance != "" || o.since != "" || o.until != "" {
+		return runFrom(name, fs.Args(), &o, stdout, stderr, usageErr)
 	}
 	if fs.NArg() == 0 {
 		return usageErr("no input")

@@ -236,3 +236,32 @@ func TestHTMLPage(t *testing.T) {
 	assert.True(t, strings.Contains(strings.ToLower(string(b)), "<html"), "not a page")
 	assert.True(t, strings.Contains(string(b), `"main.consumer `), "the report's data is not in the page")
 }
+
+// TestRootProfileOpens: the root-cause profile of the planted pipeline
+// (c sleeps 20ms, then computes 10ms, four times) opens in go tool
+// pprof, with the waits blamed on the timer and on c's CPU, and the root
+// kind as a tag.
+func TestRootProfileOpens(t *testing.T) {
+	dir := t.TempDir()
+	_, stderr, code := runCmd(t, "-q", "-pprof", dir, filepath.Join("..", "..", "..", "testdata", "traces", "chains-pipeline.trace"))
+	require.Equal(t, 0, code, stderr)
+	goTool, err := exec.LookPath("go")
+	if err != nil {
+		goTool = filepath.Join(build.Default.GOROOT, "bin", "go")
+	}
+	prof := filepath.Join(dir, "roots.pb.gz")
+	out, err := exec.Command(goTool, "tool", "pprof", "-top", prof).CombinedOutput()
+	require.NoError(t, err, "%s", out)
+	assert.Contains(t, string(out), "Type: delay")
+	assert.Regexp(t, `\[sleep\]`, string(out))
+	assert.Regexp(t, `\[cpu\] main\.pipeline\.func1\.1 created at main\.go:\d+`, string(out), "an anonymous function named with its go statement")
+	out, err = exec.Command(goTool, "tool", "pprof", "-tags", prof).CombinedOutput()
+	require.NoError(t, err, "%s", out)
+	assert.Regexp(t, `root: Total`, string(out))
+	assert.Regexp(t, `\): timer`, string(out))
+	assert.Regexp(t, `\): cpu`, string(out))
+	out, err = exec.Command(goTool, "tool", "pprof", "-top", "-tagfocus", "root=cpu", prof).CombinedOutput()
+	require.NoError(t, err, "%s", out)
+	assert.Contains(t, string(out), "main.pipeline.func1.1")
+	assert.NotContains(t, string(out), "[sleep]")
+}

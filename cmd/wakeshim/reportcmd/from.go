@@ -1,0 +1,136 @@
+package reportcmd
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"time"
+
+	"github.com/wakeshim/wakeshim/analyze"
+	"github.com/wakeshim/wakeshim/fleet"
+	"github.com/wakeshim/wakeshim/report"
+)
+
+// runFrom is `wakeshim report -from URL`: the report over the records of
+// a fleet in ClickHouse.
+func runFrom(name string, args []string, o *options, stdout, stderr io.Writer, usageErr func(string, ...any) int) int {
+	start := time.Now()
+	switch {
+	case o.from == "":
+		return usageErr("-service, -instance, -since and -until go with -from URL")
+	case o.service == "":
+		return usageErr("-from needs -service NAME")
+	case len(args) > 0:
+		return usageErr("-from reads ClickHouse, not INPUTs (%s)", args[0])
+	case o.jsonOut == "-" && o.htmlOut == "-":
+		return usageErr("-json - and -html -: only one of them can go to standard output")
+	}
+	now := time.Now()
+	var opt fleet.ReportOptions
+	opt.Service, opt.Instance, opt.Top = o.service, o.instance, max(o.top, 1000)
+	for _, f := range []struct {
+		flag, v string
+		t       *time.Time
+	}{{"-since", o.since, &opt.Since}, {"-until", o.until, &opt.Until}} {
+		if f.v == "" {
+			continue
+		}
+		if d, err := time.ParseDuration(f.v); err == nil && d >= 0 {
+			*f.t = now.Add(-d)
+		} else if t, err := time.Parse(time.RFC3339Nano, f.v); err == nil {
+			*f.t = t
+		} else {
+			return usageErr("%s %q: want a duration before now (1h) or an RFC 3339 time", f.flag, f.v)
+		}
+	}
+	if !opt.Since.IsZero() && !opt.Until.IsZero() && !opt.Until.After(opt.Since) {
+		return usageErr("-until is not after -since")
+	}
+	c, err := fleet.NewClient(o.from)
+	if err != nil {
+		return usageErr("-from: %v", err)
+	}
+	c.Retries = 2
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	rep, spreads, err := fleet.Report(ctx, c, opt)
+	if err != nil {
+		fmt.Fprintf(stderr, "%s: %v\n", name, err)
+		return 1
+	}
+	if err := writeFrom(rep, spreads, o, stdout); err != nil {
+		fmt.Fprintf(stderr, "%s: %v\n", name, err)
+		return 1
+	}
+	if !o.quiet {
+		fmt.Fprintf(stderr, "%s: %s: %d file(s) of %d instance(s), %d records, %d wakes, %d blocks in %d groups, %v\n",
+			name, c.URL(), len(rep.Inputs), instances(spreads), rep.Records, rep.WakesTotal, rep.PendingTotal, len(rep.Pending),
+			time.Since(start).Round(time.Millisecond))
+	}
+	return 0
+}
+
+func instances(s []fleet.Spread) int {
+	if len(s) == 0 {
+		return 0
+	}
+	return s[0].Of
+}
+
+func writeFrom(rep *analyze.Report, spreads []fleet.Spread, o *options, stdout io.Writer) error {
+	var data []byte
+	var err error
+	if o.jsonOut != "" || o.htmlOut != "" {
+		if data, err = report.JSON(rep); err != nil {
+			return err
+		}
+	}
+	if o.jsonOut != "" {
+		if err := writeOut(o.jsonOut, stdout, func(w io.Writer) error { _, err := w.Write(data); return err }); err != nil {
+			return err
+		}
+	}
+	if o.pprofDir != "" {
+		// The pending profile, from the groups ClickHouse made: the
+		// latency and root-cause profiles need the records in time order.
+		if err := os.MkdirAll(o.pprofDir, 0o755); err != nil {
+			return err
+		}
+		if err := writeOut(filepath.Join(o.pprofDir, "pending.pb.gz"), nil, func(w io.Writer) error {
+			return report.WritePendingProfile(w, analyze.GroupSamples(rep))
+		}); err != nil {
+			return err
+		}
+	}
+	if o.jsonOut != "-" && o.htmlOut != "-" {
+		width := 100
+		if o.wide {
+			width = 0
+		}
+		var buf bytes.Buffer
+		report.WriteText(&buf, rep, width, o.top)
+		if len(spreads) > 0 {
+			fmt.Fprintf(&buf, "\nWAIT GROUPS BY INSTANCE (the groups above, in their order)\n")
+			fmt.Fprintf(&buf, "  #   ON INSTANCES  STILL BLOCKED ON\n")
+			for i, s := range spreads {
+				if i == o.top {
+					break
+				}
+				fmt.Fprintf(&buf, "  %-3d %-13s %d\n", i+1, fmt.Sprintf("%d of %d", s.Instances, s.Of), s.StillBlockedOn)
+			}
+		}
+		if _, err := stdout.Write(buf.Bytes()); err != nil {
+			return err
+		}
+	}
+	if o.htmlOut != "" {
+		if err := writeOut(o.htmlOut, stdout, func(w io.Writer) error { return writeHTML(w, data) }); err != nil {
+			return fmt.Errorf("-html %s: %w", o.htmlOut, err)
+		}
+	}
+	return nil
+}

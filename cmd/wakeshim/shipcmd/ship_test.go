@@ -1,0 +1,179 @@
+package shipcmd
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"regexp"
+	"testing"
+
+	"github.com/google/pprof/profile"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/wakeshim/wakeshim/analyze"
+	"github.com/wakeshim/wakeshim/cmd/wakeshim/reportcmd"
+	"github.com/wakeshim/wakeshim/fleet"
+	"github.com/wakeshim/wakeshim/internal/chserver"
+)
+
+func runCmd(args ...string) (stdout, stderr string, code int) {
+	var o, e bytes.Buffer
+	code = Run("wakeshim ship", args, &o, &e)
+	return o.String(), e.String(), code
+}
+
+var trace = filepath.Join("..", "..", "..", "testdata", "traces", "flightrec.trace")
+
+func TestUsage(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{nil, "no -to URL"},
+		{[]string{"-to", "http://127.0.0.1:1/"}, "no -service NAME"},
+		{[]string{"-to", "http://127.0.0.1:1/", "-service", "s"}, "no input"},
+		{[]string{"-to", "ftp://x/", "-service", "s", trace}, "want http:// or https://"},
+		{[]string{"-to", "http://127.0.0.1:1/", "-service", "s", "-start", "yesterday", trace}, "RFC 3339"},
+		{[]string{"-to", "http://127.0.0.1:1/", "-service", "s", trace, "-q"}, "flags come first"},
+		{[]string{"-nosuchflag"}, "flag provided but not defined"},
+	} {
+		_, stderr, code := runCmd(tc.args...)
+		assert.Equal(t, 2, code, "%v: %s", tc.args, stderr)
+		assert.Contains(t, stderr, tc.want, tc.args)
+	}
+	_, stderr, code := runCmd("-h")
+	assert.Equal(t, 0, code)
+	assert.Contains(t, stderr, "usage: wakeshim ship -to URL")
+}
+
+var summaryRE = regexp.MustCompile(`wakeshim ship: svc/i1: (\d+) file\(s\) shipped, (\d+) skipped \(shipped before\), (\d+) records read, (\d+) rows \(.*\) in .*, (\d+) rows/s`)
+
+// TestShip ships a trace, again (skipped), a bad file (exit 1 naming it)
+// and to a stopped server (exit 1, a clear error), then after the restart.
+func TestShip(t *testing.T) {
+	s := chserver.Start(t)
+	url := s.URL("fleettest")
+	args := []string{"-to", url, "-service", "svc", "-instance", "i1", "-retries", "1"}
+	_, stderr, code := runCmd(append(args, trace)...)
+	require.Equal(t, 0, code, stderr)
+	t.Log(stderr)
+	m := summaryRE.FindStringSubmatch(stderr)
+	require.NotNil(t, m, stderr)
+	assert.Equal(t, "1", m[1])
+	assert.Equal(t, "0", m[2])
+	assert.NotEqual(t, "0", m[4])
+
+	_, stderr, code = runCmd(append(args, trace)...)
+	require.Equal(t, 0, code, stderr)
+	m = summaryRE.FindStringSubmatch(stderr)
+	require.NotNil(t, m, stderr)
+	assert.Equal(t, "0", m[1])
+	assert.Equal(t, "1", m[2])
+	assert.Equal(t, "0", m[4])
+
+	bad := filepath.Join(t.TempDir(), "bad.bin")
+	require.NoError(t, os.WriteFile(bad, []byte("TOKIOTRC\x09\x00\x00\x00\xee"), 0o644))
+	_, stderr, code = runCmd(append(args, bad)...)
+	assert.Equal(t, 1, code, stderr)
+	assert.Contains(t, stderr, bad)
+
+	c, err := fleet.NewClient(url)
+	require.NoError(t, err)
+	wakes, err := c.Count(context.Background(), "wakes", fleet.Scope{Service: "svc"})
+	require.NoError(t, err)
+	require.Positive(t, wakes)
+
+	s.Stop()
+	other := []string{"-to", url, "-service", "svc", "-instance", "i2", "-retries", "1", trace}
+	_, stderr, code = runCmd(other...)
+	assert.Equal(t, 1, code, stderr)
+	assert.Contains(t, stderr, "connection refused")
+	assert.Contains(t, stderr, "retrying in")
+	s.Restart()
+	_, stderr, code = runCmd(other...)
+	require.Equal(t, 0, code, stderr)
+	n, err := c.Count(context.Background(), "wakes", fleet.Scope{Service: "svc", Instance: "i2"})
+	require.NoError(t, err)
+	assert.Equal(t, wakes, n, "the second instance has the same wakes, once")
+}
+
+// TestShipThenReport: two instances shipped by the command, then
+// `wakeshim report -from` over them, against `wakeshim report` of the
+// file itself.
+func TestShipThenReport(t *testing.T) {
+	s := chserver.Start(t)
+	url := s.URL("")
+	for _, inst := range []string{"x1", "x2"} {
+		_, stderr, code := runCmd("-q", "-to", url, "-service", "fr", "-instance", inst, trace)
+		require.Equal(t, 0, code, stderr)
+	}
+	jsonOf := func(args ...string) analyze.Report {
+		var o, e bytes.Buffer
+		code := reportcmd.Run("wakeshim report", append([]string{"-q", "-json", "-"}, args...), &o, &e)
+		require.Equal(t, 0, code, e.String())
+		var r analyze.Report
+		require.NoError(t, json.Unmarshal(o.Bytes(), &r))
+		return r
+	}
+	local := jsonOf(trace)
+	fl := jsonOf("-from", url, "-service", "fr", "-since", "240h")
+	assert.Equal(t, 2*local.WakesTotal, fl.WakesTotal)
+	assert.Equal(t, 2*local.PendingTotal, fl.PendingTotal)
+	assert.Equal(t, 2*local.Records, fl.Records)
+	require.Len(t, fl.Pending, len(local.Pending))
+	maxOf := func(r analyze.Report) (m int64) {
+		for _, g := range r.Pending {
+			m = max(m, g.MaxNS)
+		}
+		return m
+	}
+	assert.Equal(t, maxOf(local), maxOf(fl))
+	assert.Equal(t, local.Latency.MaxNS, fl.Latency.MaxNS)
+	require.NotEmpty(t, fl.Latency.Worst)
+	for _, w := range fl.Latency.Worst {
+		assert.True(t, w.TS >= 0 && w.TS <= fl.SpanNS, "worst wake at %d: not on the time line of %d ns", w.TS, fl.SpanNS)
+	}
+
+	// The pending profile from the fleet's groups: twice the file's.
+	profTotals := func(args ...string) (n, ns int64) {
+		dir := t.TempDir()
+		var o, e bytes.Buffer
+		code := reportcmd.Run("wakeshim report", append([]string{"-q", "-pprof", dir}, args...), &o, &e)
+		require.Equal(t, 0, code, e.String())
+		f, err := os.Open(filepath.Join(dir, "pending.pb.gz"))
+		require.NoError(t, err)
+		defer f.Close()
+		p, err := profile.Parse(f)
+		require.NoError(t, err)
+		require.NoError(t, p.CheckValid())
+		for _, s := range p.Sample {
+			n += s.Value[0]
+			ns += s.Value[1]
+		}
+		return n, ns
+	}
+	ln, lns := profTotals(trace)
+	fn, fns := profTotals("-from", url, "-service", "fr")
+	assert.Equal(t, 2*ln, fn, "blocks in the fleet's pending profile")
+	assert.Equal(t, 2*lns, fns, "blocked time in the fleet's pending profile")
+
+	var o, e bytes.Buffer
+	code := reportcmd.Run("wakeshim report", []string{"-from", url, "-service", "fr", "-instance", "x2"}, &o, &e)
+	require.Equal(t, 0, code, e.String())
+	assert.Contains(t, o.String(), "WHERE GOROUTINES WAIT")
+	assert.Contains(t, o.String(), "WAIT GROUPS BY INSTANCE")
+	assert.Contains(t, o.String(), "1 of 1")
+	assert.Contains(t, e.String(), "1 file(s) of 1 instance(s)")
+
+	code = reportcmd.Run("wakeshim report", []string{"-from", url, "-service", "fr", "-since", "yesterday"}, &o, &e)
+	assert.Equal(t, 2, code)
+	code = reportcmd.Run("wakeshim report", []string{"-from", url, trace}, &o, &e)
+	assert.Equal(t, 2, code)
+	e.Reset()
+	code = reportcmd.Run("wakeshim report", []string{"-from", url, "-service", "nosuch"}, &o, &e)
+	assert.Equal(t, 1, code)
+	assert.Contains(t, e.String(), "no records of service nosuch")
+}

@@ -1,0 +1,125 @@
+package fleet
+
+import (
+	"context"
+	"fmt"
+	"strings"
+)
+
+// The schema, created if missing. Every statement is accepted by
+// ClickHouse 18.16 (Debian's clickhouse-server) and by current releases:
+// MergeTree with the PARTITION BY / ORDER BY syntax, plain types (no
+// Nullable, no LowCardinality, no DateTime64, no TTL, no CODEC), DateTime
+// in seconds beside the nanoseconds as Int64. docs/fleet.md explains each
+// table.
+//
+// Every row of the data tables carries the load that shipped it
+// (load_id: one `wakeshim ship`) and its batch in that load; a load is
+// committed by its rows in files, written last. Queries read committed
+// loads only (committed below), so that a load cut short by an outage
+// leaves no visible rows, and a file already in files is not shipped
+// again.
+var tables = []struct{ name, ddl string }{
+	{"files", `(
+	service String, instance String,
+	file_id String, -- hex SHA-256 of the file's bytes
+	load_id String,
+	path String, kind String, bytes Int64, records Int64, pending_records Int64,
+	start_ns Int64, span_ns Int64, -- the load's time line, on the wall clock
+	shipped DateTime
+) ENGINE = MergeTree() PARTITION BY toYYYYMMDD(shipped) ORDER BY (service, instance, file_id)`},
+	{"wakes", `(
+	service String, instance String, load_id String, batch UInt32,
+	time DateTime, ts_ns Int64,
+	process UInt32, waker UInt32, woken UInt32,
+	waker_name String, woken_name String,
+	worker UInt8,
+	has_latency UInt8, latency_us UInt32 -- wake to run; the first wake since the goroutine last ran has it
+) ENGINE = MergeTree() PARTITION BY toYYYYMMDD(time) ORDER BY (service, instance, time)`},
+	{"pending", `(
+	service String, instance String, load_id String, batch UInt32,
+	time DateTime, ts_ns Int64, -- the block's start
+	last_ns Int64, -- its last record
+	duration_ns Int64,
+	process UInt32, task UInt32,
+	stack_id UInt64, reason String,
+	woken UInt8, waker UInt32, waker_name String,
+	still_blocked UInt8
+) ENGINE = MergeTree() PARTITION BY toYYYYMMDD(time) ORDER BY (service, instance, time)`},
+	{"stacks", `(
+	stack_id UInt64, -- the first 8 bytes of the SHA-256 of reason and frames
+	reason String, frames Array(String),
+	time DateTime
+) ENGINE = ReplacingMergeTree() ORDER BY stack_id`},
+	{"spawns", `(
+	service String, instance String, load_id String, batch UInt32,
+	time DateTime, ts_ns Int64,
+	process UInt32, task UInt32, location String
+) ENGINE = MergeTree() PARTITION BY toYYYYMMDD(time) ORDER BY (service, instance, time)`},
+	{"queue", `(
+	service String, instance String, load_id String, batch UInt32,
+	time DateTime, ts_ns Int64,
+	global_q UInt8
+) ENGINE = MergeTree() PARTITION BY toYYYYMMDD(time) ORDER BY (service, instance, time)`},
+}
+
+// EnsureSchema creates the database and the tables if missing.
+func (c *Client) EnsureSchema(ctx context.Context) error {
+	if err := c.execNoDB(ctx, "CREATE DATABASE IF NOT EXISTS "+c.Database); err != nil {
+		return fmt.Errorf("creating the database: %w", err)
+	}
+	for _, t := range tables {
+		if err := c.Exec(ctx, fmt.Sprintf("CREATE TABLE IF NOT EXISTS %s.%s %s", c.Database, t.name, t.ddl)); err != nil {
+			return fmt.Errorf("creating table %s: %w", t.name, err)
+		}
+	}
+	return nil
+}
+
+// Scope selects the rows of a service (and of one instance if Instance is
+// set).
+type Scope struct {
+	Service, Instance string
+}
+
+func (s Scope) where() string {
+	w := "service = " + Quote(s.Service)
+	if s.Instance != "" {
+		w += " AND instance = " + Quote(s.Instance)
+	}
+	return w
+}
+
+// committed is the condition selecting a data table's committed rows of
+// the scope.
+func (c *Client) committed(s Scope) string {
+	return fmt.Sprintf("%s AND load_id IN (SELECT load_id FROM %s.files WHERE %s)", s.where(), c.Database, s.where())
+}
+
+// Count returns the committed rows of a data table (wakes, pending,
+// spawns, queue) in the scope.
+func (c *Client) Count(ctx context.Context, table string, s Scope) (int64, error) {
+	if !identRE.MatchString(table) {
+		return 0, fmt.Errorf("fleet: bad table name %q", table)
+	}
+	q := fmt.Sprintf("SELECT count() FROM %s.%s WHERE %s", c.Database, table, c.committed(s))
+	if table == "files" {
+		q = fmt.Sprintf("SELECT count() FROM %s.files WHERE %s", c.Database, s.where())
+	}
+	return c.queryInt(ctx, q)
+}
+
+func (c *Client) queryInt(ctx context.Context, q string) (int64, error) {
+	rows, err := c.Query(ctx, q)
+	if err != nil {
+		return 0, err
+	}
+	if len(rows) != 1 || len(rows[0]) != 1 {
+		return 0, fmt.Errorf("clickhouse: %s: want one number, got %d rows", cut(q, 100), len(rows))
+	}
+	var n int64
+	if _, err := fmt.Sscan(strings.TrimSpace(rows[0][0]), &n); err != nil {
+		return 0, fmt.Errorf("clickhouse: %s: %q is not a number", cut(q, 100), rows[0][0])
+	}
+	return n, nil
+}

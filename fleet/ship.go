@@ -1,0 +1,621 @@
+package fleet
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/wakeshim/wakeshim/analyze"
+	"github.com/wakeshim/wakeshim/format"
+	"github.com/wakeshim/wakeshim/records"
+)
+
+// ShipOptions say what a load is and how to read it.
+type ShipOptions struct {
+	Service  string
+	Instance string
+	// Start, if set, is the wall-clock time of the start of the run's
+	// time line. By default: the last input's modification time minus the
+	// time line's length (the records end when their last file was last
+	// written).
+	Start time.Time
+	// BatchRows is the most rows of one INSERT (default 100000).
+	BatchRows int
+	// Records configures the reading (strictness, the conversion of
+	// traces, progress).
+	Records records.Options
+	// Now is the clock of the files' shipped column (default time.Now).
+	Now func() time.Time
+	// OnBatch, if set, is called after each INSERT of a data table's batch
+	// acknowledged by ClickHouse (for progress).
+	OnBatch func(table string, rows int)
+}
+
+// ShipResult is what a load did.
+type ShipResult struct {
+	// Files is the inputs shipped, Skipped those already in ClickHouse
+	// (for this service and instance: same SHA-256).
+	Files, Skipped []string
+	// Records is the records read (of every input, skipped ones too when
+	// the run had to be read for the others).
+	Records int64
+	// Rows is the rows inserted, by table.
+	Rows    map[string]int64
+	LoadID  string
+	Elapsed time.Duration
+	// Warnings of the reading (a file cut short, read to its last record).
+	Warnings []string
+}
+
+// RowsTotal is the rows inserted in all tables.
+func (r *ShipResult) RowsTotal() int64 {
+	var n int64
+	for _, v := range r.Rows {
+		n += v
+	}
+	return n
+}
+
+// Ship reads the inputs (records.Expand: files, the shim's directories,
+// traces converted on the fly) as one run and loads it into ClickHouse
+// as one load of the service's instance. Inputs already shipped for the
+// same service and instance (same content) are skipped: when all are,
+// nothing is read.
+func Ship(ctx context.Context, c *Client, inputs []string, opt ShipOptions) (*ShipResult, error) {
+	start := time.Now()
+	if opt.Service == "" {
+		return nil, fmt.Errorf("fleet: no service name")
+	}
+	if opt.Instance == "" {
+		return nil, fmt.Errorf("fleet: no instance name")
+	}
+	if opt.BatchRows <= 0 {
+		opt.BatchRows = 100000
+	}
+	if opt.Now == nil {
+		opt.Now = time.Now
+	}
+	ins, err := records.Expand(inputs)
+	if err != nil {
+		return nil, err
+	}
+	if len(ins) == 0 {
+		return nil, fmt.Errorf("fleet: no input")
+	}
+	ids := make([]string, len(ins))
+	for i, in := range ins {
+		if ids[i], err = fileID(in.Path); err != nil {
+			return nil, err
+		}
+	}
+	if err := c.EnsureSchema(ctx); err != nil {
+		return nil, err
+	}
+	scope := Scope{opt.Service, opt.Instance}
+	done, err := c.shippedFiles(ctx, scope, ids)
+	if err != nil {
+		return nil, err
+	}
+	res := &ShipResult{Rows: map[string]int64{}, LoadID: newLoadID()}
+	ship := make([]bool, len(ins))
+	for i, in := range ins {
+		if done[ids[i]] {
+			res.Skipped = append(res.Skipped, in.Path)
+		} else {
+			ship[i] = true
+			res.Files = append(res.Files, in.Path)
+		}
+	}
+	if len(res.Files) == 0 {
+		res.Elapsed = time.Since(start)
+		return res, nil
+	}
+	rd, err := readRun(ins, opt.Records)
+	if err != nil {
+		return nil, err
+	}
+	res.Records, res.Warnings = rd.run.Records, rd.run.Warnings
+	base := opt.Start.UnixNano()
+	if opt.Start.IsZero() {
+		fi, err := os.Stat(ins[len(ins)-1].Path)
+		if err != nil {
+			return nil, err
+		}
+		base = fi.ModTime().UnixNano() - rd.run.End
+	}
+	l := &loader{c: c, ctx: ctx, opt: opt, res: res, base: base, rd: rd, ship: ship}
+	if err := l.load(); err != nil {
+		return nil, fmt.Errorf("load %s (%s) not committed, ship again: %w", res.LoadID, strings.Join(res.Files, ", "), err)
+	}
+	if err := l.commit(ins, ids); err != nil {
+		return nil, fmt.Errorf("load %s (%s) not committed, ship again: %w", res.LoadID, strings.Join(res.Files, ", "), err)
+	}
+	res.Elapsed = time.Since(start)
+	return res, nil
+}
+
+// fileID is the hex SHA-256 of a file's bytes.
+func fileID(path string) (string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return "", fmt.Errorf("%s: %w", path, err)
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+func newLoadID() string {
+	var b [16]byte
+	rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+// shippedFiles returns which of the file ids the scope has already.
+func (c *Client) shippedFiles(ctx context.Context, s Scope, ids []string) (map[string]bool, error) {
+	have := map[string]bool{}
+	for chunk := range slices.Chunk(ids, 500) {
+		q := make([]string, len(chunk))
+		for i, id := range chunk {
+			q[i] = Quote(id)
+		}
+		rows, err := c.Query(ctx, fmt.Sprintf("SELECT DISTINCT file_id FROM %s.files WHERE %s AND file_id IN (%s)",
+			c.Database, s.where(), strings.Join(q, ", ")))
+		if err != nil {
+			return nil, fmt.Errorf("looking up the files shipped before: %w", err)
+		}
+		for _, r := range rows {
+			have[r[0]] = true
+		}
+	}
+	return have, nil
+}
+
+// wake is one wake record of the run, kept until the goroutines' names
+// are known (at the end of the run).
+type wake struct {
+	t            int64
+	process      int32
+	input        int32
+	waker, woken uint32
+	latencyUS    uint32
+	worker       uint8
+	hasLatency   bool
+}
+
+type spawn struct {
+	t       int64
+	process int32
+	input   int32
+	task    uint32
+	loc     string
+}
+
+type queueSample struct {
+	t     int64
+	input int32
+	q     uint8
+}
+
+// runData is what a load is made of: the analyzer's blocks (re-reported
+// blocks folded, as the report counts them) and the records the
+// analyzer keeps no list of.
+type runData struct {
+	run      *records.Run
+	an       *analyze.Analyzer
+	wakes    []wake
+	spawns   []spawn
+	queue    []queueSample
+	inputEnd []int64 // the last time on the time line of each input
+	recs     []int64 // records of each input
+	pendRecs []int64 // TaskPending records of each input
+}
+
+// readRun reads the run once, through the analyzer, keeping its wakes
+// (with their wake-to-run latency, measured as the analyzer does: from
+// the first wake since the goroutine last ran to its next PollStart),
+// spawns and run-queue samples.
+func readRun(ins []records.Input, opt records.Options) (*runData, error) {
+	an, err := analyze.New(analyze.Config{Chains: -1})
+	if err != nil {
+		return nil, err
+	}
+	rd := &runData{run: records.NewRun(ins, opt), an: an, inputEnd: make([]int64, len(ins)), recs: make([]int64, len(ins)), pendRecs: make([]int64, len(ins))}
+	type taskState struct {
+		pending bool
+		wake    int
+	}
+	tasks := map[uint64]*taskState{}
+	state := func(process int, id uint32) *taskState {
+		k := uint64(process)<<32 | uint64(id)
+		s := tasks[k]
+		if s == nil {
+			s = &taskState{}
+			tasks[k] = s
+		}
+		return s
+	}
+	var lastT int64
+	for ev, err := range rd.run.Events() {
+		if err != nil {
+			return nil, err
+		}
+		an.Add(ev)
+		rd.recs[ev.Input]++
+		lastT = max(lastT, ev.T)
+		rd.inputEnd[ev.Input] = lastT
+		switch ev.Code {
+		case format.CodeTaskPending:
+			rd.pendRecs[ev.Input]++
+		case format.CodeWakeEvent:
+			rd.wakes = append(rd.wakes, wake{t: ev.T, process: int32(ev.Process), input: int32(ev.Input),
+				waker: ev.Waker, woken: ev.Task, worker: ev.Worker})
+			if s := state(ev.Process, ev.Task); !s.pending {
+				s.pending, s.wake = true, len(rd.wakes)-1
+			}
+		case format.CodePollStart:
+			if s := state(ev.Process, ev.Task); s.pending {
+				s.pending = false
+				w := &rd.wakes[s.wake]
+				w.hasLatency, w.latencyUS = true, uint32(min((ev.T-w.t)/1000, 1<<32-1))
+			}
+		case format.CodeTaskSpawn:
+			rd.spawns = append(rd.spawns, spawn{t: lastT, process: int32(ev.Process), input: int32(ev.Input), task: ev.Task, loc: ev.Location})
+		case format.CodeQueueSample:
+			rd.queue = append(rd.queue, queueSample{t: ev.T, input: int32(ev.Input), q: ev.GlobalQ})
+		}
+	}
+	for i := 1; i < len(rd.inputEnd); i++ {
+		rd.inputEnd[i] = max(rd.inputEnd[i], rd.inputEnd[i-1])
+	}
+	return rd, nil
+}
+
+// inputAt is the input holding the time t of the time line.
+func (rd *runData) inputAt(t int64) int {
+	i, _ := slices.BinarySearch(rd.inputEnd, t)
+	return min(i, len(rd.inputEnd)-1)
+}
+
+type loader struct {
+	c    *Client
+	ctx  context.Context
+	opt  ShipOptions
+	res  *ShipResult
+	base int64
+	rd   *runData
+	ship []bool
+	// names of the goroutines, as the analyzer names them in aggregates
+	entry map[uint64]string
+}
+
+func (l *loader) batcher(table string, cols ...string) *batcher {
+	b := &batcher{c: l.c, ctx: l.ctx, table: table, loadID: l.res.LoadID, max: l.opt.BatchRows,
+		cols: append([]string{"service", "instance", "load_id", "batch"}, cols...)}
+	if l.opt.OnBatch != nil {
+		b.onBatch = func(n int) { l.opt.OnBatch(table, n) }
+	}
+	return b
+}
+
+// name is the name of a goroutine in the report's aggregates (wake
+// edges, wakers): its entry function, as package analyze gives it.
+func (l *loader) name(process int32, id uint32) string {
+	if id == 0 {
+		return "runtime"
+	}
+	loc := l.rd.an.Location(int(process), id)
+	if entry, ok := records.Entry(loc); ok {
+		return analyze.ShortFunc(entry)
+	}
+	if e := l.entry[uint64(process)<<32|uint64(id)]; e != "" {
+		return analyze.ShortFunc(e)
+	}
+	if f := funcName(loc); f != "" {
+		return f
+	}
+	if id == 1 {
+		return "runtime.main"
+	}
+	return "g" + strconv.FormatUint(uint64(id), 10)
+}
+
+// funcName is analyze's name of a goroutine from its spawn location.
+func funcName(loc string) string {
+	if loc == "" {
+		return ""
+	}
+	entry, ok := records.Entry(loc)
+	if ok {
+		return analyze.ShortFunc(entry)
+	}
+	file, line := "", ""
+	if _, pos, found := strings.Cut(loc, " "); found {
+		if i := strings.LastIndexByte(pos, ':'); i > 0 {
+			file, line = pos[:i], pos[i+1:]
+			if j := strings.LastIndexAny(file, `/\`); j >= 0 {
+				file = file[j+1:]
+			}
+		}
+	}
+	if file == "" {
+		return "go@" + analyze.ShortFunc(entry)
+	}
+	return "go@" + analyze.ShortFunc(entry) + " " + file + ":" + line
+}
+
+// outer is the goroutine's entry from a stack: its outermost frame's
+// function, past runtime.goexit and runtime.main.
+func outer(frames []string) string {
+	for i := len(frames) - 1; i >= 0; i-- {
+		fn, _, _ := strings.Cut(frames[i], " ")
+		if fn != "runtime.goexit" && fn != "runtime.main" {
+			return fn
+		}
+	}
+	return ""
+}
+
+// StackID is the id of a wait reason and stack in the stacks table.
+func StackID(reason string, frames []string) uint64 {
+	h := sha256.New()
+	h.Write([]byte(reason))
+	for _, f := range frames {
+		h.Write([]byte{0})
+		h.Write([]byte(f))
+	}
+	return binary.LittleEndian.Uint64(h.Sum(nil))
+}
+
+func (l *loader) load() error {
+	rd, o := l.rd, l.opt
+	wall := func(t int64) int64 { return l.base + t }
+	// The entries of goroutines from their first block's stack, as the
+	// analyzer takes them when the spawn location is unknown.
+	l.entry = map[uint64]string{}
+	stacks := map[uint64]stackRow{}
+	for b := range rd.an.Blocks() {
+		k := uint64(b.Process)<<32 | uint64(b.Task)
+		if l.entry[k] == "" {
+			l.entry[k] = outer(b.Frames)
+		}
+	}
+	pend := l.batcher("pending", "time", "ts_ns", "last_ns", "duration_ns", "process", "task", "stack_id", "reason",
+		"woken", "waker", "waker_name", "still_blocked")
+	groupID := map[int]uint64{}
+	for b := range rd.an.Blocks() {
+		if !l.ship[rd.inputAt(b.Last)] {
+			continue
+		}
+		id, ok := groupID[b.Group]
+		if !ok {
+			id = StackID(b.Reason, b.Frames)
+			groupID[b.Group] = id
+			stacks[id] = stackRow{b.Reason, b.Frames}
+		}
+		r := pend.row(o.Service, o.Instance)
+		r.dateTime(wall(b.Start))
+		r.i64(wall(b.Start))
+		r.i64(wall(b.Last))
+		r.i64(b.Duration)
+		r.u32(uint32(b.Process))
+		r.u32(b.Task)
+		r.u64(id)
+		r.str(b.Reason)
+		wn := ""
+		if b.Woken {
+			r.u8(1)
+			wn = l.name(int32(b.Process), b.Waker)
+		} else {
+			r.u8(0)
+		}
+		r.u32(b.Waker)
+		r.str(wn)
+		r.u8(boolU8(b.StillBlocked))
+		if err := pend.rowDone(); err != nil {
+			return err
+		}
+	}
+	// The stacks first: a pending row's stack is there before it is
+	// committed.
+	if err := l.shipStacks(stacks); err != nil {
+		return err
+	}
+	if err := pend.flush(); err != nil {
+		return err
+	}
+	l.res.Rows["pending"] = pend.total
+
+	wk := l.batcher("wakes", "time", "ts_ns", "process", "waker", "woken", "waker_name", "woken_name", "worker",
+		"has_latency", "latency_us")
+	type pairKey struct {
+		process      int32
+		waker, woken uint32
+	}
+	names := map[pairKey][2]string{}
+	for i := range rd.wakes {
+		w := &rd.wakes[i]
+		if !l.ship[w.input] {
+			continue
+		}
+		k := pairKey{w.process, w.waker, w.woken}
+		nm, ok := names[k]
+		if !ok {
+			nm = [2]string{l.name(w.process, w.waker), l.name(w.process, w.woken)}
+			names[k] = nm
+		}
+		r := wk.row(o.Service, o.Instance)
+		r.dateTime(wall(w.t))
+		r.i64(wall(w.t))
+		r.u32(uint32(w.process))
+		r.u32(w.waker)
+		r.u32(w.woken)
+		r.str(nm[0])
+		r.str(nm[1])
+		r.u8(w.worker)
+		r.u8(boolU8(w.hasLatency))
+		r.u32(w.latencyUS)
+		if err := wk.rowDone(); err != nil {
+			return err
+		}
+	}
+	if err := wk.flush(); err != nil {
+		return err
+	}
+	l.res.Rows["wakes"] = wk.total
+
+	sp := l.batcher("spawns", "time", "ts_ns", "process", "task", "location")
+	for _, s := range rd.spawns {
+		if !l.ship[s.input] {
+			continue
+		}
+		r := sp.row(o.Service, o.Instance)
+		r.dateTime(wall(s.t))
+		r.i64(wall(s.t))
+		r.u32(uint32(s.process))
+		r.u32(s.task)
+		r.str(s.loc)
+		if err := sp.rowDone(); err != nil {
+			return err
+		}
+	}
+	if err := sp.flush(); err != nil {
+		return err
+	}
+	l.res.Rows["spawns"] = sp.total
+
+	qb := l.batcher("queue", "time", "ts_ns", "global_q")
+	for _, q := range rd.queue {
+		if !l.ship[q.input] {
+			continue
+		}
+		r := qb.row(o.Service, o.Instance)
+		r.dateTime(wall(q.t))
+		r.i64(wall(q.t))
+		r.u8(q.q)
+		if err := qb.rowDone(); err != nil {
+			return err
+		}
+	}
+	if err := qb.flush(); err != nil {
+		return err
+	}
+	l.res.Rows["queue"] = qb.total
+	return nil
+}
+
+type stackRow struct {
+	reason string
+	frames []string
+}
+
+func boolU8(b bool) uint8 {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// shipStacks inserts the stacks the table does not have yet. Two loads
+// racing may both insert one: the table is a ReplacingMergeTree, and
+// queries read it by stack_id with any(), so a duplicate is harmless.
+func (l *loader) shipStacks(stacks map[uint64]stackRow) error {
+	if len(stacks) == 0 {
+		return nil
+	}
+	ids := make([]uint64, 0, len(stacks))
+	for id := range stacks {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	have := map[uint64]bool{}
+	for chunk := range slices.Chunk(ids, 1000) {
+		q := make([]string, len(chunk))
+		for i, id := range chunk {
+			q[i] = strconv.FormatUint(id, 10)
+		}
+		rows, err := l.c.Query(l.ctx, fmt.Sprintf("SELECT DISTINCT stack_id FROM %s.stacks WHERE stack_id IN (%s)",
+			l.c.Database, strings.Join(q, ", ")))
+		if err != nil {
+			return fmt.Errorf("looking up the stacks shipped before: %w", err)
+		}
+		for _, r := range rows {
+			id, err := strconv.ParseUint(r[0], 10, 64)
+			if err != nil {
+				return fmt.Errorf("clickhouse: stack_id %q: %w", r[0], err)
+			}
+			have[id] = true
+		}
+	}
+	var buf rowBuf
+	n := 0
+	now := l.opt.Now().UnixNano()
+	for _, id := range ids {
+		if have[id] {
+			continue
+		}
+		s := stacks[id]
+		buf.u64(id)
+		buf.str(s.reason)
+		buf.strs(s.frames)
+		buf.dateTime(now)
+		n++
+	}
+	if n == 0 {
+		return nil
+	}
+	// A retried insert of stacks needs no check: a duplicate is harmless.
+	if err := l.c.Insert(l.ctx, "stacks", []string{"stack_id", "reason", "frames", "time"}, buf.b, n, nil); err != nil {
+		return fmt.Errorf("inserting %d stacks: %w", n, err)
+	}
+	l.res.Rows["stacks"] = int64(n)
+	return nil
+}
+
+// commit writes the load's files rows: one INSERT, so that the load is
+// committed whole or not at all.
+func (l *loader) commit(ins []records.Input, ids []string) error {
+	var buf rowBuf
+	n := 0
+	now := l.opt.Now().UnixNano()
+	for i, in := range ins {
+		if !l.ship[i] {
+			continue
+		}
+		buf.str(l.opt.Service)
+		buf.str(l.opt.Instance)
+		buf.str(ids[i])
+		buf.str(l.res.LoadID)
+		buf.str(in.Path)
+		buf.str(in.Kind.String())
+		buf.i64(in.Bytes)
+		buf.i64(l.rd.recs[i])
+		buf.i64(l.rd.pendRecs[i])
+		buf.i64(l.base)
+		buf.i64(l.rd.run.End)
+		buf.dateTime(now)
+		n++
+	}
+	check := func() (int, error) {
+		have, err := l.c.queryInt(l.ctx, fmt.Sprintf("SELECT count() FROM %s.files WHERE load_id = %s", l.c.Database, Quote(l.res.LoadID)))
+		return int(have), err
+	}
+	cols := []string{"service", "instance", "file_id", "load_id", "path", "kind", "bytes", "records", "pending_records", "start_ns", "span_ns", "shipped"}
+	if err := l.c.Insert(l.ctx, "files", cols, buf.b, n, check); err != nil {
+		return fmt.Errorf("committing: %w", err)
+	}
+	l.res.Rows["files"] = int64(n)
+	return nil
+}
