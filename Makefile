@@ -2,7 +2,7 @@
 GO ?= go
 BUSY := testdata/traces/busy.trace
 
-.PHONY: test demo bench fuzz generate check realserver idlecost pgo leaks corpus shapes
+.PHONY: test demo bench diffcorpus fuzz generate check realserver idlecost pgo leaks corpus shapes
 
 # vet + race tests: the README's (and CI's) test command.
 test:
@@ -70,7 +70,7 @@ shapes:
 # same on every trace of the corpus (one line each, the minimum of
 # CORPUS_RUNS interleaved runs, the worst trace named, issue 20's goals
 # checked), the two parsers' differential tests on the busy trace and on
-# every corpus trace (make test, under -race, leaves them out: too slow
+# every corpus trace (make diffcorpus; make test, under -race, leaves them out: too slow
 # there; it has testdata/shapes), then
 # the shim's overhead on a loopback HTTP server (see docs/shim.md) and
 # wakeshim attach's cost on its target on the same load (docs/attach.md),
@@ -79,13 +79,21 @@ shapes:
 bench: $(BUSY) corpus
 	$(GO) run ./cmd/convbench -n 3 $(BUSY)
 	$(GO) run ./cmd/convbench -n $(CORPUS_RUNS) $(CORPUS_TRACES)
-	WAKESHIM_CORPUS=$(CURDIR)/$(CORPUS) $(GO) test -timeout 60m -run 'TestSameEvents|TestDifferential$$' ./tracewire ./convert
+	$(MAKE) diffcorpus
 	$(GO) test -pgo=$(CURDIR)/cmd/wakeshim/default.pgo -run '^$$' -bench Decode -benchtime 3x ./tracewire
 	$(GO) test -pgo=$(CURDIR)/cmd/wakeshim/default.pgo -run '^$$' -bench Convert -benchtime 3x ./convert
 	$(GO) run ./shim/internal/httpbench -rounds 5 -phase 10s -modes off,on
 	$(GO) run ./attach/internal/attachbench -rounds 3 -phase 10s
 	$(GO) test -run '^$$' -bench . -benchmem ./format ./analyze
 	$(GO) test -run '^$$' -bench . -benchtime 3x -timeout 30m ./fleet
+
+# The two parsers' differential tests (tracewire's TestSameEvents: the
+# same events; convert's TestDifferential: the same records) on every
+# trace of the corpus ($$WAKESHIM_CORPUS names its directory), the busy
+# trace and the small ones, without -race. They read the parsers in
+# lockstep: memory stays that of the parsers, whatever the trace's size.
+diffcorpus: $(BUSY) corpus
+	WAKESHIM_CORPUS=$(CURDIR)/$(CORPUS) $(GO) test -count=1 -timeout 60m -run 'TestSameEvents|TestDifferential$$' ./tracewire ./convert
 
 # A short run of every fuzzer (FUZZTIME each), the differential ones
 # (tracewire, convert: the fast decoder against x/exp)

@@ -98,38 +98,45 @@ const reReportSlack = int64(time.Millisecond)
 // task is one goroutine of one process. Index 0 is the runtime (waker
 // task 0: timers, the network poller).
 type task struct {
-	id       uint32
-	process  int
-	loc      string
-	entry    string // from a block's stack, when loc is unknown
-	block    int32  // latest block, -1: none
-	ranAfter bool   // a PollStart since the latest block's last record
-	spawned  bool   // its TaskSpawn is in the records (for the verdicts)
-	// The last wake, for attribution to a TaskPending that follows it.
-	lastWakeT  int64
-	lastWaker  int32
-	hasLastWak bool
-	// The wake not yet followed by a PollStart, for the latency.
-	wakeT       int64
-	wakePair    int32
-	wakeGroup   int32
-	wakePending bool
-	wakeParked  int16
-	// wakeWorker is the P the wake put it on; wakeBusy, that P was
-	// running a goroutine then.
-	wakeWorker uint8
-	wakeBusy   bool
-	// Herd detection for this goroutine as a waker.
+	// (The fields are laid out widest first: 136 bytes, not the 152 of
+	// their order by meaning; see chainTask.)
+	loc     string
+	entry   string // from a block's stack, when loc is unknown
+	process int
+	// The last wake, for attribution to a TaskPending that follows it:
+	// lastWakeT, lastWaker, hasLastWak.
+	lastWakeT int64
+	// The wake not yet followed by a PollStart, for the latency: wakeT,
+	// wakePair, wakeGroup, wakePending, wakeParked.
+	wakeT int64
+	// Herd detection for this goroutine as a waker: herdStart,
+	// herdCount, herdBest, herdAt, herdEpoch.
 	herdStart int64
 	herdCount int
 	herdBest  int
 	herdAt    int64
+
+	id        uint32
+	block     int32 // latest block, -1: none
+	lastWaker int32
+	wakePair  int32
+	wakeGroup int32
 	herdEpoch int32 // as a waker: its current herd window
 	// As a woken goroutine: the waker and window it was last counted in.
 	herdBy, herdIn int32
 	// As a woken goroutine: the wake pair of its last waker, which most
 	// often wakes it again (saves the pairs map on the hot path).
 	lastPairWaker, lastPair int32
+
+	wakeParked int16
+	// wakeWorker is the P the wake put it on; wakeBusy, that P was
+	// running a goroutine then.
+	wakeWorker  uint8
+	wakeBusy    bool
+	ranAfter    bool // a PollStart since the latest block's last record
+	spawned     bool // its TaskSpawn is in the records (for the verdicts)
+	hasLastWak  bool
+	wakePending bool
 }
 
 type block struct {
@@ -186,18 +193,18 @@ type workerState struct {
 type Analyzer struct {
 	cfg Config
 
-	tasks   []task
+	tasks   pages[task]
 	taskIdx map[uint64]int32
 	// hot caches taskIdx for recently seen goroutines, direct-mapped by id:
 	// most records name a goroutine seen a moment ago, and the map lookup
 	// otherwise costs more than the rest of the bookkeeping.
 	hot     [1024]hotTask
-	blocks  []block
+	blocks  pages[block]
 	groups  []group
 	byPtr   map[*string]int32
 	byKey   map[string]int32
 	pairs   map[[2]int32]int32
-	pairL   []pair
+	pairL   pages[pair]
 	all     dist
 	latSum  map[latKey]*latAcc
 	worst   []worstWake // a min-heap on (us, -t) of at most cfg.Worst
@@ -242,7 +249,7 @@ func New(cfg Config) (*Analyzer, error) {
 	}
 	a := &Analyzer{cfg: cfg, taskIdx: map[uint64]int32{}, byPtr: map[*string]int32{}, byKey: map[string]int32{},
 		pairs: map[[2]int32]int32{}, latSum: map[latKey]*latAcc{}}
-	a.tasks = append(a.tasks, task{block: -1, wakeGroup: -1, herdBy: -1})
+	a.tasks.push(task{block: -1, wakeGroup: -1, herdBy: -1})
 	a.tl.init(&a.cfg)
 	return a, nil
 }
@@ -263,8 +270,8 @@ func (a *Analyzer) task(process int, id uint32) int32 {
 	}
 	i, ok := a.taskIdx[k]
 	if !ok {
-		i = int32(len(a.tasks))
-		a.tasks = append(a.tasks, task{id: id, process: process, block: -1, wakeGroup: -1, herdBy: -1})
+		i = int32(a.tasks.len())
+		a.tasks.push(task{id: id, process: process, block: -1, wakeGroup: -1, herdBy: -1})
 		a.taskIdx[k] = i
 	}
 	*h = hotTask{k + 1, i}
@@ -280,7 +287,7 @@ func (a *Analyzer) Add(ev *records.Event) {
 	switch ev.Code {
 	case format.CodeTaskSpawn:
 		if ev.Location != "" {
-			a.tasks[a.task(ev.Process, ev.Task)].loc = ev.Location
+			a.tasks.at(a.task(ev.Process, ev.Task)).loc = ev.Location
 		}
 		a.spawnedTask(ev)
 	case format.CodePollStart:
@@ -314,7 +321,7 @@ func (a *Analyzer) Add(ev *records.Event) {
 
 func (a *Analyzer) pollStart(ev *records.Event) {
 	ti := a.task(ev.Process, ev.Task)
-	t := &a.tasks[ti]
+	t := a.tasks.at(ti)
 	if ev.Location != "" {
 		t.loc = ev.Location
 	}
@@ -369,7 +376,7 @@ func (a *Analyzer) wake(ev *records.Event) {
 	a.wakes++
 	wi := a.task(ev.Process, ev.Waker)
 	gi := a.task(ev.Process, ev.Task)
-	t := &a.tasks[gi]
+	t := a.tasks.at(gi)
 	var pi int32
 	if t.lastPair > 0 && t.lastPairWaker == wi {
 		pi = t.lastPair - 1
@@ -378,17 +385,17 @@ func (a *Analyzer) wake(ev *records.Event) {
 		var ok bool
 		pi, ok = a.pairs[k]
 		if !ok {
-			pi = int32(len(a.pairL))
-			a.pairL = append(a.pairL, pair{waker: wi, woken: gi})
+			pi = int32(a.pairL.len())
+			a.pairL.push(pair{waker: wi, woken: gi})
 			a.pairs[k] = pi
 		}
 		t.lastPairWaker, t.lastPair = wi, pi+1
 	}
-	a.pairL[pi].count++
+	a.pairL.at(pi).count++
 	t.lastWakeT, t.lastWaker, t.hasLastWak = ev.T, wi, true
 	t.wakeGroup = -1
 	if t.block >= 0 && !t.ranAfter {
-		if b := &a.blocks[t.block]; b.waker < 0 {
+		if b := a.blocks.at(t.block); b.waker < 0 {
 			b.waker = wi
 			t.hasLastWak = false
 			t.wakeGroup = b.group
@@ -400,12 +407,12 @@ func (a *Analyzer) wake(ev *records.Event) {
 	}
 	if wi != 0 {
 		// Distinct goroutines woken by wi within HerdWindow of the first.
-		w := &a.tasks[wi]
+		w := a.tasks.at(wi)
 		if ev.T-w.herdStart > int64(a.cfg.HerdWindow) || w.herdCount == 0 {
 			w.herdStart, w.herdCount = ev.T, 0
 			w.herdEpoch++
 		}
-		if g := &a.tasks[gi]; g.herdBy != wi || g.herdIn != w.herdEpoch {
+		if g := a.tasks.at(gi); g.herdBy != wi || g.herdIn != w.herdEpoch {
 			g.herdBy, g.herdIn = wi, w.herdEpoch
 			w.herdCount++
 			if w.herdCount > w.herdBest {
@@ -421,12 +428,12 @@ func (a *Analyzer) pending(ev *records.Event) {
 	a.pendingRecs++
 	gi := a.group(ev.Stack)
 	ti := a.task(ev.Process, ev.Task)
-	t := &a.tasks[ti]
+	t := a.tasks.at(ti)
 	dur := int64(ev.Duration) * 1000
 	start := ev.T - dur
 	var b *block
 	if t.block >= 0 {
-		prev := &a.blocks[t.block]
+		prev := a.blocks.at(t.block)
 		if prev.group == gi && abs(prev.start-start) <= reReportSlack {
 			b = prev // the same block, re-reported
 			b.dur = max(b.dur, dur)
@@ -434,10 +441,10 @@ func (a *Analyzer) pending(ev *records.Event) {
 		}
 	}
 	if b == nil {
-		t.block = int32(len(a.blocks))
-		a.blocks = append(a.blocks, block{group: gi, task: ti, waker: -1, start: start, last: ev.T, dur: dur})
+		t.block = int32(a.blocks.len())
+		a.blocks.push(block{group: gi, task: ti, waker: -1, start: start, last: ev.T, dur: dur})
 		a.groups[gi].blocks = append(a.groups[gi].blocks, t.block)
-		b = &a.blocks[t.block]
+		b = a.blocks.at(t.block)
 	}
 	t.ranAfter = false
 	if t.entry == "" {
@@ -497,7 +504,7 @@ func (a *Analyzer) name(ti int32) string {
 	if ti == 0 {
 		return "runtime"
 	}
-	t := &a.tasks[ti]
+	t := a.tasks.at(ti)
 	g := "g" + strconv.FormatUint(uint64(t.id), 10)
 	if f := a.fn(ti); f != g {
 		return g + " " + f
@@ -511,7 +518,7 @@ func (a *Analyzer) fn(ti int32) string {
 	if ti == 0 {
 		return "runtime"
 	}
-	t := &a.tasks[ti]
+	t := a.tasks.at(ti)
 	if n, ok := a.closureNames[ti]; ok {
 		return n
 	}
@@ -614,7 +621,7 @@ func ShortFunc(fn string) string {
 }
 
 func (a *Analyzer) addLatency(pi, group int32, us uint32, at int64) {
-	p := &a.pairL[pi]
+	p := a.pairL.at(pi)
 	p.lat.add(us)
 	a.all.add(us)
 	var acc *latAcc

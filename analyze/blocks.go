@@ -32,14 +32,14 @@ type Block struct {
 // be reported.
 func (a *Analyzer) Blocks() iter.Seq[Block] {
 	return func(yield func(Block) bool) {
-		for bi := range a.blocks {
-			b := &a.blocks[bi]
+		for bi := range a.blocks.all() {
+			b := a.blocks.at(bi)
 			g := &a.groups[b.group]
-			t := &a.tasks[b.task]
+			t := a.tasks.at(b.task)
 			out := Block{Process: t.process, Task: t.id, Reason: g.reason, Frames: g.frames, Group: int(b.group),
 				Start: b.start, Last: b.last, Duration: b.dur, StillBlocked: a.stillBlocked(int32(bi))}
 			if b.waker >= 0 {
-				out.Woken, out.Waker = true, a.tasks[b.waker].id
+				out.Woken, out.Waker = true, a.tasks.at(b.waker).id
 			}
 			if !yield(out) {
 				return
@@ -52,7 +52,7 @@ func (a *Analyzer) Blocks() iter.Seq[Block] {
 // it ("" if they did not).
 func (a *Analyzer) Location(process int, task uint32) string {
 	if i, ok := a.taskIdx[uint64(process)<<32|uint64(task)]; ok {
-		return a.tasks[i].loc
+		return a.tasks.at(i).loc
 	}
 	return ""
 }

@@ -72,36 +72,39 @@ type seg struct {
 	worker     uint8 // segRun: the P
 }
 
-// chainTask is a goroutine's history and its state now.
+// chainTask is a goroutine's history and its state now. (Its fields are
+// laid out widest first: 152 bytes, not the 192 of their order by
+// meaning, for each of the 140,000 goroutines of the corpus's stacks trace.)
 type chainTask struct {
-	ring    []seg // oldest at head once full
-	head    int
-	dropped bool  // intervals were dropped (ring bound or horizon)
-	first   int64 // the time of its first record
-	seen    bool
-	latest  int64 // the time of its latest record
+	ring []seg // oldest at head once full
+	head int
 
-	running  bool
+	first    int64 // the time of its first record
+	latest   int64 // the time of its latest record
 	runStart int64
-	worker   uint8
-
-	off      bool // off a P since offSince (it ran before)
-	offSince int64
-	woke     bool // woken at wakeT by waker since it went off
-	wakeT    int64
-	waker    int32
-	pend     bool // a TaskPending (pendStart, pendGroup) for the current block
-	pendSys  bool // ... of a syscall
-	pendBI   int32
+	offSince int64 // off a P since offSince (it ran before): see off
+	wakeT    int64 // woken at wakeT by waker since it went off: see woke
 	pendS    int64
 	pendT    int64
-	pendG    int32
 
 	// CPU time of its runs that chains blamed on it, waiting for the
 	// stack of its next block (the profile's frames for it): the sums by
 	// the waiting goroutine's group are not needed, only the total.
 	owedNS, owedN int64
 	owedRefs      []linkRef
+
+	waker  int32
+	pendBI int32
+	pendG  int32
+
+	dropped bool // intervals were dropped (ring bound or horizon)
+	seen    bool
+	running bool
+	worker  uint8
+	off     bool // off a P since offSince (it ran before)
+	woke    bool // woken at wakeT by waker since it went off
+	pend    bool // a TaskPending (pendStart, pendGroup) for the current block
+	pendSys bool // ... of a syscall
 }
 
 // linkRef is a kept chain's cpu link waiting for a stack.
@@ -116,7 +119,7 @@ type keptChain struct {
 	start, end  int64
 	links       []link
 	roots       [nRootKinds]int64
-	cpuBy       map[int32]int64
+	cpuBy       []cpuShare
 	truncated   bool
 	dead        bool // evicted from the kept ones
 }
@@ -150,20 +153,30 @@ type profKey struct {
 	task  int32
 }
 
+type profHot struct {
+	k   profKey
+	acc *latAcc
+}
+
 type chainState struct {
-	tasks     []chainTask
+	tasks     pages[chainTask]
 	kept      []*keptChain // a min-heap on the wait's length
 	groupRoot map[int32]map[rootKey]int64
 	prof      map[profKey]*latAcc
-	lastSweep int64
-	walks     int64
+	// addProf's recent keys and their sums, direct-mapped: the map's
+	// hashing of the key was a seventh of report's CPU on the corpus's
+	// chanring trace.
+	profHot    [256]profHot
+	cpuScratch []cpuShare // a walk's cpuBy to reuse
+	lastSweep  int64
+	walks      int64
 }
 
 func (c *chainState) task(ti int32) *chainTask {
-	for int(ti) >= len(c.tasks) {
-		c.tasks = append(c.tasks, chainTask{pendG: -1})
+	for int(ti) >= c.tasks.len() {
+		c.tasks.push(chainTask{pendG: -1})
 	}
-	return &c.tasks[ti]
+	return c.tasks.at(ti)
 }
 
 // push appends an interval to a goroutine's ring.
@@ -301,14 +314,54 @@ type walk struct {
 	group      int32
 	steps      int
 	roots      [nRootKinds]int64
-	cpuBy      map[int32]int64
+	cpuBy      []cpuShare      // in the order the goroutines come
+	cpuIdx     map[int32]int32 // cpuBy's index by goroutine, once it is long
 	overflowNS int64
+}
+
+// cpuShare is a goroutine's CPU time blamed by a walk.
+type cpuShare struct {
+	task int32
+	ns   int64
+}
+
+// cpuLinear is how long a walk's cpuBy is searched in order before it
+// gets an index: most walks blame a few goroutines, and a map made for
+// each walk was a third of report's allocations on the corpus's chanring
+// trace.
+const cpuLinear = 16
+
+// addCPU adds ns to x's share.
+func (w *walk) addCPU(x int32, ns int64) {
+	if w.cpuIdx != nil {
+		if i, ok := w.cpuIdx[x]; ok {
+			w.cpuBy[i].ns += ns
+			return
+		}
+	} else {
+		for i := range w.cpuBy {
+			if w.cpuBy[i].task == x {
+				w.cpuBy[i].ns += ns
+				return
+			}
+		}
+	}
+	w.cpuBy = append(w.cpuBy, cpuShare{x, ns})
+	if w.cpuIdx != nil {
+		w.cpuIdx[x] = int32(len(w.cpuBy) - 1)
+	} else if len(w.cpuBy) > cpuLinear {
+		w.cpuIdx = make(map[int32]int32, 2*len(w.cpuBy))
+		for i, c := range w.cpuBy {
+			w.cpuIdx[c.task] = int32(i)
+		}
+	}
 }
 
 func (a *Analyzer) newWalk(ti, waker, gi int32, start, end int64) *walk {
 	c := &a.ch
 	c.walks++
-	w := &walk{a: a, group: gi}
+	w := &walk{a: a, group: gi, cpuBy: c.cpuScratch[:0]}
+	c.cpuScratch = nil
 	n := a.cfg.Chains
 	if n > 0 && (len(c.kept) < n || end-start > c.kept[0].end-c.kept[0].start) {
 		w.kc = &keptChain{task: ti, waker: waker, group: gi, start: start, end: end}
@@ -321,7 +374,7 @@ func (a *Analyzer) walkWait(ti, waker, gi int32, start, end int64) {
 	if end <= start {
 		return
 	}
-	a.ch.task(int32(len(a.tasks) - 1)) // (no growth, no stale pointer, during the walk)
+	a.ch.task(int32(a.tasks.len() - 1)) // (every goroutine's chain state made before the walk)
 	w := a.newWalk(ti, waker, gi, start, end)
 	if waker == 0 {
 		k, note := a.rootOfBlock(gi)
@@ -439,10 +492,7 @@ func (w *walk) cpu(depth int, x int32, from, to int64, worker int, s *seg) {
 		return
 	}
 	w.roots[rootCPU] += ns
-	if w.cpuBy == nil {
-		w.cpuBy = map[int32]int64{}
-	}
-	w.cpuBy[x] += ns
+	w.addCPU(x, ns)
 	li := w.add(link{depth: depth, kind: "cpu", task: x, start: from, end: to, share: ns, worker: worker, group: -1, waker: -1})
 	a := w.a
 	ct := a.ch.task(x)
@@ -476,7 +526,7 @@ func (w *walk) cpu(depth int, x int32, from, to int64, worker int, s *seg) {
 // resolveOwed gives the CPU time owed by a goroutine the stack of its
 // block, group gi (-1: none known).
 func (a *Analyzer) resolveOwed(ti, gi int32) {
-	ct := &a.ch.tasks[ti]
+	ct := a.ch.tasks.at(ti)
 	if ct.owedN == 0 && len(ct.owedRefs) == 0 {
 		return
 	}
@@ -502,10 +552,15 @@ func (c *chainState) addProf(k profKey, n, ns int64) {
 	if c.prof == nil {
 		c.prof = map[profKey]*latAcc{}
 	}
-	acc := c.prof[k]
-	if acc == nil {
-		acc = &latAcc{}
-		c.prof[k] = acc
+	h := &c.profHot[(uint32(k.group)*0x9e3779b1^uint32(k.task)*0x85ebca6b^uint32(k.kind))>>24]
+	acc := h.acc
+	if acc == nil || h.k != k {
+		acc = c.prof[k]
+		if acc == nil {
+			acc = &latAcc{}
+			c.prof[k] = acc
+		}
+		*h = profHot{k, acc}
 	}
 	acc.n += n
 	acc.us += ns // (nanoseconds here)
@@ -541,7 +596,8 @@ func (a *Analyzer) endWalk(w *walk) {
 			}
 			m[rootKey{uint8(k), -1}] += ns
 		}
-		for x, ns := range w.cpuBy {
+		for _, cs := range w.cpuBy {
+			x, ns := cs.task, cs.ns
 			k := rootKey{rootCPU, x}
 			if _, ok := m[k]; !ok && len(m) >= chainGroupBy {
 				k.task = -2
@@ -551,6 +607,7 @@ func (a *Analyzer) endWalk(w *walk) {
 	}
 	kc := w.kc
 	if kc == nil {
+		c.cpuScratch = w.cpuBy // (the next walk's, unless a kept chain takes it)
 		return
 	}
 	kc.roots, kc.cpuBy = w.roots, w.cpuBy
@@ -607,8 +664,8 @@ func (a *Analyzer) chainSweep(t int64) {
 		return
 	}
 	c.lastSweep = t
-	for i := range c.tasks {
-		ct := &c.tasks[i]
+	for i := range c.tasks.len() {
+		ct := c.tasks.at(int32(i))
 		if len(ct.ring) == 0 {
 			continue
 		}
@@ -625,11 +682,31 @@ func (a *Analyzer) chainSweep(t int64) {
 			ct.ring, ct.head = nil, 0
 			continue
 		}
-		keep := make([]seg, 0, len(ct.ring)-n)
-		for j := n; j < len(ct.ring); j++ {
-			keep = append(keep, *ct.at(j))
+		k := len(ct.ring) - n
+		if 4*k < cap(ct.ring) {
+			// Few kept: a ring of their size, the rest freed.
+			keep := make([]seg, 0, k)
+			for j := n; j < len(ct.ring); j++ {
+				keep = append(keep, *ct.at(j))
+			}
+			ct.ring, ct.head = keep, 0
+			continue
 		}
-		ct.ring, ct.head = keep, 0
+		// Kept in place, oldest first, the ring's memory reused: a ring
+		// made anew at every sweep, and grown again by append, was most
+		// of report's allocations (and a third of its CPU, in copies and
+		// clearing of fresh memory) on a long trace of goroutines that
+		// wake now and then (the corpus's idle trace).
+		if ct.head == 0 {
+			copy(ct.ring, ct.ring[n:])
+		} else {
+			var tmp [chainRing]seg
+			for j := range k {
+				tmp[j] = *ct.at(n + j)
+			}
+			copy(ct.ring, tmp[:k])
+		}
+		ct.ring, ct.head = ct.ring[:k], 0
 	}
 }
 
@@ -637,7 +714,7 @@ func (a *Analyzer) chainSweep(t int64) {
 // chains and the groups' summaries.
 func (a *Analyzer) finishChains(r *Report) {
 	c := &a.ch
-	for i := range c.tasks {
+	for i := range c.tasks.len() {
 		a.resolveOwed(int32(i), -1)
 	}
 	pos := make(map[int32]int, len(a.order))
@@ -656,7 +733,7 @@ func (a *Analyzer) finishChains(r *Report) {
 	})
 	r.Chains = []Chain{}
 	for _, kc := range kept {
-		ch := Chain{Task: a.tasks[kc.task].id, Name: a.name(kc.task), Group: -1, StartNS: kc.start, EndNS: kc.end,
+		ch := Chain{Task: a.tasks.at(kc.task).id, Name: a.name(kc.task), Group: -1, StartNS: kc.start, EndNS: kc.end,
 			WaitNS: kc.end - kc.start, Links: []ChainLink{}, Truncated: kc.truncated, Frames: []string{}}
 		if p, ok := pos[kc.group]; ok {
 			ch.Group = p
@@ -665,16 +742,16 @@ func (a *Analyzer) finishChains(r *Report) {
 			ch.Reason, ch.Frames = a.groups[kc.group].reason, a.groups[kc.group].frames
 		}
 		if kc.waker >= 0 {
-			ch.Waker, ch.WakerName = a.tasks[kc.waker].id, a.name(kc.waker)
+			ch.Waker, ch.WakerName = a.tasks.at(kc.waker).id, a.name(kc.waker)
 		}
 		for _, l := range kc.links {
-			cl := ChainLink{Depth: l.depth, Kind: l.kind, Task: a.tasks[l.task].id, Name: a.name(l.task),
+			cl := ChainLink{Depth: l.depth, Kind: l.kind, Task: a.tasks.at(l.task).id, Name: a.name(l.task),
 				StartNS: l.start, EndNS: l.end, ShareNS: l.share, Worker: l.worker, Frames: []string{}, Note: l.note}
 			if l.group >= 0 {
 				cl.Reason, cl.Frames = a.groups[l.group].reason, a.groups[l.group].frames
 			}
 			if l.waker >= 0 {
-				cl.Waker, cl.WakerName = a.tasks[l.waker].id, a.name(l.waker)
+				cl.Waker, cl.WakerName = a.tasks.at(l.waker).id, a.name(l.waker)
 			}
 			if l.kind == "scheduler" {
 				cl.QueueMax = a.queueMax(l.start, l.end)
@@ -690,12 +767,12 @@ func (a *Analyzer) finishChains(r *Report) {
 			continue
 		}
 		var roots [nRootKinds]int64
-		cpu := map[int32]int64{}
+		var cpu []cpuShare
 		var total int64
 		for k, ns := range m {
 			total += ns
 			if k.kind == rootCPU {
-				cpu[k.task] += ns
+				cpu = append(cpu, cpuShare{k.task, ns}) // (one key per goroutine)
 			}
 			roots[k.kind] += ns
 		}
@@ -706,10 +783,11 @@ func (a *Analyzer) finishChains(r *Report) {
 
 // rootShares sums roots by kind and, for cpu, by the goroutine's entry
 // function; largest first.
-func (a *Analyzer) rootShares(roots [nRootKinds]int64, cpu map[int32]int64, total int64) []RootShare {
+func (a *Analyzer) rootShares(roots [nRootKinds]int64, cpu []cpuShare, total int64) []RootShare {
 	out := []RootShare{}
 	byFn := map[string]int64{}
-	for x, ns := range cpu {
+	for _, cs := range cpu {
+		x, ns := cs.task, cs.ns
 		fn := "other goroutines"
 		if x >= 0 {
 			fn = a.fn(x)

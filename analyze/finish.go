@@ -48,7 +48,7 @@ func (a *Analyzer) Report(end int64) *Report {
 	end = max(end, a.lastT)
 	r := &Report{
 		Inputs: []Input{}, SpanNS: end, Records: a.records, WakesTotal: a.wakes,
-		PendingTotal: int64(len(a.blocks)), PendingRecs: a.pendingRecs,
+		PendingTotal: int64(a.blocks.len()), PendingRecs: a.pendingRecs,
 		Pending: []PendingGroup{}, Wakes: []WakeEdge{}, Workers: []Worker{}, Queue: []QueuePoint{},
 		Findings: []Finding{}, Warnings: []string{},
 		Config: ConfigInfo{StuckNS: int64(a.cfg.Stuck), HerdCount: a.cfg.HerdCount, HerdWindowNS: int64(a.cfg.HerdWindow),
@@ -67,8 +67,8 @@ func (a *Analyzer) Report(end int64) *Report {
 }
 
 func (a *Analyzer) stillBlocked(bi int32) bool {
-	b := &a.blocks[bi]
-	t := &a.tasks[b.task]
+	b := a.blocks.at(bi)
+	t := a.tasks.at(b.task)
 	return t.block == bi && !t.ranAfter
 }
 
@@ -80,7 +80,7 @@ func (a *Analyzer) finishPending(r *Report) {
 		}
 	}
 	totals := make([]int64, len(a.groups))
-	for _, b := range a.blocks {
+	for _, b := range a.blocks.all() {
 		totals[b.group] += b.dur
 	}
 	slices.SortStableFunc(a.order, func(x, y int32) int {
@@ -106,7 +106,7 @@ func (a *Analyzer) finishPending(r *Report) {
 		}
 		var edges []edge
 		for _, bi := range g.blocks {
-			b := &a.blocks[bi]
+			b := a.blocks.at(bi)
 			durs = append(durs, b.dur)
 			tasks[b.task] = true
 			edges = append(edges, edge{b.start, 1}, edge{b.start + b.dur, -1})
@@ -122,7 +122,7 @@ func (a *Analyzer) finishPending(r *Report) {
 				}
 				w.w.Count++
 				w.w.TotalNS += b.dur
-				if id := a.tasks[b.waker].id; id != 0 && !w.tasks[id] && len(w.w.TaskIDs) < 20 {
+				if id := a.tasks.at(b.waker).id; id != 0 && !w.tasks[id] && len(w.w.TaskIDs) < 20 {
 					w.tasks[id] = true
 					w.w.TaskIDs = append(w.w.TaskIDs, id)
 				}
@@ -164,23 +164,23 @@ func (a *Analyzer) finishWakes(r *Report) {
 	}
 	byName := map[[2]string]int{}
 	var edges []*edgeAcc
-	pairEdge := make([]int32, len(a.pairL))
-	for pi, p := range a.pairL {
+	pairEdge := make([]int32, a.pairL.len())
+	for pi, p := range a.pairL.all() {
 		k := [2]string{a.fn(p.waker), a.fn(p.woken)}
 		ei, ok := byName[k]
 		if !ok {
 			ei = len(edges)
 			byName[k] = ei
-			edges = append(edges, &edgeAcc{e: WakeEdge{Waker: k[0], Woken: k[1], WakerLocation: a.tasks[p.waker].loc,
-				WokenLocation: a.tasks[p.woken].loc}, wakers: map[int32]bool{}, woke: map[int32]bool{}})
+			edges = append(edges, &edgeAcc{e: WakeEdge{Waker: k[0], Woken: k[1], WakerLocation: a.tasks.at(p.waker).loc,
+				WokenLocation: a.tasks.at(p.woken).loc}, wakers: map[int32]bool{}, woke: map[int32]bool{}})
 		}
 		e := edges[ei]
 		e.e.Count += p.count
 		e.wakers[p.waker], e.woke[p.woken] = true, true
 		pairEdge[pi] = int32(ei)
 	}
-	for pi := range a.pairL {
-		edges[pairEdge[pi]].lat.merge(&a.pairL[pi].lat)
+	for pi, p := range a.pairL.all() {
+		edges[pairEdge[pi]].lat.merge(&p.lat)
 	}
 	for _, e := range edges {
 		e.e.WakerTasks, e.e.WokenTasks = len(e.wakers), len(e.woke)
@@ -221,9 +221,9 @@ func (a *Analyzer) finishWakes(r *Report) {
 	})
 	r.Latency.Worst = []WorstWake{}
 	for _, w := range worst {
-		p := a.pairL[w.pair]
+		p := a.pairL.at(w.pair)
 		r.Latency.Worst = append(r.Latency.Worst, WorstWake{TS: w.t, Waker: a.name(p.waker), Woken: a.name(p.woken),
-			Task: a.tasks[p.woken].id, LatencyNS: int64(w.us) * 1000})
+			Task: a.tasks.at(p.woken).id, LatencyNS: int64(w.us) * 1000})
 	}
 }
 
@@ -269,14 +269,14 @@ func (a *Analyzer) findings(r *Report, end int64) {
 	a.verdictFindings(r)
 	// Herd: wakers that woke many goroutines at once.
 	var herds []int32
-	for ti := range a.tasks {
-		if a.tasks[ti].herdBest >= a.cfg.HerdCount {
+	for ti := range a.tasks.len() {
+		if a.tasks.at(int32(ti)).herdBest >= a.cfg.HerdCount {
 			herds = append(herds, int32(ti))
 		}
 	}
-	slices.SortStableFunc(herds, func(x, y int32) int { return cmp.Compare(a.tasks[y].herdBest, a.tasks[x].herdBest) })
+	slices.SortStableFunc(herds, func(x, y int32) int { return cmp.Compare(a.tasks.at(y).herdBest, a.tasks.at(x).herdBest) })
 	for _, ti := range herds[:min(len(herds), perKind)] {
-		t := &a.tasks[ti]
+		t := a.tasks.at(ti)
 		r.Findings = append(r.Findings, Finding{Kind: "herd", Severity: "info",
 			Text: fmt.Sprintf("%s woke %d goroutines within %s at %s: thundering herd",
 				a.name(ti), t.herdBest, FmtNS(int64(a.cfg.HerdWindow)), FmtNS(t.herdAt)),
@@ -301,7 +301,7 @@ func (a *Analyzer) findings(r *Report, end int64) {
 			Text: fmt.Sprintf("%d of %d wake(s) (%s) waited at least %s to run while a P was parked: %d behind the goroutine running on their P, %d with a P free but no thread to run them (CPUs busy elsewhere, or a CPU limit); %d of %s or more; the longest, %s for %s at %s (%d P(s) parked, %s)",
 				s.count, a.wakes, pctOf(s.count, a.wakes), FmtNS(int64(a.cfg.SlowWake)), s.behind, s.free,
 				s.big, FmtNS(10*int64(a.cfg.SlowWake)), FmtNS(s.max), a.name(s.task), FmtNS(s.ts), s.parked, cause),
-			Numbers: map[string]int64{"count": s.count, "max_ns": s.max, "task_id": int64(a.tasks[s.task].id),
+			Numbers: map[string]int64{"count": s.count, "max_ns": s.max, "task_id": int64(a.tasks.at(s.task).id),
 				"ts_ns": s.ts, "parked_workers": int64(s.parked), "behind": s.behind, "free": s.free,
 				"over_10x": s.big, "wakes": a.wakes}})
 	}

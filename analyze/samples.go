@@ -42,7 +42,7 @@ func (a *Analyzer) PendingSamples() []ProfileSample {
 		waker string
 	}
 	var sums sampleSums[key]
-	for _, bl := range a.blocks {
+	for _, bl := range a.blocks.all() {
 		k := key{bl.group, "none"}
 		if bl.waker >= 0 {
 			k.waker = a.fn(bl.waker)
@@ -91,7 +91,7 @@ func (a *Analyzer) LatencySamples() []ProfileSample {
 	}
 	var sums sampleSums[key]
 	for lk, la := range a.latSum {
-		p := &a.pairL[lk.pair]
+		p := a.pairL.at(lk.pair)
 		k := key{group: lk.group, waker: a.fn(p.waker)}
 		if lk.group < 0 {
 			k.woken = a.fn(p.woken)

@@ -214,9 +214,9 @@ func (a *Analyzer) verdicts(r *Report, end int64) {
 		groupPos[gi] = i
 	}
 	// Per task: wakes received, and the wakers (for the cycles).
-	wakes := make([]int64, len(a.tasks))
+	wakes := make([]int64, a.tasks.len())
 	wakers := map[int32][]int32{}
-	for _, p := range a.pairL {
+	for _, p := range a.pairL.all() {
 		wakes[p.woken] += p.count
 		if p.waker != 0 && p.waker != p.woken {
 			wakers[p.woken] = append(wakers[p.woken], p.waker)
@@ -242,7 +242,7 @@ func (a *Analyzer) verdicts(r *Report, end int64) {
 			if a.stillBlocked(bi) {
 				continue
 			}
-			b := &a.blocks[bi]
+			b := a.blocks.at(bi)
 			ended[b.task]++
 			endedOthers++
 			longestEnded = max(longestEnded, b.dur)
@@ -254,8 +254,8 @@ func (a *Analyzer) verdicts(r *Report, end int64) {
 			if !a.stillBlocked(bi) {
 				continue
 			}
-			b := &a.blocks[bi]
-			t := &a.tasks[b.task]
+			b := a.blocks.at(bi)
+			t := a.tasks.at(b.task)
 			entry, createdAt := creation(t.loc)
 			fn := a.fn(b.task)
 			if entry != "" {
@@ -292,7 +292,7 @@ func (a *Analyzer) verdicts(r *Report, end int64) {
 	// Proof: the profiles.
 	if ix != nil {
 		for _, c := range cs {
-			t := &a.tasks[c.ti]
+			t := a.tasks.at(c.ti)
 			if e, ok := ix.byID[[2]uint64{uint64(t.process), uint64(t.id)}]; ok {
 				if e.key == c.key {
 					c.v.Proof = &LeakProof{File: e.file, Form: e.form, MatchedBy: "id", State: e.state}
@@ -455,7 +455,7 @@ func (a *Analyzer) cycleOf(ti int32, in map[int32]bool, wakers map[int32][]int32
 		path = append(path, cur)
 		next := int32(-1)
 		for _, w := range wakers[cur] {
-			if in[w] && (next < 0 || a.tasks[w].id < a.tasks[next].id) {
+			if in[w] && (next < 0 || a.tasks.at(w).id < a.tasks.at(next).id) {
 				next = w
 			}
 		}
@@ -466,10 +466,10 @@ func (a *Analyzer) cycleOf(ti int32, in map[int32]bool, wakers map[int32][]int32
 	}
 	ids := make([]uint32, 0, len(path))
 	for _, p := range path {
-		ids = append(ids, a.tasks[p].id)
+		ids = append(ids, a.tasks.at(p).id)
 	}
-	if !slices.Contains(ids, a.tasks[ti].id) {
-		ids = append(ids, a.tasks[ti].id)
+	if !slices.Contains(ids, a.tasks.at(ti).id) {
+		ids = append(ids, a.tasks.at(ti).id)
 	}
 	slices.Sort(ids)
 	return ids
@@ -514,7 +514,7 @@ func (a *Analyzer) verdictFindings(r *Report) {
 
 // spawnedTask marks a goroutine whose go statement the records saw.
 func (a *Analyzer) spawnedTask(ev *records.Event) {
-	a.tasks[a.task(ev.Process, ev.Task)].spawned = true
+	a.tasks.at(a.task(ev.Process, ev.Task)).spawned = true
 }
 
 // strongWait reports whether a wait never woken since the goroutine's

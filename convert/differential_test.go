@@ -3,6 +3,7 @@ package convert
 import (
 	"bytes"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -14,27 +15,33 @@ import (
 	"github.com/wakeshim/wakeshim/tracewire/tracetest"
 )
 
-// resolved records a conversion with its ids resolved to the strings they
-// stand for (spawn locations, frames), so that two conversions compare
-// whatever ids they chose.
+// resolved renders a conversion's records with their ids resolved to the
+// strings they stand for (spawn locations, frames), so that two
+// conversions compare whatever ids they chose. It passes them on in
+// batches of resolvedBatch (the last one shorter) on out, and holds only
+// the batch it fills and the current segment's definitions.
 type resolved struct {
 	seg    int
-	recs   []string
+	batch  []string
+	out    chan<- []string
+	n      int // records
 	locs   map[uint16]string
 	frames map[uint16]string
-	lastTS []uint32 // per segment
-	back   string   // the first timestamp that went back, if any
+	lastTS uint32 // in the current segment
+	back   string // the first timestamp that went back, if any
 }
 
-func newResolved() *resolved {
-	return &resolved{seg: 1, locs: map[uint16]string{}, frames: map[uint16]string{}, lastTS: []uint32{0}}
+const resolvedBatch = 256
+
+func newResolved(out chan<- []string) *resolved {
+	return &resolved{seg: 1, out: out, locs: map[uint16]string{}, frames: map[uint16]string{}}
 }
 
 func (r *resolved) NextSegment() error {
 	r.seg++
 	clear(r.locs)
 	clear(r.frames)
-	r.lastTS = append(r.lastTS, 0)
+	r.lastTS = 0
 	return nil
 }
 
@@ -65,45 +72,127 @@ func (r *resolved) WriteRecord(rec *format.Record) error {
 		fmt.Fprintf(&b, " cpu=%d", rec.CPU)
 	}
 	if rec.Code != format.CodeTaskSpawn {
-		last := &r.lastTS[len(r.lastTS)-1]
-		if rec.TS < *last && r.back == "" {
+		if rec.TS < r.lastTS && r.back == "" {
 			r.back = b.String()
 		}
-		*last = max(*last, rec.TS)
+		r.lastTS = max(r.lastTS, rec.TS)
 	}
-	r.recs = append(r.recs, b.String())
+	r.n++
+	r.batch = append(r.batch, b.String())
+	if len(r.batch) == resolvedBatch {
+		r.out <- r.batch
+		r.batch = make([]string, 0, resolvedBatch)
+	}
 	return nil
 }
 
-// convertBoth converts in with each parser.
-func convertBoth(in []byte, cfg Config) (exp, fast *resolved, expErr, fastErr error) {
-	exp, fast = newResolved(), newResolved()
+// conversion is one parser's side of convertBoth.
+type conversion struct {
+	ch  chan []string
+	res *resolved
+	err error
+}
+
+// start converts the trace open gives with cfg in a goroutine of its own,
+// its records on c.ch, which it closes at the end (c.res and c.err are
+// then set).
+func start(open func() io.Reader, cfg Config) *conversion {
+	c := &conversion{ch: make(chan []string, 2)}
+	c.res = newResolved(c.ch)
+	r := open()
+	go func() {
+		defer close(c.ch)
+		_, c.err = Convert(r, cfg, c.res, nil)
+		if len(c.res.batch) > 0 {
+			c.ch <- c.res.batch
+		}
+	}()
+	return c
+}
+
+// diff is what convertBoth found.
+type diff struct {
+	expErr, fastErr error
+	nexp, nfast     int    // records
+	expBack         string // the first record whose timestamp went back
+	fastBack        string
+	// The least (in string order) of the records one conversion has more
+	// often than the other, "" if none: where their sorted lists differ.
+	onlyExp, onlyFast string
+	reordered         bool // the same records, in another order
+	window            int  // the most records unmatched at a time
+}
+
+// convertBoth converts a trace with each parser at the same time, and
+// compares their records as they come, in batches of the same size: a
+// record of one is matched with the same record of the other whatever
+// their order. It holds the records not matched yet (the parsers' orders
+// differ only locally: at most a few thousand on the corpus's traces),
+// not the conversions. open gives a reader of the trace, a new one each
+// call.
+func convertBoth(open func() io.Reader, cfg Config) diff {
 	cfg.Parser = ParserExp
-	_, expErr = Convert(bytes.NewReader(in), cfg, exp, nil)
+	exp := start(open, cfg)
 	cfg.Parser = ParserFast
-	_, fastErr = Convert(bytes.NewReader(in), cfg, fast, nil)
-	return
+	fast := start(open, cfg)
+	unmatched := map[string]int{} // x/exp's count less the fast path's
+	var d diff
+	count := func(recs []string, by int) {
+		for _, r := range recs {
+			n := unmatched[r] + by
+			if n == 0 {
+				delete(unmatched, r)
+			} else {
+				unmatched[r] = n
+			}
+		}
+	}
+	for {
+		a, aok := <-exp.ch
+		b, bok := <-fast.ch
+		if !aok && !bok {
+			break
+		}
+		if !slices.Equal(a, b) {
+			d.reordered = true
+		}
+		count(a, 1)
+		count(b, -1)
+		d.window = max(d.window, len(unmatched))
+	}
+	for r, n := range unmatched {
+		if n > 0 && (d.onlyExp == "" || r < d.onlyExp) {
+			d.onlyExp = r
+		}
+		if n < 0 && (d.onlyFast == "" || r < d.onlyFast) {
+			d.onlyFast = r
+		}
+	}
+	d.expErr, d.fastErr = exp.err, fast.err
+	d.nexp, d.nfast = exp.res.n, fast.res.n
+	d.expBack, d.fastBack = exp.res.back, fast.res.back
+	return d
+}
+
+// bytesOf opens a trace in memory.
+func bytesOf(in []byte) func() io.Reader {
+	return func() io.Reader { return bytes.NewReader(in) }
 }
 
 // sameRecords reports how two conversions differ ("" if they do not): the
-// same records as sorted multisets, timestamps non-decreasing in each.
-func sameRecords(exp, fast *resolved) string {
-	if exp.back != "" {
-		return "x/exp path: timestamp went back at " + exp.back
+// same records as multisets, timestamps non-decreasing in each.
+func sameRecords(d diff) string {
+	if d.expBack != "" {
+		return "x/exp path: timestamp went back at " + d.expBack
 	}
-	if fast.back != "" {
-		return "fast path: timestamp went back at " + fast.back
+	if d.fastBack != "" {
+		return "fast path: timestamp went back at " + d.fastBack
 	}
-	a, b := slices.Clone(exp.recs), slices.Clone(fast.recs)
-	slices.Sort(a)
-	slices.Sort(b)
-	if len(a) != len(b) {
-		return fmt.Sprintf("x/exp path: %d records, fast path: %d", len(a), len(b))
+	if d.nexp != d.nfast {
+		return fmt.Sprintf("x/exp path: %d records, fast path: %d", d.nexp, d.nfast)
 	}
-	for i := range a {
-		if a[i] != b[i] {
-			return fmt.Sprintf("records differ:\nx/exp: %s\nfast:  %s", a[i], b[i])
-		}
+	if d.onlyExp != "" || d.onlyFast != "" {
+		return fmt.Sprintf("records differ:\nx/exp: %s\nfast:  %s", d.onlyExp, d.onlyFast)
 	}
 	return ""
 }
@@ -122,14 +211,20 @@ type wholeTrace struct {
 	in   []byte
 }
 
-// wholeTraces returns the traces the whole-trace comparisons run on: every
+// namedTrace is a trace file the whole-trace comparisons read.
+type namedTrace struct {
+	base string // file name (with its directory for a shape's or the corpus's)
+	path string
+}
+
+// traceNames returns the traces the whole-trace comparisons run on: every
 // testdata trace, the real programs' (testdata/realtraces), the small
 // traces of each shape of the bench corpus (testdata/shapes), the busy
 // trace of make bench when it is there, unless -short or -race, and the
 // corpus's traces when $WAKESHIM_CORPUS names its directory (make bench).
 // A shape's or the corpus's trace is named by its directory and base name
 // (both have alloc.trace...).
-func wholeTraces(t *testing.T) []wholeTrace {
+func traceNames(t *testing.T) []namedTrace {
 	names, _ := filepath.Glob(traceFile("*.trace"))
 	real, _ := filepath.Glob(filepath.Join("..", "testdata", "realtraces", "*.trace"))
 	if len(real) == 0 {
@@ -146,7 +241,7 @@ func wholeTraces(t *testing.T) []wholeTrace {
 			t.Fatalf("WAKESHIM_CORPUS=%s: no traces (make corpus)", dir)
 		}
 	}
-	var trs []wholeTrace
+	var trs []namedTrace
 	for _, name := range slices.Concat(names, real, shapes, corpus) {
 		base := filepath.Base(name)
 		if slices.Contains(shapes, name) || slices.Contains(corpus, name) {
@@ -155,38 +250,64 @@ func wholeTraces(t *testing.T) []wholeTrace {
 		if base == "busy.trace" && (testing.Short() || raceEnabled) {
 			continue
 		}
-		in, err := os.ReadFile(name)
+		trs = append(trs, namedTrace{base, name})
+	}
+	return trs
+}
+
+// wholeTraces returns traceNames' traces read into memory.
+func wholeTraces(t *testing.T) []wholeTrace {
+	var trs []wholeTrace
+	for _, tr := range traceNames(t) {
+		in, err := os.ReadFile(tr.path)
 		if err != nil {
 			t.Fatal(err)
 		}
-		trs = append(trs, wholeTrace{base, in})
+		trs = append(trs, wholeTrace{tr.base, in})
 	}
 	return trs
 }
 
 // TestDifferential: on every testdata trace (the busy trace of make bench
-// too, when it is there) and the real programs' traces
-// (testdata/realtraces), both parsers give the same records.
+// too, when it is there, and the corpus's with $WAKESHIM_CORPUS), the real
+// programs' traces (testdata/realtraces) and the shapes', both parsers
+// give the same records. The trace is read from its file by each
+// conversion, as convert and report read it (the fast path with the file
+// decoder) in configurations 0 and 2, and as a stream (the file behind a
+// plain io.Reader: the stream decoder) in 1 and 3; the records are
+// compared as they come (convertBoth), so a 60 MB trace is compared in
+// the memory of its conversions.
 func TestDifferential(t *testing.T) {
-	for _, tr := range wholeTraces(t) {
-		base, in := tr.base, tr.in
+	for _, tr := range traceNames(t) {
+		base := tr.base
 		for i, cfg := range diffConfigs {
 			if (base == "busy.trace" || strings.HasPrefix(base, "corpus/")) && i > 0 {
 				break // (one configuration on the large traces)
 			}
 			t.Run(fmt.Sprintf("%s/%d", base, i), func(t *testing.T) {
-				exp, fast, expErr, fastErr := convertBoth(in, cfg)
-				if expErr != nil || fastErr != nil {
-					t.Fatalf("x/exp: %v; fast: %v", expErr, fastErr)
+				open := func() io.Reader {
+					f, err := os.Open(tr.path)
+					if err != nil {
+						t.Fatal(err)
+					}
+					t.Cleanup(func() { f.Close() })
+					if i%2 == 1 {
+						return struct{ io.Reader }{f}
+					}
+					return f
 				}
-				if d := sameRecords(exp, fast); d != "" {
-					t.Fatal(d)
+				d := convertBoth(open, cfg)
+				if d.expErr != nil || d.fastErr != nil {
+					t.Fatalf("x/exp: %v; fast: %v", d.expErr, d.fastErr)
 				}
-				if len(exp.recs) == 0 {
+				if s := sameRecords(d); s != "" {
+					t.Fatal(s)
+				}
+				if d.nexp == 0 {
 					t.Fatal("no records")
 				}
-				if !slices.Equal(exp.recs, fast.recs) {
-					t.Log("same records, in another order")
+				if d.reordered {
+					t.Logf("same records, in another order (at most %d unmatched at a time)", d.window)
 				}
 			})
 		}
@@ -205,7 +326,8 @@ func TestDifferentialMutated(t *testing.T) {
 	rejected := 0
 	for i := range n {
 		in := tracetest.Mutate(rng, seeds[rng.IntN(len(seeds))])
-		exp, fast, expErr, fastErr := convertBoth(in, diffConfigs[i%len(diffConfigs)])
+		d := convertBoth(bytesOf(in), diffConfigs[i%len(diffConfigs)])
+		expErr, fastErr := d.expErr, d.fastErr
 		if (expErr == nil) != (fastErr == nil) {
 			t.Fatalf("mutation %d: x/exp: %v; fast: %v", i, expErr, fastErr)
 		}
@@ -216,8 +338,8 @@ func TestDifferentialMutated(t *testing.T) {
 			}
 			continue
 		}
-		if d := sameRecords(exp, fast); d != "" {
-			t.Fatalf("mutation %d: %s", i, d)
+		if s := sameRecords(d); s != "" {
+			t.Fatalf("mutation %d: %s", i, s)
 		}
 	}
 	t.Logf("%d mutations: %d rejected by both, %d converted to the same records", n, rejected, n-rejected)
@@ -230,14 +352,48 @@ func FuzzDifferentialConvert(f *testing.F) {
 		f.Add(b)
 	}
 	f.Fuzz(func(t *testing.T, in []byte) {
-		exp, fast, expErr, fastErr := convertBoth(in, Config{Ignore: SystemGoroutine})
-		if (expErr == nil) != (fastErr == nil) {
-			t.Fatalf("x/exp: %v; fast: %v", expErr, fastErr)
+		d := convertBoth(bytesOf(in), Config{Ignore: SystemGoroutine})
+		if (d.expErr == nil) != (d.fastErr == nil) {
+			t.Fatalf("x/exp: %v; fast: %v", d.expErr, d.fastErr)
 		}
-		if expErr == nil {
-			if d := sameRecords(exp, fast); d != "" {
-				t.Fatal(d)
+		if d.expErr == nil {
+			if s := sameRecords(d); s != "" {
+				t.Fatal(s)
 			}
 		}
 	})
+}
+
+// TestConvertBoth: convertBoth counts each conversion's records and
+// finds the least record one has more often than the other: given one
+// trace for both, none; given two (the x/exp path one, the fast path
+// another), each one's count and a record of each the other has not.
+func TestConvertBoth(t *testing.T) {
+	in, err := os.ReadFile(traceFile("pingpong.trace"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, err := os.ReadFile(traceFile("mutex.trace"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	one := convertBoth(bytesOf(in), Config{})
+	if s := sameRecords(one); s != "" || one.nexp == 0 || one.reordered || one.window != 0 {
+		t.Fatalf("one trace: %q %+v", s, one)
+	}
+	two := convertBoth(bytesOf(other), Config{})
+	calls := 0
+	d := convertBoth(func() io.Reader {
+		calls++
+		if calls == 1 {
+			return bytes.NewReader(in)
+		}
+		return bytes.NewReader(other)
+	}, Config{})
+	if d.expErr != nil || d.fastErr != nil || d.nexp != one.nexp || d.nfast != two.nexp || d.onlyExp == "" || d.onlyFast == "" || !d.reordered {
+		t.Fatalf("two traces: %+v", d)
+	}
+	if s, want := sameRecords(d), fmt.Sprintf("x/exp path: %d records, fast path: %d", one.nexp, two.nexp); s != want {
+		t.Fatalf("two traces: %q, want %q", s, want)
+	}
 }

@@ -1,12 +1,12 @@
 package tracewire
 
 import (
+	"bufio"
 	"bytes"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 	"testing"
 
@@ -14,21 +14,38 @@ import (
 )
 
 // describe renders what the converter reads of an event, stacks as frame
-// strings, so that the two paths can be compared.
-func describe(e *Event) string {
+// strings, so that the two paths can be compared. stacks caches the
+// rendering of the generation's stacks (nil: none): rendered frame by
+// frame for every event, the stacks were most of TestSameEvents' time on
+// traces of deep stacks (the runtime tests' took 6 minutes of CPU). A
+// handle stands for its stack while its generation lasts, and a
+// generation begins with a Sync: the cache is cleared there.
+func describe(e *Event, stacks map[Stack]string) string {
+	render := func(s Stack) string {
+		if stacks == nil {
+			return frames(s)
+		}
+		f, ok := stacks[s]
+		if !ok {
+			f = frames(s)
+			stacks[s] = f
+		}
+		return f
+	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "%d k%d", e.Time, e.Kind)
 	switch e.Kind {
 	case KindSync:
+		clear(stacks)
 		if e.Clock != nil {
 			fmt.Fprintf(&b, " clock=%d/%d/%d", e.Clock.Trace, e.Clock.Mono, e.Clock.Wall.UnixNano())
 		}
 	case KindGo, KindProc:
 		fmt.Fprintf(&b, " g=%d p=%d %d->%d cur=%d/%d r=%q", e.G, e.P, e.From, e.To, e.CurG, e.CurP, e.Reason)
 		if e.Kind == KindGo {
-			fmt.Fprintf(&b, " ts=%v", frames(e.TStack))
+			fmt.Fprintf(&b, " ts=%v", render(e.TStack))
 			if e.From == uint8(exptrace.GoNotExist) {
-				fmt.Fprintf(&b, " s=%v", frames(e.Stack))
+				fmt.Fprintf(&b, " s=%v", render(e.Stack))
 			}
 		}
 	}
@@ -48,87 +65,211 @@ func frames(s Stack) string {
 	return b.String()
 }
 
-// expEvents and wireEvents return the descriptions of a trace's events by
-// each path, and the error that ended it (nil at a clean end).
-func expEvents(in []byte) (out []string, err error) {
+// events yields the descriptions of a trace's events by one parser, one
+// at a time: next returns false at the end, err then says why (nil at a
+// clean end). Only the current event is held, so that two parsers can be
+// compared in lockstep on traces of any size.
+type events interface {
+	next() (string, bool)
+	err() error
+}
+
+// expSource reads a trace with x/exp's parser (a panic in it is an error).
+type expSource struct {
+	r      *exptrace.Reader
+	e      Event
+	stacks map[Stack]string
+	fail   error
+	done   bool
+}
+
+func newExpSource(r io.Reader) *expSource {
+	s := &expSource{stacks: map[Stack]string{}}
+	func() {
+		defer func() {
+			if p := recover(); p != nil {
+				s.fail, s.done = fmt.Errorf("panic: %v", p), true
+			}
+		}()
+		s.r, s.fail = exptrace.NewReader(r)
+		s.done = s.fail != nil
+	}()
+	return s
+}
+
+func (s *expSource) next() (desc string, ok bool) {
+	if s.done {
+		return "", false
+	}
 	defer func() {
 		if p := recover(); p != nil {
-			err = fmt.Errorf("panic: %v", p)
+			s.fail, s.done, desc, ok = fmt.Errorf("panic: %v", p), true, "", false
 		}
 	}()
-	r, err := exptrace.NewReader(bytes.NewReader(in))
+	ev, err := s.r.ReadEvent()
 	if err != nil {
-		return nil, err
+		if err != io.EOF {
+			s.fail = err
+		}
+		s.done = true
+		return "", false
 	}
-	var e Event
+	FromExpEvent(&ev, &s.e)
+	return describe(&s.e, s.stacks), true
+}
+
+func (s *expSource) err() error { return s.fail }
+
+// wireSource reads a trace with the decoder, from a stream (NewDecoder) or
+// a file (NewFileDecoder); off is where it stopped once it has ended.
+type wireSource struct {
+	d      *Decoder
+	stacks map[Stack]string
+	fail   error
+	off    int64
+	done   bool
+}
+
+func newWireSource(d *Decoder, err error) *wireSource {
+	return &wireSource{d: d, stacks: map[Stack]string{}, fail: err, done: err != nil}
+}
+
+func (s *wireSource) next() (string, bool) {
+	if s.done {
+		return "", false
+	}
+	e, err := s.d.Next()
+	if err != nil {
+		if err != io.EOF {
+			s.fail = err
+		}
+		s.off, s.done = s.d.Offset(), true
+		return "", false
+	}
+	return describe(e, s.stacks), true
+}
+
+func (s *wireSource) err() error { return s.fail }
+
+// outcome is what lockstep found: each parser's count of events and
+// error, where the decoders stopped, and the first event at which x/exp
+// and the stream decoder, or the stream and the file decoders, differ
+// (an index of -1: none; an event one parser has and the other has not
+// is a difference, at the shorter one's count).
+type outcome struct {
+	nexp, nstream, nfile    int
+	werr, gerr, ferr        error
+	off, foff               int64
+	diff                    int // x/exp against the stream decoder
+	diffExp, diffWire       string
+	fileDiff                int // the stream against the file decoder
+	fileDiffStr, fileDiffFl string
+}
+
+// lockstep reads the three parsers (exp may be nil: the decoders only)
+// one event each at a time to their ends, comparing as it goes: it holds
+// one event of each and the first difference found, whatever the
+// trace's size.
+func lockstep(exp events, stream, file *wireSource) outcome {
+	o := outcome{diff: -1, fileDiff: -1}
 	for {
-		ev, err := r.ReadEvent()
-		if err == io.EOF {
-			return out, nil
+		var w string
+		wok := false
+		if exp != nil {
+			if w, wok = exp.next(); wok {
+				o.nexp++
+			}
 		}
-		if err != nil {
-			return out, err
+		g, gok := stream.next()
+		if gok {
+			o.nstream++
 		}
-		FromExpEvent(&ev, &e)
-		out = append(out, describe(&e))
+		f, fok := file.next()
+		if fok {
+			o.nfile++
+		}
+		if !wok && !gok && !fok {
+			break
+		}
+		if exp != nil && o.diff < 0 && (wok != gok || w != g) {
+			o.diff, o.diffExp, o.diffWire = min(o.nexp, o.nstream)-1, w, g
+			if wok != gok {
+				o.diff++
+			}
+		}
+		if o.fileDiff < 0 && (gok != fok || g != f) {
+			o.fileDiff, o.fileDiffStr, o.fileDiffFl = min(o.nstream, o.nfile)-1, g, f
+			if gok != fok {
+				o.fileDiff++
+			}
+		}
 	}
-}
-
-// wireEvents decodes in from a stream (NewDecoder); fileEvents as a file
-// (NewFileDecoder). wireBoth fails t unless both give the same events and
-// the same error, and returns them.
-func wireEvents(in []byte) (out []string, err error) {
-	out, _, err = streamEvents(in)
-	return out, err
-}
-
-func streamEvents(in []byte) ([]string, int64, error) {
-	d, err := NewDecoder(bytes.NewReader(in))
-	if err != nil {
-		return nil, 0, err
+	if exp != nil {
+		o.werr = exp.err()
 	}
-	return decoderEvents(d)
+	o.gerr, o.ferr = stream.err(), file.err()
+	o.off, o.foff = stream.off, file.off
+	return o
 }
 
-func fileEvents(in []byte) ([]string, int64, error) {
-	d, err := NewFileDecoder(bytes.NewReader(in), int64(len(in)))
-	if err != nil {
-		return nil, 0, err
+// bytesOutcome runs lockstep on a trace in memory (exp: with x/exp too).
+func bytesOutcome(in []byte, exp bool) outcome {
+	var x events
+	if exp {
+		x = newExpSource(bytes.NewReader(in))
 	}
-	return decoderEvents(d)
+	return lockstep(x,
+		newWireSource(NewDecoder(bytes.NewReader(in))),
+		newWireSource(NewFileDecoder(bytes.NewReader(in), int64(len(in)))))
 }
 
-// wireBoth also compares where the two decoders stopped (Offset: what a
-// caller reports as read).
-func wireBoth(t testing.TB, in []byte) ([]string, error) {
+// fileOutcome runs lockstep on a trace file, each parser reading it
+// through a handle of its own (the file decoder with ReadAt, as convert
+// and report read a file), so that not even the file is held in memory.
+func fileOutcome(t testing.TB, name string) outcome {
 	t.Helper()
-	got, off, gerr := streamEvents(in)
-	fgot, foff, ferr := fileEvents(in)
-	if fmt.Sprint(gerr) != fmt.Sprint(ferr) {
-		t.Fatalf("stream: %v; file: %v", gerr, ferr)
+	open := func() *os.File {
+		f, err := os.Open(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { f.Close() })
+		return f
 	}
-	if !slices.Equal(got, fgot) {
-		t.Fatalf("stream and file decoders differ: %d and %d events", len(got), len(fgot))
+	xf, sf, ff := open(), open(), open()
+	st, err := ff.Stat()
+	if err != nil {
+		t.Fatal(err)
 	}
-	if off != foff {
-		t.Fatalf("the stream decoder stopped at byte %d, the file decoder at %d (%v)", off, foff, gerr)
-	}
-	return got, gerr
+	return lockstep(newExpSource(bufio.NewReader(xf)),
+		newWireSource(NewDecoder(sf)),
+		newWireSource(NewFileDecoder(ff, st.Size())))
 }
 
-// decoderEvents returns the descriptions of d's events, where it stopped
-// and the error that ended it (nil at a clean end).
-func decoderEvents(d *Decoder) (out []string, off int64, err error) {
-	for {
-		e, err := d.Next()
-		if err == io.EOF {
-			return out, d.Offset(), nil
-		}
-		if err != nil {
-			return out, d.Offset(), err
-		}
-		out = append(out, describe(e))
+// checkWire fails t unless the stream and the file decoders gave the same
+// events and the same error, and stopped at the same byte (Offset: what
+// a caller reports as read).
+func checkWire(t testing.TB, o outcome) {
+	t.Helper()
+	if fmt.Sprint(o.gerr) != fmt.Sprint(o.ferr) {
+		t.Fatalf("stream: %v; file: %v", o.gerr, o.ferr)
 	}
+	if o.fileDiff >= 0 {
+		t.Fatalf("stream and file decoders differ: %d and %d events; event %d:\nstream: %s\nfile:   %s",
+			o.nstream, o.nfile, o.fileDiff, o.fileDiffStr, o.fileDiffFl)
+	}
+	if o.off != o.foff {
+		t.Fatalf("the stream decoder stopped at byte %d, the file decoder at %d (%v)", o.off, o.foff, o.gerr)
+	}
+}
+
+// wireBoth fails t unless both decoders, from a stream and from a file,
+// give the same events and the same error; it returns the error.
+func wireBoth(t testing.TB, in []byte) error {
+	t.Helper()
+	o := bytesOutcome(in, false)
+	checkWire(t, o)
+	return o.gerr
 }
 
 // realTraces returns the traces of real programs (testdata/realtraces),
@@ -172,39 +313,41 @@ func testTraces(t testing.TB) []string {
 
 // TestSameEvents: on every testdata trace, the decoder gives the events
 // x/exp's parser gives, in the same order, with the same times, states,
-// reasons and stacks.
+// reasons and stacks. The parsers are read in lockstep, each from the
+// file: the corpus's traces of make bench (60 MB) are compared in the
+// memory of one event each, beside the parsers' own.
 func TestSameEvents(t *testing.T) {
 	for _, name := range append(testTraces(t), realTraces(t)...) {
 		t.Run(traceName(name), func(t *testing.T) {
-			in, err := os.ReadFile(name)
-			if err != nil {
-				t.Fatal(err)
-			}
 			if filepath.Base(name) == "busy.trace" && (testing.Short() || raceEnabled) {
 				t.Skip("short")
 			}
-			compare(t, in)
+			checkOutcome(t, fileOutcome(t, name))
 		})
 	}
 }
 
+// compare fails t unless the decoders (from a stream and from a file) and
+// x/exp give the same events of in, or all reject it.
 func compare(t *testing.T, in []byte) {
 	t.Helper()
-	want, werr := expEvents(in)
-	got, gerr := wireBoth(t, in)
-	if (werr == nil) != (gerr == nil) {
-		t.Fatalf("x/exp: %v; tracewire: %v", firstLine(werr), gerr)
+	checkOutcome(t, bytesOutcome(in, true))
+}
+
+func checkOutcome(t *testing.T, o outcome) {
+	t.Helper()
+	checkWire(t, o)
+	if (o.werr == nil) != (o.gerr == nil) {
+		t.Fatalf("x/exp: %v; tracewire: %v", firstLine(o.werr), o.gerr)
 	}
-	if werr != nil {
+	if o.werr != nil {
 		return // both reject: events before the error may differ
 	}
-	for i := range min(len(want), len(got)) {
-		if want[i] != got[i] {
-			t.Fatalf("event %d differs:\nx/exp:     %s\ntracewire: %s", i, want[i], got[i])
-		}
+	if o.diff >= 0 && o.diff < min(o.nexp, o.nstream) {
+		t.Fatalf("event %d differs:\nx/exp:     %s\ntracewire: %s", o.diff, o.diffExp, o.diffWire)
 	}
-	if len(want) != len(got) {
-		t.Fatalf("x/exp gives %d events, tracewire %d", len(want), len(got))
+	if o.nexp != o.nstream {
+		t.Fatalf("x/exp gives %d events, tracewire %d", o.nexp, o.nstream)
 	}
 }
 
@@ -214,4 +357,55 @@ func firstLine(err error) string {
 	}
 	s, _, _ := strings.Cut(err.Error(), "\n")
 	return s
+}
+
+// altered passes on the events of a parser but the k-th (from 0), which
+// it changes, or, with drop, leaves out with all after it.
+type altered struct {
+	events
+	k, n int
+	drop bool
+}
+
+func (a *altered) next() (string, bool) {
+	s, ok := a.events.next()
+	if ok && a.n == a.k {
+		if a.drop {
+			return "", false
+		}
+		s += " altered"
+	}
+	if ok {
+		a.n++
+	}
+	return s, ok
+}
+
+// TestLockstep: lockstep finds the first event at which the parsers
+// differ, and an event one of them lacks, on a real trace; and with
+// nothing altered, none.
+func TestLockstep(t *testing.T) {
+	in, err := os.ReadFile("../testdata/traces/pingpong.trace")
+	if err != nil {
+		t.Fatal(err)
+	}
+	run := func(a *altered) outcome {
+		a.events = newExpSource(bytes.NewReader(in))
+		return lockstep(a,
+			newWireSource(NewDecoder(bytes.NewReader(in))),
+			newWireSource(NewFileDecoder(bytes.NewReader(in), int64(len(in)))))
+	}
+	o := run(&altered{k: -1})
+	if o.diff != -1 || o.fileDiff != -1 || o.werr != nil || o.gerr != nil || o.nexp != o.nstream || o.nexp < 10 {
+		t.Fatalf("unaltered: %+v", o)
+	}
+	n := o.nexp
+	o = run(&altered{k: 7})
+	if o.diff != 7 || o.diffExp != o.diffWire+" altered" || o.fileDiff != -1 {
+		t.Fatalf("event 7 altered: %+v", o)
+	}
+	o = run(&altered{k: n - 3, drop: true})
+	if o.diff != n-3 || o.diffExp != "" || o.diffWire == "" || o.nexp != n-3 || o.nstream != n {
+		t.Fatalf("events from %d of %d dropped: %+v", n-3, n, o)
+	}
 }

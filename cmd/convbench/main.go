@@ -221,8 +221,8 @@ func driveCorpus(traces []string, n int) error {
 		fmt.Fprintf(os.Stderr, "convbench: round %d of %d done\n", round+1, n)
 	}
 	fmt.Printf("%d traces, minimum of %d runs of each mode (CPU: user+system from wait4; RSS: peak)\n", len(traces), n)
-	fmt.Printf("%-16s %7s %9s %9s %9s %8s | %8s %8s %8s\n", "trace", "MB", "parse", "convert", "report", "conv/prs", "rep/conv", "rep/conv", "rep/conv")
-	fmt.Printf("%-16s %7s %9s %9s %9s %8s | %8s %8s %8s\n", "", "", "cpu", "cpu", "wall", "cpu", "wall", "cpu", "RSS")
+	fmt.Printf("%-16s %7s %9s %9s %9s %9s %7s %7s %8s | %8s %8s %8s\n", "trace", "MB", "parse", "convert", "convert", "report", "convert", "report", "conv/prs", "rep/conv", "rep/conv", "rep/conv")
+	fmt.Printf("%-16s %7s %9s %9s %9s %9s %7s %7s %8s | %8s %8s %8s\n", "", "", "cpu", "cpu", "wall", "wall", "RSS MB", "RSS MB", "cpu", "wall", "cpu", "RSS")
 	worst, worstRatio := "", 0.0
 	var missed []string
 	for i, in := range traces {
@@ -236,8 +236,9 @@ func driveCorpus(traces []string, n int) error {
 		rc := float64(r.cpu) / float64(c.cpu)
 		rm := float64(r.rss) / float64(c.rss)
 		name := strings.TrimSuffix(filepath.Base(in), ".trace")
-		fmt.Printf("%-16s %7.1f %9v %9v %9v %8.2f | %8.2f %8.2f %8.2f\n", name, float64(fi.Size())/(1<<20),
-			p.cpu.Round(time.Millisecond), c.cpu.Round(time.Millisecond), r.wall.Round(time.Millisecond), cp, rw, rc, rm)
+		fmt.Printf("%-16s %7.1f %9v %9v %9v %9v %7.1f %7.1f %8.2f | %8.2f %8.2f %8.2f\n", name, float64(fi.Size())/(1<<20),
+			p.cpu.Round(time.Millisecond), c.cpu.Round(time.Millisecond), c.wall.Round(time.Millisecond), r.wall.Round(time.Millisecond),
+			float64(c.rss)/1024, float64(r.rss)/1024, cp, rw, rc, rm)
 		if cp > worstRatio {
 			worst, worstRatio = name, cp
 		}
