@@ -71,6 +71,10 @@ func NewClient(rawURL string) (*Client, error) {
 		hc: &http.Client{Timeout: 5 * time.Minute}}, nil
 }
 
+// SetTransport sets the transport of the client's requests (the shim's
+// keeps few idle connections, for a short time).
+func (c *Client) SetTransport(rt http.RoundTripper) { c.hc.Transport = rt }
+
 var identRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 
 // URL is the server's address, for messages (without credentials).
