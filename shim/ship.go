@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"os"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -157,6 +158,16 @@ func (sh *shipper) run() {
 	}
 }
 
+// A load is up to shipBatchFiles consecutive files of one process, of
+// shipBatchBytes in all (one file at least): fewer requests per file (a
+// load costs some 15, and one part per table in ClickHouse), with what
+// the load holds in memory bounded (fleet.Ship keeps a load's wakes
+// until its end).
+const (
+	shipBatchFiles = 16
+	shipBatchBytes = 8 << 20
+)
+
 // round ships every closed group, oldest first, up to the first failure
 // of ClickHouse.
 func (sh *shipper) round() error {
@@ -164,35 +175,72 @@ func (sh *shipper) round() error {
 	if err != nil {
 		return err
 	}
-	for _, g := range groups {
-		if sh.bad[g.Records] {
-			continue
-		}
-		if err := sh.ctx.Err(); err != nil {
-			return err
-		}
-		if f := beforeShip.Load(); f != nil {
-			(*f)(g.Files)
-		}
-		res, err := fleet.Ship(sh.ctx, sh.c, []string{g.Records}, fleet.ShipOptions{
-			Service: sh.s.cfg.Service, Instance: sh.instance(g.PID)})
-		if err != nil {
-			if _, serr := os.Stat(g.Records); errors.Is(serr, os.ErrNotExist) {
-				continue // the cap removed it meanwhile (counted there)
+	groups = slices.DeleteFunc(groups, func(g rotate.Group) bool { return sh.bad[g.Records] })
+	for len(groups) > 0 {
+		n, size := 0, int64(0)
+		for n < len(groups) && n < shipBatchFiles && groups[n].PID == groups[0].PID {
+			if fi, err := os.Stat(groups[n].Records); err == nil {
+				if n > 0 && size+fi.Size() > shipBatchBytes {
+					break
+				}
+				size += fi.Size()
 			}
+			n++
+		}
+		batch := groups[:n]
+		groups = groups[n:]
+		if err := sh.shipBatch(batch); err != nil {
 			if sh.serverError(err) {
 				return err
 			}
-			sh.bad[g.Records] = true
-			sh.s.report("not shipped: %v (the file is left in place, to the cap)", err)
-			continue
+			// A file that cannot be read: find it, ship the others.
+			for _, g := range batch {
+				if err := sh.shipBatch([]rotate.Group{g}); err != nil {
+					if sh.serverError(err) {
+						return err
+					}
+					if _, serr := os.Stat(g.Records); serr == nil {
+						sh.bad[g.Records] = true
+						sh.s.report("not shipped: %v (the file is left in place, to the cap)", err)
+					}
+				}
+			}
 		}
+	}
+	return nil
+}
+
+// shipBatch ships groups (of one process) as one load and removes them.
+func (sh *shipper) shipBatch(groups []rotate.Group) error {
+	if err := sh.ctx.Err(); err != nil {
+		return err
+	}
+	paths := make([]string, len(groups))
+	for i, g := range groups {
+		if f := beforeShip.Load(); f != nil {
+			(*f)(g.Files)
+		}
+		paths[i] = g.Records
+	}
+	res, err := fleet.Ship(sh.ctx, sh.c, paths, fleet.ShipOptions{
+		Service: sh.s.cfg.Service, Instance: sh.instance(groups[0].PID)})
+	if err != nil {
+		for _, g := range groups {
+			if _, serr := os.Stat(g.Records); errors.Is(serr, os.ErrNotExist) {
+				// The cap removed one meanwhile (counted there): the
+				// next round lists what is left.
+				return nil
+			}
+		}
+		return err
+	}
+	for _, g := range groups {
 		if err := sh.out.Shipped(g); err != nil {
 			sh.s.reportOnce("shipremove", "removing a shipped file: %v", err)
 		}
-		sh.files.Add(1)
-		sh.records.Add(res.Records)
 	}
+	sh.files.Add(int64(len(groups))) // shipped now or before (skipped: in ClickHouse already)
+	sh.records.Add(res.Records)
 	return nil
 }
 

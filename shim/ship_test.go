@@ -78,8 +78,10 @@ func shipHelper(mode string) {
 			end = time.Now().Add(d)
 		}
 		stop := os.Getenv("SHIP_STOP")
+		pace, _ := time.ParseDuration(os.Getenv("SHIP_PACE"))
 		for time.Now().Before(deadline) {
 			churnWakes()
+			time.Sleep(pace)
 			if stop == "" && time.Now().After(end) {
 				break
 			}
@@ -188,7 +190,7 @@ func readRemote(t *testing.T, c *fleet.Client, service string) remote {
 		r.rows++
 	}
 	committed := "load_id IN (SELECT load_id FROM files WHERE service = SVC)"
-	r.wakes, _ = strconv.ParseInt(q("SELECT count() FROM wakes WHERE service = SVC AND "+committed)[0][0], 10, 64)
+	r.wakes, _ = strconv.ParseInt(q("SELECT count() FROM wakes WHERE service = SVC AND " + committed)[0][0], 10, 64)
 	for _, row := range q("SELECT DISTINCT instance FROM files WHERE service = SVC ORDER BY instance") {
 		r.instances = append(r.instances, row[0])
 	}
@@ -272,4 +274,193 @@ func TestShipEndToEnd(t *testing.T) {
 			st.Stats.ShipDropped, len(lf.ids), lf.records)
 	}
 	t.Logf("%d files, %d records, %d wakes shipped", len(lf.ids), lf.records, lf.wakes)
+}
+
+// startShip starts a ship helper; wait waits for it to end.
+func startShip(t *testing.T, mode string, env ...string) (wait func() (shipStats, string)) {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), helperEnv+"="+mode)
+	cmd.Env = append(cmd.Env, env...)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	waited := false
+	t.Cleanup(func() {
+		if !waited {
+			cmd.Process.Kill()
+			cmd.Wait()
+		}
+	})
+	return func() (shipStats, string) {
+		t.Helper()
+		waited = true
+		if err := cmd.Wait(); err != nil {
+			t.Fatalf("helper %s: %v\nstderr: %s", mode, err, stderr.String())
+		}
+		var st shipStats
+		for line := range strings.SplitSeq(stdout.String(), "\n") {
+			if rest, ok := strings.CutPrefix(line, "SHIPSTATS "); ok {
+				if err := json.Unmarshal([]byte(rest), &st); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+		return st, stderr.String()
+	}
+}
+
+// waitFor waits for cond, at most 120s.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(120 * time.Second); !cond(); time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+	}
+}
+
+func binFiles(dir string) int {
+	m, _ := filepath.Glob(filepath.Join(dir, "*-*-*.bin"))
+	return len(m)
+}
+
+func countLines(s, sub string) int {
+	n := 0
+	for line := range strings.SplitSeq(s, "\n") {
+		if strings.Contains(line, sub) {
+			n++
+		}
+	}
+	return n
+}
+
+// TestShipOutage: ClickHouse stops while the program runs: the files
+// stay in the directory; once it is back, everything ends up in it
+// exactly once, nothing lost.
+func TestShipOutage(t *testing.T) {
+	srv := chserver.Start(t)
+	url := srv.URL("wakeshim")
+	c, err := fleet.NewClient(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Retries = 0
+	shipped := func() int {
+		rows, err := c.Query(context.Background(), "SELECT count() FROM files WHERE service = 'outage'")
+		if err != nil || len(rows) == 0 {
+			return 0
+		}
+		n, _ := strconv.Atoi(rows[0][0])
+		return n
+	}
+	dir, links := t.TempDir(), t.TempDir()
+	stop := filepath.Join(t.TempDir(), "stop")
+	wait := startShip(t, "shipbusy", "SHIP_LINKS="+links, "SHIP_STOP="+stop, "SHIP_PACE=50ms",
+		"WAKESHIM=dir="+dir+",maxfile=64KiB,maxtotal=100MB,budget=off,stoptimeout=2m,ship="+url+",service=outage")
+	waitFor(t, "two files shipped", func() bool { return shipped() >= 2 })
+	srv.Stop()
+	before := binFiles(dir)
+	// Files pile up while ClickHouse is out (one of them is the one being written).
+	waitFor(t, "files kept in the outage", func() bool { return binFiles(dir) >= before+3 })
+	kept := binFiles(dir)
+	srv.Restart()
+	last := time.Now()
+	waitFor(t, "the shim to catch up", func() bool {
+		if time.Since(last) > 5*time.Second {
+			last = time.Now()
+			t.Logf("%d files in the directory, %d in ClickHouse", binFiles(dir), shipped())
+		}
+		return binFiles(dir) <= 1
+	})
+	os.WriteFile(stop, nil, 0o644)
+	st, stderr := wait()
+	if left := wakeshimFiles(dir); len(left) > 0 {
+		t.Errorf("files left after Stop: %v", left)
+	}
+	lf := readLocal(t, links)
+	sameRecords(t, lf, readRemote(t, c, "outage"))
+	if n := countLines(stderr, "failed"); n != 1 {
+		t.Errorf("%d lines on the failure, want 1:\n%s", n, stderr)
+	}
+	if n := countLines(stderr, "again after"); n != 1 {
+		t.Errorf("%d lines on the end of the outage, want 1:\n%s", n, stderr)
+	}
+	if st.Stats.ShipFailures == 0 || st.Stats.ShipDropped != 0 || st.Stats.ShipFiles != int64(len(lf.ids)) {
+		t.Errorf("stats %+v: want failures, no drop, %d files", st.Stats, len(lf.ids))
+	}
+	t.Logf("%d files kept during the outage; %d files, %d records, %d wakes in ClickHouse, %d failed rounds", kept, len(lf.ids), lf.records, lf.wakes, st.Stats.ShipFailures)
+}
+
+// TestShipCapWhileDown: ClickHouse is down and maxtotal small: the cap
+// removes the oldest unshipped files, counted, with one warning; the
+// program ends in os.Exit, and the next process started with the same
+// dir and ship= ships what is left, under the first one's instance.
+func TestShipCapWhileDown(t *testing.T) {
+	srv := chserver.Start(t)
+	url := srv.URL("wakeshim")
+	srv.Stop()
+	dir := t.TempDir()
+	env := "WAKESHIM=dir=" + dir + ",maxfile=16KiB,maxtotal=80KiB,budget=off,stoptimeout=2m,ship=" + url + ",service=capped"
+	st, stderr := runShip(t, "shipcap", env)
+	if st.Stats.ShipDropped < 3 || st.Stats.ShipFiles != 0 {
+		t.Fatalf("stats %+v: want 3 or more dropped, none shipped\nstderr: %s", st.Stats, stderr)
+	}
+	if n := countLines(stderr, "removed unshipped"); n != 1 {
+		t.Errorf("%d warnings of the cap, want 1:\n%s", n, stderr)
+	}
+	// What is left is the newest files: sequence numbers from k to the
+	// last, k past the number dropped.
+	var seqs []int
+	prefix := fmt.Sprintf("shim.test-%d-", st.PID)
+	for _, n := range wakeshimFiles(dir) {
+		if rest, ok := strings.CutPrefix(n, prefix); ok && strings.HasSuffix(n, ".bin") {
+			seq, _ := strconv.Atoi(strings.TrimSuffix(rest, ".bin"))
+			seqs = append(seqs, seq)
+		}
+	}
+	slices.Sort(seqs)
+	if len(seqs) == 0 || seqs[0] <= int(st.Stats.ShipDropped) || seqs[len(seqs)-1]-seqs[0] != len(seqs)-1 {
+		t.Errorf("files left %v after %d dropped: want the newest, contiguous", seqs, st.Stats.ShipDropped)
+	}
+	lf := readLocal(t, dir)
+	if len(lf.ids) != len(seqs) {
+		t.Fatalf("%d files read, %d left", len(lf.ids), len(seqs))
+	}
+
+	srv.Restart()
+	st2, stderr2 := runShip(t, "shipidle", env, "SHIP_WANT="+strconv.Itoa(len(seqs)))
+	if st2.Stats.ShipFiles < int64(len(seqs)) {
+		t.Fatalf("the next process shipped %d files, want %d\nstderr: %s", st2.Stats.ShipFiles, len(seqs), stderr2)
+	}
+	for _, n := range wakeshimFiles(dir) {
+		if strings.HasPrefix(n, prefix) {
+			t.Errorf("%s left after the next process", n)
+		}
+	}
+	c, err := fleet.NewClient(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	inst := hostInstance(t, st.PID)
+	rows, err := c.Query(context.Background(), "SELECT file_id, records FROM files WHERE service = 'capped' AND instance = "+fleet.Quote(inst))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := remote{files: map[string]int64{}}
+	for _, row := range rows {
+		n, _ := strconv.ParseInt(row[1], 10, 64)
+		r.files[row[0]] = n
+		r.rows++
+	}
+	rw, err := c.Query(context.Background(), "SELECT count() FROM wakes WHERE service = 'capped' AND instance = "+fleet.Quote(inst)+
+		" AND load_id IN (SELECT load_id FROM files WHERE service = 'capped')")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.wakes, _ = strconv.ParseInt(rw[0][0], 10, 64)
+	sameRecords(t, lf, r)
+	t.Logf("%d files dropped unshipped, %d left and shipped by the next process (%d records)", st.Stats.ShipDropped, len(seqs), lf.records)
 }
