@@ -172,6 +172,9 @@ type Stats struct {
 	// ShipOutage is set while the last round failed.
 	ShipFiles, ShipRecords, ShipFailures, ShipDropped int64
 	ShipOutage                                        bool
+	// ShipTime is the time the successful loads took (reading the files
+	// and the requests to ClickHouse).
+	ShipTime time.Duration
 }
 
 // Start starts a session. It fails if one is running, or on a bad Config.
@@ -395,6 +398,7 @@ func (s *Session) Stats() Stats {
 		st.ShipFailures = sh.failures.Load()
 		st.ShipDropped = int64(sh.out.DroppedUnshipped())
 		st.ShipOutage = sh.outage.Load()
+		st.ShipTime = time.Duration(sh.shipNanos.Load())
 	}
 	return st
 }

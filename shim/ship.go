@@ -50,6 +50,7 @@ type shipper struct {
 	bad map[string]bool
 
 	files, records, failures atomic.Int64
+	shipNanos                atomic.Int64 // time in fleet.Ship, successful loads
 	outage                   atomic.Bool
 }
 
@@ -222,6 +223,7 @@ func (sh *shipper) shipBatch(groups []rotate.Group) error {
 		}
 		paths[i] = g.Records
 	}
+	t0 := time.Now()
 	res, err := fleet.Ship(sh.ctx, sh.c, paths, fleet.ShipOptions{
 		Service: sh.s.cfg.Service, Instance: sh.instance(groups[0].PID)})
 	if err != nil {
@@ -239,6 +241,7 @@ func (sh *shipper) shipBatch(groups []rotate.Group) error {
 			sh.s.reportOnce("shipremove", "removing a shipped file: %v", err)
 		}
 	}
+	sh.shipNanos.Add(int64(time.Since(t0)))
 	sh.files.Add(int64(len(groups))) // shipped now or before (skipped: in ClickHouse already)
 	sh.records.Add(res.Records)
 	return nil

@@ -273,7 +273,8 @@ func TestShipEndToEnd(t *testing.T) {
 		t.Errorf("stats: %d files, %d records shipped, %d dropped; want %d, %d, 0", st.Stats.ShipFiles, st.Stats.ShipRecords,
 			st.Stats.ShipDropped, len(lf.ids), lf.records)
 	}
-	t.Logf("%d files, %d records, %d wakes shipped", len(lf.ids), lf.records, lf.wakes)
+	t.Logf("%d files, %d records, %d wakes shipped in %v of loads (%.0f records/s)", len(lf.ids), lf.records, lf.wakes,
+		st.Stats.ShipTime, float64(lf.records)/st.Stats.ShipTime.Seconds())
 }
 
 // startShip starts a ship helper; wait waits for it to end.
