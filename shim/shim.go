@@ -293,6 +293,9 @@ func (s *Session) Stop() error {
 		// The last file, closed by the worker, is shipped if ClickHouse
 		// answers, within what is left of StopTimeout; else it stays in
 		// Dir for the next process.
+		if s.ship.outage.Load() {
+			s.ship.cancel() // ClickHouse is out: no try of the last file
+		}
 		if len(abandoned) == 0 {
 			select {
 			case <-s.ship.done:

@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -28,8 +29,9 @@ import (
 
 // shipStats is what a ship helper prints of its session.
 type shipStats struct {
-	PID   int
-	Stats shim.Stats
+	PID    int
+	Stats  shim.Stats
+	StopMS float64 // how long Stop took (shipbusy)
 }
 
 // churnWakes makes wakes for a while: 50 goroutines, each woken once.
@@ -66,8 +68,9 @@ func shipHelper(mode string) {
 		fmt.Fprintln(os.Stderr, "no session")
 		os.Exit(2)
 	}
+	var stopMS float64
 	done := func() {
-		b, _ := json.Marshal(shipStats{PID: os.Getpid(), Stats: s.Stats()})
+		b, _ := json.Marshal(shipStats{PID: os.Getpid(), Stats: s.Stats(), StopMS: stopMS})
 		fmt.Printf("SHIPSTATS %s\n", b)
 	}
 	deadline := time.Now().Add(120 * time.Second)
@@ -89,9 +92,11 @@ func shipHelper(mode string) {
 				break
 			}
 		}
+		t0 := time.Now()
 		if err := s.Stop(); err != nil {
 			fmt.Fprintln(os.Stderr, "Stop:", err)
 		}
+		stopMS = float64(time.Since(t0)) / 1e6
 		done()
 	case "shipcap": // ClickHouse down: until the cap removed 3 unshipped files; os.Exit without Stop
 		for time.Now().Before(deadline) && s.Stats().ShipDropped < 3 {
@@ -464,4 +469,34 @@ func TestShipCapWhileDown(t *testing.T) {
 	r.wakes, _ = strconv.ParseInt(rw[0][0], 10, 64)
 	sameRecords(t, lf, r)
 	t.Logf("%d files dropped unshipped, %d left and shipped by the next process (%d records)", st.Stats.ShipDropped, len(seqs), lf.records)
+}
+
+// TestShipStopInOutage: with nothing listening at the URL, the program
+// runs as usual, Stop returns at once (it does not wait for ClickHouse),
+// and every file stays in the directory, complete, for the next process.
+// No server needed: a port just closed refuses.
+func TestShipStopInOutage(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	url := fmt.Sprintf("http://%s/?database=wakeshim", l.Addr())
+	l.Close()
+	dir := t.TempDir()
+	st, stderr := runShip(t, "shipbusy", "SHIP_FOR=2s", "SHIP_PACE=20ms",
+		"WAKESHIM=dir="+dir+",maxfile=64KiB,maxtotal=100MB,budget=off,stoptimeout=30s,ship="+url+",service=down")
+	if st.StopMS > 5000 {
+		t.Errorf("Stop took %.0fms with ClickHouse out, stoptimeout 30s: want it not to wait", st.StopMS)
+	}
+	if n := countLines(stderr, "failed"); n != 1 {
+		t.Errorf("%d failure lines, want 1:\n%s", n, stderr)
+	}
+	if st.Stats.ShipFiles != 0 || st.Stats.ShipFailures == 0 || !st.Stats.ShipOutage {
+		t.Errorf("stats %+v: want nothing shipped, failures, in outage", st.Stats)
+	}
+	frs := readFiles(t, dir, false)
+	if len(frs) != st.Stats.Files || len(frs) < 2 {
+		t.Errorf("%d files in the directory, %d written: want every one kept", len(frs), st.Stats.Files)
+	}
+	t.Logf("Stop took %.0fms; %d files kept", st.StopMS, len(frs))
 }
