@@ -216,6 +216,19 @@ func (sh *shipper) shipBatch(groups []rotate.Group) error {
 	if err := sh.ctx.Err(); err != nil {
 		return err
 	}
+	// Locked while shipped: another process of the program shipping the
+	// files of one that ended skips them meanwhile, and finds them
+	// gone (or in ClickHouse already) after.
+	locked := groups[:0:0]
+	for _, g := range groups {
+		if unlock, ok := lockShip(g.Records); ok {
+			defer unlock()
+			locked = append(locked, g)
+		}
+	}
+	if groups = locked; len(groups) == 0 {
+		return nil
+	}
 	paths := make([]string, len(groups))
 	for i, g := range groups {
 		if f := beforeShip.Load(); f != nil {
