@@ -120,3 +120,29 @@ func (a *Analyzer) LatencySamples() []ProfileSample {
 	}
 	return out
 }
+
+// GroupSamples returns the pending profile's samples from a report's wait
+// groups alone, by stack and waker, for a report that was not made by an
+// Analyzer (the fleet's, built by ClickHouse's GROUP BY): each group's
+// wakers, and the rest of its blocks as waker "none". It is
+// PendingSamples' profile, coarsened to the groups the report lists.
+func GroupSamples(r *Report) []ProfileSample {
+	out := make([]ProfileSample, 0, len(r.Pending))
+	for _, g := range r.Pending {
+		reason := g.Reason
+		if reason == "" {
+			reason = "unknown"
+		}
+		stk := append([]string{"[" + reason + "]"}, g.Frames...)
+		n, ns := int64(g.Count), g.TotalNS
+		for _, w := range g.Wakers {
+			out = append(out, ProfileSample{Stack: stk, Waker: w.Name, Count: int64(w.Count), NS: w.TotalNS})
+			n -= int64(w.Count)
+			ns -= w.TotalNS
+		}
+		if n > 0 || ns > 0 {
+			out = append(out, ProfileSample{Stack: stk, Waker: "none", Count: max(n, 0), NS: max(ns, 0)})
+		}
+	}
+	return out
+}

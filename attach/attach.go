@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/wakeshim/wakeshim/convert"
+	"github.com/wakeshim/wakeshim/internal/metrics"
 	"github.com/wakeshim/wakeshim/internal/rotate"
 )
 
@@ -107,6 +108,12 @@ type Config struct {
 	// streams in (about every 250ms) and after each window, with the
 	// counts so far.
 	Progress func(Summary)
+	// Metrics, when set, is the address (HOST:PORT; port 0: any free one)
+	// where Run serves the run's metrics at /metrics while it runs, in the
+	// Prometheus exposition format (promhttp): the shim's metrics for the
+	// target, from the records (docs/fleet.md). Run says where on Log; a
+	// listener that cannot be had is an error before any window.
+	Metrics string
 	// Client makes the requests. Nil means a client of Run's own (no
 	// timeout of its own: Run sets the deadlines).
 	Client *http.Client
@@ -364,7 +371,15 @@ func Run(ctx context.Context, cfg Config) (Summary, error) {
 	if err != nil {
 		return Summary{}, fmt.Errorf("attach: Dir: %w", err)
 	}
-	r := &run{cfg: cfg, tgt: tgt, out: out, client: cfg.Client}
+	r := &run{cfg: cfg, tgt: tgt, out: out, client: cfg.Client, tr: metrics.New(RefreshStep)}
+	if cfg.Metrics != "" {
+		stop, err := serveMetrics(cfg.Metrics, r.tr, cfg.Log)
+		if err != nil {
+			out.Close()
+			return Summary{}, err
+		}
+		defer stop()
+	}
 	r.sum.URL = tgt.prefix
 	r.sum.Start = time.Now()
 	if r.client == nil {
@@ -382,6 +397,7 @@ func Run(ctx context.Context, cfg Config) (Summary, error) {
 	if werr := out.Close(); werr != nil && err == nil {
 		err = fmt.Errorf("attach: writing the records: %w", werr)
 	}
+	r.tr.Publish()
 	r.update()
 	return r.sum, err
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/wakeshim/wakeshim/convert"
 	"github.com/wakeshim/wakeshim/dump"
 	"github.com/wakeshim/wakeshim/internal/live"
+	"github.com/wakeshim/wakeshim/internal/metrics"
 	"github.com/wakeshim/wakeshim/internal/rotate"
 	"github.com/wakeshim/wakeshim/tracewire"
 )
@@ -28,6 +29,7 @@ type run struct {
 	client *http.Client
 	c      *convert.Converter
 	lv     live.Ops // c's live hooks
+	tr     *metrics.Tracker
 
 	sum  Summary
 	base convert.Stats // counts of the converters closed at restarts
@@ -69,7 +71,7 @@ func ignore(id convert.GoID, stk convert.Stack) bool {
 
 func (r *run) newConverter() error {
 	var lv live.Ops
-	c, err := convert.New(convert.Config{Threshold: r.cfg.Threshold, Ignore: ignore, Live: &lv}, r.out)
+	c, err := convert.New(convert.Config{Threshold: r.cfg.Threshold, Ignore: ignore, Live: &lv}, r.tr.Wrap(r.out))
 	if err != nil {
 		return fmt.Errorf("attach: %w", err)
 	}
@@ -92,6 +94,7 @@ func (r *run) restartConverter() error {
 	if r.out.Open() {
 		r.out.NextSegment()
 	}
+	r.tr.NewProcess()
 	r.sum.Restarts++
 	return r.newConverter()
 }
@@ -120,11 +123,12 @@ func (r *run) update() {
 }
 
 func (r *run) progress(force bool) {
-	if r.cfg.Progress == nil {
-		return
-	}
 	if now := time.Now(); force || now.Sub(r.reported) >= 250*time.Millisecond {
 		r.reported = now
+		r.tr.Publish() // (the metrics, as often)
+		if r.cfg.Progress == nil {
+			return
+		}
 		r.update()
 		r.cfg.Progress(r.sum)
 	}
@@ -591,6 +595,7 @@ func (r *run) startWindow(t exptrace.Time, d *pendingDump) error {
 		}
 	}
 	r.restart = false
+	r.tr.Gap() // (a new window: the dump's records begin it)
 	if d != nil {
 		if err := r.lv.ApplyDump(r.dumpTime(t, d), d.gs, true); err != nil {
 			return fmt.Errorf("attach: writing the records: %w", err)

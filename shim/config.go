@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"net"
 	"strconv"
 	"strings"
 	"time"
@@ -106,6 +107,14 @@ type Config struct {
 	// leaves the shim's goroutines to finish on their own. Zero means 10s;
 	// negative is an error.
 	StopTimeout time.Duration
+
+	// Metrics, when set, is the address (HOST:PORT, like 127.0.0.1:9464;
+	// port 0 picks a free one, Session.MetricsAddr says which) where the
+	// session serves its metrics at /metrics, in the Prometheus text format
+	// (docs/fleet.md). A listener that cannot be had (the port in use) is
+	// reported once on Stderr and the session runs on without it; Stop
+	// closes it.
+	Metrics string
 
 	// Stderr receives the shim's one-line reports (tracer unavailable, drop
 	// counts, an internal failure). Nil means os.Stderr.
@@ -211,6 +220,11 @@ func (c Config) withDefaults() (Config, error) {
 	if c.StopTimeout == 0 {
 		c.StopTimeout = DefaultStopTime
 	}
+	if c.Metrics != "" {
+		if err := checkAddr(c.Metrics); err != nil {
+			return c, fmt.Errorf("shim: Metrics (metrics) %q: %v", c.Metrics, err)
+		}
+	}
 	return c, nil
 }
 
@@ -242,6 +256,7 @@ func (e *KeyError) Unwrap() error { return e.Err }
 //	                off or 100%: no limit; a bare number of 1 or more is an error)
 //	interval=500ms  Interval
 //	stoptimeout=10s StopTimeout
+//	metrics=ADDR    Metrics (HOST:PORT: serve Prometheus metrics at /metrics)
 //
 // Empty items are skipped; an unknown key, a repeated key or a bad value is
 // a *KeyError naming the key. The result has not been checked for
@@ -332,6 +347,9 @@ func ParseEnv(s string) (Config, error) {
 			if err == nil && c.StopTimeout <= 0 {
 				err = errors.New("must be positive")
 			}
+		case "metrics":
+			err = checkAddr(val)
+			c.Metrics = val
 		default:
 			err = errors.New("unknown key")
 		}
@@ -369,6 +387,22 @@ func (c Config) checkShip() error {
 	}
 	if c.Service == "" {
 		return errors.New("shim: Config.Service (service) is required with Ship (ship)")
+	}
+	return nil
+}
+
+// checkAddr checks a listen address: HOST:PORT, HOST optional (all
+// interfaces), PORT a number (0: any free one).
+func checkAddr(s string) error {
+	if s == "" {
+		return errors.New("empty address (want HOST:PORT, like 127.0.0.1:9464)")
+	}
+	_, port, err := net.SplitHostPort(s)
+	if err != nil {
+		return fmt.Errorf("bad address %q (want HOST:PORT, like 127.0.0.1:9464)", s)
+	}
+	if _, err := strconv.ParseUint(port, 10, 16); err != nil {
+		return fmt.Errorf("bad port %q in %q (want a number up to 65535)", port, s)
 	}
 	return nil
 }

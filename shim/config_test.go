@@ -65,6 +65,16 @@ func TestParseEnv(t *testing.T) {
 		{in: "dir=d,budget=NaN", bad: "budget"},
 		{in: "dir=d,interval=2s", bad: "interval"},
 		{in: "dir=d,dir=e", bad: "dir"},
+		{in: "dir=d,metrics=127.0.0.1:9464", want: Config{Dir: "d", Metrics: "127.0.0.1:9464"}},
+		{in: "dir=d,metrics=:9464", want: Config{Dir: "d", Metrics: ":9464"}},
+		{in: "dir=d,metrics=[::1]:0", want: Config{Dir: "d", Metrics: "[::1]:0"}},
+		{in: "dir=d,metrics=", bad: "metrics"},
+		{in: "dir=d,metrics=9464", bad: "metrics"},
+		{in: "dir=d,metrics=localhost", bad: "metrics"},
+		{in: "dir=d,metrics=127.0.0.1:http", bad: "metrics"},
+		{in: "dir=d,metrics=127.0.0.1:70000", bad: "metrics"},
+		{in: "dir=d,metrics=127.0.0.1:", bad: "metrics"},
+		{in: "dir=d,metrics=127.0.0.1:1,metrics=127.0.0.1:2", bad: "metrics"},
 	} {
 		got, err := ParseEnv(tc.in)
 		if tc.bad != "" {
@@ -81,7 +91,7 @@ func TestParseEnv(t *testing.T) {
 		if got.Dir != tc.want.Dir || got.Threshold != tc.want.Threshold || got.JSONL != tc.want.JSONL ||
 			got.Sample != tc.want.Sample || got.MaxFile != tc.want.MaxFile || got.MaxTotal != tc.want.MaxTotal ||
 			got.Budget != tc.want.Budget || got.Interval != tc.want.Interval || got.StopTimeout != tc.want.StopTimeout ||
-			got.LeakProfile != tc.want.LeakProfile {
+			got.Metrics != tc.want.Metrics || got.LeakProfile != tc.want.LeakProfile {
 			t.Errorf("ParseEnv(%q) = %+v, want %+v", tc.in, got, tc.want)
 		}
 	}
@@ -109,6 +119,9 @@ func TestDefaults(t *testing.T) {
 		{Dir: "d", MaxFile: 1 << 20, MaxTotal: 3 << 19, JSONL: true},
 		{Dir: "d", Interval: 2 * time.Second},
 		{Dir: "d", Budget: math.NaN()},
+		{Dir: "d", Budget: 7}, // 7 what? a share of a CPU is below 1
+		{Dir: "d", Metrics: "9464"},
+		{Dir: "d", Metrics: "host:port"},
 		{Dir: "d", Budget: 7},                     // 7 what? a share of a CPU is below 1
 		{Dir: "d", LeakProfile: time.Millisecond}, // a full GC each time
 	} {

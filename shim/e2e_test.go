@@ -70,6 +70,9 @@ type facts struct {
 
 var mu sync.Mutex
 
+// heldCh is the channel of the leak test's goroutine that is not leaked.
+var heldCh chan int
+
 //go:noinline
 func lockWaiter() {
 	mu.Lock()
@@ -292,14 +295,36 @@ func helper(mode string) {
 		f.StuckMS = float64(time.Since(since)) / 1e6
 		printFacts(&f)
 		os.Exit(0)
+	case "metrics": // WAKESHIM with metrics=: wakes and waits until stdin closes
+		s := auto.Session()
+		if s == nil || s.MetricsAddr() == "" {
+			fmt.Fprintln(os.Stderr, "no session or no metrics server")
+			os.Exit(2)
+		}
+		fmt.Println("METRICS", s.MetricsAddr())
+		stop := make(chan struct{})
+		go func() { io.Copy(io.Discard, os.Stdin); close(stop) }()
+		stuck := make(chan int)
+		go stuckForever(stuck)
+		for {
+			select {
+			case <-stop:
+				s.Stop()
+				return
+			default:
+			}
+			wakeAndMutex(&f)
+		}
 	case "leak": // WAKESHIM set, leakprofile=1s: one leaked goroutine, one not; os.Exit
 		idc := make(chan int64)
 		// Leaked: blocked on a channel only its own stack refers to.
 		go func() { idc <- goid(); stuckForever(make(chan int)) }()
 		f.Stuck = <-idc
-		// Not leaked: main keeps the channel (and would close it).
-		held := make(chan int)
-		go func() { idc <- goid(); preblockedWaiter(held) }()
+		// Not leaked: a global keeps the channel (a local of main would
+		// not: main sleeps in the loop below, and the leak-finding GC
+		// does not mark from blocked goroutines' stacks).
+		heldCh = make(chan int)
+		go func() { idc <- goid(); preblockedWaiter(heldCh) }()
 		f.Preblocked = <-idc
 		waitBlocked(f.Stuck, "chan receive")
 		waitBlocked(f.Preblocked, "chan receive")
@@ -319,7 +344,6 @@ func helper(mode string) {
 			fmt.Fprintf(os.Stderr, "stats: %+v\n", s.Stats())
 		}
 		printFacts(&f)
-		runtime.KeepAlive(held)
 		os.Exit(0)
 	case "shipbusy", "shipcap", "shipidle": // ship=: ship_test.go
 		shipHelper(mode)

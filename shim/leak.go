@@ -4,7 +4,10 @@ import (
 	"bytes"
 	"runtime"
 	"runtime/pprof"
+	"strings"
 	"time"
+
+	"github.com/wakeshim/wakeshim/dump"
 )
 
 // leakGap is how many times the last profile's cost the next one waits at
@@ -67,7 +70,36 @@ func (w *worker) takeLeak(now time.Time, final bool) {
 	if err := w.out.WriteLeak(lk.buf.Bytes()); err != nil {
 		w.out.Fail(err)
 	}
+	if byEntry, err := leakedByEntry(lk.buf.Bytes()); err == nil {
+		w.s.tracker.SetLeaked(byEntry)
+	} else {
+		w.s.reportOnce("leakparse", "goroutineleak profile: %v (no leaked goroutines in the metrics)", err)
+	}
 	if lk.buf.Cap() > 1<<20 && lk.buf.Len() < lk.buf.Cap()/4 {
 		lk.buf = bytes.Buffer{} // do not keep a big buffer for a shrunk program
 	}
+}
+
+// leakedByEntry counts the goroutines a goroutineleak profile (debug=2:
+// every goroutine, the leaked ones with " (leaked)" after their state)
+// names leaked, by entry function: the function its go statement started
+// (the outermost frame), as the metrics name them.
+func leakedByEntry(b []byte) (map[string]int64, error) {
+	d, err := dump.ParseBytes(b, "goroutineleak profile")
+	if err != nil {
+		return nil, err
+	}
+	m := map[string]int64{}
+	for i := range d.Goroutines {
+		g := &d.Goroutines[i]
+		if !strings.HasSuffix(g.State, " (leaked)") || len(g.Frames) == 0 {
+			continue
+		}
+		outer := g.Frames[len(g.Frames)-1].Func
+		if (outer == "runtime.goexit" || outer == "runtime.main") && len(g.Frames) > 1 {
+			outer = g.Frames[len(g.Frames)-2].Func
+		}
+		m[dump.CleanFunc(outer)]++
+	}
+	return m, nil
 }

@@ -35,6 +35,7 @@ import (
 
 	"github.com/wakeshim/wakeshim/convert"
 	"github.com/wakeshim/wakeshim/internal/live"
+	"github.com/wakeshim/wakeshim/internal/metrics"
 	"github.com/wakeshim/wakeshim/internal/rotate"
 	"github.com/wakeshim/wakeshim/shim/internal/budget"
 )
@@ -101,6 +102,11 @@ type Session struct {
 	statsMu sync.Mutex
 	stats   Stats
 	err     error // the worker's final error
+
+	// tracker counts the records for the metrics as the worker writes
+	// them; metrics serves them (nil without Config.Metrics).
+	tracker *metrics.Tracker
+	metrics *metricsServer
 }
 
 // chunk is a run of consecutive complete generations of the trace, as the
@@ -210,6 +216,7 @@ func Start(cfg Config) (*Session, error) {
 		workerDone: make(chan struct{}),
 		own:        map[exptrace.GoID]bool{},
 		reported:   map[string]bool{},
+		tracker:    metrics.New(cfg.Interval), // (the converter's refresh step, worker.housekeep)
 	}
 	if cfg.Ship != "" {
 		if s.ship, err = newShipper(s, out); err != nil {
@@ -232,7 +239,7 @@ func Start(cfg Config) (*Session, error) {
 	}
 	var lv live.Ops
 	ccfg.Live = &lv
-	c, err := convert.New(ccfg, out)
+	c, err := convert.New(ccfg, s.tracker.Wrap(out))
 	if err != nil {
 		r.close(time.Now())
 		return nil, fmt.Errorf("shim: %w", err)
@@ -244,6 +251,7 @@ func Start(cfg Config) (*Session, error) {
 	if s.ship != nil {
 		go pprof.Do(context.Background(), pprof.Labels("wakeshim", "ship"), func(context.Context) { s.ship.run() })
 	}
+	s.startMetrics()
 	active = s
 	return s, nil
 }
@@ -310,6 +318,9 @@ func (s *Session) Stop() error {
 		active = nil
 	}
 	activeMu.Unlock()
+	if s.metrics != nil {
+		s.metrics.close()
+	}
 	if len(abandoned) > 0 {
 		err := fmt.Errorf("shim: Stop gave up after %v: %s abandoned (the records not yet flushed may be lost)", timeout, strings.Join(abandoned, " and "))
 		s.report("%v", err)

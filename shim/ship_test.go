@@ -318,8 +318,8 @@ func startShip(t *testing.T, mode string, env ...string) (wait func() (shipStats
 	}
 }
 
-// waitFor waits for cond, at most 120s.
-func waitFor(t *testing.T, what string, cond func() bool) {
+// waitShip waits for cond, at most 120s.
+func waitShip(t *testing.T, what string, cond func() bool) {
 	t.Helper()
 	for deadline := time.Now().Add(120 * time.Second); !cond(); time.Sleep(20 * time.Millisecond) {
 		if time.Now().After(deadline) {
@@ -366,15 +366,15 @@ func TestShipOutage(t *testing.T) {
 	stop := filepath.Join(t.TempDir(), "stop")
 	wait := startShip(t, "shipbusy", "SHIP_LINKS="+links, "SHIP_STOP="+stop, "SHIP_PACE=50ms",
 		"WAKESHIM=dir="+dir+",maxfile=64KiB,maxtotal=100MB,budget=off,stoptimeout=2m,ship="+url+",service=outage")
-	waitFor(t, "two files shipped", func() bool { return shipped() >= 2 })
+	waitShip(t, "two files shipped", func() bool { return shipped() >= 2 })
 	srv.Stop()
 	before := binFiles(dir)
 	// Files pile up while ClickHouse is out (one of them is the one being written).
-	waitFor(t, "files kept in the outage", func() bool { return binFiles(dir) >= before+3 })
+	waitShip(t, "files kept in the outage", func() bool { return binFiles(dir) >= before+3 })
 	kept := binFiles(dir)
 	srv.Restart()
 	last := time.Now()
-	waitFor(t, "the shim to catch up", func() bool {
+	waitShip(t, "the shim to catch up", func() bool {
 		if time.Since(last) > 5*time.Second {
 			last = time.Now()
 			t.Logf("%d files in the directory, %d in ClickHouse", binFiles(dir), shipped())

@@ -140,6 +140,7 @@ func (w *worker) run() {
 		t := ev.Time
 		if w.newWindow {
 			w.newWindow = false
+			w.s.tracker.Gap()
 			w.lv.Gap(t)
 			w.window = t
 		}
@@ -517,6 +518,7 @@ func (w *worker) publish() {
 	st.GensLost = st.GensEvicted + st.GensDropped + st.GensSkipped + st.GensFailed
 	st.TracerCostEst = w.acct.TracerCost
 	st.Convert = w.c.Stats()
+	s.tracker.Publish()
 	st.BytesWritten = w.out.BytesWritten()
 	st.Files = len(w.out.Names())
 	st.FilesRemoved = w.out.Removed()

@@ -23,14 +23,17 @@ import (
 // unicode...) and the environment copy of the lookup itself: about 135 at
 // the time of writing; github.com/google/pprof/profile alone (linked
 // through package dump before it moved to dump/pprofdump) made some 1,170,
-// and format's JSONL tables 99 before they were built on first use.
+// and format's JSONL tables 99 before they were built on first use. Package
+// net, for the metrics listener (metrics=ADDR), added some 65 (net, net/netip
+// and x/net's dnsmessage: about 3KB): 230 in all when it came; net/http and
+// Prometheus' client library, which the listener does without, would add
+// some 230 and 1,800.
 //
 // ship= (the shim's own shipping to ClickHouse, package fleet) links
-// net/http, whose stack (net, crypto/tls, x509, the FIPS module...) makes
-// some 230 allocations at init in a program that had none of it: about
-// 420 in all over a bare program (measured at the time). Over a program
-// that imports net/http already (the servers the shim is for), the
-// import still costs at most maxInitMallocsOverHTTP (about 190 measured).
+// net/http after all, and with it crypto/tls, x509 and the FIPS module:
+// some 200 more over a bare program. Over a program that imports net/http
+// already (the servers the shim is for), the import still costs at most
+// maxInitMallocsOverHTTP.
 const (
 	maxInitMallocs         = 450
 	maxInitMallocsOverHTTP = 200

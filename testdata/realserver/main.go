@@ -44,6 +44,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"os/exec"
 	"os/signal"
 	"path/filepath"
 	"sort"
@@ -168,6 +169,7 @@ type facts struct {
 	CoverRun            float64        `json:"coverage_run"`
 	Overhead            *overheadFacts `json:"overhead,omitempty"`
 	ShimLines           []string       `json:"shim_stderr"`
+	Prometheus          *promFacts     `json:"prometheus,omitempty"`
 	Failures            []string       `json:"failures"`
 }
 
@@ -280,6 +282,19 @@ func mainRun(ctx context.Context, o options, bin, tmp string, f *facts) error {
 	if o.wakeshim != "" {
 		env += "," + o.wakeshim
 	}
+	// With Debian's Prometheus at hand, the shim also serves its metrics
+	// and Prometheus scrapes them during the load (docs/fleet.md).
+	promBin, _ := exec.LookPath("prometheus")
+	var metricsAddr string
+	if promBin != "" {
+		var err error
+		if metricsAddr, err = freeAddr(); err != nil {
+			return err
+		}
+		env += ",metrics=" + metricsAddr
+	} else {
+		progress("no prometheus on PATH (Debian package prometheus): the metrics are not checked")
+	}
 	f.Wakeshim = env
 	progress("run: WAKESHIM=%s", env)
 	srv, err := startServer(ctx, bin, env, filepath.Join(tmp, "server.log"), 60*time.Second)
@@ -287,6 +302,28 @@ func mainRun(ctx context.Context, o options, bin, tmp string, f *facts) error {
 		return err
 	}
 	defer srv.kill()
+	var promDone chan struct{}
+	if promBin != "" {
+		pr, err := startPrometheus(promBin, metricsAddr, filepath.Join(tmp, "prometheus"))
+		if err != nil {
+			return fmt.Errorf("prometheus: %w", err)
+		}
+		defer pr.stop()
+		promDone = make(chan struct{})
+		// Watched from now to the end of the load, and a little more.
+		deadline := time.Now().Add(o.quiet + o.load + 20*time.Second)
+		go func() {
+			defer close(promDone)
+			pf, err := pr.watch(ctx, deadline)
+			f.Prometheus = &pf
+			if out, err := exec.Command(promBin, "--version").Output(); err == nil {
+				pf.Version, _, _ = strings.Cut(string(out), "\n")
+			}
+			if err != nil {
+				f.Failures = append(f.Failures, err.Error())
+			}
+		}()
+	}
 	sc, err := openSilent(srv.Addr, 30*time.Second)
 	if err != nil {
 		return err
@@ -312,6 +349,13 @@ func mainRun(ctx context.Context, o options, bin, tmp string, f *facts) error {
 	loadEnd := time.Since(srv.Start)
 	f.Load = lr.String()
 	progress("load: %s", lr)
+	if promDone != nil {
+		<-promDone // (its deadline bounds it)
+		if pf := f.Prometheus; pf != nil {
+			progress("prometheus: wakeshim_wakes_total %v; wait reasons %v; %d blocked entries; p99 wake latency %.2fms",
+				pf.Wakes, pf.Reasons, pf.Blocked, 1000*pf.P99S)
+		}
+	}
 
 	// Hold the silent connection until it is -silent old.
 	hold := time.NewTimer(time.Until(sc.Pong.Add(o.silent)))

@@ -9,6 +9,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"os/signal"
@@ -108,6 +109,7 @@ func Run(name string, args []string, stdout, stderr io.Writer) int {
 	fs.BoolVar(&cfg.JSONL, "jsonl", false, "also write the JSONL rendering beside each binary file")
 	fs.Var(size{&cfg.MaxFile}, "maxfile", "start a new file at this `size`")
 	fs.Var(size{&cfg.MaxTotal}, "maxtotal", "cap on all wakeshim files in DIR (`size`; the oldest are removed first)")
+	fs.StringVar(&cfg.Metrics, "metrics", "", "serve Prometheus metrics of the target (the shim's: waits by reason, wake latency, wakes, blocked goroutines) at http://`ADDR`/metrics while attached, e.g. 127.0.0.1:9464")
 	fs.IntVar(&cfg.Retries, "retries", attach.DefaultRetries, "transient failures in a row retried before giving up (0: none)")
 	fs.BoolVar(&quiet, "q", false, "no progress, no summary line")
 	if code, ok := cliflags.Parse(fs, Usage(name), args); !ok {
@@ -135,6 +137,11 @@ func Run(name string, args []string, stdout, stderr io.Writer) int {
 		return usageErr("-retries must not be negative")
 	case cfg.LeakProfile < 0:
 		return usageErr("-leakprofile must not be negative (0: never)")
+	}
+	if cfg.Metrics != "" {
+		if _, port, err := net.SplitHostPort(cfg.Metrics); err != nil || port == "" {
+			return usageErr("-metrics %q: want HOST:PORT, like 127.0.0.1:9464", cfg.Metrics)
+		}
 	}
 	if cfg.Retries == 0 {
 		cfg.Retries = -1 // none

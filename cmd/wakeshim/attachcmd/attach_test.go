@@ -33,6 +33,7 @@ func TestUsage(t *testing.T) {
 		{"every", []string{"-dir", "x", "-window", "5s", "-every", "1s", "localhost:6060"}, "-every 1s is shorter than -window 5s"},
 		{"header", []string{"-dir", "x", "-header", "nocolon", "localhost:6060"}, "want K:V"},
 		{"size", []string{"-dir", "x", "-maxfile", "12XB", "localhost:6060"}, "bad size unit"},
+		{"metrics", []string{"-dir", "x", "-metrics", "9464", "localhost:6060"}, `-metrics "9464": want HOST:PORT`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			code, _, stderr := run(tc.args...)
@@ -45,6 +46,16 @@ func TestUsage(t *testing.T) {
 	assert.Contains(t, stderr, "usage: wakeshim attach -dir DIR [flags] URL")
 	assert.Contains(t, stderr, "-dumps")
 	assert.True(t, strings.HasPrefix(Usage("x"), "usage: x "))
+}
+
+func TestMetricsPortInUseExits1(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer ln.Close()
+	code, _, stderr := run("-q", "-dir", t.TempDir(), "-metrics", ln.Addr().String(), "127.0.0.1:1")
+	assert.Equal(t, 1, code)
+	assert.Contains(t, stderr, "wakeshim attach: attach: Metrics (-metrics): listen tcp "+ln.Addr().String())
+	assert.Contains(t, stderr, "address already in use")
 }
 
 func TestRefusedExits1(t *testing.T) {

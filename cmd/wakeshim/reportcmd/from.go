@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"time"
 
 	"github.com/wakeshim/wakeshim/analyze"
@@ -25,8 +26,6 @@ func runFrom(name string, args []string, o *options, stdout, stderr io.Writer, u
 		return usageErr("-from needs -service NAME")
 	case len(args) > 0:
 		return usageErr("-from reads ClickHouse, not INPUTs (%s)", args[0])
-	case o.pprofDir != "":
-		return usageErr("-pprof is not available with -from")
 	case o.jsonOut == "-" && o.htmlOut == "-":
 		return usageErr("-json - and -html -: only one of them can go to standard output")
 	}
@@ -92,6 +91,18 @@ func writeFrom(rep *analyze.Report, spreads []fleet.Spread, o *options, stdout i
 	}
 	if o.jsonOut != "" {
 		if err := writeOut(o.jsonOut, stdout, func(w io.Writer) error { _, err := w.Write(data); return err }); err != nil {
+			return err
+		}
+	}
+	if o.pprofDir != "" {
+		// The pending profile, from the groups ClickHouse made: the
+		// latency and root-cause profiles need the records in time order.
+		if err := os.MkdirAll(o.pprofDir, 0o755); err != nil {
+			return err
+		}
+		if err := writeOut(filepath.Join(o.pprofDir, "pending.pb.gz"), nil, func(w io.Writer) error {
+			return report.WritePendingProfile(w, analyze.GroupSamples(rep))
+		}); err != nil {
 			return err
 		}
 	}

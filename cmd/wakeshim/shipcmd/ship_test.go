@@ -9,6 +9,7 @@ import (
 	"regexp"
 	"testing"
 
+	"github.com/google/pprof/profile"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -135,6 +136,29 @@ func TestShipThenReport(t *testing.T) {
 	for _, w := range fl.Latency.Worst {
 		assert.True(t, w.TS >= 0 && w.TS <= fl.SpanNS, "worst wake at %d: not on the time line of %d ns", w.TS, fl.SpanNS)
 	}
+
+	// The pending profile from the fleet's groups: twice the file's.
+	profTotals := func(args ...string) (n, ns int64) {
+		dir := t.TempDir()
+		var o, e bytes.Buffer
+		code := reportcmd.Run("wakeshim report", append([]string{"-q", "-pprof", dir}, args...), &o, &e)
+		require.Equal(t, 0, code, e.String())
+		f, err := os.Open(filepath.Join(dir, "pending.pb.gz"))
+		require.NoError(t, err)
+		defer f.Close()
+		p, err := profile.Parse(f)
+		require.NoError(t, err)
+		require.NoError(t, p.CheckValid())
+		for _, s := range p.Sample {
+			n += s.Value[0]
+			ns += s.Value[1]
+		}
+		return n, ns
+	}
+	ln, lns := profTotals(trace)
+	fn, fns := profTotals("-from", url, "-service", "fr")
+	assert.Equal(t, 2*ln, fn, "blocks in the fleet's pending profile")
+	assert.Equal(t, 2*lns, fns, "blocked time in the fleet's pending profile")
 
 	var o, e bytes.Buffer
 	code := reportcmd.Run("wakeshim report", []string{"-from", url, "-service", "fr", "-instance", "x2"}, &o, &e)
