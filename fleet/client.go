@@ -19,6 +19,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 )
@@ -62,7 +63,7 @@ func NewClient(rawURL string) (*Client, error) {
 	if db == "" {
 		db = DefaultDatabase
 	}
-	if !identRE.MatchString(db) {
+	if !identRE().MatchString(db) {
 		return nil, fmt.Errorf("clickhouse URL %q: database %q is not a plain identifier", rawURL, db)
 	}
 	q.Del("database")
@@ -71,7 +72,11 @@ func NewClient(rawURL string) (*Client, error) {
 		hc: &http.Client{Timeout: 5 * time.Minute}}, nil
 }
 
-var identRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+// SetTransport sets the transport of the client's requests (the shim's
+// keeps few idle connections, for a short time).
+func (c *Client) SetTransport(rt http.RoundTripper) { c.hc.Transport = rt }
+
+var identRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`) })
 
 // URL is the server's address, for messages (without credentials).
 func (c *Client) URL() string {
@@ -94,7 +99,7 @@ func (e *Error) Error() string {
 	return fmt.Sprintf("clickhouse: HTTP %d: %s (query: %s)", e.Status, e.Message, e.Query)
 }
 
-var codeRE = regexp.MustCompile(`Code: ([0-9]+)`)
+var codeRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`Code: ([0-9]+)`) })
 
 // transientCodes are ClickHouse exception codes worth a retry: the server
 // was busy or a network between servers failed, the query itself is fine.
@@ -168,7 +173,7 @@ func (c *Client) do(ctx context.Context, query string, body []byte, useDB bool) 
 	if resp.StatusCode != 200 {
 		msg := strings.TrimSpace(string(out))
 		ce := &Error{Status: resp.StatusCode, Message: msg, Query: cut(query, 200)}
-		if m := codeRE.FindStringSubmatch(msg); m != nil {
+		if m := codeRE().FindStringSubmatch(msg); m != nil {
 			ce.Code, _ = strconv.Atoi(m[1])
 		}
 		return nil, ce
@@ -178,7 +183,7 @@ func (c *Client) do(ctx context.Context, query string, body []byte, useDB bool) 
 	if i := bytes.LastIndex(out, []byte("Code: ")); i >= 0 && bytes.Contains(out[i:], []byte("DB::Exception")) {
 		msg := strings.TrimSpace(string(out[i:]))
 		ce := &Error{Status: resp.StatusCode, Message: msg, Query: cut(query, 200)}
-		if m := codeRE.FindStringSubmatch(msg); m != nil {
+		if m := codeRE().FindStringSubmatch(msg); m != nil {
 			ce.Code, _ = strconv.Atoi(m[1])
 		}
 		return nil, ce

@@ -99,7 +99,7 @@ func (c *Client) committed(s Scope) string {
 // Count returns the committed rows of a data table (wakes, pending,
 // spawns, queue) in the scope.
 func (c *Client) Count(ctx context.Context, table string, s Scope) (int64, error) {
-	if !identRE.MatchString(table) {
+	if !identRE().MatchString(table) {
 		return 0, fmt.Errorf("fleet: bad table name %q", table)
 	}
 	q := fmt.Sprintf("SELECT count() FROM %s.%s WHERE %s", c.Database, table, c.committed(s))

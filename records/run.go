@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/wakeshim/wakeshim/convert"
 	"github.com/wakeshim/wakeshim/format"
@@ -29,10 +30,10 @@ type Input struct {
 }
 
 // shimName matches the shim's file names: PROG-PID-SEQ.bin (or .jsonl).
-var shimName = regexp.MustCompile(`^(.+-[0-9]+)-([0-9]+)\.(bin|jsonl)$`)
+var shimName = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^(.+-[0-9]+)-([0-9]+)\.(bin|jsonl)$`) })
 
 // segName matches a conversion's rotated segments: NAME.N.EXT.
-var segName = regexp.MustCompile(`^(.+)\.([0-9]+)\.([^.]+)$`)
+var segName = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^(.+)\.([0-9]+)\.([^.]+)$`) })
 
 // Expand turns the paths given by a user into the files of a run, in
 // time-line order: a directory gives its records files (the shim's
@@ -107,11 +108,11 @@ func compareNames(a, b string) int {
 }
 
 func nameKey(n string) (string, int) {
-	if m := shimName.FindStringSubmatch(n); m != nil {
+	if m := shimName().FindStringSubmatch(n); m != nil {
 		seq, _ := strconv.Atoi(m[2])
 		return m[1] + "." + m[3], seq
 	}
-	if m := segName.FindStringSubmatch(n); m != nil {
+	if m := segName().FindStringSubmatch(n); m != nil {
 		seq, _ := strconv.Atoi(m[2])
 		return m[1] + "." + m[3], seq
 	}
@@ -126,7 +127,7 @@ func stat(p string) (Input, error) {
 	}
 	defer f.Close()
 	in := Input{Path: p, Kind: f.Kind, Bytes: f.Size}
-	if m := shimName.FindStringSubmatch(filepath.Base(p)); m != nil {
+	if m := shimName().FindStringSubmatch(filepath.Base(p)); m != nil {
 		in.Process = m[1]
 	}
 	return in, nil
@@ -579,7 +580,7 @@ func Entry(loc string) (entry string, ok bool) {
 
 // sideName matches a file the shim keeps beside its records file
 // PROG-PID-SEQ.bin: PROG-PID-SEQ.goroutines.txt, .goroutineleak.txt.
-var sideName = regexp.MustCompile(`^(.+-[0-9]+)-([0-9]+)\.[^-]+$`)
+var sideName = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^(.+-[0-9]+)-([0-9]+)\.[^-]+$`) })
 
 // SideProcess returns the process run (as Event.Process counts them over
 // ins) of a file kept beside the shim's records, such as the
@@ -587,7 +588,7 @@ var sideName = regexp.MustCompile(`^(.+-[0-9]+)-([0-9]+)\.[^-]+$`)
 // records of the same PROG-PID. A path of another shape, or of a process
 // none of ins belongs to, gives 0, the first run.
 func SideProcess(ins []Input, path string) int {
-	m := sideName.FindStringSubmatch(filepath.Base(path))
+	m := sideName().FindStringSubmatch(filepath.Base(path))
 	if m == nil {
 		return 0
 	}

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/wakeshim/wakeshim/fleet"
 	"github.com/wakeshim/wakeshim/internal/bytesize"
 )
 
@@ -18,6 +19,19 @@ import (
 type Config struct {
 	// Dir is the directory the files go to; it is created if missing.
 	Dir string
+
+	// Ship is the URL of a ClickHouse server's HTTP interface
+	// (http://127.0.0.1:8123/?database=wakeshim, as for wakeshim ship):
+	// the shim ships each closed records file there itself, in a
+	// goroutine of its own, and removes the file (with its JSONL, dump
+	// and leak profile) once ClickHouse acknowledged it (docs/fleet.md,
+	// "The shim ships by itself"). Empty: no shipping.
+	Ship string
+	// Service names the service in ClickHouse; required with Ship.
+	Service string
+	// Instance names the instance; empty means HOST-PID, the host's name
+	// and the pid of the process that wrote the file.
+	Instance string
 
 	// Threshold is the shortest block reported as a TaskPending record.
 	// Zero means 1ms.
@@ -131,6 +145,9 @@ func (c Config) withDefaults() (Config, error) {
 	if c.Dir == "" {
 		return c, errors.New("shim: Config.Dir (dir) is required")
 	}
+	if err := c.checkShip(); err != nil {
+		return c, err
+	}
 	if c.Threshold < 0 {
 		return c, fmt.Errorf("shim: negative Threshold (threshold) %v", c.Threshold)
 	}
@@ -224,6 +241,9 @@ func (e *KeyError) Unwrap() error { return e.Err }
 // comma-separated list of key=value settings in the style of GODEBUG:
 //
 //	dir=PATH        Dir (required)
+//	ship=URL        Ship (ClickHouse's HTTP interface; needs service=)
+//	service=NAME    Service
+//	instance=ID     Instance (default HOST-PID)
 //	threshold=1ms   Threshold (a Go duration)
 //	jsonl=1         JSONL (1/0, true/false, on/off)
 //	dumps=1         Dumps (1/0, true/false, on/off)
@@ -265,6 +285,21 @@ func ParseEnv(s string) (Config, error) {
 				err = errors.New("empty path")
 			}
 			c.Dir = val
+		case "ship":
+			c.Ship = val
+			if _, err = fleet.NewClient(val); err != nil {
+				err = errors.New(strings.TrimPrefix(err.Error(), "clickhouse "))
+			}
+		case "service":
+			c.Service = val
+			if val == "" {
+				err = errors.New("empty name")
+			}
+		case "instance":
+			c.Instance = val
+			if val == "" {
+				err = errors.New("empty name")
+			}
 		case "threshold":
 			c.Threshold, err = parseDuration(val, false)
 			if err == nil && c.Threshold == 0 {
@@ -326,7 +361,34 @@ func ParseEnv(s string) (Config, error) {
 	if c.Dir == "" {
 		return Config{}, &KeyError{Key: "dir", Err: errors.New("required")}
 	}
+	if c.Ship != "" && c.Service == "" {
+		return Config{}, &KeyError{Key: "service", Err: errors.New("required with ship=")}
+	}
+	if c.Ship == "" && (c.Service != "" || c.Instance != "") {
+		key := "service"
+		if c.Service == "" {
+			key = "instance"
+		}
+		return Config{}, &KeyError{Key: key, Err: errors.New("needs ship=URL")}
+	}
 	return c, nil
+}
+
+// checkShip checks the shipping settings (Ship, Service, Instance).
+func (c Config) checkShip() error {
+	if c.Ship == "" {
+		if c.Service != "" || c.Instance != "" {
+			return errors.New("shim: Config.Service (service) and Instance (instance) need Ship (ship)")
+		}
+		return nil
+	}
+	if _, err := fleet.NewClient(c.Ship); err != nil {
+		return fmt.Errorf("shim: Config.Ship (ship): %w", err)
+	}
+	if c.Service == "" {
+		return errors.New("shim: Config.Service (service) is required with Ship (ship)")
+	}
+	return nil
 }
 
 // checkAddr checks a listen address: HOST:PORT, HOST optional (all

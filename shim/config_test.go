@@ -130,3 +130,53 @@ func TestDefaults(t *testing.T) {
 		}
 	}
 }
+
+func TestParseEnvShip(t *testing.T) {
+	for _, tc := range []struct {
+		in                      string
+		ship, service, instance string
+		bad                     string // key named in the error
+	}{
+		{in: "dir=d,ship=http://127.0.0.1:8123/?database=w,service=nats", ship: "http://127.0.0.1:8123/?database=w", service: "nats"},
+		{in: "dir=d,ship=https://ch.example:8443/,service=nats,instance=web-1", ship: "https://ch.example:8443/", service: "nats", instance: "web-1"},
+		{in: "dir=d,ship=http://127.0.0.1:8123/", bad: "service"},
+		{in: "dir=d,ship=http://127.0.0.1:8123/,service=", bad: "service"},
+		{in: "dir=d,ship=http://127.0.0.1:8123/,service=s,instance=", bad: "instance"},
+		{in: "dir=d,ship=tcp://127.0.0.1:9000,service=s", bad: "ship"},
+		{in: "dir=d,ship=http:///,service=s", bad: "ship"},
+		{in: "dir=d,ship=http://h/?database=a-b,service=s", bad: "ship"},
+		{in: "dir=d,ship=,service=s", bad: "ship"},
+		{in: "dir=d,ship=http://h/,ship=http://h/,service=s", bad: "ship"},
+		{in: "dir=d,service=s", bad: "service"},
+		{in: "dir=d,instance=i", bad: "instance"},
+	} {
+		got, err := ParseEnv(tc.in)
+		if tc.bad != "" {
+			var ke *KeyError
+			if !errors.As(err, &ke) || ke.Key != tc.bad || !strings.Contains(err.Error(), tc.bad) {
+				t.Errorf("ParseEnv(%q) = %v, want an error naming %q", tc.in, err, tc.bad)
+			}
+			continue
+		}
+		if err != nil {
+			t.Errorf("ParseEnv(%q): %v", tc.in, err)
+			continue
+		}
+		if got.Ship != tc.ship || got.Service != tc.service || got.Instance != tc.instance {
+			t.Errorf("ParseEnv(%q) = ship %q service %q instance %q", tc.in, got.Ship, got.Service, got.Instance)
+		}
+		if _, err := got.withDefaults(); err != nil {
+			t.Errorf("ParseEnv(%q): withDefaults: %v", tc.in, err)
+		}
+	}
+	for _, bad := range []Config{
+		{Dir: "d", Ship: "http://127.0.0.1:8123/"},
+		{Dir: "d", Ship: "ftp://x/", Service: "s"},
+		{Dir: "d", Service: "s"},
+		{Dir: "d", Instance: "i"},
+	} {
+		if _, err := bad.withDefaults(); err == nil {
+			t.Errorf("%+v: no error", bad)
+		}
+	}
+}

@@ -96,6 +96,9 @@ type Session struct {
 	snapBytes     atomic.Int64
 	snapshots     atomic.Int64
 
+	// ship ships the closed files (Config.Ship); nil without.
+	ship *shipper
+
 	statsMu sync.Mutex
 	stats   Stats
 	err     error // the worker's final error
@@ -167,6 +170,17 @@ type Stats struct {
 	FilesRemoved   int           // files removed by the total cap
 	RecordsDropped int64         // records lost to write errors
 	WriteError     error         // the first write error, if any
+
+	// With Config.Ship: ShipFiles counts the records files shipped (and
+	// removed), ShipRecords their records, ShipFailures the rounds that
+	// failed (ClickHouse unreachable or refusing), ShipDropped the
+	// records files the cap removed before they could be shipped;
+	// ShipOutage is set while the last round failed.
+	ShipFiles, ShipRecords, ShipFailures, ShipDropped int64
+	ShipOutage                                        bool
+	// ShipTime is the time the successful loads took (reading the files
+	// and the requests to ClickHouse).
+	ShipTime time.Duration
 }
 
 // Start starts a session. It fails if one is running, or on a bad Config.
@@ -204,6 +218,11 @@ func Start(cfg Config) (*Session, error) {
 		reported:   map[string]bool{},
 		tracker:    metrics.New(cfg.Interval), // (the converter's refresh step, worker.housekeep)
 	}
+	if cfg.Ship != "" {
+		if s.ship, err = newShipper(s, out); err != nil {
+			return nil, &KeyError{Key: "ship", Err: err}
+		}
+	}
 	r := &recorder{s: s, start: newFlightRecorder(cfg.Interval), dutyCycle: !math.IsInf(cfg.Budget, 1), epoch: 1}
 	if fr, err := r.start(); err != nil {
 		if cfg.Sample < 0 {
@@ -229,6 +248,9 @@ func Start(cfg Config) (*Session, error) {
 	// The labels show the shim's own CPU in the host's CPU profiles.
 	go pprof.Do(context.Background(), pprof.Labels("wakeshim", "snapshot"), func(context.Context) { s.snapshotLoop(r) })
 	go pprof.Do(context.Background(), pprof.Labels("wakeshim", "worker"), func(context.Context) { w.run() })
+	if s.ship != nil {
+		go pprof.Do(context.Background(), pprof.Labels("wakeshim", "ship"), func(context.Context) { s.ship.run() })
+	}
 	s.startMetrics()
 	active = s
 	return s, nil
@@ -275,6 +297,22 @@ func (s *Session) Stop() error {
 			abandoned = append(abandoned, w.what)
 		}
 	}
+	if s.ship != nil {
+		// The last file, closed by the worker, is shipped if ClickHouse
+		// answers, within what is left of StopTimeout; else it stays in
+		// Dir for the next process.
+		if s.ship.outage.Load() {
+			s.ship.cancel() // ClickHouse is out: no try of the last file
+		}
+		if len(abandoned) == 0 {
+			select {
+			case <-s.ship.done:
+			case <-tm.C:
+				s.report("Stop: shipping to %s abandoned after %v; the files not shipped stay in %s for the next process", s.ship.c.URL(), timeout, s.cfg.Dir)
+			}
+		}
+		s.ship.cancel()
+	}
 	activeMu.Lock()
 	if active == s {
 		active = nil
@@ -310,6 +348,9 @@ func (s *Session) Stop() error {
 	}
 	if st.RecordsDropped > 0 {
 		parts = append(parts, fmt.Sprintf("%d records dropped (%v)", st.RecordsDropped, st.WriteError))
+	}
+	if st.ShipDropped > 0 {
+		parts = append(parts, fmt.Sprintf("%d records files removed by maxtotal before they could be shipped", st.ShipDropped))
 	}
 	if len(parts) > 0 {
 		s.report("stopped: %s", strings.Join(parts, ", "))
@@ -365,6 +406,14 @@ func (s *Session) Stats() Stats {
 	st.TracerOff = time.Duration(s.tracerOff.Load())
 	st.SamplerOnly = s.samplerSpells.Load()
 	st.SamplerOnlyTime = time.Duration(s.samplerOff.Load())
+	if sh := s.ship; sh != nil {
+		st.ShipFiles = sh.files.Load()
+		st.ShipRecords = sh.records.Load()
+		st.ShipFailures = sh.failures.Load()
+		st.ShipDropped = int64(sh.out.DroppedUnshipped())
+		st.ShipOutage = sh.outage.Load()
+		st.ShipTime = time.Duration(sh.shipNanos.Load())
+	}
 	return st
 }
 

@@ -80,6 +80,8 @@ type oldFile struct {
 // segment (Rotate). Not safe for concurrent use.
 type Files struct {
 	dir, prefix string
+	prog        string
+	pid         int
 	jsonl       bool
 	maxFile     int64
 	maxTotal    int64
@@ -109,6 +111,25 @@ type Files struct {
 	// dump, its goroutineleak profile), once written: DumpExt, LeakExt.
 	sides [2]side
 
+	// OnClose, if set, is called (on the writer's goroutine) after the
+	// current files were closed: a shipper's cue (HoldForShip).
+	OnClose func()
+
+	// mu guards old, oldTotal and the shipping state below: with
+	// HoldForShip, a shipper's goroutine calls Unshipped and Shipped
+	// while the writer writes.
+	mu sync.Mutex
+	// hold: HoldForShip was called; alive tells whether a process of
+	// that pid runs (its files are its own shipper's).
+	hold  bool
+	alive func(pid int) bool
+	// openSeq is the sequence number of the files being written (0:
+	// none), set before they are created, so that a shipper never takes
+	// them for closed ones.
+	openSeq          int
+	shipped          int
+	droppedUnshipped int
+
 	failed  error // the write error that closed the files, until a new segment opens
 	dropped int64 // records not written because of a write error
 	written int64 // bytes of all files this session wrote
@@ -127,7 +148,7 @@ func New(dir, prog string, pid int, jsonl bool, maxFile, maxTotal int64) (*Files
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, err
 	}
-	f := &Files{dir: dir, prefix: fmt.Sprintf("%s-%d-", prog, pid), jsonl: jsonl, maxFile: maxFile, maxTotal: maxTotal,
+	f := &Files{dir: dir, prog: prog, pid: pid, prefix: fmt.Sprintf("%s-%d-", prog, pid), jsonl: jsonl, maxFile: maxFile, maxTotal: maxTotal,
 		LiveAge: DefaultLiveAge}
 	if err := f.scan(); err != nil {
 		return nil, err
@@ -169,6 +190,8 @@ func (f *Files) scan() error {
 		}
 	}
 	now := time.Now()
+	f.mu.Lock()
+	defer f.mu.Unlock()
 	f.old, f.oldTotal, f.othersLive = f.old[:0], 0, 0
 	for _, e := range ents {
 		m := namePattern().FindStringSubmatch(e.Name())
@@ -207,9 +230,15 @@ func (f *Files) scan() error {
 // openNext starts the next file (pair).
 func (f *Files) openNext() error {
 	f.seq++
+	f.mu.Lock()
+	f.openSeq = f.seq
+	f.mu.Unlock()
 	name := filepath.Join(f.dir, FileName(f.prefix, f.seq, "bin"))
 	bf, err := os.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
 	if err != nil {
+		f.mu.Lock()
+		f.openSeq = 0
+		f.mu.Unlock()
 		return err
 	}
 	f.binF, f.binBuf = bf, bufio.NewWriterSize(bf, 64<<10)
@@ -343,6 +372,7 @@ func (f *Files) closeFiles() {
 	if !f.open && f.binF == nil {
 		return
 	}
+	f.mu.Lock()
 	for i := range f.sides {
 		sd := &f.sides[i]
 		if sd.name == "" {
@@ -374,7 +404,12 @@ func (f *Files) closeFiles() {
 		f.oldTotal += size
 	}
 	f.open = false
+	f.openSeq = 0
+	f.mu.Unlock()
 	f.binF, f.binBuf, f.bin, f.jsF, f.jsBuf, f.js, f.w = nil, nil, nil, nil, nil, nil, nil
+	if f.OnClose != nil {
+		f.OnClose()
+	}
 }
 
 // side is a file kept beside the current records file.
@@ -446,13 +481,25 @@ func (f *Files) current() int64 {
 
 // enforceCap removes the oldest closed files until the total is within the
 // cap. The current files are never removed.
+//
+// With HoldForShip, files not shipped yet are removed like the others,
+// oldest first (files shipped are gone already: Shipped removes them);
+// the records files among them are counted (DroppedUnshipped).
 func (f *Files) enforceCap() {
-	for len(f.old) > 0 && f.oldTotal+f.othersLive+f.current() > f.maxTotal {
+	cur := f.current()
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for len(f.old) > 0 && f.oldTotal+f.othersLive+cur > f.maxTotal {
 		o := f.old[0]
 		f.old = f.old[1:]
 		f.oldTotal -= o.size
 		if err := os.Remove(o.path); err == nil || os.IsNotExist(err) {
 			f.removed++
+			if f.hold && strings.HasSuffix(o.path, ".bin") {
+				if _, _, _, ok := f.shippable(filepath.Base(o.path)); ok {
+					f.droppedUnshipped++
+				}
+			}
 		}
 	}
 }
@@ -484,3 +531,156 @@ func (f *Files) Names() []string { return f.names }
 
 // Removed returns the number of files the cap removed.
 func (f *Files) Removed() int { return f.removed }
+
+// Group is a closed records file waiting to be shipped, with the files
+// kept beside it (its JSONL rendering, goroutine dump, goroutineleak
+// profile): Unshipped lists them, Shipped removes them.
+type Group struct {
+	// Records is the records file: the .bin, or the .jsonl when alone.
+	Records string
+	// Files is every file of the group, Records included.
+	Files []string
+	// PID is the process that wrote it (from its name).
+	PID int
+	// Mod is the records file's modification time.
+	Mod time.Time
+}
+
+// HoldForShip makes the files wait for a shipper: closed files stay in
+// Dir (subject to the cap) until Shipped removes them. The files to ship
+// (Unshipped) are those of this program (the PROG of New): the closed
+// files of this process, those of an earlier process with the same pid (a
+// restarted container's pid 1), and those of processes of another pid
+// that alive reports gone (their own shipper cannot ship them any more);
+// never the files of another program, nor those of a running process of
+// this one. Call it before the first record.
+func (f *Files) HoldForShip(alive func(pid int) bool) {
+	f.mu.Lock()
+	f.hold, f.alive = true, alive
+	f.mu.Unlock()
+}
+
+// shippable parses name and tells whether it belongs to a closed group to
+// ship (f.mu held).
+func (f *Files) shippable(name string) (pid, seq int, ext string, ok bool) {
+	m := namePattern().FindStringSubmatch(name)
+	if m == nil || m[1] != f.prog {
+		return 0, 0, "", false
+	}
+	pid, err := strconv.Atoi(m[2])
+	if err != nil {
+		return 0, 0, "", false
+	}
+	seq, err = strconv.Atoi(m[3])
+	if err != nil {
+		return 0, 0, "", false
+	}
+	if pid == f.pid {
+		return pid, seq, m[4], seq != f.openSeq
+	}
+	return pid, seq, m[4], f.alive != nil && !f.alive(pid)
+}
+
+// Unshipped lists the closed groups to ship (see HoldForShip), oldest
+// first (by the records file's modification time). Safe to call while
+// the files are written.
+func (f *Files) Unshipped() ([]Group, error) {
+	ents, err := os.ReadDir(f.dir)
+	if err != nil {
+		return nil, err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if !f.hold {
+		return nil, nil
+	}
+	type key struct{ pid, seq int }
+	groups := map[key]*Group{}
+	var jsonlOnly = map[key]string{}
+	for _, e := range ents {
+		if !e.Type().IsRegular() {
+			continue
+		}
+		pid, seq, ext, ok := f.shippable(e.Name())
+		if !ok {
+			continue
+		}
+		k := key{pid, seq}
+		g := groups[k]
+		if g == nil {
+			g = &Group{PID: pid}
+			groups[k] = g
+		}
+		path := filepath.Join(f.dir, e.Name())
+		g.Files = append(g.Files, path)
+		switch ext {
+		case "bin":
+			g.Records = path
+		case "jsonl":
+			jsonlOnly[k] = path
+		}
+	}
+	var out []Group
+	for k, g := range groups {
+		if g.Records == "" {
+			g.Records = jsonlOnly[k]
+		}
+		if g.Records == "" {
+			continue // a dump or profile alone: left to the cap
+		}
+		info, err := os.Stat(g.Records)
+		if err != nil {
+			continue
+		}
+		g.Mod = info.ModTime()
+		slices.Sort(g.Files)
+		out = append(out, *g)
+	}
+	slices.SortFunc(out, func(a, b Group) int {
+		if c := a.Mod.Compare(b.Mod); c != 0 {
+			return c
+		}
+		return strings.Compare(a.Records, b.Records)
+	})
+	return out, nil
+}
+
+// Shipped removes the files of g, acknowledged by the shipper's
+// destination: they no longer count toward the cap. Safe to call while
+// the files are written.
+func (f *Files) Shipped(g Group) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	gone := make(map[string]bool, len(g.Files))
+	var first error
+	for _, p := range g.Files {
+		if err := os.Remove(p); err != nil && !os.IsNotExist(err) && first == nil {
+			first = err
+		}
+		gone[p] = true
+	}
+	f.old = slices.DeleteFunc(f.old, func(o oldFile) bool {
+		if gone[o.path] {
+			f.oldTotal -= o.size
+			return true
+		}
+		return false
+	})
+	f.shipped++
+	return first
+}
+
+// ShippedGroups returns the number of groups Shipped removed.
+func (f *Files) ShippedGroups() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.shipped
+}
+
+// DroppedUnshipped returns the number of records files the cap removed
+// before they were shipped (with HoldForShip).
+func (f *Files) DroppedUnshipped() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.droppedUnshipped
+}

@@ -177,3 +177,126 @@ func TestFilesCapAcrossProcesses(t *testing.T) {
 		f.Close()
 	}
 }
+
+// TestHoldForShip: closed files wait for the shipper; which of the
+// directory's files are its; Shipped frees the cap at once; past the cap
+// the oldest unshipped files go first, counted.
+func TestHoldForShip(t *testing.T) {
+	dir := t.TempDir()
+	past := time.Now().Add(-time.Hour)
+	mk := func(name string, size int, mod time.Time) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, make([]byte, size), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		os.Chtimes(p, mod, mod)
+		return p
+	}
+	deadOld := mk("prog-7-000001.bin", 100, past)                    // a dead process: ours to ship
+	deadDump := mk("prog-7-000001.goroutines.txt", 10, past)         // its dump goes with it
+	liveOld := mk("prog-8-000001.bin", 100, past)                    // a running sibling's: not ours
+	otherProg := mk("other-7-000001.bin", 100, past)                 // another program's: never
+	prevSelf := mk("prog-42-000002.bin", 100, past.Add(time.Minute)) // our pid, an earlier process
+	alive := func(pid int) bool { return pid == 8 }
+
+	f, err := New(dir, "prog", 42, false, 4096, 1<<20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.HoldForShip(alive)
+	closed := 0
+	f.OnClose = func() { closed++ }
+	rec := format.Record{Code: format.CodeWakeEvent, TS: 1, Waker: 2, Task: 3}
+	for f.Full() == false {
+		f.WriteRecord(&rec)
+	}
+	f.WriteDump([]byte("goroutine 1 [running]:\n"))
+	f.Flush()
+	groups, err := f.Unshipped()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, g := range groups {
+		got = append(got, filepath.Base(g.Records))
+	}
+	// The current file (seq 3, open) is not listed.
+	want := []string{"prog-7-000001.bin", "prog-42-000002.bin"}
+	if strings.Join(got, " ") != strings.Join(want, " ") {
+		t.Fatalf("Unshipped = %v, want %v", got, want)
+	}
+	if len(groups[0].Files) != 2 || groups[0].PID != 7 {
+		t.Errorf("group %+v: want the .bin and its dump, pid 7", groups[0])
+	}
+	f.NextSegment()
+	if closed != 1 {
+		t.Errorf("OnClose called %d times, want 1", closed)
+	}
+	groups, _ = f.Unshipped()
+	if len(groups) != 3 || filepath.Base(groups[2].Records) != "prog-42-000003.bin" || len(groups[2].Files) != 2 {
+		t.Fatalf("after rotation: %+v", groups)
+	}
+	for _, g := range groups {
+		if err := f.Shipped(g); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, p := range []string{deadOld, deadDump, prevSelf} {
+		if fileExists(p) {
+			t.Errorf("%s not removed once shipped", p)
+		}
+	}
+	for _, p := range []string{liveOld, otherProg} {
+		if !fileExists(p) {
+			t.Errorf("%s removed", p)
+		}
+	}
+	if f.ShippedGroups() != 3 {
+		t.Errorf("ShippedGroups = %d", f.ShippedGroups())
+	}
+	// Nothing shipped counts toward the cap any more.
+	f.mu.Lock()
+	for _, o := range f.old {
+		if o.path != liveOld && o.path != otherProg {
+			t.Errorf("%s still counted toward the cap", o.path)
+		}
+	}
+	f.mu.Unlock()
+	f.Close()
+}
+
+// TestCapDropsUnshipped: with nothing shipped (an outage), the cap removes
+// the oldest unshipped files first and counts them.
+func TestCapDropsUnshipped(t *testing.T) {
+	dir := t.TempDir()
+	f, err := New(dir, "prog", 42, false, 4096, 5*4096)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.HoldForShip(func(int) bool { return false })
+	rec := format.Record{Code: format.CodeWakeEvent, TS: 1, Waker: 2, Task: 3}
+	for len(f.Names()) < 12 {
+		f.WriteRecord(&rec)
+		if f.Full() {
+			f.NextSegment()
+			f.Flush()
+		}
+	}
+	f.Close()
+	groups, _ := f.Unshipped()
+	n := f.DroppedUnshipped()
+	if n == 0 || n != f.Removed() {
+		t.Fatalf("DroppedUnshipped %d, Removed %d: want the same, not 0", n, f.Removed())
+	}
+	if n+len(groups) != len(f.Names()) {
+		t.Errorf("%d dropped + %d kept != %d written", n, len(groups), len(f.Names()))
+	}
+	// The ones kept are the newest.
+	for i, g := range groups {
+		if want := f.Names()[n+i]; g.Records != want {
+			t.Errorf("kept %s, want %s", g.Records, want)
+		}
+	}
+}
+
+func fileExists(p string) bool { _, err := os.Stat(p); return err == nil }
