@@ -166,7 +166,7 @@ type Stats struct {
 
 	Convert        convert.Stats // what the converter wrote
 	BytesWritten   int64         // bytes written to files
-	Files          int           // files opened
+	Files          int           // files opened: records files and the side files beside them (dumps, leak profiles)
 	FilesRemoved   int           // files removed by the total cap
 	RecordsDropped int64         // records lost to write errors
 	WriteError     error         // the first write error, if any
