@@ -40,6 +40,8 @@ func describe(e *Event, stacks map[Stack]string) string {
 		if e.Clock != nil {
 			fmt.Fprintf(&b, " clock=%d/%d/%d", e.Clock.Trace, e.Clock.Mono, e.Clock.Wall.UnixNano())
 		}
+	case KindSTW:
+		fmt.Fprintf(&b, " stw %d cur=%d/%d r=%q", e.To, e.CurG, e.CurP, e.Reason)
 	case KindGo, KindProc:
 		fmt.Fprintf(&b, " g=%d p=%d %d->%d cur=%d/%d r=%q", e.G, e.P, e.From, e.To, e.CurG, e.CurP, e.Reason)
 		if e.Kind == KindGo {
@@ -407,5 +409,52 @@ func TestLockstep(t *testing.T) {
 	o = run(&altered{k: n - 3, drop: true})
 	if o.diff != n-3 || o.diffExp != "" || o.diffWire == "" || o.nexp != n-3 || o.nstream != n {
 		t.Fatalf("events from %d of %d dropped: %+v", n-3, n, o)
+	}
+}
+
+// TestSTWEvents: the decoder gives a GC-heavy trace's stop-the-world
+// pauses as KindSTW events, each begin followed by its end on the same
+// goroutine with the same reason, and both of the GC's reasons among
+// them (TestSameEvents checks that x/exp gives the same ones).
+func TestSTWEvents(t *testing.T) {
+	f, err := os.Open("../testdata/shapes/alloc.trace")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	d, err := NewDecoder(bufio.NewReader(f))
+	if err != nil {
+		t.Fatal(err)
+	}
+	reasons := map[string]int{}
+	open := map[GoID]string{}
+	for {
+		e, err := d.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if e.Kind != KindSTW {
+			continue
+		}
+		if e.To == 1 {
+			if r, ok := open[e.CurG]; ok {
+				t.Fatalf("%d: STW %q begins on g%d inside %q", e.Time, e.Reason, e.CurG, r)
+			}
+			open[e.CurG] = e.Reason
+			reasons[e.Reason]++
+			continue
+		}
+		if r, ok := open[e.CurG]; !ok || r != e.Reason {
+			t.Fatalf("%d: STW end %q on g%d, begun as %q (%v)", e.Time, e.Reason, e.CurG, r, ok)
+		}
+		delete(open, e.CurG)
+	}
+	for _, r := range []string{"GC sweep termination", "GC mark termination"} {
+		if reasons[r] == 0 {
+			t.Errorf("no STW %q in %v", r, reasons)
+		}
 	}
 }

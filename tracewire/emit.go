@@ -64,6 +64,12 @@ func (d *Decoder) emit(ev *rawEvent, typ uint8, cur schedCtx) error {
 	case evGoStatus, evGoStatusStack:
 		e.setGo(GoID(ev.args[0]), exptrace.GoState(ev.extra), goStatus2State[ev.args[2]])
 		e.TStack = e.Stack
+	case evSTWBegin, evSTWEnd:
+		e.Kind = KindSTW
+		if typ == evSTWBegin {
+			e.To = 1
+		}
+		e.Reason, _ = t.str(ev.args[0])
 	}
 	return nil
 }

@@ -45,6 +45,11 @@ const (
 	KindGo
 	// KindProc is a P's state transition.
 	KindProc
+	// KindSTW begins (To 1) or ends (To 0) a stop-the-world pause;
+	// Reason is the runtime's reason for it ("GC sweep termination",
+	// "start trace"). The converter reports the pauses (convert.Pause):
+	// the goroutines a pause held up are woken in a burst when it ends.
+	KindSTW
 )
 
 // Event is one trace event as the converter sees it.
@@ -61,7 +66,8 @@ type Event struct {
 	// happened (exptrace.Event's Goroutine and Proc).
 	CurG GoID
 	CurP ProcID
-	// Reason is a goroutine transition's reason (a block's wait reason).
+	// Reason is a goroutine transition's reason (a block's wait reason),
+	// or a stop-the-world's.
 	Reason string
 	// Stack is the event's own stack (for a goroutine creation, the
 	// creator's); TStack the transition's (a new goroutine's start stack,

@@ -1,6 +1,10 @@
 package tracewire
 
-import exptrace "golang.org/x/exp/trace"
+import (
+	"strings"
+
+	exptrace "golang.org/x/exp/trace"
+)
 
 // FromExpEvent fills e from an event of x/exp's parser (the reference
 // path): the same values the decoder gives for the same event.
@@ -29,6 +33,15 @@ func FromExpEvent(ev *exptrace.Event, e *Event) {
 		case exptrace.ResourceProc:
 			from, to := st.Proc()
 			e.setProc(st.Resource.Proc(), from, to)
+		}
+	case exptrace.EventRangeBegin, exptrace.EventRangeEnd:
+		r := ev.Range()
+		if reason, ok := strings.CutPrefix(r.Name, "stop-the-world ("); ok && strings.HasSuffix(reason, ")") {
+			e.Kind, e.Reason = KindSTW, reason[:len(reason)-1]
+			e.CurG, e.CurP = ev.Goroutine(), ev.Proc()
+			if ev.Kind() == exptrace.EventRangeBegin {
+				e.To = 1
+			}
 		}
 	}
 }

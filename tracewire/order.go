@@ -903,8 +903,14 @@ func (o *ordering) goRangeEnd(d *Decoder, ev *rawEvent, cur schedCtx) (schedCtx,
 	if !ok {
 		return cur, false, fmt.Errorf("encountered event of type %d without known state for current goroutine %d", ev.typ, cur.G)
 	}
-	if _, err := endRange(&s.extra().inFlight, ev.typ); err != nil {
+	desc, err := endRange(&s.extra().inFlight, ev.typ)
+	if err != nil {
 		return cur, false, err
+	}
+	if ev.typ == evSTWEnd {
+		// The reason, as the reference parser smuggles it in: the end
+		// of a stop-the-world names it as its begin did.
+		ev.args[0] = desc
 	}
 	return cur, true, d.emit(ev, ev.typ, cur)
 }
