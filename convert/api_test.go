@@ -64,3 +64,65 @@ func TestConvertBadInput(t *testing.T) {
 	_, err = convert.New(convert.Config{Threshold: -1}, oneFile{})
 	assert.Error(t, err)
 }
+
+// pauseFile is oneFile that also takes the pauses, each with the count of
+// records written before it.
+type pauseFile struct {
+	oneFile
+	n      *int
+	pauses *[]pauseAt
+}
+
+type pauseAt struct {
+	p       format.Pause
+	records int
+}
+
+func (o pauseFile) WriteRecord(r *format.Record) error {
+	*o.n++
+	return o.oneFile.WriteRecord(r)
+}
+
+func (o pauseFile) WritePause(p *format.Pause) error {
+	*o.pauses = append(*o.pauses, pauseAt{*p, *o.n})
+	return nil
+}
+
+// TestPauses: an Output that is a PauseOutput is given the trace's
+// stop-the-world pauses, the same by both parsers, in the same places
+// among the records; the records themselves are those of an Output that
+// takes none.
+func TestPauses(t *testing.T) {
+	data, err := os.ReadFile(filepath.Join("..", "testdata", "shapes", "alloc.trace"))
+	require.NoError(t, err)
+	run := func(p convert.Parser, takes bool) ([]pauseAt, []byte, convert.Stats) {
+		var buf bytes.Buffer
+		w, err := format.NewWriter(&buf)
+		require.NoError(t, err)
+		var out convert.Output = oneFile{w}
+		var ps []pauseAt
+		n := 0
+		if takes {
+			out = pauseFile{oneFile{w}, &n, &ps}
+		}
+		st, err := convert.Convert(bytes.NewReader(data), convert.Config{Parser: p}, out, nil)
+		require.NoError(t, err)
+		return ps, buf.Bytes(), st
+	}
+	fast, fastRecs, st := run(convert.ParserFast, true)
+	exp, expRecs, _ := run(convert.ParserExp, true)
+	_, plain, pst := run(convert.ParserFast, false)
+	require.NotEmpty(t, fast)
+	assert.Equal(t, int64(len(fast)), st.Pauses)
+	assert.Zero(t, pst.Pauses)
+	assert.Equal(t, fast, exp)
+	assert.Equal(t, fastRecs, expRecs)
+	assert.Equal(t, plain, fastRecs, "the pauses change no record")
+	for i, p := range fast {
+		assert.NotEmpty(t, p.p.Reason, "pause %d", i)
+		if i > 0 {
+			assert.GreaterOrEqual(t, p.p.TS+p.p.Duration, fast[i-1].p.TS+fast[i-1].p.Duration, "pause %d ends before the one before it", i)
+			assert.GreaterOrEqual(t, p.records, fast[i-1].records)
+		}
+	}
+}

@@ -171,6 +171,15 @@ type BinaryOutput interface {
 	BinaryWriter() *format.Writer
 }
 
+// PauseOutput is an Output that takes the traced program's
+// stop-the-world pauses (format.Pause), which the v9 records have no
+// code for: WritePause is called when a pause ends, after the records
+// before its end. The Pause is the converter's, reused: copy what you
+// keep. An Output that is not a PauseOutput is given none.
+type PauseOutput interface {
+	WritePause(p *format.Pause) error
+}
+
 // Stats counts what a conversion produced.
 type Stats struct {
 	Events   int64                  // trace events consumed
@@ -183,6 +192,8 @@ type Stats struct {
 	// to x/exp because it does not read their format version.
 	Parser    Parser
 	Fallbacks int
+	// Pauses counts the stop-the-world pauses written (PauseOutput).
+	Pauses int64
 }
 
 // Wakes returns the number of WakeEvent records written.
@@ -271,6 +282,14 @@ type Converter struct {
 	out Output
 	hw  format.HotWriter // format.HotOf(out)
 	bin *format.Writer   // out's BinaryWriter, if it is a BinaryOutput
+	// pauses is out, if it is a PauseOutput; stwOn, stwStart and
+	// stwReason the stop-the-world under way (the runtime has at most
+	// one), pause the one being written.
+	pauses    PauseOutput
+	stwOn     bool
+	stwStart  exptrace.Time
+	stwReason string
+	pause     format.Pause
 
 	gidx map[exptrace.GoID]int32 // goroutine id -> index in gs
 	// hot caches gidx for recently seen goroutines, direct-mapped by id:
@@ -358,6 +377,7 @@ func New(cfg Config, out Output) (*Converter, error) {
 		stackIDs:  make(map[Stack][]string),
 		pendIDs:   make(map[pendKey][]uint16),
 	}
+	c.pauses, _ = out.(PauseOutput)
 	if l := cfg.Live; l != nil {
 		*l = live.Ops{Consume: c.consume, SetTakeLimit: c.setTakeLimit, Events: c.events, LastTime: c.lastTime,
 			Gap: c.gap, ApplyDump: c.applyDump, Refresh: c.refresh}
@@ -416,10 +436,39 @@ func (c *Converter) consume(e *tracewire.Event) error {
 		err = c.goTransition(e)
 	case tracewire.KindProc:
 		err = c.procTransition(e)
+	case tracewire.KindSTW:
+		err = c.stw(e)
 	}
 	if err != nil {
 		return c.fail(err)
 	}
+	return nil
+}
+
+// stw notes a stop-the-world's begin and, at its end, writes the pause
+// to a PauseOutput (after the records before it, so that the order
+// holds). An end without its begin (a trace started inside the pause)
+// is left out: its length is not known.
+func (c *Converter) stw(e *tracewire.Event) error {
+	if e.To == 1 {
+		c.stwOn, c.stwStart, c.stwReason = true, e.Time, e.Reason
+		return nil
+	}
+	if !c.stwOn {
+		return nil
+	}
+	c.stwOn = false
+	if c.pauses == nil || !c.started {
+		return nil
+	}
+	if err := c.flushHots(); err != nil {
+		return err
+	}
+	c.pause = format.Pause{TS: c.ts(c.stwStart), Duration: uint32(min(int64(e.Time-c.stwStart)/1e3, math.MaxUint32)), Reason: c.stwReason}
+	if err := c.pauses.WritePause(&c.pause); err != nil {
+		return err
+	}
+	c.stats.Pauses++
 	return nil
 }
 
