@@ -17,6 +17,7 @@ import (
 
 	"github.com/wakeshim/wakeshim/convert"
 	"github.com/wakeshim/wakeshim/format"
+	"github.com/wakeshim/wakeshim/internal/rotate"
 )
 
 func traceFile(name string) string { return filepath.Join("..", "testdata", "traces", name) }
@@ -467,4 +468,81 @@ func TestSideProcess(t *testing.T) {
 			t.Errorf("SideProcess(%q) = %d, want %d", path, got, want)
 		}
 	}
+}
+
+// TestPauses: a trace's stop-the-world pauses reach Options.Pause on the
+// time line, the same from the trace converted on the fly as from the
+// shim's files (records and their pauses files beside them, in several
+// segments), in order by their end, and no pause without Options.Pause.
+func TestPauses(t *testing.T) {
+	const trace = "../testdata/shapes/alloc.trace"
+	dir := t.TempDir()
+	out, err := rotate.New(dir, "alloc", 7, false, 1<<30, 1<<40)
+	require.NoError(t, err)
+	f, err := os.Open(trace)
+	require.NoError(t, err)
+	defer f.Close()
+	st, err := convert.Convert(f, convert.Config{SegmentDuration: 20 * time.Millisecond}, out, nil)
+	require.NoError(t, err)
+	require.NoError(t, out.Close())
+	require.Greater(t, st.Segments, 2)
+	require.Greater(t, st.Pauses, int64(10), "a GC-heavy trace")
+
+	collect := func(path string) (ps []Pause, n int64) {
+		ins, err := Expand([]string{path})
+		require.NoError(t, err)
+		run := NewRun(ins, Options{Convert: convert.Config{SegmentDuration: 20 * time.Millisecond},
+			Pause: func(p *Pause) { ps = append(ps, *p) }})
+		for _, err := range run.Events() {
+			require.NoError(t, err)
+			n++
+		}
+		return ps, n
+	}
+	fly, nfly := collect(trace)
+	beside, nbeside := collect(dir)
+	assert.Equal(t, nfly, nbeside, "records")
+	require.Len(t, fly, int(st.Pauses))
+	assert.Equal(t, fly, beside)
+	reasons := map[string]bool{}
+	for i, p := range fly {
+		reasons[p.Reason] = true
+		assert.Positive(t, p.Duration, "pause %d", i)
+		if i > 0 {
+			assert.GreaterOrEqual(t, p.T+p.Duration, fly[i-1].T+fly[i-1].Duration, "pause %d ends before the one before it", i)
+		}
+	}
+	assert.True(t, reasons["GC sweep termination"] && reasons["GC mark termination"], "%v", reasons)
+
+	ins, err := Expand([]string{dir})
+	require.NoError(t, err)
+	for _, err := range NewRun(ins, Options{}).Events() {
+		require.NoError(t, err) // no Pause: none given, no panic
+	}
+}
+
+// TestBadPauses: a bad line in a pauses file keeps the pauses before it,
+// with a warning naming the file and line (an error if Strict).
+func TestBadPauses(t *testing.T) {
+	dir := t.TempDir()
+	writeRecords(t, filepath.Join(dir, "p-1-000001.bin"), format.Record{Code: format.CodeQueueSample, TS: 5000})
+	side := filepath.Join(dir, "p-1-000001"+PausesExt)
+	require.NoError(t, os.WriteFile(side, []byte(format.PauseHeader+"10 20 GC sweep termination\nbad\n"), 0o644))
+	ins, err := Expand([]string{dir})
+	require.NoError(t, err)
+	var ps []Pause
+	run := NewRun(ins, Options{Pause: func(p *Pause) { ps = append(ps, *p) }})
+	for _, err := range run.Events() {
+		require.NoError(t, err)
+	}
+	assert.Equal(t, []Pause{{T: 10e3, Duration: 20e3, Reason: "GC sweep termination"}}, ps)
+	require.Len(t, run.Warnings, 1)
+	assert.Contains(t, run.Warnings[0], side+": line 3")
+	run = NewRun(ins, Options{Strict: true, Pause: func(*Pause) {}})
+	var last error
+	for _, err := range run.Events() {
+		last = err
+	}
+	require.Error(t, last)
+	assert.Contains(t, last.Error(), side+": line 3")
 }

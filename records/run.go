@@ -1,10 +1,12 @@
 package records
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"io"
 	"iter"
+	"math"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -144,6 +146,22 @@ type Options struct {
 	// Progress, if set, is called now and then with the bytes of the
 	// inputs read so far (all files).
 	Progress func(read int64)
+	// Pause, if set, is given the traced program's stop-the-world pauses
+	// on the run's time line, in order with the records (a pause after
+	// the records before its end): from a trace converted on the fly,
+	// and from the shim's PROG-PID-SEQ.pauses.txt beside a records file.
+	// The Pause is reused: copy what you keep.
+	Pause func(*Pause)
+}
+
+// Pause is a stop-the-world pause of the traced program (format.Pause)
+// on the run's time line.
+type Pause struct {
+	// T is when it began and Duration its length, in nanoseconds.
+	T, Duration int64
+	Reason      string
+	// Process is the process run it belongs to (Event.Process).
+	Process int
 }
 
 // Event is one record of a run, placed on the run's time line.
@@ -234,6 +252,10 @@ type runState struct {
 	where    func() string
 	read     int64  // bytes of the inputs before the current one
 	tick     func() // progress, called every few thousand records
+	// side holds the pauses of the current file's side file not yet
+	// given (ordered by their end), pause the one being given.
+	side  []format.Pause
+	pause Pause
 }
 
 // idStrings is a file's table of frames or spawn locations by their
@@ -322,17 +344,25 @@ func (s *runState) file(i int, in Input) error {
 		return nil
 	}
 	s.where = f.Where
+	if err := s.sidePauses(in.Path); err != nil {
+		return err
+	}
 	for {
 		rec, err := f.Next()
 		if err == io.EOF {
+			s.givePauses(math.MaxUint32 + 1)
 			break
 		}
 		if err != nil {
 			if !s.run.Options.Strict && errors.Is(err, format.ErrTruncated) {
 				s.run.Warnings = append(s.run.Warnings, fmt.Sprintf("%v; read to the last whole record", err))
+				s.givePauses(math.MaxUint32 + 1)
 				break
 			}
 			return err
+		}
+		if len(s.side) > 0 && rec.Code.Spec().Fields[0].Slot == format.SlotTS {
+			s.givePauses(int64(rec.TS))
 		}
 		if err := s.record(&rec); err != nil {
 			return err
@@ -384,12 +414,82 @@ func (s *runState) convertTrace(src io.Reader, progress func(int64), done int64)
 	}
 }
 
+// sidePauses reads the pauses the shim kept beside a records file
+// PROG-PID-SEQ.bin (or .jsonl), PROG-PID-SEQ.pauses.txt, if Options.Pause
+// wants them and there is one. A bad line ends the file's pauses with a
+// warning naming the file and line (an error if Strict); the pauses
+// before it are kept.
+func (s *runState) sidePauses(path string) error {
+	s.side = s.side[:0]
+	if s.run.Options.Pause == nil || shimName().FindStringSubmatch(filepath.Base(path)) == nil {
+		return nil
+	}
+	name := strings.TrimSuffix(strings.TrimSuffix(path, ".bin"), ".jsonl") + PausesExt
+	f, err := os.Open(name)
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return nil
+		}
+		return err
+	}
+	defer f.Close()
+	pr, err := format.NewPauseReader(f)
+	for err == nil {
+		var p format.Pause
+		if p, err = pr.Next(); err == nil {
+			s.side = append(s.side, p)
+		}
+	}
+	if err != io.EOF {
+		if s.run.Options.Strict {
+			return fmt.Errorf("%s: %w", name, err)
+		}
+		s.run.Warnings = append(s.run.Warnings, fmt.Sprintf("%s: %v; the pauses before it kept", name, err))
+	}
+	slices.SortStableFunc(s.side, func(a, b format.Pause) int {
+		return cmp.Compare(int64(a.TS)+int64(a.Duration), int64(b.TS)+int64(b.Duration))
+	})
+	return nil
+}
+
+// PausesExt ends the name of the file of pauses the shim keeps beside
+// its records file PROG-PID-SEQ.bin.
+const PausesExt = ".pauses.txt"
+
+// givePauses gives Options.Pause the side file's pauses that ended by
+// ts (µs, the file's clock).
+func (s *runState) givePauses(ts int64) {
+	n := 0
+	for _, p := range s.side {
+		if int64(p.TS)+int64(p.Duration) > ts {
+			break
+		}
+		s.give(&p)
+		n++
+	}
+	s.side = s.side[n:]
+}
+
+// give gives Options.Pause a pause of the current file or segment.
+func (s *runState) give(p *format.Pause) {
+	if s.run.Options.Pause == nil {
+		return
+	}
+	s.pause = Pause{T: s.base + int64(p.TS)*1000, Duration: int64(p.Duration) * 1000, Reason: p.Reason, Process: s.process}
+	s.run.Options.Pause(&s.pause)
+}
+
 // batch feeds the run a batch of converted records.
 func (s *runState) batch(b *recBatch) error {
 	for i := range b.recs {
-		if b.next[i] {
+		switch b.mark[i] {
+		case markNext:
 			s.endFile()
 			s.startFile()
+			continue
+		case markPause:
+			r := &b.recs[i]
+			s.give(&format.Pause{TS: r.TS, Duration: r.Duration, Reason: r.Str})
 			continue
 		}
 		if err := s.record(&b.recs[i]); err != nil {
@@ -399,13 +499,22 @@ func (s *runState) batch(b *recBatch) error {
 	return nil
 }
 
-// recBatch is a run of converted records; next marks the places where the
-// converter started a new segment (the record there is empty).
+// recBatch is a run of converted records; mark says which are not
+// records: the places where the converter started a new segment (the
+// record there is empty), and the pauses (the record holds the pause's
+// TS, Duration and Reason as Str).
 type recBatch struct {
 	recs   []format.Record
-	next   []bool
+	mark   []uint8
 	frames []uint16 // the TaskPendings' frame ids (the converter reuses its own)
 }
+
+// recBatch.mark's values.
+const (
+	markRecord = iota
+	markNext
+	markPause
+)
 
 const batchLen = 1024
 
@@ -413,7 +522,7 @@ const batchLen = 1024
 // strings they hold are the converter's interned definitions, alive
 // anyway, and clearing 80 bytes a record cost a tenth of a report.
 func (b *recBatch) reset() {
-	b.recs, b.next, b.frames = b.recs[:0], b.next[:0], b.frames[:0]
+	b.recs, b.mark, b.frames = b.recs[:0], b.mark[:0], b.frames[:0]
 }
 
 // traceOut receives the records of a trace converted on the fly and hands
@@ -425,7 +534,11 @@ type traceOut struct {
 }
 
 func (o *traceOut) add(r *format.Record, next bool) error {
-	slot := o.slot(next)
+	m := uint8(markRecord)
+	if next {
+		m = markNext
+	}
+	slot := o.slot(m)
 	if r != nil {
 		*slot = *r
 		if len(r.Frames) > 0 { // the converter reuses its own
@@ -438,9 +551,9 @@ func (o *traceOut) add(r *format.Record, next bool) error {
 	return o.full()
 }
 
-// slot appends an empty record to the current batch, marked as the
-// start of a new segment if next, and returns it.
-func (o *traceOut) slot(next bool) *format.Record {
+// slot appends an empty record to the current batch, marked m, and
+// returns it.
+func (o *traceOut) slot(m uint8) *format.Record {
 	b := o.cur
 	n := len(b.recs)
 	if n < cap(b.recs) {
@@ -449,7 +562,7 @@ func (o *traceOut) slot(next bool) *format.Record {
 	} else {
 		b.recs = append(b.recs, format.Record{})
 	}
-	b.next = append(b.next, next)
+	b.mark = append(b.mark, m)
 	return &b.recs[n]
 }
 
@@ -481,12 +594,20 @@ func (o *traceOut) WriteRecord(r *format.Record) error { return o.add(r, false) 
 // those narrower stores still on their way to memory, a stall for each
 // record.)
 func (o *traceOut) WriteHot(h format.Hot) error {
-	r := o.slot(false)
+	r := o.slot(markRecord)
 	r.Code, r.TS, r.Worker, r.LocalQ, r.Task, r.Waker, r.SpawnLoc = h.Code, h.TS, h.Worker, h.LocalQ, h.Task, h.Waker, h.SpawnLoc
 	return o.full()
 }
 
 func (o *traceOut) NextSegment() error { return o.add(nil, true) }
+
+// WritePause makes traceOut a convert.PauseOutput: the pause goes in its
+// place among the records.
+func (o *traceOut) WritePause(p *format.Pause) error {
+	r := o.slot(markPause)
+	r.TS, r.Duration, r.Str = p.TS, p.Duration, p.Reason
+	return o.full()
+}
 
 func (o *traceOut) Close() error { return nil }
 

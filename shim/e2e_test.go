@@ -24,6 +24,7 @@ import (
 
 	"github.com/wakeshim/wakeshim/dump"
 	"github.com/wakeshim/wakeshim/format"
+	"github.com/wakeshim/wakeshim/records"
 	"github.com/wakeshim/wakeshim/shim"
 	"github.com/wakeshim/wakeshim/shim/auto"
 )
@@ -174,8 +175,9 @@ func helper(mode string) {
 	var f facts
 	f.ShimRunning = auto.Session() != nil
 	switch mode {
-	case "wake": // WAKESHIM set: wakes and a mutex wait, then Stop
+	case "wake": // WAKESHIM set: wakes, a mutex wait and a GC, then Stop
 		wakeAndMutex(&f)
+		runtime.GC() // two stop-the-world pauses
 		selfTrace(&f)
 		if s := auto.Session(); s != nil {
 			if err := s.Stop(); err != nil {
@@ -524,6 +526,28 @@ func testEndToEndWakesAndMutex(t *testing.T, parser string) {
 	}
 	if (!wake || !pending) && f.GensLost > 0 {
 		t.Logf("the shim lost %d generations (the machine is slow): wake found %v, pending found %v", f.GensLost, wake, pending)
+	}
+	// The GC's stop-the-world pauses are kept beside the records, and
+	// wakeshim report reads them.
+	ins, err := records.Expand([]string{dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	reasons := map[string]int{}
+	run := records.NewRun(ins, records.Options{Pause: func(p *records.Pause) { reasons[p.Reason]++ }})
+	for _, err := range run.Events() {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	t.Logf("pauses read: %v", reasons)
+	if side, _ := filepath.Glob(filepath.Join(dir, "*"+records.PausesExt)); len(side) == 0 || reasons["GC mark termination"] == 0 {
+		if f.GensLost == 0 {
+			t.Errorf("pauses files %v, pauses read %v: want the GC's mark termination", side, reasons)
+		}
+	}
+	if len(run.Warnings) > 0 {
+		t.Errorf("warnings: %v", run.Warnings)
 	}
 }
 

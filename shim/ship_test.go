@@ -496,8 +496,10 @@ func TestShipStopInOutage(t *testing.T) {
 	}
 	frs := readFiles(t, dir, false)
 	// Stats.Files counts the side files too: the goroutineleak profile
-	// taken at Stop under a Go that has it.
+	// taken at Stop under a Go that has it, the stop-the-world pauses.
 	sides, _ := filepath.Glob(filepath.Join(dir, "*.goroutineleak.txt"))
+	pauses, _ := filepath.Glob(filepath.Join(dir, "*.pauses.txt"))
+	sides = append(sides, pauses...)
 	if written := st.Stats.Files - len(sides); len(frs) != written || len(frs) < 2 {
 		t.Errorf("%d records files in the directory, %d written (and %d side files): want every one kept", len(frs), written, len(sides))
 	}

@@ -288,6 +288,10 @@ func (o *Output) WriteHot(h format.Hot) error {
 // Close closes the files.
 func (o *Output) Close() error { return o.f.Close() }
 
+// WritePause keeps a stop-the-world pause beside the files
+// (convert.PauseOutput).
+func (o *Output) WritePause(p *format.Pause) error { return o.f.WritePause(p) }
+
 // NextSegment starts the files' next segment.
 func (o *Output) NextSegment() error {
 	o.t.Segment()

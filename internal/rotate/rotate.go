@@ -22,11 +22,11 @@ import (
 )
 
 // namePattern matches the names of wakeshim files: PROGRAM-PID-SEQ.bin,
-// .jsonl or .goroutines.txt. The total cap applies to every file in Dir of
+// .jsonl, .goroutines.txt, .goroutineleak.txt or .pauses.txt. The total cap applies to every file in Dir of
 // this shape. Compiled on first use: a program that imports the shim and
 // leaves it off must not allocate at init.
 var namePattern = sync.OnceValue(func() *regexp.Regexp {
-	return regexp.MustCompile(`^(.+)-([0-9]+)-([0-9]{6,})\.(bin|jsonl|goroutines\.txt|goroutineleak\.txt)$`)
+	return regexp.MustCompile(`^(.+)-([0-9]+)-([0-9]{6,})\.(bin|jsonl|goroutines\.txt|goroutineleak\.txt|pauses\.txt)$`)
 })
 
 // DumpExt names the goroutine dump kept beside a file (Config.Dumps).
@@ -37,6 +37,11 @@ const DumpExt = "goroutines.txt"
 // directory (analyze.IsLeakProfileName) and matches to the records of the
 // same PROG-PID.
 const LeakExt = "goroutineleak.txt"
+
+// PauseExt names the file of the traced program's stop-the-world pauses
+// kept beside a records file (format.Pause; records.PausesExt, where
+// wakeshim report reads it).
+const PauseExt = "pauses.txt"
 
 // FileName is the name of file seq of a program and process.
 func FileName(prefix string, seq int, ext string) string {
@@ -110,6 +115,11 @@ type Files struct {
 	// sides are the files kept beside the current one (its goroutine
 	// dump, its goroutineleak profile), once written: DumpExt, LeakExt.
 	sides [2]side
+	// The current file's pauses (WritePause): pauseBuf is what is not
+	// written yet, pauseF the file once opened, pauseSize its size.
+	pauseBuf  []byte
+	pauseF    *os.File
+	pauseSize int64
 
 	// OnClose, if set, is called (on the writer's goroutine) after the
 	// current files were closed: a shipper's cue (HoldForShip).
@@ -339,12 +349,52 @@ func (f *Files) Close() error {
 	return f.failed
 }
 
+// WritePause keeps a stop-the-world pause of the traced program for the
+// current file (convert.PauseOutput): the pauses are appended to
+// PROG-PID-SEQ.pauses.txt beside it when the records are flushed, and
+// counted toward MaxTotal. A pause that cannot be written is dropped
+// with the records (a full disk): they go together.
+func (f *Files) WritePause(p *format.Pause) error {
+	if !f.open {
+		return nil
+	}
+	f.pauseBuf = format.AppendPause(f.pauseBuf, p)
+	return nil
+}
+
+// flushPauses appends the pauses not written yet to the current file's
+// pauses file, creating it (with its header) for the first.
+func (f *Files) flushPauses() error {
+	if len(f.pauseBuf) == 0 {
+		return nil
+	}
+	b := f.pauseBuf
+	f.pauseBuf = f.pauseBuf[:0]
+	if f.pauseF == nil {
+		name := filepath.Join(f.dir, FileName(f.prefix, f.seq, PauseExt))
+		pf, err := os.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
+		if err != nil {
+			return err
+		}
+		f.pauseF = pf
+		f.names = append(f.names, name)
+		b = append([]byte(format.PauseHeader), b...)
+	}
+	n, err := f.pauseF.Write(b) // (one write: a reader sees whole lines)
+	f.pauseSize += int64(n)
+	return err
+}
+
 // Flush writes the buffered records to the files.
 func (f *Files) Flush() {
 	if !f.open {
 		return
 	}
 	if err := f.binBuf.Flush(); err != nil {
+		f.Fail(err)
+		return
+	}
+	if err := f.flushPauses(); err != nil {
 		f.Fail(err)
 		return
 	}
@@ -372,7 +422,21 @@ func (f *Files) closeFiles() {
 	if !f.open && f.binF == nil {
 		return
 	}
+	if f.open {
+		if err := f.flushPauses(); err != nil && f.failed == nil {
+			f.failed = err
+		}
+	}
+	f.pauseBuf = f.pauseBuf[:0]
 	f.mu.Lock()
+	if f.pauseF != nil {
+		// Listed first, like the other side files.
+		f.pauseF.Close()
+		f.written += f.pauseSize
+		f.old = append(f.old, oldFile{path: f.pauseF.Name(), size: f.pauseSize, mod: time.Now()})
+		f.oldTotal += f.pauseSize
+		f.pauseF, f.pauseSize = nil, 0
+	}
 	for i := range f.sides {
 		sd := &f.sides[i]
 		if sd.name == "" {
@@ -472,7 +536,7 @@ func (f *Files) current() int64 {
 	if !f.open {
 		return 0
 	}
-	n := f.bin.Offset() + f.sides[0].size + f.sides[1].size
+	n := f.bin.Offset() + f.sides[0].size + f.sides[1].size + f.pauseSize + int64(len(f.pauseBuf))
 	if f.js != nil {
 		n += f.js.Offset()
 	}

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/wakeshim/wakeshim/format"
+	"github.com/wakeshim/wakeshim/records"
 )
 
 func TestFileNames(t *testing.T) {
@@ -300,3 +301,58 @@ func TestCapDropsUnshipped(t *testing.T) {
 }
 
 func fileExists(p string) bool { _, err := os.Stat(p); return err == nil }
+
+// TestPauses: the pauses of a file are appended beside it at each Flush
+// (header once), read back whole, counted toward the cap, closed with
+// the file, and go with its group when shipped.
+func TestPauses(t *testing.T) {
+	dir := t.TempDir()
+	f, err := New(dir, "prog", 42, false, 1<<20, 1<<20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.HoldForShip(nil)
+	rec := format.Record{Code: format.CodeWakeEvent, TS: 1, Waker: 2, Task: 3}
+	f.WriteRecord(&rec)
+	want := []format.Pause{{TS: 5, Duration: 120, Reason: "GC sweep termination"}, {TS: 900, Duration: 40, Reason: "start trace"}}
+	f.WritePause(&want[0])
+	f.Flush()
+	before := f.BytesWritten()
+	f.WritePause(&want[1])
+	if f.BytesWritten() <= before {
+		t.Errorf("a pause not yet flushed is not counted: %d bytes after, %d before", f.BytesWritten(), before)
+	}
+	f.NextSegment() // closes the first file's pauses with it
+	name := filepath.Join(dir, FileName("prog-42-", 1, PauseExt))
+	pf, err := os.Open(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pf.Close()
+	pr, err := format.NewPauseReader(pf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range want {
+		p, err := pr.Next()
+		if err != nil || p != want[i] {
+			t.Fatalf("pause %d: %+v, %v; want %+v", i, p, err, want[i])
+		}
+	}
+	if p, err := pr.Next(); err == nil {
+		t.Fatalf("a third pause %+v", p)
+	}
+	if "."+PauseExt != records.PausesExt {
+		t.Errorf("rotate writes .%s, records reads %s", PauseExt, records.PausesExt)
+	}
+	groups, err := f.Unshipped()
+	if err != nil || len(groups) != 1 || len(groups[0].Files) != 2 {
+		t.Fatalf("groups %+v, %v: want the first file with its pauses", groups, err)
+	}
+	if err := f.Shipped(groups[0]); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(name); !os.IsNotExist(err) {
+		t.Errorf("pauses file still there after shipping: %v", err)
+	}
+}
