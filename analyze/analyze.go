@@ -216,6 +216,7 @@ type Analyzer struct {
 	lastT                       int64
 	tl                          timeline
 	slow                        slowWakes
+	pauses                      pauses
 	// closureNames caches fn's names of anonymous functions' goroutines.
 	closureNames map[int32]string
 	order        []int32 // groups in report order, after Report
@@ -230,15 +231,22 @@ type Analyzer struct {
 // take it); free, the others (a P was free and no thread ran the
 // goroutine: the machine's CPUs busy with other threads or processes, or
 // a CPU limit). big counts those of at least 10 x SlowWake.
+//
+// A wake that spent at least half its wait in stop-the-world pauses is
+// counted as pause instead (held up by the pause, which the records of a
+// converted trace or the shim's pauses file show), and not in big: a
+// long pause is its own finding.
 type slowWakes struct {
-	count        int64
-	behind, free int64
-	big          int64
-	max          int64
-	task         int32
-	ts           int64
-	parked       int16
-	maxBehind    bool
+	count               int64
+	behind, free, pause int64
+	big                 int64
+	max                 int64
+	task                int32
+	ts                  int64
+	parked              int16
+	maxBehind           bool
+	maxHeld             bool // the longest one was held up by a pause: maxPause
+	maxPause            pause
 }
 
 // New returns an Analyzer.
@@ -336,16 +344,28 @@ func (a *Analyzer) pollStart(ev *records.Event) {
 			s.count++
 			tw := &a.workers[t.wakeWorker]
 			behind := t.wakeBusy && ev.Worker == t.wakeWorker && (!tw.parkSeen || tw.lastPark < t.wakeT)
-			if behind {
-				s.behind++
-			} else {
-				s.free++
+			held, pi := int64(0), -1
+			if len(a.pauses.list) > 0 {
+				held, pi = a.pauseOverlap(ev.Process, t.wakeT, ev.T)
 			}
-			if lat >= 10*int64(a.cfg.SlowWake) {
+			switch {
+			case 2*held >= lat:
+				s.pause++
+			case behind:
+				s.behind++
+				pi = -1
+			default:
+				s.free++
+				pi = -1
+			}
+			if lat >= 10*int64(a.cfg.SlowWake) && pi < 0 {
 				s.big++
 			}
 			if lat > s.max {
-				s.max, s.task, s.ts, s.parked, s.maxBehind = lat, ti, t.wakeT, t.wakeParked, behind
+				s.max, s.task, s.ts, s.parked, s.maxBehind, s.maxHeld = lat, ti, t.wakeT, t.wakeParked, behind, pi >= 0
+				if pi >= 0 {
+					s.maxPause = a.pauses.list[pi]
+				}
 			}
 		}
 	}

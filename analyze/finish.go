@@ -18,6 +18,9 @@ func Analyze(run *records.Run, cfg Config) (*Report, *Analyzer, error) {
 	if err != nil {
 		return nil, nil, err
 	}
+	if run.Options.Pause == nil {
+		run.Options.Pause = a.Pause
+	}
 	for ev, err := range run.Events() {
 		if err != nil {
 			return nil, nil, err
@@ -277,6 +280,15 @@ func (a *Analyzer) findings(r *Report, end int64) {
 	slices.SortStableFunc(herds, func(x, y int32) int { return cmp.Compare(a.tasks.at(y).herdBest, a.tasks.at(x).herdBest) })
 	for _, ti := range herds[:min(len(herds), perKind)] {
 		t := a.tasks.at(ti)
+		if p, ok := a.releasedBy(t.process, t.herdAt); ok {
+			r.Findings = append(r.Findings, Finding{Kind: "pause_release", Severity: "info",
+				Text: fmt.Sprintf("%d wakes by %s within %s at %s released by %s at %s: the pause's effect, not a thundering herd",
+					t.herdBest, a.name(ti), FmtNS(int64(a.cfg.HerdWindow)), FmtNS(t.herdAt), pauseText(p), FmtNS(p.start)),
+				Numbers: map[string]int64{"waker_task_id": int64(t.id), "woken": int64(t.herdBest),
+					"window_ns": int64(a.cfg.HerdWindow), "ts_ns": t.herdAt,
+					"pause_ts_ns": p.start, "pause_ns": p.end - p.start}})
+			continue
+		}
 		r.Findings = append(r.Findings, Finding{Kind: "herd", Severity: "info",
 			Text: fmt.Sprintf("%s woke %d goroutines within %s at %s: thundering herd",
 				a.name(ti), t.herdBest, FmtNS(int64(a.cfg.HerdWindow)), FmtNS(t.herdAt)),
@@ -294,16 +306,23 @@ func (a *Analyzer) findings(r *Report, end int64) {
 			sev = "warning"
 		}
 		cause := "behind the goroutine running on its P"
-		if !s.maxBehind {
+		switch {
+		case s.maxHeld:
+			cause = "held up by " + pauseText(s.maxPause)
+		case !s.maxBehind:
 			cause = "a P free but no thread to run it"
 		}
+		held := ""
+		if s.pause > 0 {
+			held = fmt.Sprintf(", %d held up by stop-the-world pauses", s.pause)
+		}
 		r.Findings = append(r.Findings, Finding{Kind: "slow_wake", Severity: sev,
-			Text: fmt.Sprintf("%d of %d wake(s) (%s) waited at least %s to run while a P was parked: %d behind the goroutine running on their P, %d with a P free but no thread to run them (CPUs busy elsewhere, or a CPU limit); %d of %s or more; the longest, %s for %s at %s (%d P(s) parked, %s)",
-				s.count, a.wakes, pctOf(s.count, a.wakes), FmtNS(int64(a.cfg.SlowWake)), s.behind, s.free,
+			Text: fmt.Sprintf("%d of %d wake(s) (%s) waited at least %s to run while a P was parked: %d behind the goroutine running on their P, %d with a P free but no thread to run them (CPUs busy elsewhere, or a CPU limit)%s; %d of %s or more; the longest, %s for %s at %s (%d P(s) parked, %s)",
+				s.count, a.wakes, pctOf(s.count, a.wakes), FmtNS(int64(a.cfg.SlowWake)), s.behind, s.free, held,
 				s.big, FmtNS(10*int64(a.cfg.SlowWake)), FmtNS(s.max), a.name(s.task), FmtNS(s.ts), s.parked, cause),
 			Numbers: map[string]int64{"count": s.count, "max_ns": s.max, "task_id": int64(a.tasks.at(s.task).id),
 				"ts_ns": s.ts, "parked_workers": int64(s.parked), "behind": s.behind, "free": s.free,
-				"over_10x": s.big, "wakes": a.wakes}})
+				"pause": s.pause, "over_10x": s.big, "wakes": a.wakes}})
 	}
 	// Queues: many goroutines blocked at once on one stack.
 	n := 0
