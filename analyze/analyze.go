@@ -239,14 +239,18 @@ type Analyzer struct {
 type slowWakes struct {
 	count               int64
 	behind, free, pause int64
-	big                 int64
-	max                 int64
-	task                int32
-	ts                  int64
-	parked              int16
-	maxBehind           bool
-	maxHeld             bool // the longest one was held up by a pause: maxPause
-	maxPause            pause
+	// allBusy counts the slow wakes apart from count: those woken with
+	// every P running, which waited in a run queue for one (a CPU-bound
+	// program, or GOMAXPROCS too low for its load).
+	allBusy   int64
+	big       int64
+	max       int64
+	task      int32
+	ts        int64
+	parked    int16
+	maxBehind bool
+	maxHeld   bool // the longest one was held up by a pause: maxPause
+	maxPause  pause
 }
 
 // New returns an Analyzer.
@@ -339,6 +343,9 @@ func (a *Analyzer) pollStart(ev *records.Event) {
 		lat := ev.T - t.wakeT
 		us := uint32(min(lat/1000, 1<<32-1))
 		a.addLatency(t.wakePair, t.wakeGroup, us, t.wakeT)
+		if lat >= int64(a.cfg.SlowWake) && t.wakeParked == 0 {
+			a.slow.allBusy++ // every P running: the run queue's wait
+		}
 		if lat >= int64(a.cfg.SlowWake) && t.wakeParked > 0 {
 			s := &a.slow
 			s.count++

@@ -296,7 +296,7 @@ func (a *Analyzer) findings(r *Report, end int64) {
 				"window_ns": int64(a.cfg.HerdWindow), "ts_ns": t.herdAt}})
 	}
 	// Slow wakes while a P was parked.
-	if s := a.slow; s.count > 0 {
+	if s := a.slow; s.count > 0 || s.allBusy > 0 {
 		// A warning only when the delays are big and not rare: at least
 		// 1% of all wakes (and 10) waited 10 x -slow-wake or more with a
 		// P free, a p99 wake-to-run latency that long. A few ms now and
@@ -316,13 +316,20 @@ func (a *Analyzer) findings(r *Report, end int64) {
 		if s.pause > 0 {
 			held = fmt.Sprintf(", %d held up by stop-the-world pauses", s.pause)
 		}
-		r.Findings = append(r.Findings, Finding{Kind: "slow_wake", Severity: sev,
-			Text: fmt.Sprintf("%d of %d wake(s) (%s) waited at least %s to run while a P was parked: %d behind the goroutine running on their P, %d with a P free but no thread to run them (CPUs busy elsewhere, or a CPU limit)%s; %d of %s or more; the longest, %s for %s at %s (%d P(s) parked, %s)",
-				s.count, a.wakes, pctOf(s.count, a.wakes), FmtNS(int64(a.cfg.SlowWake)), s.behind, s.free, held,
-				s.big, FmtNS(10*int64(a.cfg.SlowWake)), FmtNS(s.max), a.name(s.task), FmtNS(s.ts), s.parked, cause),
+		if s.allBusy > 0 {
+			held += fmt.Sprintf("; %d more waited as long with every P busy (in a run queue: a CPU-bound program, or GOMAXPROCS too low)", s.allBusy)
+		}
+		text := fmt.Sprintf("%d of %d wake(s) (%s) waited at least %s to run while a P was parked: %d behind the goroutine running on their P, %d with a P free but no thread to run them (CPUs busy elsewhere, or a CPU limit)%s; %d of %s or more; the longest, %s for %s at %s (%d P(s) parked, %s)",
+			s.count, a.wakes, pctOf(s.count, a.wakes), FmtNS(int64(a.cfg.SlowWake)), s.behind, s.free, held,
+			s.big, FmtNS(10*int64(a.cfg.SlowWake)), FmtNS(s.max), a.name(s.task), FmtNS(s.ts), s.parked, cause)
+		if s.count == 0 {
+			text = fmt.Sprintf("%d of %d wake(s) (%s) waited at least %s to run with every P busy (in a run queue: a CPU-bound program, or GOMAXPROCS too low); none while a P was parked",
+				s.allBusy, a.wakes, pctOf(s.allBusy, a.wakes), FmtNS(int64(a.cfg.SlowWake)))
+		}
+		r.Findings = append(r.Findings, Finding{Kind: "slow_wake", Severity: sev, Text: text,
 			Numbers: map[string]int64{"count": s.count, "max_ns": s.max, "task_id": int64(a.tasks.at(s.task).id),
 				"ts_ns": s.ts, "parked_workers": int64(s.parked), "behind": s.behind, "free": s.free,
-				"pause": s.pause, "over_10x": s.big, "wakes": a.wakes}})
+				"pause": s.pause, "all_busy": s.allBusy, "over_10x": s.big, "wakes": a.wakes}})
 	}
 	// Queues: many goroutines blocked at once on one stack.
 	n := 0

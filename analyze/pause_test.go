@@ -130,3 +130,30 @@ func TestPausesBounded(t *testing.T) {
 	assert.Equal(t, int64(10), held)
 	assert.Equal(t, len(ps.list)-1, i)
 }
+
+// TestSlowWakeAllBusy: a slow wake with every P running (none parked)
+// is counted apart, as a wait in a run queue, not among the wakes late
+// while a P was free; alone, it still makes the finding, as info.
+func TestSlowWakeAllBusy(t *testing.T) {
+	f := newFeed(t, Config{SlowWake: time.Millisecond})
+	ts := uint32(10)
+	for i := range 12 {
+		g := uint32(100 + i)
+		f.add(format.Record{Code: format.CodeWakeEvent, TS: ts, Waker: 9, Task: g, Worker: 0}, nil, "")
+		f.add(format.Record{Code: format.CodePollStart, TS: ts + 15000, Worker: 1, Task: g}, nil, "main.woken")
+		f.add(format.Record{Code: format.CodePollEnd, TS: ts + 15001, Worker: 1}, nil, "")
+		ts += 15010
+	}
+	r := f.a.Report(int64(ts+10) * 1000)
+	var sw *Finding
+	for i := range r.Findings {
+		if r.Findings[i].Kind == "slow_wake" {
+			sw = &r.Findings[i]
+		}
+	}
+	require.NotNil(t, sw, "%+v", r.Findings)
+	assert.Equal(t, int64(0), sw.Numbers["count"])
+	assert.Equal(t, int64(12), sw.Numbers["all_busy"])
+	assert.Equal(t, "info", sw.Severity)
+	assert.Equal(t, "12 of 12 wake(s) (100.0%) waited at least 1.00ms to run with every P busy (in a run queue: a CPU-bound program, or GOMAXPROCS too low); none while a P was parked", sw.Text)
+}
