@@ -365,13 +365,7 @@ func TestSlowWakeCauses(t *testing.T) {
 				ts += 10
 			}
 			r := f.a.Report(int64(ts+10) * 1000)
-			var sw *Finding
-			for i := range r.Findings {
-				if r.Findings[i].Kind == "slow_wake" {
-					sw = &r.Findings[i]
-				}
-			}
-			require.NotNil(t, sw, "%+v", r.Findings)
+			sw := findingOf(t, r, "slow_wake")
 			assert.Equal(t, int64(12), sw.Numbers["count"])
 			assert.Equal(t, tc.behind, sw.Numbers["behind"])
 			assert.Equal(t, tc.free, sw.Numbers["free"])

@@ -96,13 +96,7 @@ func TestSlowWakePause(t *testing.T) {
 				ts += lat + 10
 			}
 			r := f.a.Report(int64(ts+10) * 1000)
-			var sw *Finding
-			for i := range r.Findings {
-				if r.Findings[i].Kind == "slow_wake" {
-					sw = &r.Findings[i]
-				}
-			}
-			require.NotNil(t, sw, "%+v", r.Findings)
+			sw := findingOf(t, r, "slow_wake")
 			assert.Equal(t, int64(12), sw.Numbers["count"])
 			assert.Equal(t, tc.held, sw.Numbers["pause"])
 			assert.Equal(t, tc.free, sw.Numbers["free"])
@@ -145,15 +139,23 @@ func TestSlowWakeAllBusy(t *testing.T) {
 		ts += 15010
 	}
 	r := f.a.Report(int64(ts+10) * 1000)
-	var sw *Finding
-	for i := range r.Findings {
-		if r.Findings[i].Kind == "slow_wake" {
-			sw = &r.Findings[i]
-		}
-	}
-	require.NotNil(t, sw, "%+v", r.Findings)
+	sw := findingOf(t, r, "slow_wake")
 	assert.Equal(t, int64(0), sw.Numbers["count"])
 	assert.Equal(t, int64(12), sw.Numbers["all_busy"])
 	assert.Equal(t, "info", sw.Severity)
 	assert.Equal(t, "12 of 12 wake(s) (100.0%) waited at least 1.00ms to run with every P busy (in a run queue: a CPU-bound program, or GOMAXPROCS too low); none while a P was parked", sw.Text)
+}
+
+// findingOf returns the report's last finding of kind, failing t if it
+// has none.
+func findingOf(t *testing.T, r *Report, kind string) *Finding {
+	t.Helper()
+	var f *Finding
+	for i := range r.Findings {
+		if r.Findings[i].Kind == kind {
+			f = &r.Findings[i]
+		}
+	}
+	require.NotNil(t, f, "no %s finding in %+v", kind, r.Findings)
+	return f
 }
