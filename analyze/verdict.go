@@ -127,30 +127,62 @@ func dumpReason(r string) string {
 	return strings.ReplaceAll(r, "_", " ")
 }
 
-// idleReasons are waits on the runtime, not on the program: the network
-// poller, a timer, a system call, the GC.
-var idleReasons = map[string]string{
-	waitreason.IOWait:          "waits on the network poller (IO wait): a listener or connection waiting for the peer",
-	waitreason.Sleep:           "sleeps: a timer wakes it",
-	waitreason.Syscall:         "is in a system call",
-	waitreason.GCAssistWait:    "waits for the GC",
-	waitreason.GCSweepWait:     "waits for the GC",
-	waitreason.GCWait:          "waits for the GC",
-	waitreason.SystemGoroutine: "is a runtime goroutine",
-	waitreason.Preempted:       "was preempted",
-	waitreason.DebugCall:       "waits for a debugger call",
-	waitreason.Synctest:        "waits in a synctest bubble",
+// IdleReason returns why a wait of reason r (canonical, as
+// internal/waitreason spells it) is a wait on the runtime rather than on
+// the program (the network poller, a timer, a system call, the GC): the
+// verdict idle whatever else is known of it; "" for the other reasons.
+// The shim's metrics judge the goroutines blocked now by it
+// (internal/metrics). A switch, not a map: package inits of what the shim
+// links must not allocate.
+func IdleReason(r string) string {
+	switch r {
+	case waitreason.IOWait:
+		return "waits on the network poller (IO wait): a listener or connection waiting for the peer"
+	case waitreason.Sleep:
+		return "sleeps: a timer wakes it"
+	case waitreason.Syscall:
+		return "is in a system call"
+	case waitreason.GCAssistWait, waitreason.GCSweepWait, waitreason.GCWait:
+		return "waits for the GC"
+	case waitreason.SystemGoroutine:
+		return "is a runtime goroutine"
+	case waitreason.Preempted:
+		return "was preempted"
+	case waitreason.DebugCall:
+		return "waits for a debugger call"
+	case waitreason.Synctest:
+		return "waits in a synctest bubble"
+	}
+	return ""
 }
 
-// serviceFrames are functions whose presence in a blocked stack marks a
-// wait for outside events: the signal channel loop, a ticker, accept.
-var serviceFrames = []struct{ prefix, why string }{
+// IdleFrame returns why a frame ("FUNC FILE:LINE", as the records give
+// it) in a blocked stack marks a wait for outside events (the signal
+// channel loop, a ticker, accept, the network poller): the verdict idle;
+// "" for other frames.
+func IdleFrame(frame string) string {
+	for _, s := range serviceFrames {
+		if strings.HasPrefix(frame, s.prefix) {
+			return s.why
+		}
+	}
+	return ""
+}
+
+// serviceFrames are the prefixes IdleFrame knows (an array: no init).
+var serviceFrames = [...]struct{ prefix, why string }{
 	{"os/signal.", "waits for a signal (os/signal)"},
 	{"time.(*Ticker)", "waits on a ticker"},
 	{"time.Sleep", "sleeps: a timer wakes it"},
 	{"net.(*netFD).accept", "waits on a listener (accept)"},
 	{"net.(*TCPListener).Accept", "waits on a listener (accept)"},
 	{"internal/poll.", "waits on the network poller"},
+}
+
+// NilChannelWait reports whether r is a wait on a nil channel: nothing can
+// ever wake it (the verdict deadlocked, unless a leak profile names it).
+func NilChannelWait(r string) bool {
+	return r == waitreason.ChanReceiveNil || r == waitreason.ChanSendNil
 }
 
 // syncWait reports whether r is a wait on a program object (a channel or
@@ -266,20 +298,18 @@ func (a *Analyzer) verdicts(r *Report, end int64) {
 				Reason: dumpReason(g.reason), Group: groupPos[gi], Frames: g.frames,
 				BlockedNS: max(b.dur, b.last-b.start) + (end - b.last), SinceNS: b.start,
 				WokenHere: ended[b.task], Wakes: wakes[b.task], Spawned: t.spawned, Evidence: []string{}}
-			if why, ok := idleReasons[g.reason]; ok {
+			if why := IdleReason(g.reason); why != "" {
 				c.idle = append(c.idle, why)
 			}
 			for _, f := range g.frames {
-				for _, s := range serviceFrames {
-					if strings.HasPrefix(f, s.prefix) && !slices.Contains(c.idle, s.why) {
-						c.idle = append(c.idle, s.why)
-					}
+				if why := IdleFrame(f); why != "" && !slices.Contains(c.idle, why) {
+					c.idle = append(c.idle, why)
 				}
 			}
 			if n := ended[b.task]; n > 0 {
 				c.idle = append(c.idle, fmt.Sprintf("woken %d time(s) before from this same wait", n))
 			}
-			if others := endedOthers - ended[b.task]; others > 0 && ended[b.task] == 0 && workWait(g.reason) {
+			if others := endedOthers - ended[b.task]; others > 0 && ended[b.task] == 0 && PoolWait(g.reason) {
 				c.idle = append(c.idle, fmt.Sprintf("%d earlier wait(s) of other goroutines at this stack ended (longest %s)", others, FmtNS(longestEnded)))
 			}
 			if runtimeWoke {
@@ -354,7 +384,7 @@ func (a *Analyzer) verdicts(r *Report, end int64) {
 			v.Evidence = append([]string{fmt.Sprintf("named by the goroutineleak profile %s (%s): nothing alive can reach what it waits on", v.Proof.File, form)}, v.Evidence...)
 		case in[c.ti]:
 			v.Verdict, v.Severity = VerdictDeadlocked, "warning"
-		case c.reason == waitreason.ChanReceiveNil || c.reason == waitreason.ChanSendNil:
+		case NilChannelWait(c.reason):
 			v.Verdict, v.Severity = VerdictDeadlocked, "warning"
 			v.Evidence = append(v.Evidence, "waits on a nil channel: nothing can ever wake it")
 		case len(c.idle) > 0:
@@ -527,12 +557,12 @@ func strongWait(r string) bool {
 	return false
 }
 
-// workWait reports whether r is how a goroutine waits for work to be
+// PoolWait reports whether r is how a goroutine waits for work to be
 // handed to it (a receive, a select, a Cond): then other goroutines woken
-// from the same wait make it one of a pool. Goroutines queued on a lock
-// or a send are not a pool: the others getting through says nothing of
-// this one.
-func workWait(r string) bool {
+// from the same wait make it one of a pool (idle). Goroutines queued on a
+// lock or a send are not a pool: the others getting through says nothing
+// of this one.
+func PoolWait(r string) bool {
 	switch r {
 	case waitreason.ChanReceive, waitreason.Select, waitreason.CondWait:
 		return true

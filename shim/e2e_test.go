@@ -71,7 +71,8 @@ type facts struct {
 
 var mu sync.Mutex
 
-// heldCh is the channel of the leak test's goroutine that is not leaked.
+// heldCh is the channel of the leak test's goroutine that is not leaked
+// (and of the metrics helper's).
 var heldCh chan int
 
 //go:noinline
@@ -85,6 +86,27 @@ func preblockedWaiter(ch chan int) { <-ch }
 
 //go:noinline
 func stuckForever(ch chan int) { <-ch }
+
+//go:noinline
+func heldForever(ch chan int) { <-ch }
+
+// idleTicker waits on a ticker until stop is closed: a service loop,
+// woken by the runtime's timer from the same wait every period (the
+// verdict idle), each wait long enough to be blocked now (past the
+// refresh age, the sampler's 1s) for part of the period.
+//
+//go:noinline
+func idleTicker(stop chan struct{}) {
+	t := time.NewTicker(2 * time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-t.C:
+		case <-stop:
+			return
+		}
+	}
+}
 
 // wakeAndMutex makes one known wake and one known mutex wait.
 func wakeAndMutex(f *facts) {
@@ -306,8 +328,13 @@ func helper(mode string) {
 		fmt.Println("METRICS", s.MetricsAddr())
 		stop := make(chan struct{})
 		go func() { io.Copy(io.Discard, os.Stdin); close(stop) }()
-		stuck := make(chan int)
-		go stuckForever(stuck)
+		// Blocked for good: on a channel only its own stack has (leaked,
+		// with the goroutineleak profile; suspect without), and on one a
+		// global keeps (suspect); a ticker loop (idle).
+		go stuckForever(make(chan int))
+		heldCh = make(chan int)
+		go heldForever(heldCh)
+		go idleTicker(stop)
 		for {
 			select {
 			case <-stop:

@@ -70,8 +70,8 @@ func (w *worker) takeLeak(now time.Time, final bool) {
 	if err := w.out.WriteLeak(lk.buf.Bytes()); err != nil {
 		w.out.Fail(err)
 	}
-	if byEntry, err := leakedByEntry(lk.buf.Bytes()); err == nil {
-		w.s.tracker.SetLeaked(byEntry)
+	if byEntry, ids, err := leakedByEntry(lk.buf.Bytes()); err == nil {
+		w.s.tracker.SetLeaked(byEntry, ids)
 	} else {
 		w.s.reportOnce("leakparse", "goroutineleak profile: %v (no leaked goroutines in the metrics)", err)
 	}
@@ -83,13 +83,14 @@ func (w *worker) takeLeak(now time.Time, final bool) {
 // leakedByEntry counts the goroutines a goroutineleak profile (debug=2:
 // every goroutine, the leaked ones with " (leaked)" after their state)
 // names leaked, by entry function: the function its go statement started
-// (the outermost frame), as the metrics name them.
-func leakedByEntry(b []byte) (map[string]int64, error) {
+// (the outermost frame), as the metrics name them; and their ids.
+func leakedByEntry(b []byte) (map[string]int64, []uint64, error) {
 	d, err := dump.ParseBytes(b, "goroutineleak profile")
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	m := map[string]int64{}
+	var ids []uint64
 	for i := range d.Goroutines {
 		g := &d.Goroutines[i]
 		if !strings.HasSuffix(g.State, " (leaked)") || len(g.Frames) == 0 {
@@ -100,6 +101,9 @@ func leakedByEntry(b []byte) (map[string]int64, error) {
 			outer = g.Frames[len(g.Frames)-2].Func
 		}
 		m[dump.CleanFunc(outer)]++
+		if g.HasID {
+			ids = append(ids, g.ID)
+		}
 	}
-	return m, nil
+	return m, ids, nil
 }

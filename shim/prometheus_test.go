@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"sync"
@@ -252,23 +253,44 @@ func TestPrometheusScrapesShim(t *testing.T) {
 	})
 	t.Logf("wakeshim_wakes_total: %v, then %v", first, second)
 
-	// The stuck goroutine, blocked now, by entry function.
-	waitFor(t, 60*time.Second, "the stuck goroutine in wakeshim_blocked_goroutines", func() (bool, string) {
-		res, err := query(base, `wakeshim_blocked_goroutines{job="wakeshim"}`)
+	// The goroutines blocked now, by verdict and entry function: the
+	// ticker loop idle, the goroutine on a channel a global keeps suspect,
+	// the one on a channel nothing else has leaked with the goroutineleak
+	// profile (Go 1.27: the shim takes it at 10s, then every minute),
+	// suspect without. The ticker loop is blocked now for part of each
+	// period only: over the last minute.
+	leakVerdict := "suspect"
+	if pprof.Lookup("goroutineleak") != nil {
+		leakVerdict = "leaked"
+	}
+	want := map[string]string{".idleTicker": "idle", ".heldForever": "suspect", ".stuckForever": leakVerdict}
+	waitFor(t, 90*time.Second, "the blocked goroutines' verdicts in wakeshim_blocked_goroutines", func() (bool, string) {
+		res, err := query(base, `max_over_time(wakeshim_blocked_goroutines{job="wakeshim"}[1m])`)
 		if err != nil {
 			return false, err.Error()
 		}
-		var entries []string
+		var seen []string
+		found := 0
 		for _, s := range res {
-			entries = append(entries, s.Metric["entry"])
-			if strings.HasSuffix(s.Metric["entry"], ".stuckForever") && s.value() >= 1 {
-				return true, ""
+			seen = append(seen, s.Metric["verdict"]+" "+s.Metric["entry"])
+			for suffix, v := range want {
+				if strings.HasSuffix(s.Metric["entry"], suffix) && s.Metric["verdict"] == v && s.value() >= 1 {
+					found++
+				}
 			}
 		}
-		return false, fmt.Sprint(entries)
+		return found == len(want), fmt.Sprint(seen)
 	})
-	// The 6 rules of docs/prometheus/wakeshim.rules.yml load and evaluate
-	// without error, and the recording rule has a value.
+	t.Logf("verdicts seen: %v (leaked with the goroutineleak profile: %v)", want, leakVerdict == "leaked")
+	// Only the verdicts of the report, and no entry counted twice in one.
+	res, err := query(base, `count by (verdict) (wakeshim_blocked_goroutines{job="wakeshim"})`)
+	require.NoError(t, err)
+	for _, s := range res {
+		require.Contains(t, []string{"leaked", "idle", "suspect"}, s.Metric["verdict"])
+		require.LessOrEqual(t, s.value(), 11.0, "the bound: 10 entries and other")
+	}
+	// The 7 rules of docs/prometheus/wakeshim.rules.yml load and evaluate
+	// without error, and the recording rules have a value.
 	waitFor(t, 60*time.Second, "the docs' rules evaluated", func() (bool, string) {
 		resp, err := http.Get(base + "/api/v1/rules")
 		if err != nil {
@@ -303,7 +325,7 @@ func TestPrometheusScrapesShim(t *testing.T) {
 				n++
 			}
 		}
-		return n == 6, fmt.Sprintf("%d rules ok", n)
+		return n == 7, fmt.Sprintf("%d rules ok", n)
 	})
 	waitFor(t, 60*time.Second, "the recording rule's p99", func() (bool, string) {
 		res, err := query(base, `job:wakeshim_wake_latency_seconds:p99_5m{job="wakeshim"}`)
@@ -312,9 +334,16 @@ func TestPrometheusScrapesShim(t *testing.T) {
 		}
 		return len(res) == 1, fmt.Sprintf("%d series", len(res))
 	})
+	waitFor(t, 60*time.Second, "the recording rule's suspects", func() (bool, string) {
+		res, err := query(base, `job_verdict:wakeshim_blocked_goroutines:sum{job="wakeshim",verdict="suspect"}`)
+		if err != nil {
+			return false, err.Error()
+		}
+		return len(res) == 1 && res[0].value() >= 1, fmt.Sprintf("%v", res)
+	})
 
 	// A quantile over the scraped histogram, as a dashboard would ask.
-	res, err := query(base, `histogram_quantile(0.99, sum by (le) (rate(wakeshim_wake_latency_seconds_bucket{job="wakeshim"}[10s])))`)
+	res, err = query(base, `histogram_quantile(0.99, sum by (le) (rate(wakeshim_wake_latency_seconds_bucket{job="wakeshim"}[10s])))`)
 	require.NoError(t, err)
 	require.Len(t, res, 1)
 	t.Logf("p99 wake-to-run latency over 10s: %gs", res[0].value())

@@ -1,8 +1,9 @@
 // Package metrics turns the records of a live conversion (the shim's
 // inside a program, wakeshim attach's beside one) into numbers to graph and
 // alert on: wait time by wait reason, wake-to-run latency, wakes, records
-// written and dropped, the goroutines blocked now by entry function, and
-// the share of time the records cover. docs/fleet.md lists the metrics.
+// written and dropped, the goroutines blocked now by verdict and entry
+// function, and the share of time the records cover. docs/fleet.md lists
+// the metrics.
 //
 // A Tracker sits between the converter and its files (Wrap): it sees every
 // record the converter writes, in the converter's goroutine, and keeps
@@ -26,15 +27,50 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/wakeshim/wakeshim/analyze"
 	"github.com/wakeshim/wakeshim/format"
 	"github.com/wakeshim/wakeshim/internal/rotate"
 	"github.com/wakeshim/wakeshim/internal/waitreason"
 )
 
-// MaxEntries bounds the entry label of BlockedGoroutines: the entry
-// functions with the most goroutines blocked now get a series each, the
-// rest are summed under entry="other".
+// MaxEntries bounds the entry label of NameBlocked and NameLeaked: the
+// entry functions with the most goroutines blocked now (of each verdict,
+// for NameBlocked) get a series each, the rest are summed under
+// entry="other".
 const MaxEntries = 10
+
+// Verdicts are the values of NameBlocked's verdict label, the verdicts of
+// the report (package analyze) on goroutines blocked now: leaked (the last
+// goroutineleak profile names it), idle (a wait on the runtime or for
+// outside events, or one it or its pool were woken from before), suspect
+// (the rest; the report's deadlocked too, which takes the whole wake
+// graph to tell). NameBlocked has at most len(Verdicts)*(MaxEntries+1)
+// series.
+var Verdicts = [...]string{analyze.VerdictLeaked, analyze.VerdictSuspect, analyze.VerdictIdle}
+
+const (
+	vLeaked = iota
+	vSuspect
+	vIdle
+	numVerdicts
+)
+
+// maxStacks bounds what a Tracker remembers of the stacks waits ended at
+// (for the verdict idle): past it, waits at new stacks are judged without
+// their history. maxOwnWoken bounds the (goroutine, stack) pairs a
+// goroutine was woken at (an arbitrary one is forgotten for a new one).
+const (
+	maxStacks   = 1 << 16
+	maxOwnWoken = 1 << 14
+)
+
+// What a Tracker remembers of a stack: a wait ended there (the goroutine
+// ran again, or blocked anew), one of them woken by the runtime (a timer,
+// the network poller: waker 0).
+const (
+	stackEnded uint8 = 1 << iota
+	stackRuntimeWoke
+)
 
 // OtherLabel is the label value of what the bounds leave out: a wait
 // reason outside waitreason.All, the entry functions past MaxEntries.
@@ -136,6 +172,12 @@ type block struct {
 	start, last int64 // µs on the records' time line
 	dur         int64 // µs, the largest reported
 	ended       bool  // woken: no longer blocked now (it has yet to run)
+	// The verdict's facts of its reason and stack (analyze's rules): idle
+	// whatever its history (analyze.IdleReason, IdleFrame), a pool's wait
+	// (analyze.PoolWait), a nil channel's.
+	idle, pool, nilChan bool
+	wakerSet            bool   // the wake that ended it is known: waker is set
+	waker               uint32 // (0: the runtime)
 }
 
 // Tracker observes the records of one conversion. Its record methods (the
@@ -155,11 +197,13 @@ type Tracker struct {
 	covered atomic.Int64 // µs of the records' time line inside trace windows
 
 	mu           sync.Mutex
-	blockedTop   []EntryCount
-	blockedOther int64
+	blockedTop   [numVerdicts][]EntryCount
+	blockedOther [numVerdicts]int64
 	leakSet      bool // SetLeaked was called
 	leakedTop    []EntryCount
 	leakedOther  int64
+	leakIDs      []uint64 // the goroutines the last profile names, for Publish
+	leakNew      bool     // leakIDs is new
 
 	// The converter's goroutine only.
 	base, last  int64 // µs: the current segment's start, the latest record, on one time line
@@ -178,15 +222,25 @@ type Tracker struct {
 	gs      map[uint32]*gstate
 	hot     *[1024]hotG // (made on first use)
 	free    []*gstate
-	nBlocks int              // of gs, with a block in progress
-	entries map[string]int64 // blocked now (in progress, not woken) by entry
+	nBlocks int // of gs, with a block in progress
+	// byVerdict counts the goroutines blocked now (in progress, not
+	// woken) by verdict and entry, at Publish; leaked is the goroutines
+	// the last goroutineleak profile names; stacks what is known of the
+	// waits ended at a stack (key: stackEnded...), ownWoken the
+	// (goroutine, stack) pairs a goroutine was woken at (ownKey). (Made
+	// on first use.)
+	byVerdict [numVerdicts]map[string]int64
+	leaked    map[uint32]bool
+	stacks    map[uint64]uint8
+	ownWoken  map[uint64]struct{}
 }
 
 // gstate is what a Tracker knows of one goroutine.
 type gstate struct {
-	woken   bool  // a wake since it last ran: wake is set
-	wake    wakes // (µs)
-	blocked bool  // a block in progress: blk is set
+	woken   bool   // a wake since it last ran: wake is set
+	wake    wakes  // (µs)
+	waker   uint32 // of the last wake
+	blocked bool   // a block in progress: blk is set
 	blk     block
 }
 
@@ -216,11 +270,13 @@ type hotG struct {
 }
 
 // frame is a FrameDef, digested once: its hash, its function (for the
-// entry: "" for those that are not one) and, for the "[reason]"
+// entry: "" for those that are not one), whether it marks a wait for
+// outside events (analyze.IdleFrame) and, for the "[reason]"
 // pseudo-frame, the reason's histogram (-1 otherwise).
 type frame struct {
 	hash   uint64
 	fn     string
+	idle   bool
 	reason int
 }
 
@@ -235,7 +291,16 @@ func newFrame(s string) frame {
 	if fn, _, _ := strings.Cut(s, " "); fn != "runtime.goexit" && fn != "runtime.main" {
 		f.fn = strings.Clone(fn)
 	}
+	f.idle = analyze.IdleFrame(s) != ""
 	return f
+}
+
+// reasonName is the wait reason of a histogram index ("" for other).
+func reasonName(i int) string {
+	if i < len(waitreason.All) {
+		return waitreason.All[i]
+	}
+	return ""
 }
 
 // wakes are the first and the last wake of a goroutine since it last ran
@@ -254,7 +319,7 @@ type EntryCount struct {
 // is no longer reported is judged gone.
 func New(refreshStep time.Duration) *Tracker {
 	return &Tracker{start: time.Now(), step: max(refreshStep.Microseconds(), 1),
-		spawn: map[uint32]uint16{}, gs: map[uint32]*gstate{}, entries: map[string]int64{}}
+		spawn: map[uint32]uint16{}, gs: map[uint32]*gstate{}}
 }
 
 // Wrap returns the Output for the converter: out, with t seeing every
@@ -281,7 +346,7 @@ func (o *Output) WriteHot(h format.Hot) error {
 	d := o.f.Dropped()
 	err := o.f.WriteHot(h)
 	o.t.count(h.Code, o.f.Dropped() != d)
-	o.t.hot1(h.Code, h.TS, h.Task)
+	o.t.hot1(h.Code, h.TS, h.Task, h.Waker)
 	return err
 }
 
@@ -325,7 +390,7 @@ func (t *Tracker) now(ts uint32) int64 {
 func (t *Tracker) Record(r *format.Record) {
 	switch r.Code {
 	case format.CodePollStart, format.CodeWakeEvent:
-		t.hot1(r.Code, r.TS, r.Task)
+		t.hot1(r.Code, r.TS, r.Task, r.Waker)
 	case format.CodePollEnd, format.CodeWorkerPark, format.CodeWorkerUnpark, format.CodeQueueSample:
 		t.now(r.TS)
 	case format.CodeFrameDef:
@@ -343,14 +408,7 @@ func (t *Tracker) Record(r *format.Record) {
 		if g := t.get(r.Task); g != nil && g.blocked {
 			// A better name for it (the converter names a goroutine's
 			// function once a stack shows what its literal calls).
-			if e := t.entryOf(r.Task, g.blk.entry); e != g.blk.entry {
-				if !g.blk.ended {
-					t.end(&g.blk)
-					g.blk.ended = false
-					t.entries[e]++
-				}
-				g.blk.entry = e
-			}
+			g.blk.entry = t.entryOf(r.Task, g.blk.entry)
 		}
 	case format.CodeTaskPending:
 		t.pending(r)
@@ -410,7 +468,7 @@ func (t *Tracker) release(id uint32, g *gstate) {
 	}
 }
 
-func (t *Tracker) hot1(c format.Code, ts uint32, task uint32) {
+func (t *Tracker) hot1(c format.Code, ts uint32, task, waker uint32) {
 	switch c {
 	case format.CodePollStart:
 		n := t.now(ts)
@@ -423,7 +481,7 @@ func (t *Tracker) hot1(c format.Code, ts uint32, task uint32) {
 			t.hists().lat.observe(n - g.wake.first)
 		}
 		if g.blocked {
-			t.close(g, true)
+			t.close(task, g, true)
 		}
 		t.release(task, g)
 	case format.CodeWakeEvent:
@@ -432,34 +490,89 @@ func (t *Tracker) hot1(c format.Code, ts uint32, task uint32) {
 		if !g.woken { // the first wake since it last ran starts the latency
 			g.woken, g.wake.first = true, n
 		}
-		g.wake.last = n
+		g.wake.last, g.waker = n, waker
 		if g.blocked && !g.blk.ended {
-			t.end(&g.blk)
+			t.end(&g.blk, waker)
 		}
 	default:
 		t.now(ts)
 	}
 }
 
-// end marks b woken: no longer blocked now.
-func (t *Tracker) end(b *block) {
-	b.ended = true
-	if t.entries[b.entry]--; t.entries[b.entry] <= 0 {
-		delete(t.entries, b.entry)
-	}
+// end marks b woken by waker: no longer blocked now.
+func (t *Tracker) end(b *block, waker uint32) {
+	b.ended, b.wakerSet, b.waker = true, true, waker
 }
 
-// close ends g's block for good: observed as a wait (when the goroutine
-// ran again) or forgotten.
-func (t *Tracker) close(g *gstate, observe bool) {
-	if !g.blk.ended {
-		t.end(&g.blk)
-	}
+// close ends goroutine id's block for good: observed as a wait (when the
+// goroutine ran again, or blocked anew), and remembered for the verdicts
+// of the waits at its stack to come, or forgotten.
+func (t *Tracker) close(id uint32, g *gstate, observe bool) {
+	b := &g.blk
+	b.ended = true
 	g.blocked = false
 	t.nBlocks--
-	if observe {
-		t.hists().wait[g.blk.reason].observe(g.blk.dur)
+	if !observe {
+		return
 	}
+	t.hists().wait[b.reason].observe(b.dur)
+	if b.idle {
+		return // (idle whatever its history)
+	}
+	if t.stacks == nil {
+		t.stacks = map[uint64]uint8{}
+	}
+	f, ok := t.stacks[b.key]
+	if ok || len(t.stacks) < maxStacks {
+		f |= stackEnded
+		if b.wakerSet && b.waker == 0 {
+			f |= stackRuntimeWoke
+		}
+		t.stacks[b.key] = f
+	}
+	if b.pool || f&stackRuntimeWoke != 0 {
+		return // (the stack's history judges it: any wait ended there)
+	}
+	if t.ownWoken == nil {
+		t.ownWoken = map[uint64]struct{}{}
+	}
+	k := ownKey(id, b.key)
+	if _, ok := t.ownWoken[k]; !ok && len(t.ownWoken) >= maxOwnWoken {
+		for old := range t.ownWoken {
+			delete(t.ownWoken, old)
+			break
+		}
+	}
+	t.ownWoken[k] = struct{}{}
+}
+
+// ownKey is the key of goroutine id's waits at stack key in ownWoken.
+func ownKey(id uint32, key uint64) uint64 { return key ^ (uint64(id)+1)*0x9e3779b97f4a7c15 }
+
+// verdict judges goroutine id, blocked now in b, by the rules of the
+// report's verdicts (analyze: the goroutineleak profile's proof first,
+// then a nil channel's wait, deadlocked there, suspect here; then idle:
+// analyze.IdleReason, IdleFrame, woken before from this same wait, one of
+// a pool some of which were woken from it, or a wait here ended by the
+// runtime; suspect otherwise). The report's deadlocked cycles are waits
+// with none of the idle evidence: suspect here.
+func (t *Tracker) verdict(id uint32, b *block) int {
+	switch {
+	case t.leaked[id]:
+		return vLeaked
+	case b.nilChan:
+		return vSuspect
+	case b.idle:
+		return vIdle
+	}
+	f := t.stacks[b.key]
+	if f&stackRuntimeWoke != 0 || b.pool && f&stackEnded != 0 {
+		return vIdle
+	}
+	if _, ok := t.ownWoken[ownKey(id, b.key)]; ok {
+		return vIdle
+	}
+	return vSuspect
 }
 
 func (t *Tracker) pending(r *format.Record) {
@@ -468,6 +581,7 @@ func (t *Tracker) pending(r *format.Record) {
 	start := n - dur
 	reason, entry := len(waitreason.All), ""
 	key := uint64(14695981039346656037)
+	idle := false
 	for i, id := range r.Frames {
 		f := frame{reason: -1}
 		if int(id) < len(t.frames) {
@@ -479,23 +593,25 @@ func (t *Tracker) pending(r *format.Record) {
 		} else if f.fn != "" {
 			entry = f.fn // the outermost wins
 		}
+		idle = idle || f.idle
 	}
 	entry = t.entryOf(r.Task, entry)
 	g := t.ensure(r.Task)
 	b := &g.blk
 	if g.blocked && (b.key != key || abs(b.start-start) > reReportSlack) {
-		t.close(g, true) // (a new block of a goroutine that did not run between: its last one ended)
+		t.close(r.Task, g, true) // (a new block of a goroutine that did not run between: its last one ended)
 	}
 	if !g.blocked {
 		g.blocked = true
 		t.nBlocks++
-		*b = block{reason: reason, key: key, entry: entry, start: start}
-		t.entries[entry]++
+		rn := reasonName(reason)
+		*b = block{reason: reason, key: key, entry: entry, start: start,
+			idle: idle || analyze.IdleReason(rn) != "", pool: analyze.PoolWait(rn), nilChan: analyze.NilChannelWait(rn)}
 	}
 	b.dur = max(b.dur, dur)
 	b.last = max(b.last, n)
 	if g.woken && !b.ended && g.wake.last >= start-reReportSlack && g.wake.last <= n {
-		t.end(b) // its final report, after the wake that ended it
+		t.end(b, g.waker) // its final report, after the wake that ended it
 	}
 }
 
@@ -561,15 +677,19 @@ func (t *Tracker) Gap() {
 // NewProcess says the records to come are another process's (wakeshim
 // attach's target restarted: goroutine ids start over, in a new file):
 // what was known of the goroutines is forgotten, blocks in progress
-// unobserved, and the time line goes on from the last record.
+// unobserved, and the time line goes on from the last record. (What is
+// known of the waits ended at each stack stays: the same program, most
+// likely.)
 func (t *Tracker) NewProcess() {
 	t.Gap()
 	for id, g := range t.gs {
 		if g.blocked {
-			t.close(g, false)
+			t.close(id, g, false)
 		}
 		t.release(id, g)
 	}
+	clear(t.ownWoken)
+	clear(t.leaked)
 	t.Segment()
 }
 
@@ -588,6 +708,27 @@ func (t *Tracker) Publish() {
 		}
 		h.lat.publish()
 	}
+	t.mu.Lock()
+	ids, newIDs := t.leakIDs, t.leakNew
+	t.leakIDs, t.leakNew = nil, false
+	t.mu.Unlock()
+	if newIDs {
+		if t.leaked == nil {
+			t.leaked = map[uint32]bool{}
+		}
+		clear(t.leaked)
+		for _, id := range ids {
+			if id <= math.MaxUint32 {
+				t.leaked[uint32(id)] = true
+			}
+		}
+	}
+	for v := range t.byVerdict {
+		if t.byVerdict[v] == nil {
+			t.byVerdict[v] = map[string]int64{}
+		}
+		clear(t.byVerdict[v])
+	}
 	if t.nBlocks > 0 {
 		for id, g := range t.gs {
 			if !g.blocked {
@@ -595,28 +736,40 @@ func (t *Tracker) Publish() {
 			}
 			b := &g.blk
 			if age := b.last - b.start; t.last-b.last > 2*max(age/8, t.step)+staleSlack {
-				t.close(g, false)
+				t.close(id, g, false)
 				t.release(id, g)
+				continue
+			}
+			if !b.ended {
+				t.byVerdict[t.verdict(id, b)][b.entry]++
 			}
 		}
 	}
 	if t.inWin {
 		t.covered.Store(t.coveredDone + t.last - t.winStart)
 	}
-	top, other := topEntries(t.entries)
+	var top [numVerdicts][]EntryCount
+	var other [numVerdicts]int64
+	for v, m := range t.byVerdict {
+		top[v], other[v] = topEntries(m)
+	}
 	t.mu.Lock()
 	t.blockedTop, t.blockedOther = top, other
 	t.mu.Unlock()
 }
 
 // SetLeaked gives the goroutines the last goroutineleak profile names
-// (the Go runtime's proof that nothing can wake them), by entry function:
-// from then on Families has NameLeaked, bounded as NameBlocked is. Safe
-// from any goroutine.
-func (t *Tracker) SetLeaked(byEntry map[string]int64) {
+// (the Go runtime's proof that nothing can wake them), by entry function,
+// and their ids: from then on Families has NameLeaked, bounded as
+// NameBlocked is, and the goroutines of ids blocked now are NameBlocked's
+// verdict="leaked" from the next Publish (a leaked goroutine cannot run
+// again: its block in the records is the one the profile saw). Safe from
+// any goroutine.
+func (t *Tracker) SetLeaked(byEntry map[string]int64, ids []uint64) {
 	top, other := topEntries(byEntry)
 	t.mu.Lock()
 	t.leakSet, t.leakedTop, t.leakedOther = true, top, other
+	t.leakIDs, t.leakNew = ids, true
 	t.mu.Unlock()
 }
 
@@ -739,14 +892,17 @@ func (t *Tracker) Families(x Extra) []Family {
 	top, other := t.blockedTop, t.blockedOther
 	leakSet, leaked, leakedOther := t.leakSet, t.leakedTop, t.leakedOther
 	t.mu.Unlock()
-	bl := Family{Name: NameBlocked, Kind: Gauge, Labels: []string{"entry"},
-		Help: "Goroutines blocked now (a wait re-reported while it lasts, from the refresh age on), by entry function: the " +
-			"10 with the most, the rest as entry=\"other\"."}
-	for _, e := range top {
-		bl.Metrics = append(bl.Metrics, Metric{Values: []string{e.Entry}, Value: float64(e.N)})
-	}
-	if other > 0 {
-		bl.Metrics = append(bl.Metrics, Metric{Values: []string{OtherLabel}, Value: float64(other)})
+	bl := Family{Name: NameBlocked, Kind: Gauge, Labels: []string{"verdict", "entry"},
+		Help: "Goroutines blocked now (a wait re-reported while it lasts, from the refresh age on), by the report's verdict " +
+			"(leaked: named by the goroutineleak profile; idle: waits on the runtime or for outside events, or was woken from this wait before; " +
+			"suspect: the rest) and entry function: the 10 with the most of each verdict, the rest as entry=\"other\"."}
+	for v, es := range top {
+		for _, e := range es {
+			bl.Metrics = append(bl.Metrics, Metric{Values: []string{Verdicts[v], e.Entry}, Value: float64(e.N)})
+		}
+		if other[v] > 0 {
+			bl.Metrics = append(bl.Metrics, Metric{Values: []string{Verdicts[v], OtherLabel}, Value: float64(other[v])})
+		}
 	}
 	if leakSet {
 		lk := Family{Name: NameLeaked, Kind: Gauge, Labels: []string{"entry"},

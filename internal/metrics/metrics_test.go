@@ -2,6 +2,7 @@ package metrics_test
 
 import (
 	"bytes"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -77,6 +78,7 @@ type want struct {
 	latN, latSum   int64
 	latBuckets     []uint64
 	blocked        map[string]int64 // by entry
+	verdicts       map[string]int64 // the blocked, by the report's verdict (deadlocked: suspect)
 	rep            *analyze.Report
 }
 
@@ -85,7 +87,7 @@ func compute(t *testing.T, dir string, waitBounds, latBounds []float64) want {
 	ins, err := records.Expand([]string{dir})
 	require.NoError(t, err)
 	w := want{waitN: map[string]int64{}, waitSum: map[string]int64{}, waitBuckets: map[string][]uint64{},
-		latBuckets: make([]uint64, len(latBounds)), blocked: map[string]int64{}}
+		latBuckets: make([]uint64, len(latBounds)), blocked: map[string]int64{}, verdicts: map[string]int64{}}
 	wakeAt := map[uint32]int64{}
 	// Woken since it last ran: a goroutine still blocked at the end that
 	// was woken is not blocked now (it waits for a P).
@@ -118,6 +120,10 @@ func compute(t *testing.T, dir string, waitBounds, latBounds []float64) want {
 	rep, an, err := analyze.Analyze(records.NewRun(ins, records.Options{}), analyze.Config{})
 	require.NoError(t, err)
 	w.rep = rep
+	verdictOf := map[uint32]string{}
+	for _, v := range rep.Verdicts {
+		verdictOf[v.TaskID] = v.Verdict
+	}
 	for b := range an.Blocks() {
 		if b.StillBlocked {
 			if !wokenSinceRan[b.Task] {
@@ -139,6 +145,11 @@ func compute(t *testing.T, dir string, waitBounds, latBounds []float64) want {
 					entry = "main.main" // (whatever g1 ran when first seen)
 				}
 				w.blocked[entry]++
+				v := verdictOf[b.Task]
+				if v == analyze.VerdictDeadlocked {
+					v = analyze.VerdictSuspect // (a wake graph's verdict: suspect in the metrics)
+				}
+				w.verdicts[v]++
 			}
 			continue
 		}
@@ -250,17 +261,29 @@ func TestTrackerMatchesRecords(t *testing.T) {
 			assert.InDelta(t, float64(w.latSum)/1e6, lat.Sum, 1e-9)
 			assert.Equal(t, w.latBuckets, lat.Cumulative)
 
-			// Blocked now: the blocks still in progress at the end.
+			// Blocked now: the blocks still in progress at the end, by
+			// entry and by verdict, the report's.
 			bl := family(fams, metrics.NameBlocked)
-			gotBl := map[string]int64{}
+			require.Equal(t, []string{"verdict", "entry"}, bl.Labels)
+			gotBl, gotV := map[string]int64{}, map[string]int64{}
 			for _, m := range bl.Metrics {
-				gotBl[m.Values[0]] = int64(m.Value)
+				gotV[m.Values[0]] += int64(m.Value)
+				gotBl[m.Values[1]] += int64(m.Value)
 			}
+			t.Logf("blocked now by verdict: %v", gotV)
+			assert.Equal(t, w.verdicts, gotV, "verdicts of the goroutines blocked now")
 			if len(w.blocked) <= metrics.MaxEntries {
 				assert.Equal(t, w.blocked, gotBl)
 			} else {
-				assert.Len(t, gotBl, metrics.MaxEntries+1)
+				// At most MaxEntries entries of each verdict, the rest
+				// as other.
+				assert.LessOrEqual(t, len(bl.Metrics), len(metrics.Verdicts)*(metrics.MaxEntries+1))
 				assert.Equal(t, sum(w.blocked), sum(gotBl))
+				for e, n := range gotBl {
+					if e != metrics.OtherLabel {
+						assert.LessOrEqual(t, n, w.blocked[e], e)
+					}
+				}
 			}
 
 			// Coverage: the one window, first record to last.
@@ -440,4 +463,145 @@ func TestTrackerGapsAndRestarts(t *testing.T) {
 	assert.Equal(t, 1.0, value(metrics.NameBlocked))
 	rec(format.Record{Code: format.CodeQueueSample, TS: 34_000_000})
 	assert.Equal(t, 0.0, value(metrics.NameBlocked))
+}
+
+// TestTrackerVerdicts plants goroutines blocked now of each kind and checks
+// NameBlocked's verdict label against the report's verdicts on the same
+// records (written to files as the shim does, read back by package
+// analyze): idle by wait reason, by a service frame, woken before from the
+// same wait, one of a pool, a wait here ended by the runtime; suspect for a
+// lock whose other waiters got through, a nil channel, a wait never woken;
+// leaked once a goroutineleak profile names it; at most MaxEntries entries
+// of a verdict, the rest as other.
+func TestTrackerVerdicts(t *testing.T) {
+	dir := t.TempDir()
+	files, err := rotate.New(dir, "t", 1, false, 64<<20, 1<<40)
+	require.NoError(t, err)
+	tr := metrics.New(time.Second)
+	out := tr.Wrap(files)
+	rec := func(r format.Record) { require.NoError(t, out.WriteRecord(&r)) }
+	frames := map[string]uint16{}
+	stack := func(fs ...string) []uint16 {
+		var ids []uint16
+		for _, f := range fs {
+			id, ok := frames[f]
+			if !ok {
+				id = uint16(len(frames) + 1)
+				frames[f] = id
+				rec(format.Record{Code: format.CodeFrameDef, ID: id, Str: f})
+			}
+			ids = append(ids, id)
+		}
+		return ids
+	}
+	var ts uint32 = 10_000_000
+	tick := func() uint32 { ts += 10; return ts }
+	// block: goroutine g blocks for 2s at stack; woken (by waker) and run
+	// after, or left blocked now.
+	block := func(g uint32, st []uint16, wake bool, waker uint32) {
+		if wake {
+			rec(format.Record{Code: format.CodeWakeEvent, TS: tick(), Task: g, Waker: waker})
+		}
+		rec(format.Record{Code: format.CodeTaskPending, TS: tick(), Task: g, Duration: 2_000_000, Frames: st})
+		if wake {
+			rec(format.Record{Code: format.CodePollStart, TS: tick(), Task: g})
+		}
+	}
+	rec(format.Record{Code: format.CodeQueueSample, TS: ts})
+	// Idle by reason: IO wait.
+	block(10, stack("[IO_wait]", "internal/poll.runtime_pollWait /go/netpoll.go:1", "main.conn /x/main.go:1"), false, 0)
+	// Idle by frame: the signal loop's receive.
+	block(11, stack("[chan_receive]", "os/signal.signal_recv /go/sig.go:1", "main.signals /x/main.go:2"), false, 0)
+	// Idle: woken before from this same wait (by goroutine 99), blocked
+	// there again (a new wait: it starts after the run).
+	own := stack("[sync.Mutex.Lock]", "main.locker /x/main.go:3")
+	block(12, own, true, 99)
+	ts += 2_100_000
+	block(12, own, false, 0)
+	// Suspect: a lock others got through (not a pool: says nothing of this one).
+	lock := stack("[sync.Mutex.Lock]", "main.queued /x/main.go:4")
+	block(13, lock, true, 99)
+	block(14, lock, false, 0)
+	// Idle: one of a pool, another of which was woken from this receive.
+	pool := stack("[chan_receive]", "main.poolWorker /x/main.go:5")
+	block(15, pool, true, 99)
+	block(16, pool, false, 0)
+	// Idle: a wait here was ended by the runtime (a timer: waker 0).
+	timer := stack("[select]", "main.timerLoop /x/main.go:6")
+	block(17, timer, true, 0)
+	block(18, timer, false, 0)
+	// Suspect: a nil channel (the report's deadlocked).
+	block(19, stack("[chan_receive_nil]", "main.nilWait /x/main.go:7"), false, 0)
+	// Suspect, then leaked: never woken; and 12 more suspects, in 12 entries.
+	block(20, stack("[chan_receive]", "main.stuck /x/main.go:8"), false, 0)
+	for i := range uint32(12) {
+		block(30+i, stack("[chan_send]", fmt.Sprintf("main.sender%02d /x/main.go:%d", i, 10+i)), false, 0)
+	}
+	// Woken, not run yet: no longer blocked now (and not judged).
+	block(21, stack("[chan_receive]", "main.wokenNotRun /x/main.go:9"), false, 0)
+	rec(format.Record{Code: format.CodeWakeEvent, TS: tick(), Task: 21, Waker: 99})
+	require.NoError(t, out.Close())
+	tr.Publish()
+
+	blocked := func() (map[string]map[string]float64, int) {
+		f := family(tr.Families(metrics.Extra{}), metrics.NameBlocked)
+		require.Equal(t, []string{"verdict", "entry"}, f.Labels)
+		m := map[string]map[string]float64{}
+		for _, x := range f.Metrics {
+			if m[x.Values[0]] == nil {
+				m[x.Values[0]] = map[string]float64{}
+			}
+			m[x.Values[0]][x.Values[1]] = x.Value
+		}
+		return m, len(f.Metrics)
+	}
+	got, n := blocked()
+	assert.Equal(t, map[string]float64{"main.conn": 1, "main.signals": 1, "main.locker": 1, "main.poolWorker": 1, "main.timerLoop": 1},
+		got[analyze.VerdictIdle])
+	sus := got[analyze.VerdictSuspect]
+	assert.Len(t, sus, metrics.MaxEntries+1, "the 10 entries with the most, then other: %v", sus)
+	var total float64
+	for _, v := range sus {
+		total += v
+	}
+	assert.Equal(t, 15.0, total, "queued, nilWait, stuck and the 12 senders")
+	assert.Equal(t, 1.0, sus["main.queued"]) // (names sort first among equal counts)
+	assert.Equal(t, 1.0, sus["main.nilWait"])
+	assert.Equal(t, 5.0, sus[metrics.OtherLabel], "senders 08 to 11, stuck")
+	assert.Nil(t, got[analyze.VerdictLeaked])
+	assert.Equal(t, 5+metrics.MaxEntries+1, n)
+
+	// The report's verdicts on the same records: the same counts.
+	ins, err := records.Expand([]string{dir})
+	require.NoError(t, err)
+	rep, _, err := analyze.Analyze(records.NewRun(ins, records.Options{}), analyze.Config{})
+	require.NoError(t, err)
+	byTask := map[uint32]string{}
+	for _, v := range rep.Verdicts {
+		byTask[v.TaskID] = v.Verdict
+	}
+	for _, g := range []uint32{10, 11, 12, 16, 18} {
+		assert.Equal(t, analyze.VerdictIdle, byTask[g], "report on g%d", g)
+	}
+	for _, g := range []uint32{14, 20, 30, 41} {
+		assert.Equal(t, analyze.VerdictSuspect, byTask[g], "report on g%d", g)
+	}
+	assert.Equal(t, analyze.VerdictDeadlocked, byTask[19], "report on g19, the nil channel")
+
+	// A goroutineleak profile names g20 (and a goroutine the records do
+	// not show blocked): leaked from the next Publish, no longer suspect.
+	tr.SetLeaked(map[string]int64{"main.stuck": 1, "main.elsewhere": 1}, []uint64{20, 77})
+	got, _ = blocked()
+	assert.Nil(t, got[analyze.VerdictLeaked], "before Publish")
+	tr.Publish()
+	got, _ = blocked()
+	assert.Equal(t, map[string]float64{"main.stuck": 1}, got[analyze.VerdictLeaked])
+	total = 0
+	for _, v := range got[analyze.VerdictSuspect] {
+		total += v
+	}
+	assert.Equal(t, 14.0, total)
+	lk := family(tr.Families(metrics.Extra{}), metrics.NameLeaked)
+	require.NotNil(t, lk)
+	assert.Len(t, lk.Metrics, 2, "the profile's own count, blocked now or not")
 }

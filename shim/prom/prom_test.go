@@ -254,12 +254,14 @@ func TestSessionMetrics(t *testing.T) {
 	assert.Empty(t, gathered)
 }
 
+// labelsEqual compares two metrics' labels, in any order (client_golang
+// sorts them by name; the text gives them in the family's order).
 func labelsEqual(a, b *dto.Metric) bool {
 	if len(a.Label) != len(b.Label) {
 		return false
 	}
-	for i := range a.Label {
-		if a.Label[i].GetName() != b.Label[i].GetName() || a.Label[i].GetValue() != b.Label[i].GetValue() {
+	for _, l := range a.Label {
+		if labelOf(b, l.GetName()) != l.GetValue() {
 			return false
 		}
 	}
@@ -326,8 +328,10 @@ func heldWaiter(ch chan int) { <-ch }
 // TestLeakedMetric: with the goroutineleak profile (Go 1.27, or Go 1.26
 // with GOEXPERIMENT=goroutineleakprofile), wakeshim_leaked_goroutines
 // counts the goroutine blocked on a channel nothing else can reach, by
-// entry function, and not the one blocked on a channel the test keeps.
-// Without the profile the family is absent.
+// entry function, and not the one blocked on a channel the test keeps;
+// wakeshim_blocked_goroutines has the first as verdict="leaked", the
+// second as "suspect" (never woken, on a channel the GC found reachable).
+// Without the profile the family is absent, and both are suspects.
 func TestLeakedMetric(t *testing.T) {
 	s, err := shim.Start(shim.Config{Dir: t.TempDir(), LeakProfile: time.Second, Interval: 100 * time.Millisecond, Stderr: &syncBuf{}})
 	require.NoError(t, err)
@@ -336,7 +340,11 @@ func TestLeakedMetric(t *testing.T) {
 	held := make(chan int)
 	go heldWaiter(held)
 	defer close(held)
-	leaked := func() (map[string]float64, bool) {
+	const pkg = "github.com/wakeshim/wakeshim/shim/prom_test."
+	// leaked returns wakeshim_leaked_goroutines by entry (and whether the
+	// family is there), and wakeshim_blocked_goroutines by verdict, then
+	// entry.
+	leaked := func() (map[string]float64, bool, map[string]map[string]float64) {
 		var buf bytes.Buffer
 		require.NoError(t, s.WriteMetrics(&buf))
 		p := expfmt.NewTextParser(model.UTF8Validation)
@@ -347,28 +355,45 @@ func TestLeakedMetric(t *testing.T) {
 		for _, x := range f.GetMetric() {
 			m[labelOf(x, "entry")] = x.GetGauge().GetValue()
 		}
-		return m, ok
-	}
-	if pprof.Lookup("goroutineleak") == nil {
-		for deadline := time.Now().Add(60 * time.Second); s.Stats().Convert.Records[format.CodeWakeEvent] == 0; time.Sleep(10 * time.Millisecond) {
-			require.True(t, time.Now().Before(deadline))
+		bl := map[string]map[string]float64{}
+		for _, x := range fams["wakeshim_blocked_goroutines"].GetMetric() {
+			v := labelOf(x, "verdict")
+			if bl[v] == nil {
+				bl[v] = map[string]float64{}
+			}
+			bl[v][labelOf(x, "entry")] = x.GetGauge().GetValue()
 		}
-		_, ok := leaked()
-		assert.False(t, ok, "no goroutineleak profile in %s, and yet the family", runtime.Version())
+		return m, ok, bl
+	}
+	var bl map[string]map[string]float64
+	if pprof.Lookup("goroutineleak") == nil {
+		for deadline := time.Now().Add(90 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+			var ok bool
+			_, ok, bl = leaked()
+			require.False(t, ok, "no goroutineleak profile in %s, and yet the family", runtime.Version())
+			if bl["suspect"][pkg+"leakedForever"] == 1 && bl["suspect"][pkg+"heldWaiter"] == 1 {
+				break
+			}
+			require.True(t, time.Now().Before(deadline), "after 90s: blocked now %v", bl)
+		}
+		assert.Empty(t, bl["leaked"])
 		return
 	}
-	const entry = "github.com/wakeshim/wakeshim/shim/prom_test.leakedForever"
 	var m map[string]float64
 	for deadline := time.Now().Add(90 * time.Second); ; time.Sleep(50 * time.Millisecond) {
 		var ok bool
-		m, ok = leaked()
-		if ok && m[entry] == 1 {
+		m, ok, bl = leaked()
+		if ok && m[pkg+"leakedForever"] == 1 && bl["leaked"][pkg+"leakedForever"] == 1 && bl["suspect"][pkg+"heldWaiter"] == 1 {
 			break
 		}
-		require.True(t, time.Now().Before(deadline), "after 90s (%d profiles): %v", s.Stats().LeakProfiles, m)
+		require.True(t, time.Now().Before(deadline), "after 90s (%d profiles): leaked %v, blocked now %v", s.Stats().LeakProfiles, m, bl)
 	}
-	t.Logf("leaked by entry: %v (%d profiles)", m, s.Stats().LeakProfiles)
+	t.Logf("leaked by entry: %v; blocked now by verdict: %v (%d profiles)", m, bl, s.Stats().LeakProfiles)
 	for e := range m {
+		assert.NotContains(t, e, "heldWaiter")
+	}
+	assert.NotContains(t, bl["suspect"], pkg+"leakedForever")
+	for e := range bl["leaked"] {
 		assert.NotContains(t, e, "heldWaiter")
 	}
 }

@@ -171,7 +171,7 @@ func (p *prometheus) watch(ctx context.Context, deadline time.Time) (promFacts, 
 	}); err != nil {
 		return pf, err
 	}
-	if res, err := p.query(`wakeshim_blocked_goroutines{job="nats"}`); err == nil {
+	if res, err := p.query(`sum by (entry) (wakeshim_blocked_goroutines{job="nats"})`); err == nil {
 		pf.Blocked = len(res)
 	}
 	if res, err := p.query(`histogram_quantile(0.99, sum by (le) (rate(wakeshim_wake_latency_seconds_bucket{job="nats"}[5s])))`); err == nil && len(res) == 1 {

@@ -23,7 +23,7 @@ type Collector struct {
 func New(fams func() []metrics.Family) *Collector {
 	c := &Collector{families: fams, descs: map[string]*prometheus.Desc{}}
 	all := metrics.New(0)
-	all.SetLeaked(nil) // (every family, for the descriptions)
+	all.SetLeaked(nil, nil) // (every family, for the descriptions)
 	for _, f := range all.Families(metrics.Extra{GensLost: map[string]int64{}}) {
 		c.descs[f.Name] = prometheus.NewDesc(f.Name, f.Help, f.Labels, nil)
 	}
