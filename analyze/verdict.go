@@ -65,6 +65,10 @@ type Verdict struct {
 	Cycle []uint32 `json:"cycle,omitempty"`
 	// Proof is the profile entry that names it (leaked).
 	Proof *LeakProof `json:"proof,omitempty"`
+	// Process is the process run of the records it belongs to
+	// (records.Event.Process: goroutine ids are unique within one only).
+	// Not in the JSON: the shipper keeps it (package fleet).
+	Process int `json:"-"`
 }
 
 // LeakProof is where a goroutineleak profile names a goroutine.
@@ -265,7 +269,7 @@ func (a *Analyzer) verdicts(r *Report, end int64) {
 			c.v = Verdict{TaskID: t.id, Func: fn, CreatedAt: createdAt, Name: DisplayName(fn, createdAt),
 				Reason: dumpReason(g.reason), Group: groupPos[gi], Frames: g.frames,
 				BlockedNS: max(b.dur, b.last-b.start) + (end - b.last), SinceNS: b.start,
-				WokenHere: ended[b.task], Wakes: wakes[b.task], Spawned: t.spawned, Evidence: []string{}}
+				WokenHere: ended[b.task], Wakes: wakes[b.task], Spawned: t.spawned, Evidence: []string{}, Process: t.process}
 			if why, ok := idleReasons[g.reason]; ok {
 				c.idle = append(c.idle, why)
 			}
