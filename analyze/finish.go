@@ -356,6 +356,11 @@ func reasonText(r string) string {
 	return r
 }
 
+// StackLeaf is the function a finding names a stack by: the innermost
+// frame's outside the runtime, package path dropped ("(no stack)" for
+// none).
+func StackLeaf(frames []string) string { return stackLeaf(frames) }
+
 // stackLeaf is the innermost frame's function, or a note for no stack.
 func stackLeaf(frames []string) string {
 	if len(frames) == 0 {

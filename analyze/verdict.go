@@ -65,6 +65,52 @@ type Verdict struct {
 	Cycle []uint32 `json:"cycle,omitempty"`
 	// Proof is the profile entry that names it (leaked).
 	Proof *LeakProof `json:"proof,omitempty"`
+	// Process is the process run of the records it belongs to
+	// (records.Event.Process: goroutine ids are unique within one only).
+	// Not in the JSON: the shipper keeps it (package fleet).
+	Process int `json:"-"`
+
+	// A fleet report's verdicts (package fleet) are one per verdict and
+	// stack across the instances, the fields above those of the goroutine
+	// blocked longest; these say the rest. A file's report leaves them
+	// out.
+	//
+	// Instance is that goroutine's instance; Goroutines all those of the
+	// verdict and stack; Instances them by instance, most first;
+	// OfInstances the instances of the report.
+	Instance    string          `json:"instance,omitempty"`
+	Goroutines  int             `json:"goroutines,omitempty"`
+	Instances   []InstanceCount `json:"instances,omitempty"`
+	OfInstances int             `json:"of_instances,omitempty"`
+}
+
+// InstanceCount is how many goroutines of a fleet's group are on one
+// instance.
+type InstanceCount struct {
+	Instance   string `json:"instance"`
+	Goroutines int    `json:"goroutines"`
+}
+
+// OnInstances says where a fleet's group is: "3 of 40 instance(s): a
+// ×2, b, c", naming at most max instances.
+func OnInstances(ins []InstanceCount, of, max int) string {
+	s := fmt.Sprintf("%d of %d instance(s)", len(ins), of)
+	if len(ins) == 0 {
+		return s
+	}
+	var parts []string
+	for i, c := range ins {
+		if i == max {
+			parts = append(parts, fmt.Sprintf("%d more", len(ins)-max))
+			break
+		}
+		p := c.Instance
+		if c.Goroutines > 1 {
+			p += " ×" + strconv.Itoa(c.Goroutines)
+		}
+		parts = append(parts, p)
+	}
+	return s + ": " + strings.Join(parts, ", ")
 }
 
 // LeakProof is where a goroutineleak profile names a goroutine.
@@ -96,6 +142,8 @@ type VerdictSummary struct {
 type FuncCount struct {
 	Func  string `json:"func"`
 	Count int    `json:"count"`
+	// Instances is, in a fleet report, the instances they are on.
+	Instances int `json:"instances,omitempty"`
 }
 
 // LeakProfileInfo describes the goroutineleak profiles the verdicts used.
@@ -297,7 +345,7 @@ func (a *Analyzer) verdicts(r *Report, end int64) {
 			c.v = Verdict{TaskID: t.id, Func: fn, CreatedAt: createdAt, Name: DisplayName(fn, createdAt),
 				Reason: dumpReason(g.reason), Group: groupPos[gi], Frames: g.frames,
 				BlockedNS: max(b.dur, b.last-b.start) + (end - b.last), SinceNS: b.start,
-				WokenHere: ended[b.task], Wakes: wakes[b.task], Spawned: t.spawned, Evidence: []string{}}
+				WokenHere: ended[b.task], Wakes: wakes[b.task], Spawned: t.spawned, Evidence: []string{}, Process: t.process}
 			if why := IdleReason(g.reason); why != "" {
 				c.idle = append(c.idle, why)
 			}

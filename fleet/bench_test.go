@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/wakeshim/wakeshim/analyze"
 	"github.com/wakeshim/wakeshim/internal/chserver"
 )
 
@@ -161,11 +162,83 @@ func BenchmarkReport(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+	// The verdicts: each instance's one process shipped in 20 loads (as
+	// the shim ships), 1000 goroutines blocked at the end of each, idle
+	// in 50 stacks; 2 leaked on every tenth instance.
+	const vloads, vgoroutines = 20, 1000
+	for inst := range instances {
+		name := fmt.Sprint("i", inst)
+		for ld := range vloads {
+			load := newLoadID()
+			end := start + int64(ld+1)*int64(time.Minute)
+			vb := &batcher{c: c, ctx: ctx, table: "verdicts", loadID: load, max: 200000,
+				cols: []string{"service", "instance", "load_id", "batch", "time", "ts_ns", "process", "proc", "task", "name", "func", "created_at",
+					"stack_id", "reason", "since_ns", "blocked_ns", "verdict", "severity", "evidence", "woken_here", "wakes", "spawned", "cycle",
+					"proof_file", "proof_form", "proof_matched_by", "proof_state"}}
+			for g := range vgoroutines {
+				verdict, severity, fn := "idle", "info", fmt.Sprint("pkg.serve", g%50)
+				if inst%10 == 0 && g < 2 {
+					verdict, severity, fn = "leaked", "warning", "pkg.leak"
+				}
+				frames := []string{fn, "pkg.main"}
+				id := StackID("chan_receive", frames)
+				stacks[id] = stackRow{"chan_receive", frames}
+				r := vb.row("big", name)
+				r.dateTime(end)
+				r.i64(end)
+				r.u32(0)
+				r.str("prog-1")
+				r.u32(uint32(g + 10))
+				r.str(fn)
+				r.str(fn)
+				r.str("")
+				r.u64(id)
+				r.str("chan receive")
+				r.i64(end - int64(g)*1000000)
+				r.i64(int64(g) * 1000000)
+				r.str(verdict)
+				r.str(severity)
+				r.strs([]string{"woken 3 time(s) before from this same wait"})
+				r.u32(3)
+				r.i64(3)
+				r.u8(1)
+				r.b = append(r.b, 0) // cycle: none
+				for range 4 {
+					r.str("")
+				}
+				if err := vb.rowDone(); err != nil {
+					b.Fatal(err)
+				}
+			}
+			if err := vb.flush(); err != nil {
+				b.Fatal(err)
+			}
+			if err := c.Exec(ctx, fmt.Sprintf(`INSERT INTO %s.verdict_runs (service, instance, load_id, batch, time, ts_ns, process, proc, blocked, leak_files, leak_named, leak_matched)
+				VALUES ('big', %s, %s, 0, toDateTime(%d), %d, 0, 'prog-1', %d, [], 0, 0)`, c.Database, Quote(name), Quote(load), end/1e9, end, vgoroutines)); err != nil {
+				b.Fatal(err)
+			}
+			if err := c.Exec(ctx, fmt.Sprintf("INSERT INTO %s.files (service, instance, file_id, load_id, path, records, start_ns, span_ns, shipped) VALUES ('big', %s, %s, %s, 'synthetic-verdicts', 0, %d, 0, now())",
+				c.Database, Quote(name), Quote(load), Quote(load), start)); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
 	l := &loader{c: c, ctx: ctx, opt: ShipOptions{Now: time.Now}, res: &ShipResult{Rows: map[string]int64{}}}
 	if err := l.shipStacks(stacks); err != nil {
 		b.Fatal(err)
 	}
-	b.Logf("%d wake rows, %d pending rows of %d instances inserted in %v", n, n/10, instances, time.Since(t0))
+	b.Logf("%d wake rows, %d pending rows, %d verdict rows of %d instances inserted in %v", n, n/10, instances*vloads*vgoroutines, instances, time.Since(t0))
+	// The verdicts' queries alone, once.
+	tv := time.Now()
+	var vr analyze.Report
+	q := func(query string) ([][]string, error) { return c.Query(ctx, query) }
+	if err := verdicts(q, c.Database, c.committed(Scope{Service: "big"}), 1000, map[string]int{}, start, instances, &vr); err != nil {
+		b.Fatal(err)
+	}
+	if vr.VerdictSummary.Leaked != 2*instances/10 || vr.VerdictSummary.Idle != instances*vgoroutines-2*instances/10 {
+		b.Fatalf("verdicts %+v", vr.VerdictSummary)
+	}
+	b.Logf("the verdicts' queries over %d rows (%d of the latest loads): %v", instances*vloads*vgoroutines, instances*vgoroutines, time.Since(tv))
 	for b.Loop() {
 		rep, _, err := Report(ctx, c, ReportOptions{Scope: Scope{Service: "big"}})
 		if err != nil {

@@ -38,10 +38,12 @@ type Spread struct {
 // the totals, the pending groups by wait reason and stack (count,
 // goroutines, total, quantiles, max, still blocked, wakers), the wake
 // edges between goroutines by name (count, latency quantiles and max),
-// the wake-to-run latency (quantiles, histogram, the worst wakes) and
-// the global run queue. What needs the records in time order (verdicts,
-// wake chains, the timeline, the Ps, findings) is not in it. Spreads is
-// parallel to Report.Pending.
+// the wake-to-run latency (quantiles, histogram, the worst wakes), the
+// global run queue, and the verdicts on the goroutines still blocked at
+// the end of each instance's records (judged when shipped), by verdict
+// and stack with their instances, the warnings among them as findings.
+// What needs the records in time order (wake chains, the timeline, the
+// Ps) is not in it. Spreads is parallel to Report.Pending.
 func Report(ctx context.Context, c *Client, opt ReportOptions) (*analyze.Report, []Spread, error) {
 	if opt.Service == "" {
 		return nil, nil, fmt.Errorf("fleet: no service name")
@@ -111,6 +113,13 @@ func Report(ctx context.Context, c *Client, opt ReportOptions) (*analyze.Report,
 	}
 	spreads, err := groupSpreads(q, db, where, ids, len(instances))
 	if err != nil {
+		return nil, nil, err
+	}
+	pos := make(map[string]int, len(ids))
+	for i, id := range ids {
+		pos[id] = i
+	}
+	if err := verdicts(q, db, where, opt.Top, pos, first, len(instances), r); err != nil {
 		return nil, nil, err
 	}
 	if err := wakeEdges(q, db, where, opt, first, r); err != nil {

@@ -56,6 +56,25 @@ var tables = []struct{ name, ddl string }{
 	time DateTime, ts_ns Int64,
 	process UInt32, task UInt32, location String
 ) ENGINE = MergeTree() PARTITION BY toYYYYMMDD(time) ORDER BY (service, instance, time)`},
+	{"verdicts", `(
+	service String, instance String, load_id String, batch UInt32,
+	time DateTime, ts_ns Int64, -- the end of the run: "at the end"
+	process UInt32, proc String, -- the process run in the load, its PROG-PID ("" for other files)
+	task UInt32,
+	name String, func String, created_at String,
+	stack_id UInt64, reason String, -- the wait reason as a goroutine dump spells it
+	since_ns Int64, blocked_ns Int64,
+	verdict String, severity String, evidence Array(String),
+	woken_here UInt32, wakes Int64, spawned UInt8, cycle Array(UInt32),
+	proof_file String, proof_form String, proof_matched_by String, proof_state String
+) ENGINE = MergeTree() PARTITION BY toYYYYMMDD(time) ORDER BY (service, instance, time)`},
+	{"verdict_runs", `(
+	service String, instance String, load_id String, batch UInt32,
+	time DateTime, ts_ns Int64, -- the end of the run
+	process UInt32, proc String,
+	blocked UInt32, -- its rows in verdicts
+	leak_files Array(String), leak_named UInt32, leak_matched UInt32
+) ENGINE = MergeTree() PARTITION BY toYYYYMMDD(time) ORDER BY (service, instance, time)`},
 	{"queue", `(
 	service String, instance String, load_id String, batch UInt32,
 	time DateTime, ts_ns Int64,
@@ -97,7 +116,7 @@ func (c *Client) committed(s Scope) string {
 }
 
 // Count returns the committed rows of a data table (wakes, pending,
-// spawns, queue) in the scope.
+// spawns, queue, verdicts, verdict_runs) in the scope.
 func (c *Client) Count(ctx context.Context, table string, s Scope) (int64, error) {
 	if !identRE().MatchString(table) {
 		return 0, fmt.Errorf("fleet: bad table name %q", table)

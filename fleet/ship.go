@@ -69,7 +69,11 @@ func (r *ShipResult) RowsTotal() int64 {
 // traces converted on the fly) as one run and loads it into ClickHouse
 // as one load of the service's instance. Inputs already shipped for the
 // same service and instance (same content) are skipped: when all are,
-// nothing is read.
+// nothing is read. Goroutineleak profiles among the inputs (or in their
+// directories, as `wakeshim report` finds them: analyze.SplitInputs)
+// prove the leaked verdicts of the goroutines still blocked at the end;
+// they are read, not shipped (the pb.gz form needs package
+// dump/pprofdump linked).
 func Ship(ctx context.Context, c *Client, inputs []string, opt ShipOptions) (*ShipResult, error) {
 	start := time.Now()
 	if opt.Service == "" {
@@ -83,6 +87,13 @@ func Ship(ctx context.Context, c *Client, inputs []string, opt ShipOptions) (*Sh
 	}
 	if opt.Now == nil {
 		opt.Now = time.Now
+	}
+	inputs, leakPaths, err := analyze.SplitInputs(inputs)
+	if err != nil {
+		return nil, err
+	}
+	if len(inputs) == 0 && len(leakPaths) > 0 {
+		return nil, fmt.Errorf("fleet: no records among the inputs, only goroutineleak profiles (%s)", strings.Join(leakPaths, ", "))
 	}
 	ins, err := records.Expand(inputs)
 	if err != nil {
@@ -119,7 +130,17 @@ func Ship(ctx context.Context, c *Client, inputs []string, opt ShipOptions) (*Sh
 		res.Elapsed = time.Since(start)
 		return res, nil
 	}
-	rd, err := readRun(ins, opt.Records)
+	var leaks []*analyze.LeakProfile
+	for _, p := range leakPaths {
+		// The shim's PROG-PID-SEQ.goroutineleak.txt belongs to the
+		// records of PROG-PID; any other, to the first process run.
+		lp, err := analyze.ReadLeakProfile(p, records.SideProcess(ins, p))
+		if err != nil {
+			return nil, err
+		}
+		leaks = append(leaks, lp)
+	}
+	rd, err := readRun(ins, opt.Records, leaks)
 	if err != nil {
 		return nil, err
 	}
@@ -213,8 +234,12 @@ type queueSample struct {
 // blocks folded, as the report counts them) and the records the
 // analyzer keeps no list of.
 type runData struct {
-	run      *records.Run
-	an       *analyze.Analyzer
+	run *records.Run
+	an  *analyze.Analyzer
+	// rep is the analyzer's report at the end of the run: its verdicts
+	// on the goroutines still blocked then.
+	rep      *analyze.Report
+	leaks    []*analyze.LeakProfile
 	wakes    []wake
 	spawns   []spawn
 	queue    []queueSample
@@ -226,13 +251,14 @@ type runData struct {
 // readRun reads the run once, through the analyzer, keeping its wakes
 // (with their wake-to-run latency, measured as the analyzer does: from
 // the first wake since the goroutine last ran to its next PollStart),
-// spawns and run-queue samples.
-func readRun(ins []records.Input, opt records.Options) (*runData, error) {
-	an, err := analyze.New(analyze.Config{Chains: -1})
+// spawns and run-queue samples; then ends the analysis, for the
+// verdicts (with the leak profiles' proof).
+func readRun(ins []records.Input, opt records.Options, leaks []*analyze.LeakProfile) (*runData, error) {
+	an, err := analyze.New(analyze.Config{Chains: -1, Leaks: leaks})
 	if err != nil {
 		return nil, err
 	}
-	rd := &runData{run: records.NewRun(ins, opt), an: an, inputEnd: make([]int64, len(ins)), recs: make([]int64, len(ins)), pendRecs: make([]int64, len(ins))}
+	rd := &runData{run: records.NewRun(ins, opt), an: an, leaks: leaks, inputEnd: make([]int64, len(ins)), recs: make([]int64, len(ins)), pendRecs: make([]int64, len(ins))}
 	type taskState struct {
 		pending bool
 		wake    int
@@ -280,7 +306,24 @@ func readRun(ins []records.Input, opt records.Options) (*runData, error) {
 	for i := 1; i < len(rd.inputEnd); i++ {
 		rd.inputEnd[i] = max(rd.inputEnd[i], rd.inputEnd[i-1])
 	}
+	rd.rep = an.Report(rd.run.End)
 	return rd, nil
+}
+
+// processes returns, for each process run of the inputs (numbered as
+// records.Event.Process counts them), its PROG-PID ("" for files not
+// named so) and the index of its last input.
+func processes(ins []records.Input) (names []string, last []int) {
+	lastProc := "\x00"
+	for i, in := range ins {
+		if in.Process != lastProc && (in.Process != "" || i == 0) {
+			names = append(names, in.Process)
+			last = append(last, i)
+			lastProc = in.Process
+		}
+		last[len(last)-1] = i
+	}
+	return names, last
 }
 
 // inputAt is the input holding the time t of the time line.
@@ -389,6 +432,7 @@ func (l *loader) load() error {
 			return err
 		}
 	}
+	vs := l.verdictStacks(stacks)
 	// The stacks first: a pending row's stack is there before it is
 	// committed.
 	if err := l.shipStacks(stacks); err != nil {
@@ -474,6 +518,126 @@ func (l *loader) load() error {
 		return err
 	}
 	l.res.Rows["queue"] = qb.total
+	return l.shipVerdicts(vs)
+}
+
+// verdictStacks adds the stacks of the verdicts to ship to stacks and
+// returns their ids, parallel to rd.rep.Verdicts (0: not shipped).
+func (l *loader) verdictStacks(stacks map[uint64]stackRow) []uint64 {
+	rep := l.rd.rep
+	_, last := processes(l.rd.run.Inputs)
+	ids := make([]uint64, len(rep.Verdicts))
+	for i, v := range rep.Verdicts {
+		if v.Process >= len(last) || !l.ship[last[v.Process]] || v.Group < 0 || v.Group >= len(rep.Pending) {
+			continue
+		}
+		reason := rep.Pending[v.Group].Reason
+		ids[i] = StackID(reason, v.Frames)
+		stacks[ids[i]] = stackRow{reason, v.Frames}
+	}
+	return ids
+}
+
+// shipVerdicts loads the verdicts on the goroutines still blocked at the
+// end of the run, and one verdict_runs row per process run: those whose
+// last input is shipped now (a process run's end belongs to the file
+// holding it, so that a file shipped twice adds nothing, and a run read
+// again for new files does not repeat the verdicts of an end shipped
+// before). A process run with no goroutine blocked at the end has its
+// row all the same: it is the end of that process's records, which the
+// report takes as the latest.
+func (l *loader) shipVerdicts(stackIDs []uint64) error {
+	rep, o := l.rd.rep, l.opt
+	end := l.base + rep.SpanNS
+	names, last := processes(l.rd.run.Inputs)
+	blocked := make([]uint32, len(names))
+	matched := make([]uint32, len(names))
+	vb := l.batcher("verdicts", "time", "ts_ns", "process", "proc", "task", "name", "func", "created_at", "stack_id", "reason",
+		"since_ns", "blocked_ns", "verdict", "severity", "evidence", "woken_here", "wakes", "spawned", "cycle",
+		"proof_file", "proof_form", "proof_matched_by", "proof_state")
+	for i, v := range rep.Verdicts {
+		if stackIDs[i] == 0 {
+			continue
+		}
+		blocked[v.Process]++
+		r := vb.row(o.Service, o.Instance)
+		r.dateTime(end)
+		r.i64(end)
+		r.u32(uint32(v.Process))
+		r.str(names[v.Process])
+		r.u32(v.TaskID)
+		r.str(v.Name)
+		r.str(v.Func)
+		r.str(v.CreatedAt)
+		r.u64(stackIDs[i])
+		r.str(v.Reason)
+		r.i64(l.base + v.SinceNS)
+		r.i64(v.BlockedNS)
+		r.str(v.Verdict)
+		r.str(v.Severity)
+		r.strs(v.Evidence)
+		r.u32(uint32(v.WokenHere))
+		r.i64(v.Wakes)
+		r.u8(boolU8(v.Spawned))
+		r.b = binary.AppendUvarint(r.b, uint64(len(v.Cycle)))
+		for _, id := range v.Cycle {
+			r.u32(id)
+		}
+		var p analyze.LeakProof
+		if v.Proof != nil {
+			p = *v.Proof
+			matched[v.Process]++
+		}
+		r.str(p.File)
+		r.str(p.Form)
+		r.str(p.MatchedBy)
+		r.str(p.State)
+		if err := vb.rowDone(); err != nil {
+			return err
+		}
+	}
+	if err := vb.flush(); err != nil {
+		return err
+	}
+	l.res.Rows["verdicts"] = vb.total
+	// The profiles' named goroutines are counted over the run: they go
+	// on the row of the first process run with a profile.
+	files := make([][]string, len(names))
+	namedAt := -1
+	for _, p := range l.rd.leaks {
+		if p.Process < len(names) {
+			files[p.Process] = append(files[p.Process], p.Path)
+			if namedAt < 0 || p.Process < namedAt {
+				namedAt = p.Process
+			}
+		}
+	}
+	rb := l.batcher("verdict_runs", "time", "ts_ns", "process", "proc", "blocked", "leak_files", "leak_named", "leak_matched")
+	for p, name := range names {
+		if !l.ship[last[p]] {
+			continue
+		}
+		r := rb.row(o.Service, o.Instance)
+		r.dateTime(end)
+		r.i64(end)
+		r.u32(uint32(p))
+		r.str(name)
+		r.u32(blocked[p])
+		r.strs(files[p])
+		named := 0
+		if p == namedAt {
+			named = rep.VerdictSummary.Profile.Named
+		}
+		r.u32(uint32(named))
+		r.u32(matched[p])
+		if err := rb.rowDone(); err != nil {
+			return err
+		}
+	}
+	if err := rb.flush(); err != nil {
+		return err
+	}
+	l.res.Rows["verdict_runs"] = rb.total
 	return nil
 }
 

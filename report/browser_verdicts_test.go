@@ -1,6 +1,7 @@
 package report
 
 import (
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -139,4 +140,47 @@ func TestBrowserVerdicts(t *testing.T) {
 			p.clean()
 		})
 	}
+}
+
+// TestBrowserFleetVerdicts: a fleet's report (`wakeshim report -from`)
+// has one verdict per verdict and stack over its instances: the page
+// counts goroutines, not rows, and says on how many instances each is.
+func TestBrowserFleetVerdicts(t *testing.T) {
+	const leaks = "../testdata/leaks/out/"
+	lp, err := analyze.ReadLeakProfile(leaks+"etcd7443.leak.txt", 0)
+	require.NoError(t, err)
+	rep, _ := realReport(t, leaks+"etcd7443.trace", analyze.Config{Leaks: []*analyze.LeakProfile{lp}})
+	idle, _ := realReport(t, leaks+"healthy_httpidle.trace", analyze.Config{})
+	// As package fleet makes it: the leak on 1 of 3 instances, twice;
+	// an idle group on all three.
+	var iv analyze.Verdict
+	for _, v := range idle.Verdicts {
+		if v.Verdict == analyze.VerdictIdle {
+			iv = v
+			break
+		}
+	}
+	require.NotEmpty(t, iv.Verdict)
+	lv := rep.Verdicts[0]
+	require.Equal(t, analyze.VerdictLeaked, lv.Verdict)
+	lv.Instance, lv.Goroutines, lv.OfInstances = "web-2", 2, 3
+	lv.Instances = []analyze.InstanceCount{{Instance: "web-2", Goroutines: 2}}
+	iv.Group, iv.Instance, iv.Goroutines, iv.OfInstances = -1, "web-1", 6, 3
+	iv.Instances = []analyze.InstanceCount{{Instance: "web-1", Goroutines: 2}, {Instance: "web-2", Goroutines: 2}, {Instance: "web-3", Goroutines: 2}}
+	rep.Verdicts = []analyze.Verdict{lv, iv}
+	rep.VerdictSummary.Leaked, rep.VerdictSummary.Idle, rep.VerdictSummary.Warnings = 2, 6, 2
+	rep.VerdictSummary.IdleByFunc = []analyze.FuncCount{{Func: iv.Func, Count: 6, Instances: 3}}
+	data, err := JSON(rep)
+	require.NoError(t, err)
+
+	p := openPage(t, "verdicts-fleet", data)
+	got := evaluate[verdictsShown](p, readVerdicts)
+	assert.Contains(t, got.Summary, "8 goroutines still blocked at the end of the instances' records, in 2 groups by verdict and stack: 2 leaked")
+	assert.Equal(t, "idle service goroutines: 6, by function: "+iv.Func+" ×6 on 3", got.IdleHead)
+	on := evaluate[[][]string](p, `[...document.querySelectorAll("#verdicts .on-instances")].map(e => [e.textContent, e.title])`)
+	assert.Equal(t, [][]string{{"1 of 3", "web-2 ×2"}, {"3 of 3", "web-1 ×2, web-2 ×2, web-3 ×2"}}, on)
+	names := evaluate[string](p, `document.querySelector("#verdicts table").textContent`)
+	assert.Contains(t, names, "web-2 g"+strconv.FormatUint(uint64(lv.TaskID), 10)+" "+lv.Name)
+	p.shotOf("verdicts-fleet", `#verdicts`)
+	p.clean()
 }

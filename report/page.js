@@ -561,21 +561,42 @@
     var P = S.leak_profile && typeof S.leak_profile === "object" ? S.leak_profile : null;
     if (!vs.length) box.appendChild(empty("No goroutine was still blocked when the records end."));
     else {
+      // A fleet's report (wakeshim report -from) has one verdict per
+      // verdict and stack over its instances: goroutines, instances, of.
+      var fleet = vs.some(function (v) { return num(v.of_instances) > 0; });
       var counts = {};
-      vs.forEach(function (v) { counts[str(v.verdict)] = (counts[str(v.verdict)] || 0) + 1; });
+      vs.forEach(function (v) { counts[str(v.verdict)] = (counts[str(v.verdict)] || 0) + (fleet ? num(v.goroutines) : 1); });
       var parts = VERDICTS.map(function (k) { return fmtInt(has(S[k]) ? S[k] : counts[k] || 0) + " " + k; });
-      box.appendChild(el("p", { "class": "verdict-summary" }, fmtInt(vs.length) + " goroutine" + (vs.length === 1 ? "" : "s") +
-        " still blocked when the records end: " + parts.join(", ") + (has(S.warnings) ? " (" + fmtInt(S.warnings) + " warning" + (S.warnings === 1 ? "" : "s") + ")" : "") + "."));
-      var cols = [
-        { key: "verdict", label: "Verdict", sort: function (v) { var i = VERDICTS.indexOf(str(v.verdict)); return (i < 0 ? 9 : i) * 2 + (v.severity === "warning" ? 0 : 1); }, cell: verdictBadge },
-        { key: "g", label: "G", num: true, sort: function (v) { return num(v.task_id); }, cell: function (v) { return "g" + str(v.task_id); } },
-        { key: "reason", label: "Reason", sort: function (v) { return str(v.reason); }, cell: function (v) { return el("span", { "class": "reason-tag", text: reasonText(v.reason) || "?" }); } },
-        { key: "blocked", label: "Blocked", num: true, help: "blocked for, to the end of the records", sort: function (v) { return num(v.blocked_ns); }, cell: function (v) { return fmtDur(v.blocked_ns); } },
-        { key: "name", label: "Goroutine", sort: function (v) { return str(v.name); }, cell: function (v) {
-          return el("span", { "class": "small", title: v.created_at ? "created at " + str(v.created_at) : null, text: str(v.name) || gName(v.task_id, v.func) });
-        } },
-        { key: "evidence", label: "Evidence", cell: function (v) { return el("span", { "class": "evidence", text: arr(v.evidence).map(str).join("; ") }); } }
+      var total = 0;
+      VERDICTS.forEach(function (k) { total += has(S[k]) ? num(S[k]) : counts[k] || 0; });
+      if (!fleet) total = vs.length;
+      box.appendChild(el("p", { "class": "verdict-summary" }, fmtInt(total) + " goroutine" + (total === 1 ? "" : "s") +
+        (fleet ? " still blocked at the end of the instances' records, in " + fmtInt(vs.length) + " group" + (vs.length === 1 ? "" : "s") + " by verdict and stack: " :
+          " still blocked when the records end: ") + parts.join(", ") + (has(S.warnings) ? " (" + fmtInt(S.warnings) + " warning" + (S.warnings === 1 ? "" : "s") + ")" : "") + "."));
+      var onText = function (v) {
+        return arr(v.instances).map(function (c) { return str(c.instance) + (num(c.goroutines) > 1 ? " ×" + fmtInt(c.goroutines) : ""); }).join(", ");
+      };
+      var gCols = fleet ? [
+        { key: "goroutines", label: "Goroutines", num: true, sort: function (v) { return num(v.goroutines); }, cell: function (v) { return fmtInt(v.goroutines); } },
+        { key: "on", label: "On", num: true, help: "on how many of the instances", sort: function (v) { return arr(v.instances).length; }, cell: function (v) {
+          return el("span", { "class": "on-instances", title: onText(v), text: fmtInt(arr(v.instances).length) + " of " + fmtInt(v.of_instances) });
+        } }
+      ] : [
+        { key: "g", label: "G", num: true, sort: function (v) { return num(v.task_id); }, cell: function (v) { return "g" + str(v.task_id); } }
       ];
+      var cols = [
+        { key: "verdict", label: "Verdict", sort: function (v) { var i = VERDICTS.indexOf(str(v.verdict)); return (i < 0 ? 9 : i) * 2 + (v.severity === "warning" ? 0 : 1); }, cell: verdictBadge }
+      ].concat(gCols, [
+
+        { key: "reason", label: "Reason", sort: function (v) { return str(v.reason); }, cell: function (v) { return el("span", { "class": "reason-tag", text: reasonText(v.reason) || "?" }); } },
+        { key: "blocked", label: fleet ? "Longest" : "Blocked", num: true, help: fleet ? "the longest blocked of the group, to the end of its instance's records" : "blocked for, to the end of the records", sort: function (v) { return num(v.blocked_ns); }, cell: function (v) { return fmtDur(v.blocked_ns); } },
+        { key: "name", label: "Goroutine", sort: function (v) { return str(v.name); }, cell: function (v) {
+          var name = str(v.name) || gName(v.task_id, v.func);
+          if (fleet) name = str(v.instance) + " g" + str(v.task_id) + " " + name;
+          return el("span", { "class": "small", title: v.created_at ? "created at " + str(v.created_at) : null, text: name });
+        } },
+        { key: "evidence", label: "Evidence", cell: function (v) { return el("span", { "class": "evidence", text: (fleet ? "on " + onText(v) + "; " : "") + arr(v.evidence).map(str).join("; ") }); } }
+      ]);
       var opts = function (cls) {
         return { sort: "verdict", desc: false, limit: LIMITS.verdicts, cls: "verdicts-table " + cls, expand: verdictDetail,
           filter: function (v) { return [str(v.verdict), str(v.name), str(v.reason)].concat(arr(v.frames).map(str), arr(v.evidence).map(str)).join("\n"); },
@@ -584,19 +605,20 @@
       var loud = vs.filter(function (v) { return v.verdict !== "idle"; });
       var idle = vs.filter(function (v) { return v.verdict === "idle"; });
       if (loud.length) {
-        box.appendChild(note("Each goroutine's verdict, with the evidence it rests on (hover a badge); click a row for its stack."));
+        box.appendChild(note(fleet ? "Each group's verdict, with the evidence of its goroutine blocked longest (hover a badge) and the instances it is on; click a row for its stack." :
+          "Each goroutine's verdict, with the evidence it rests on (hover a badge); click a row for its stack."));
         box.appendChild(table(cols, loud, opts("loud")));
       }
       if (idle.length) {
         var byFunc = arr(S.idle_by_func).filter(function (f) { return f && typeof f === "object"; });
         if (!byFunc.length) {
           var m = {};
-          idle.forEach(function (v) { var f = str(v.func) || str(v.name); m[f] = (m[f] || 0) + 1; });
+          idle.forEach(function (v) { var f = str(v.func) || str(v.name); m[f] = (m[f] || 0) + (fleet ? num(v.goroutines) : 1); });
           byFunc = Object.keys(m).map(function (f) { return { func: f, count: m[f] }; }).sort(function (a, b) { return b.count - a.count; });
         }
         var n = has(S.idle) ? S.idle : idle.length;
         var sum = "idle service goroutines: " + fmtInt(n) + ", by function: " +
-          byFunc.slice(0, 8).map(function (f) { return str(f.func) + " ×" + fmtInt(f.count); }).join(", ") + (byFunc.length > 8 ? ", …" : "");
+          byFunc.slice(0, 8).map(function (f) { return str(f.func) + " ×" + fmtInt(f.count) + (num(f.instances) > 0 ? " on " + fmtInt(f.instances) : ""); }).join(", ") + (byFunc.length > 8 ? ", …" : "");
         box.appendChild(el("details", { "class": "idle-verdicts" }, [
           el("summary", { text: sum }),
           note("Service loops waiting for work (woken before from this same wait, or waiting on the network, a timer, a signal): information, not alarms."),
@@ -620,6 +642,7 @@
     if (has(v.woken_here)) facts.push("woken " + fmtInt(v.woken_here) + "× before from this wait");
     if (has(v.wakes)) facts.push(fmtInt(v.wakes) + " wake" + (v.wakes === 1 ? "" : "s") + " in all");
     if (v.created_at) facts.push("created at " + str(v.created_at));
+    if (arr(v.instances).length) facts.push("the longest blocked: " + str(v.instance) + " g" + str(v.task_id) + "; on " + arr(v.instances).map(function (c) { return str(c.instance) + " ×" + fmtInt(c.goroutines); }).join(", "));
     if (Array.isArray(v.cycle) && v.cycle.length) facts.push("cycle: g" + v.cycle.join(" → g"));
     if (v.proof && typeof v.proof === "object") facts.push("proof: " + str(v.proof.file) + " (" + str(v.proof.form) + ", matched by " + str(v.proof.matched_by) + ")");
     return el("div", { "class": "verdict-detail" }, [

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/wakeshim/wakeshim/convert"
+	_ "github.com/wakeshim/wakeshim/dump/pprofdump" // goroutineleak profiles in pb.gz
 	"github.com/wakeshim/wakeshim/fleet"
 	"github.com/wakeshim/wakeshim/internal/cliflags"
 	"github.com/wakeshim/wakeshim/records"
@@ -31,6 +32,11 @@ JSONL rendering, a Go execution trace (converted on the fly) or a directory
 of the shim's files; the inputs are read as one time line, like wakeshim
 report's. A file already shipped for the same service and instance (same
 content) is skipped, so shipping a directory again loads only its new files.
+The goroutines still blocked at the end of the records are judged (leaked,
+deadlocked, idle, suspect) as wakeshim report judges them, and shipped with
+their verdicts; goroutineleak profiles among the inputs or in a directory
+(*.leak.txt, *.leak.pb.gz, *goroutineleak*) prove the leaks, as for wakeshim
+report (they are read, not shipped).
 
 A summary line goes to standard error. Exit status: 0 done, 1 bad input or
 failure (nothing of the failed load is visible: ship again), 2 usage error.
@@ -134,7 +140,7 @@ func Summary(res *fleet.ShipResult, where, service, instance string) string {
 		rate = float64(rows) / s
 	}
 	var parts []string
-	for _, t := range []string{"wakes", "pending", "spawns", "queue", "stacks"} {
+	for _, t := range []string{"wakes", "pending", "spawns", "queue", "stacks", "verdicts"} {
 		parts = append(parts, fmt.Sprintf("%d %s", res.Rows[t], t))
 	}
 	return fmt.Sprintf("%s/%s: %d file(s) shipped, %d skipped (shipped before), %d records read, %d rows (%s) in %v, %.0f rows/s, to %s",

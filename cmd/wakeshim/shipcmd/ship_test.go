@@ -177,3 +177,61 @@ func TestShipThenReport(t *testing.T) {
 	assert.Equal(t, 1, code)
 	assert.Contains(t, e.String(), "no records of service nosuch")
 }
+
+// TestShipThenReportVerdicts: `wakeshim ship` of two instances' shim
+// directories (one with a leak proven by its goroutineleak profile, both
+// with idle goroutines), then `wakeshim report -from`: the verdicts in
+// the text and the JSON are the per-directory reports' summed, the leak
+// on 1 of 2 instances.
+func TestShipThenReportVerdicts(t *testing.T) {
+	s := chserver.Start(t)
+	url := s.URL("")
+	leaks := filepath.Join("..", "..", "..", "testdata", "leaks", "out")
+	dir := func(procs ...string) string {
+		d := t.TempDir()
+		for i := 0; i < len(procs); i += 2 {
+			for from, to := range map[string]string{".trace": "-000001.bin", ".leak.txt": "-000001.goroutineleak.txt"} {
+				data, err := os.ReadFile(filepath.Join(leaks, procs[i+1]+from))
+				require.NoError(t, err)
+				require.NoError(t, os.WriteFile(filepath.Join(d, procs[i]+to), data, 0o644))
+			}
+		}
+		return d
+	}
+	dirA := dir("app-100", "etcd7443", "app-200", "healthy_httpidle")
+	dirB := dir("app-300", "healthy_httpidle")
+	for inst, d := range map[string]string{"a": dirA, "b": dirB} {
+		_, stderr, code := runCmd("-to", url, "-service", "app", "-instance", inst, d)
+		require.Equal(t, 0, code, stderr)
+		assert.Contains(t, stderr, " verdicts)")
+	}
+	report := func(args ...string) (string, analyze.Report) {
+		var o, e bytes.Buffer
+		code := reportcmd.Run("wakeshim report", append([]string{"-q"}, args...), &o, &e)
+		require.Equal(t, 0, code, e.String())
+		var j, je bytes.Buffer
+		code = reportcmd.Run("wakeshim report", append([]string{"-q", "-json", "-"}, args...), &j, &je)
+		require.Equal(t, 0, code, je.String())
+		var r analyze.Report
+		require.NoError(t, json.Unmarshal(j.Bytes(), &r))
+		return o.String(), r
+	}
+	_, la := report(dirA)
+	_, lb := report(dirB)
+	text, fl := report("-from", url, "-service", "app")
+	sa, sb, sf := la.VerdictSummary, lb.VerdictSummary, fl.VerdictSummary
+	assert.Equal(t, sa.Leaked+sb.Leaked, sf.Leaked)
+	assert.Equal(t, 1, sf.Leaked)
+	assert.Equal(t, sa.Idle+sb.Idle, sf.Idle)
+	assert.Equal(t, sa.Suspect+sb.Suspect, sf.Suspect)
+	assert.Equal(t, sa.Warnings+sb.Warnings, sf.Warnings)
+	require.NotEmpty(t, fl.Verdicts)
+	assert.Equal(t, "leaked", fl.Verdicts[0].Verdict)
+	assert.Equal(t, []analyze.InstanceCount{{Instance: "a", Goroutines: 1}}, fl.Verdicts[0].Instances)
+	assert.Equal(t, 2, fl.Verdicts[0].OfInstances)
+	assert.Regexp(t, `STILL BLOCKED AT THE END \(\d+ goroutine\(s\) over the instances: 1 leaked`, text)
+	assert.Regexp(t, `LEAKED +1 +1 of 2 +chan send`, text)
+	assert.Contains(t, text, "on 1 of 2 instance(s): a; named by the goroutineleak profile")
+	assert.Regexp(t, `idle service goroutines: \d+, by function and on how many instances: http\.`, text)
+	assert.Regexp(t, `warning leaked +a g\d+ main\.\(\*watcher7443\)\.sendLoop created at etcd\.go:\d+ leaked on 1 of 2`, text)
+}
