@@ -30,6 +30,11 @@ type Pause struct {
 	Reason string
 }
 
+// PauseExt ends the name of the pauses file the shim keeps beside its
+// records file PROG-PID-SEQ.bin: PROG-PID-SEQ.pauses.txt. Both its
+// writer (internal/rotate) and its reader (records) take it from here.
+const PauseExt = "pauses.txt"
+
 // PauseHeader is the first line of a pauses file. Each line after it is
 // one pause, "TS DURATION REASON": microseconds in decimal, and the
 // reason to the end of the line.

@@ -526,7 +526,7 @@ func TestPauses(t *testing.T) {
 func TestBadPauses(t *testing.T) {
 	dir := t.TempDir()
 	writeRecords(t, filepath.Join(dir, "p-1-000001.bin"), format.Record{Code: format.CodeQueueSample, TS: 5000})
-	side := filepath.Join(dir, "p-1-000001"+PausesExt)
+	side := filepath.Join(dir, "p-1-000001."+format.PauseExt)
 	require.NoError(t, os.WriteFile(side, []byte(format.PauseHeader+"10 20 GC sweep termination\nbad\n"), 0o644))
 	ins, err := Expand([]string{dir})
 	require.NoError(t, err)

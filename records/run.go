@@ -424,7 +424,7 @@ func (s *runState) sidePauses(path string) error {
 	if s.run.Options.Pause == nil || shimName().FindStringSubmatch(filepath.Base(path)) == nil {
 		return nil
 	}
-	name := strings.TrimSuffix(strings.TrimSuffix(path, ".bin"), ".jsonl") + PausesExt
+	name := strings.TrimSuffix(strings.TrimSuffix(path, ".bin"), ".jsonl") + "." + format.PauseExt
 	f, err := os.Open(name)
 	if err != nil {
 		if errors.Is(err, os.ErrNotExist) {
@@ -451,10 +451,6 @@ func (s *runState) sidePauses(path string) error {
 	})
 	return nil
 }
-
-// PausesExt ends the name of the file of pauses the shim keeps beside
-// its records file PROG-PID-SEQ.bin.
-const PausesExt = ".pauses.txt"
 
 // givePauses gives Options.Pause the side file's pauses that ended by
 // ts (µs, the file's clock).

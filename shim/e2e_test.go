@@ -568,7 +568,7 @@ func testEndToEndWakesAndMutex(t *testing.T, parser string) {
 		}
 	}
 	t.Logf("pauses read: %v", reasons)
-	if side, _ := filepath.Glob(filepath.Join(dir, "*"+records.PausesExt)); len(side) == 0 || reasons["GC mark termination"] == 0 {
+	if side, _ := filepath.Glob(filepath.Join(dir, "*."+format.PauseExt)); len(side) == 0 || reasons["GC mark termination"] == 0 {
 		if f.GensLost == 0 {
 			t.Errorf("pauses files %v, pauses read %v: want the GC's mark termination", side, reasons)
 		}

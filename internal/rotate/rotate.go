@@ -38,11 +38,6 @@ const DumpExt = "goroutines.txt"
 // same PROG-PID.
 const LeakExt = "goroutineleak.txt"
 
-// PauseExt names the file of the traced program's stop-the-world pauses
-// kept beside a records file (format.Pause; records.PausesExt, where
-// wakeshim report reads it).
-const PauseExt = "pauses.txt"
-
 // FileName is the name of file seq of a program and process.
 func FileName(prefix string, seq int, ext string) string {
 	return fmt.Sprintf("%s%06d.%s", prefix, seq, ext)
@@ -371,7 +366,7 @@ func (f *Files) flushPauses() error {
 	b := f.pauseBuf
 	f.pauseBuf = f.pauseBuf[:0]
 	if f.pauseF == nil {
-		name := filepath.Join(f.dir, FileName(f.prefix, f.seq, PauseExt))
+		name := filepath.Join(f.dir, FileName(f.prefix, f.seq, format.PauseExt))
 		pf, err := os.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
 		if err != nil {
 			return err
