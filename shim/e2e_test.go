@@ -374,7 +374,7 @@ func helper(mode string) {
 		}
 		printFacts(&f)
 		os.Exit(0)
-	case "shipbusy", "shipcap", "shipidle": // ship=: ship_test.go
+	case "shipbusy", "shipbudget", "shipcap", "shipidle": // ship=: ship_test.go
 		shipHelper(mode)
 	case "invalid":
 		fmt.Println("RAN")

@@ -1,5 +1,7 @@
 package shim
 
+import "time"
+
 // Test helpers of package shim shared with its external tests (package
 // shim_test).
 type SyncBuffer = syncBuffer
@@ -14,4 +16,14 @@ func SetBeforeShip(f func(files []string)) {
 		return
 	}
 	beforeShip.Store(&f)
+}
+
+// SetShipCharge sets the cost charged to the CPU budget for each load,
+// from the one measured (nil: the measured one).
+func SetShipCharge(f func(measured time.Duration) time.Duration) {
+	if f == nil {
+		shipCharge.Store(nil)
+		return
+	}
+	shipCharge.Store(&f)
 }

@@ -81,6 +81,7 @@ type Session struct {
 	reported map[string]bool
 
 	inDebt    atomic.Bool  // the worker spent its CPU budget: skip snapshots
+	shipCost  atomic.Int64 // ns the shipper charged, not yet in the worker's account
 	pauses    atomic.Int64 // times the tracer was paused for the budget
 	tracerOff atomic.Int64 // nanoseconds the tracer was paused for the budget
 	// samplerOnly is set while no flight recorder runs because one could
@@ -179,8 +180,13 @@ type Stats struct {
 	ShipFiles, ShipRecords, ShipFailures, ShipDropped int64
 	ShipOutage                                        bool
 	// ShipTime is the time the successful loads took (reading the files
-	// and the requests to ClickHouse).
-	ShipTime time.Duration
+	// and the requests to ClickHouse). ShipCost is what the loads (failed
+	// ones too) were charged to the CPU budget: their time less the waits
+	// for ClickHouse's answers, connections and retries. ShipBudgetWaits
+	// counts the rounds held because the budget was spent.
+	ShipTime        time.Duration
+	ShipCost        time.Duration
+	ShipBudgetWaits int64
 }
 
 // Start starts a session. It fails if one is running, or on a bad Config.
@@ -413,6 +419,8 @@ func (s *Session) Stats() Stats {
 		st.ShipDropped = int64(sh.out.DroppedUnshipped())
 		st.ShipOutage = sh.outage.Load()
 		st.ShipTime = time.Duration(sh.shipNanos.Load())
+		st.ShipCost = time.Duration(sh.costNanos.Load())
+		st.ShipBudgetWaits = sh.budgetWaits.Load()
 	}
 	return st
 }

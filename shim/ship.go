@@ -5,9 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/http/httptrace"
 	"os"
 	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -29,6 +31,14 @@ const (
 // to ship them (the tests keep a link to each file, to compare with what
 // ClickHouse holds once the shim removed them).
 var beforeShip atomic.Pointer[func(files []string)]
+
+// shipCharge, if set, gives the cost charged for a load from the one
+// measured (the tests charge a known cost).
+var shipCharge atomic.Pointer[func(measured time.Duration) time.Duration]
+
+// errBudget ends a round held for the CPU budget: not a failure, the
+// files wait on disk.
+var errBudget = errors.New("shipping held for the CPU budget")
 
 // shipper ships the closed records files to ClickHouse (Config.Ship) in
 // its own goroutine, one file a load, oldest first, and removes each once
@@ -52,6 +62,18 @@ type shipper struct {
 	files, records, failures atomic.Int64
 	shipNanos                atomic.Int64 // time in fleet.Ship, successful loads
 	outage                   atomic.Bool
+
+	// The CPU budget: costNanos is what the loads were charged (wall
+	// time less the waits, see shipBatch), budgetWaits the rounds held
+	// for the budget; held is set while the shipper is about to wait for
+	// the worker to say the debt is paid (worker.housekeep pokes it).
+	// waitNanos sums the waits of the loads (the answers of ClickHouse,
+	// connecting, the client's backoff), written by net/http's goroutines.
+	costNanos, budgetWaits atomic.Int64
+	held                   atomic.Bool
+	waitMu                 sync.Mutex
+	waitNanos              int64
+	wroteAt, connAt, dnsAt time.Time
 }
 
 func newShipper(s *Session, out *rotate.Files) (*shipper, error) {
@@ -61,6 +83,8 @@ func newShipper(s *Session, out *rotate.Files) (*shipper, error) {
 	}
 	// Few retries inside a load: the shipper's own backoff takes over.
 	c.Retries, c.Backoff = 2, 200*time.Millisecond
+	var sh *shipper
+	c.OnRetry = func(_ error, wait time.Duration) { sh.waited(wait) }
 	// One idle connection, closed soon: the transport's goroutines
 	// (net/http's, not the shim's) live while the shipper ships.
 	c.SetTransport(&http.Transport{Proxy: http.ProxyFromEnvironment, MaxIdleConns: 1, IdleConnTimeout: 5 * time.Second})
@@ -69,7 +93,7 @@ func newShipper(s *Session, out *rotate.Files) (*shipper, error) {
 		host = "localhost"
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	sh := &shipper{s: s, out: out, c: c, host: host, wake: make(chan struct{}, 1), ctx: ctx, cancel: cancel,
+	sh = &shipper{s: s, out: out, c: c, host: host, wake: make(chan struct{}, 1), ctx: ctx, cancel: cancel,
 		done: make(chan struct{}), bad: map[string]bool{}}
 	out.HoldForShip(processAlive)
 	out.OnClose = sh.poke
@@ -109,6 +133,9 @@ func (sh *shipper) run() {
 		switch {
 		case err != nil && sh.ctx.Err() != nil:
 			return // Stop gave up waiting
+		case errors.Is(err, errBudget):
+			// Not a failure: the worker pokes the shipper once the
+			// debt is paid.
 		case err != nil:
 			sh.failures.Add(1)
 			if !sh.outage.Load() {
@@ -170,7 +197,7 @@ const (
 )
 
 // round ships every closed group, oldest first, up to the first failure
-// of ClickHouse.
+// of ClickHouse, or until the CPU budget is spent (errBudget).
 func (sh *shipper) round() error {
 	groups, err := sh.out.Unshipped()
 	if err != nil {
@@ -178,6 +205,10 @@ func (sh *shipper) round() error {
 	}
 	groups = slices.DeleteFunc(groups, func(g rotate.Group) bool { return sh.bad[g.Records] })
 	for len(groups) > 0 {
+		if sh.holdForBudget() {
+			sh.budgetWaits.Add(1)
+			return errBudget
+		}
 		n, size := 0, int64(0)
 		for n < len(groups) && n < shipBatchFiles && groups[n].PID == groups[0].PID {
 			if fi, err := os.Stat(groups[n].Records); err == nil {
@@ -237,8 +268,10 @@ func (sh *shipper) shipBatch(groups []rotate.Group) error {
 		paths[i] = g.Records
 	}
 	t0 := time.Now()
-	res, err := fleet.Ship(sh.ctx, sh.c, paths, fleet.ShipOptions{
+	w0 := sh.waitTotal()
+	res, err := fleet.Ship(httptrace.WithClientTrace(sh.ctx, sh.trace()), sh.c, paths, fleet.ShipOptions{
 		Service: sh.s.cfg.Service, Instance: sh.instance(groups[0].PID)})
+	sh.charge(time.Since(t0) - (sh.waitTotal() - w0))
 	if err != nil {
 		for _, g := range groups {
 			if _, serr := os.Stat(g.Records); errors.Is(serr, os.ErrNotExist) {
@@ -267,4 +300,98 @@ func (sh *shipper) serverError(err error) bool {
 	var ce *fleet.Error
 	return errors.As(err, &ce) || strings.Contains(err.Error(), "clickhouse "+sh.c.URL()) || sh.ctx.Err() != nil ||
 		errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)
+}
+
+// The CPU budget (Config.Budget) pays for the shipping as it pays for the
+// conversion, the dumps and the goroutineleak profiles: a load's cost is
+// charged to the worker's account, and while the account is in debt the
+// shipper ships nothing (the files wait on disk, within maxtotal, as in
+// an outage), so that a backlog cannot take the shim over its budget.
+// The cost of a load is its wall time, as for a profile, less what is
+// not the shim's work: waiting for ClickHouse's answers (from the
+// request written to the first byte of the answer), for a connection or
+// a name, and the client's backoff between retries. What is left is
+// reading the files, encoding the rows and net/http's side of the
+// requests.
+
+// charge charges a load's cost: the worker takes it into its account at
+// its next housekeeping (worker.housekeep), the account being the
+// worker's alone.
+func (sh *shipper) charge(cost time.Duration) {
+	if f := shipCharge.Load(); f != nil {
+		cost = (*f)(cost)
+	}
+	cost = max(cost, 0)
+	sh.costNanos.Add(int64(cost))
+	sh.s.shipCost.Add(int64(cost))
+}
+
+// holdForBudget reports whether the next load is to wait for the budget:
+// the account is in debt, or a charge is not yet in it (the worker's next
+// housekeeping, within an Interval, settles it and pokes the shipper if
+// the account is in credit). Without a budget, or once the worker is done
+// (Stop ships the last files whatever the budget, as it converts the
+// last window), nothing waits.
+func (sh *shipper) holdForBudget() bool {
+	s := sh.s
+	if s.cfg.Budget >= 1 {
+		return false
+	}
+	select {
+	case <-s.workerDone:
+		return false
+	default:
+	}
+	sh.held.Store(true) // (before the look: a settlement after it pokes)
+	if s.inDebt.Load() || s.shipCost.Load() > 0 {
+		return true
+	}
+	sh.held.Store(false)
+	return false
+}
+
+// budgetSettled is the worker's word that the shipper's charges are in
+// the account and the account is in credit: a held shipper ships again.
+func (sh *shipper) budgetSettled() {
+	if sh.held.Swap(false) {
+		sh.poke()
+	}
+}
+
+func (sh *shipper) waited(d time.Duration) {
+	sh.waitMu.Lock()
+	sh.waitNanos += int64(d)
+	sh.waitMu.Unlock()
+}
+
+func (sh *shipper) waitTotal() time.Duration {
+	sh.waitMu.Lock()
+	defer sh.waitMu.Unlock()
+	return time.Duration(sh.waitNanos)
+}
+
+// trace times the waits of a load's requests (net/http calls it from its
+// own goroutines; the requests of a load are one at a time).
+func (sh *shipper) trace() *httptrace.ClientTrace {
+	mark := func(at *time.Time) {
+		sh.waitMu.Lock()
+		*at = time.Now()
+		sh.waitMu.Unlock()
+	}
+	since := func(at *time.Time) {
+		sh.waitMu.Lock()
+		if !at.IsZero() {
+			sh.waitNanos += int64(time.Since(*at))
+			*at = time.Time{}
+		}
+		sh.waitMu.Unlock()
+	}
+	return &httptrace.ClientTrace{
+		DNSStart:             func(httptrace.DNSStartInfo) { mark(&sh.dnsAt) },
+		DNSDone:              func(httptrace.DNSDoneInfo) { since(&sh.dnsAt) },
+		ConnectStart:         func(string, string) { mark(&sh.connAt) },
+		ConnectDone:          func(string, string, error) { since(&sh.connAt) },
+		WroteRequest:         func(httptrace.WroteRequestInfo) { mark(&sh.wroteAt) },
+		GotFirstResponseByte: func() { since(&sh.wroteAt) },
+	}
 }

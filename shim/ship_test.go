@@ -31,7 +31,8 @@ import (
 type shipStats struct {
 	PID    int
 	Stats  shim.Stats
-	StopMS float64 // how long Stop took (shipbusy)
+	StopMS float64    // how long Stop took (shipbusy)
+	Before shim.Stats // just before Stop (shipbudget)
 }
 
 // churnWakes makes wakes for a while: 50 goroutines, each woken once.
@@ -98,6 +99,24 @@ func shipHelper(mode string) {
 		}
 		stopMS = float64(time.Since(t0)) / 1e6
 		done()
+	case "shipbudget": // every load charged SHIP_CHARGE: wakes until a round was held and 3 files wait; then Stop
+		charge, _ := time.ParseDuration(os.Getenv("SHIP_CHARGE"))
+		shim.SetShipCharge(func(time.Duration) time.Duration { return charge })
+		dir := os.Getenv("SHIP_DIR")
+		pace, _ := time.ParseDuration(os.Getenv("SHIP_PACE"))
+		for time.Now().Before(deadline) {
+			churnWakes()
+			time.Sleep(pace) // (a program's own pace, not a wait for the shim)
+			if st := s.Stats(); st.ShipFiles > 0 && st.ShipBudgetWaits > 0 && binFiles(dir) >= 4 {
+				break
+			}
+		}
+		before := s.Stats()
+		if err := s.Stop(); err != nil {
+			fmt.Fprintln(os.Stderr, "Stop:", err)
+		}
+		b, _ := json.Marshal(shipStats{PID: os.Getpid(), Stats: s.Stats(), Before: before})
+		fmt.Printf("SHIPSTATS %s\n", b)
 	case "shipcap": // ClickHouse down: until the cap removed 3 unshipped files; os.Exit without Stop
 		for time.Now().Before(deadline) && s.Stats().ShipDropped < 3 {
 			churnWakes()
@@ -278,8 +297,11 @@ func TestShipEndToEnd(t *testing.T) {
 		t.Errorf("stats: %d files, %d records shipped, %d dropped; want %d, %d, 0", st.Stats.ShipFiles, st.Stats.ShipRecords,
 			st.Stats.ShipDropped, len(lf.ids), lf.records)
 	}
-	t.Logf("%d files, %d records, %d wakes shipped in %v of loads (%.0f records/s)", len(lf.ids), lf.records, lf.wakes,
-		st.Stats.ShipTime, float64(lf.records)/st.Stats.ShipTime.Seconds())
+	t.Logf("%d files, %d records, %d wakes shipped in %v of loads (%.0f records/s), %v of it charged to the budget",
+		len(lf.ids), lf.records, lf.wakes, st.Stats.ShipTime, float64(lf.records)/st.Stats.ShipTime.Seconds(), st.Stats.ShipCost)
+	if st.Stats.ShipCost <= 0 || st.Stats.ShipCost > st.Stats.ShipTime {
+		t.Errorf("charged %v for %v of loads: want a part of it", st.Stats.ShipCost, st.Stats.ShipTime)
+	}
 }
 
 // startShip starts a ship helper; wait waits for it to end.
@@ -504,4 +526,46 @@ func TestShipStopInOutage(t *testing.T) {
 		t.Errorf("%d records files in the directory, %d written (and %d side files): want every one kept", len(frs), written, len(sides))
 	}
 	t.Logf("Stop took %.0fms; %d files kept", st.StopMS, len(frs))
+}
+
+// TestShipBudget: the loads are charged to the CPU budget (here an
+// injected hour each; the budget 50%, so that the conversion of a paced
+// program, slow under the race detector on a shared machine, does not
+// spend it first): after the first, the account is in debt and the
+// shipper ships nothing more while the program runs (its rounds held,
+// the files waiting on disk); Stop ships them all, nothing lost, as it
+// converts the last window whatever the budget.
+func TestShipBudget(t *testing.T) {
+	srv := chserver.Start(t)
+	url := srv.URL("wakeshim")
+	dir, links := t.TempDir(), t.TempDir()
+	st, stderr := runShip(t, "shipbudget", "SHIP_LINKS="+links, "SHIP_CHARGE=1h", "SHIP_DIR="+dir, "SHIP_PACE=5ms",
+		"WAKESHIM=dir="+dir+",maxfile=64KiB,maxtotal=100MB,budget=50%,stoptimeout=2m,ship="+url+",service=budget")
+	b := st.Before
+	t.Logf("before Stop: %d files shipped, %d rounds held, %v charged; after: %d shipped, %v charged",
+		b.ShipFiles, b.ShipBudgetWaits, b.ShipCost, st.Stats.ShipFiles, st.Stats.ShipCost)
+	if b.ShipFiles == 0 || b.ShipBudgetWaits == 0 {
+		t.Fatalf("before Stop: %d files shipped, %d rounds held; want both > 0\nstderr: %s", b.ShipFiles, b.ShipBudgetWaits, stderr)
+	}
+	// In debt after the first load: it was the only one (its files
+	// charged one hour), the later files waited.
+	if b.ShipCost != time.Hour {
+		t.Errorf("charged %v before Stop, want one load's 1h", b.ShipCost)
+	}
+	if left := wakeshimFiles(dir); len(left) > 0 {
+		t.Errorf("files left in the directory after Stop: %v\nstderr: %s", left, stderr)
+	}
+	lf := readLocal(t, links)
+	if int64(len(lf.ids)) <= b.ShipFiles {
+		t.Errorf("%d files in all, %d shipped before Stop: none waited", len(lf.ids), b.ShipFiles)
+	}
+	c, err := fleet.NewClient(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sameRecords(t, lf, readRemote(t, c, "budget"))
+	if st.Stats.ShipFiles != int64(len(lf.ids)) || st.Stats.ShipDropped != 0 || st.Stats.ShipCost <= b.ShipCost {
+		t.Errorf("after Stop: %d files shipped (want %d), %d dropped, %v charged", st.Stats.ShipFiles, len(lf.ids),
+			st.Stats.ShipDropped, st.Stats.ShipCost)
+	}
 }

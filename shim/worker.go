@@ -459,7 +459,13 @@ func (w *worker) housekeep(now time.Time) {
 		w.acct.Busy(now, d)
 		w.busySince = now
 	}
+	if c := w.s.shipCost.Swap(0); c > 0 {
+		w.acct.Charge(time.Duration(c)) // (the shipper's loads: ship.go)
+	}
 	w.s.inDebt.Store(w.acct.InDebt(now))
+	if sh := w.s.ship; sh != nil && !w.s.inDebt.Load() {
+		sh.budgetSettled()
+	}
 	if !w.failed {
 		n, err := w.lv.Refresh(w.refreshAge(), w.s.cfg.Interval)
 		if err != nil {
