@@ -53,6 +53,28 @@ type PendingGroup struct {
 	// the root of each wait's chain (ChainedNS of it in all).
 	Roots     []RootShare `json:"roots"`
 	ChainedNS int64       `json:"chained_ns"`
+
+	// A fleet's report (package fleet) says how the group spreads over
+	// the instances: OnInstances of the OfInstances have blocks of it,
+	// StillBlockedOn a goroutine still blocked in it at the end; and,
+	// for a group with goroutines still blocked, its blocks by instance,
+	// most still blocked first. A file's report leaves them out.
+	OnInstances    int             `json:"on_instances,omitempty"`
+	StillBlockedOn int             `json:"still_blocked_on,omitempty"`
+	OfInstances    int             `json:"of_instances,omitempty"`
+	Instances      []GroupInstance `json:"instances,omitempty"`
+}
+
+// GroupInstance is a fleet's pending group on one instance.
+type GroupInstance struct {
+	Instance     string `json:"instance"`
+	Count        int    `json:"count"`
+	Goroutines   int    `json:"goroutines"`
+	TotalNS      int64  `json:"total_ns"`
+	P50NS        int64  `json:"p50_ns"`
+	P99NS        int64  `json:"p99_ns"`
+	MaxNS        int64  `json:"max_ns"`
+	StillBlocked int    `json:"still_blocked"`
 }
 
 // Waker is who ended the waits of a group.
@@ -89,6 +111,21 @@ type Latency struct {
 	LatencyStats
 	Histogram []Bucket    `json:"histogram"`
 	Worst     []WorstWake `json:"worst"`
+	// Instances is, in a fleet's report (package fleet), the latency by
+	// instance, most slow wakes first. A file's report leaves it out.
+	Instances []LatencyInstance `json:"instances,omitempty"`
+}
+
+// LatencyInstance is a fleet's wake-to-run latency on one instance.
+type LatencyInstance struct {
+	Instance string `json:"instance"`
+	// Wakes is its WakeEvents; the LatencyStats those that ran.
+	Wakes int64 `json:"wakes"`
+	LatencyStats
+	// Slow counts the wakes that waited at least the slow-wake threshold
+	// to run (whether a P was parked or not); Over10x, ten times that.
+	Slow    int64 `json:"slow"`
+	Over10x int64 `json:"over_10x"`
 }
 
 // Bucket is one histogram bucket: latencies <= LeNS and above the

@@ -239,6 +239,11 @@ func BenchmarkReport(b *testing.B) {
 		b.Fatalf("verdicts %+v", vr.VerdictSummary)
 	}
 	b.Logf("the verdicts' queries over %d rows (%d of the latest loads): %v", instances*vloads*vgoroutines, instances*vgoroutines, time.Since(tv))
+	tl := time.Now()
+	if err := latencyByInstance(q, c.Database, c.committed(Scope{Service: "big"}), time.Millisecond, instances, &vr); err != nil {
+		b.Fatal(err)
+	}
+	b.Logf("the latency by instance over %d wake rows: %v", n, time.Since(tl))
 	for b.Loop() {
 		rep, _, err := Report(ctx, c, ReportOptions{Scope: Scope{Service: "big"}})
 		if err != nil {

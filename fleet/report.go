@@ -22,6 +22,9 @@ type ReportOptions struct {
 	// Worst is how many of the longest wake-to-run latencies are listed
 	// (0: 20).
 	Worst int
+	// SlowWake is the wake-to-run latency counted slow, by instance and
+	// in the wake_latency finding (0: 1ms, the file report's default).
+	SlowWake time.Duration
 }
 
 // Spread is how a pending group spreads over the fleet: the instances
@@ -53,6 +56,9 @@ func Report(ctx context.Context, c *Client, opt ReportOptions) (*analyze.Report,
 	}
 	if opt.Worst <= 0 {
 		opt.Worst = 20
+	}
+	if opt.SlowWake <= 0 {
+		opt.SlowWake = time.Millisecond
 	}
 	db := c.Database
 	where := c.committed(opt.Scope)
@@ -115,6 +121,13 @@ func Report(ctx context.Context, c *Client, opt ReportOptions) (*analyze.Report,
 	if err != nil {
 		return nil, nil, err
 	}
+	for i, sp := range spreads {
+		g := &r.Pending[i]
+		g.OnInstances, g.StillBlockedOn, g.OfInstances = sp.Instances, sp.StillBlockedOn, sp.Of
+	}
+	if err := stuckByInstance(q, db, where, ids, r); err != nil {
+		return nil, nil, err
+	}
 	pos := make(map[string]int, len(ids))
 	for i, id := range ids {
 		pos[id] = i
@@ -123,6 +136,9 @@ func Report(ctx context.Context, c *Client, opt ReportOptions) (*analyze.Report,
 		return nil, nil, err
 	}
 	if err := wakeEdges(q, db, where, opt, first, r); err != nil {
+		return nil, nil, err
+	}
+	if err := latencyByInstance(q, db, where, opt.SlowWake, len(instances), r); err != nil {
 		return nil, nil, err
 	}
 	if err := queue(q, db, where, first, last, r); err != nil {
@@ -247,6 +263,40 @@ func groupSpreads(q queryFunc, db, where string, ids []string, of int) ([]Spread
 	return spreads, nil
 }
 
+// stuckByInstance breaks the groups with goroutines still blocked at the
+// end (stuck groups) down by instance: count, goroutines, total,
+// quantiles, max, still blocked; most still blocked first.
+func stuckByInstance(q queryFunc, db, where string, ids []string, r *analyze.Report) error {
+	idx := map[string]int{}
+	var stuck []string
+	for i, id := range ids {
+		if r.Pending[i].StillBlocked > 0 {
+			idx[id] = i
+			stuck = append(stuck, id)
+		}
+	}
+	if len(stuck) == 0 {
+		return nil
+	}
+	rows, err := q(fmt.Sprintf(`SELECT toString(stack_id), instance, count(), uniqExact(process, task), sum(duration_ns),
+		arrayStringConcat(arrayMap(x -> toString(toInt64(x)), quantilesExact(0.5, 0.99)(duration_ns)), ','), max(duration_ns), sum(still_blocked)
+		FROM %s.pending WHERE %s AND stack_id IN (%s) GROUP BY stack_id, instance
+		ORDER BY stack_id, sum(still_blocked) DESC, max(duration_ns) DESC, instance`, db, where, strings.Join(stuck, ", ")))
+	if err != nil {
+		return err
+	}
+	for _, row := range rows {
+		i, ok := idx[row[0]]
+		if !ok {
+			continue
+		}
+		n := ints(splitPair(row, 5)[2:])
+		r.Pending[i].Instances = append(r.Pending[i].Instances, analyze.GroupInstance{Instance: row[1], Count: int(n[0]),
+			Goroutines: int(n[1]), TotalNS: n[2], P50NS: n[3], P99NS: n[4], MaxNS: n[5], StillBlocked: int(n[6])})
+	}
+	return nil
+}
+
 // wakeEdges fills the wake edges and the latency; times are given from
 // first, the start of the time covered.
 func wakeEdges(q queryFunc, db, where string, opt ReportOptions, first int64, r *analyze.Report) error {
@@ -300,6 +350,56 @@ func wakeEdges(q queryFunc, db, where string, opt ReportOptions, first int64, r 
 		r.Latency.Worst = append(r.Latency.Worst, analyze.WorstWake{TS: n[0], Waker: gname(row[1], row[2], row[3]),
 			Woken: gname(row[1], row[4], row[5]), Task: uint32(n[4]), LatencyNS: n[6] * 1000})
 	}
+	return nil
+}
+
+// latencyByInstance fills the latency by instance and, when wakes waited
+// at least slow to run, the wake_latency finding: where, how many. The
+// fleet's rows do not say whether a P was parked meanwhile (the file
+// report's slow_wake counts only those, with their causes), so it is
+// information, never a warning.
+func latencyByInstance(q queryFunc, db, where string, slow time.Duration, of int, r *analyze.Report) error {
+	us := slow.Microseconds()
+	r.Config.SlowWakeNS = int64(slow)
+	rows, err := q(fmt.Sprintf(`SELECT instance, count(), countIf(has_latency = 1),
+		arrayStringConcat(arrayMap(x -> toString(toInt64(x)), quantilesExactIf(0.5, 0.99)(latency_us, has_latency = 1)), ','),
+		toInt64(maxIf(latency_us, has_latency = 1)), countIf(has_latency = 1 AND latency_us >= %d), countIf(has_latency = 1 AND latency_us >= %d)
+		FROM %s.wakes WHERE %s GROUP BY instance ORDER BY countIf(has_latency = 1 AND latency_us >= %d) DESC, instance`, us, 10*us, db, where, us))
+	if err != nil {
+		return err
+	}
+	var total, big, wakes, maxNS int64
+	var on []analyze.InstanceCount
+	for _, row := range rows {
+		n := ints(splitPair(row, 3)[1:])
+		li := analyze.LatencyInstance{Instance: row[0], Wakes: n[0], LatencyStats: latencyStats(n[1:5]), Slow: n[5], Over10x: n[6]}
+		r.Latency.Instances = append(r.Latency.Instances, li)
+		total, big, wakes = total+li.Slow, big+li.Over10x, wakes+li.Wakes
+		maxNS = max(maxNS, li.MaxNS)
+		if li.Slow > 0 {
+			on = append(on, analyze.InstanceCount{Instance: li.Instance, Goroutines: int(li.Slow)})
+		}
+	}
+	if total == 0 {
+		return nil
+	}
+	var parts []string
+	for i, li := range r.Latency.Instances {
+		if i == 5 || li.Slow == 0 {
+			break
+		}
+		parts = append(parts, fmt.Sprintf("%s %d (p99 %s)", li.Instance, li.Slow, analyze.FmtNS(li.P99NS)))
+	}
+	if len(on) > len(parts) {
+		parts = append(parts, fmt.Sprintf("%d more", len(on)-len(parts)))
+	}
+	pct := strconv.FormatFloat(100*float64(total)/float64(max(wakes, 1)), 'f', 1, 64) + "%"
+	r.Findings = append(r.Findings, analyze.Finding{Kind: "wake_latency", Severity: "info",
+		Text: fmt.Sprintf("%d of %d wake(s) (%s) waited at least %s to run, on %d of %d instance(s): %s; %d of %s or more; the longest %s "+
+			"(whether a P was free then is in the records, not in ClickHouse: `wakeshim report` on an instance's files gives the causes)",
+			total, wakes, pct, analyze.FmtNS(int64(slow)), len(on), of, strings.Join(parts, ", "), big, analyze.FmtNS(10*int64(slow)), analyze.FmtNS(maxNS)),
+		Numbers: map[string]int64{"count": total, "over_10x": big, "wakes": wakes, "max_ns": maxNS,
+			"instances": int64(len(on)), "of_instances": int64(of)}})
 	return nil
 }
 

@@ -10,6 +10,7 @@ import (
 
 	"github.com/wakeshim/wakeshim/analyze"
 	"github.com/wakeshim/wakeshim/internal/chserver"
+	"github.com/wakeshim/wakeshim/records"
 )
 
 // TestReport: the fleet report over two shipped instances of one trace
@@ -70,6 +71,68 @@ func TestReport(t *testing.T) {
 			assert.Equal(t, 2*lw[w.Name].TotalNS, w.TotalNS, w.Name)
 		}
 	}
+	// The stuck groups by instance: each instance's blocks as the file's.
+	stuck := 0
+	for _, g := range rep.Pending {
+		l := local[StackID(g.Reason, g.Frames)]
+		assert.Equal(t, 2, g.OnInstances)
+		assert.Equal(t, 2, g.OfInstances)
+		if l.StillBlocked == 0 {
+			assert.Empty(t, g.Instances, g.Frames)
+			continue
+		}
+		stuck++
+		assert.Equal(t, 2, g.StillBlockedOn)
+		require.Len(t, g.Instances, 2, g.Frames)
+		for j, in := range g.Instances {
+			assert.Equal(t, []string{"a", "b"}[j], in.Instance)
+			assert.Equal(t, l.Count, in.Count, g.Frames)
+			assert.Equal(t, l.Goroutines, in.Goroutines, g.Frames)
+			assert.Equal(t, l.TotalNS, in.TotalNS, g.Frames)
+			assert.Equal(t, l.MaxNS, in.MaxNS, g.Frames)
+			assert.Equal(t, l.StillBlocked, in.StillBlocked, g.Frames)
+		}
+	}
+	assert.Positive(t, stuck, "the nats-server trace ends with goroutines blocked")
+
+	// The latency by instance, and the wake_latency finding.
+	ins, err := records.Expand([]string{natsTrace})
+	require.NoError(t, err)
+	rd, err := readRun(ins, records.Options{}, nil)
+	require.NoError(t, err)
+	var slow, big int64
+	for _, w := range rd.wakes {
+		if w.hasLatency && w.latencyUS >= 1000 {
+			slow++
+		}
+		if w.hasLatency && w.latencyUS >= 10000 {
+			big++
+		}
+	}
+	require.Len(t, rep.Latency.Instances, 2)
+	for _, li := range rep.Latency.Instances {
+		assert.Equal(t, loc.WakesTotal, li.Wakes)
+		assert.Equal(t, loc.Latency.Count, li.Count)
+		assert.Equal(t, loc.Latency.MaxNS, li.MaxNS)
+		assert.Equal(t, slow, li.Slow)
+		assert.Equal(t, big, li.Over10x)
+	}
+	var wl *analyze.Finding
+	for i := range rep.Findings {
+		if rep.Findings[i].Kind == "wake_latency" {
+			wl = &rep.Findings[i]
+		}
+	}
+	if slow > 0 {
+		require.NotNil(t, wl)
+		assert.Equal(t, 2*slow, wl.Numbers["count"])
+		assert.Equal(t, int64(2), wl.Numbers["instances"])
+		assert.Contains(t, wl.Text, "on 2 of 2 instance(s): a ")
+		t.Logf("%s", wl.Text)
+	} else {
+		assert.Nil(t, wl)
+	}
+
 	// Ordered by total time, as the report orders them.
 	for i := 1; i < len(rep.Pending); i++ {
 		assert.GreaterOrEqual(t, rep.Pending[i-1].TotalNS, rep.Pending[i].TotalNS)

@@ -260,12 +260,21 @@ func (sh *shipper) shipBatch(groups []rotate.Group) error {
 	if groups = locked; len(groups) == 0 {
 		return nil
 	}
-	paths := make([]string, len(groups))
-	for i, g := range groups {
+	paths := make([]string, 0, len(groups))
+	for _, g := range groups {
 		if f := beforeShip.Load(); f != nil {
 			(*f)(g.Files)
 		}
-		paths[i] = g.Records
+		paths = append(paths, g.Records)
+	}
+	// The goroutineleak profiles beside them prove the verdicts the
+	// load ships (read, not shipped; removed with their records file).
+	for _, g := range groups {
+		for _, f := range g.Files {
+			if strings.HasSuffix(f, "."+rotate.LeakExt) {
+				paths = append(paths, f)
+			}
+		}
 	}
 	t0 := time.Now()
 	w0 := sh.waitTotal()

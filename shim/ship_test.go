@@ -13,6 +13,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"runtime/pprof"
 	"slices"
 	"strconv"
 	"strings"
@@ -20,6 +21,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/wakeshim/wakeshim/analyze"
 	"github.com/wakeshim/wakeshim/fleet"
 	"github.com/wakeshim/wakeshim/format"
 	"github.com/wakeshim/wakeshim/internal/chserver"
@@ -568,4 +573,58 @@ func TestShipBudget(t *testing.T) {
 		t.Errorf("after Stop: %d files shipped (want %d), %d dropped, %v charged", st.Stats.ShipFiles, len(lf.ids),
 			st.Stats.ShipDropped, st.Stats.ShipCost)
 	}
+}
+
+// TestShipLeakVerdicts: the shim ships its goroutineleak profiles'
+// proof with the verdicts. A shimmed program leaks a goroutine and exits
+// without Stop (leakprofile=1s); the next process with the same dir and
+// ship= ships its files: `wakeshim report -from`'s verdicts have the
+// goroutine leaked, proven by the profile beside its records (under a Go
+// with the profile), on its instance.
+func TestShipLeakVerdicts(t *testing.T) {
+	srv := chserver.Start(t)
+	url := srv.URL("wakeshim")
+	dir := t.TempDir()
+	f, stderr := runHelper(t, "leak", "WAKESHIM=dir="+dir+",leakprofile=1s,sample=200ms,interval=100ms,budget=off")
+	require.NotZero(t, f.Stuck, "stderr: %s", stderr)
+	var bins, profs int
+	pid := 0
+	for _, n := range wakeshimFiles(dir) {
+		if m := regexp.MustCompile(`^shim\.test-([0-9]+)-[0-9]+\.bin$`).FindStringSubmatch(n); m != nil {
+			bins++
+			pid, _ = strconv.Atoi(m[1])
+		}
+		if strings.HasSuffix(n, ".goroutineleak.txt") {
+			profs++
+		}
+	}
+	require.Positive(t, bins)
+	st, stderr := runShip(t, "shipidle", "WAKESHIM=dir="+dir+",budget=off,ship="+url+",service=leaky", "SHIP_WANT="+strconv.Itoa(bins))
+	require.GreaterOrEqual(t, st.Stats.ShipFiles, int64(bins), "stderr: %s", stderr)
+
+	c, err := fleet.NewClient(url)
+	require.NoError(t, err)
+	inst := hostInstance(t, pid)
+	rep, _, err := fleet.Report(context.Background(), c, fleet.ReportOptions{Scope: fleet.Scope{Service: "leaky", Instance: inst}})
+	require.NoError(t, err)
+	var stuck *analyze.Verdict
+	for i, v := range rep.Verdicts {
+		if int64(v.TaskID) == f.Stuck && v.Goroutines == 1 {
+			stuck = &rep.Verdicts[i]
+		}
+	}
+	require.NotNil(t, stuck, "g%d not among the verdicts %+v", f.Stuck, rep.Verdicts)
+	t.Logf("g%d: %s %s on %v: %v (%d profile(s) beside %d file(s))", f.Stuck, stuck.Verdict, stuck.Name, stuck.Instances, stuck.Evidence, profs, bins)
+	assert.Equal(t, []analyze.InstanceCount{{Instance: inst, Goroutines: 1}}, stuck.Instances)
+	if pprof.Lookup("goroutineleak") == nil {
+		assert.NotEqual(t, analyze.VerdictLeaked, stuck.Verdict)
+		assert.Contains(t, rep.VerdictSummary.Profile.Note, "no goroutineleak profile was shipped with 1 of the 1")
+		return
+	}
+	require.Positive(t, profs)
+	assert.Equal(t, analyze.VerdictLeaked, stuck.Verdict, "%+v", stuck)
+	require.NotNil(t, stuck.Proof)
+	assert.Contains(t, stuck.Proof.File, ".goroutineleak.txt")
+	assert.Empty(t, rep.VerdictSummary.Profile.Note)
+	assert.GreaterOrEqual(t, rep.VerdictSummary.Leaked, 1)
 }

@@ -8,10 +8,12 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strconv"
 	"time"
 
 	"github.com/wakeshim/wakeshim/analyze"
 	"github.com/wakeshim/wakeshim/fleet"
+	"github.com/wakeshim/wakeshim/internal/textwidth"
 	"github.com/wakeshim/wakeshim/report"
 )
 
@@ -31,7 +33,7 @@ func runFrom(name string, args []string, o *options, stdout, stderr io.Writer, u
 	}
 	now := time.Now()
 	var opt fleet.ReportOptions
-	opt.Service, opt.Instance, opt.Top = o.service, o.instance, max(o.top, 1000)
+	opt.Service, opt.Instance, opt.Top, opt.SlowWake = o.service, o.instance, max(o.top, 1000), o.cfg.SlowWake
 	for _, f := range []struct {
 		flag, v string
 		t       *time.Time
@@ -123,6 +125,8 @@ func writeFrom(rep *analyze.Report, spreads []fleet.Spread, o *options, stdout i
 				fmt.Fprintf(&buf, "  %-3d %-13s %d\n", i+1, fmt.Sprintf("%d of %d", s.Instances, s.Of), s.StillBlockedOn)
 			}
 		}
+		writeStuck(&buf, rep, width, o.top)
+		writeLatencyByInstance(&buf, rep, width, o.top)
 		if _, err := stdout.Write(buf.Bytes()); err != nil {
 			return err
 		}
@@ -133,4 +137,65 @@ func writeFrom(rep *analyze.Report, spreads []fleet.Spread, o *options, stdout i
 		}
 	}
 	return nil
+}
+
+// writeStuck breaks each stuck group (goroutines still blocked in it at
+// the end) down by instance: a stuck group on 3 of 40 instances.
+func writeStuck(w io.Writer, rep *analyze.Report, width, top int) {
+	ns := analyze.FmtNS
+	var rows [][]string
+	groups := 0
+	for i, g := range rep.Pending {
+		if i == top {
+			break
+		}
+		if len(g.Instances) == 0 {
+			continue
+		}
+		groups++
+		for j, in := range g.Instances {
+			if j == 10 {
+				rows = append(rows, []string{"", fmt.Sprintf("... %d more instance(s) (-json)", len(g.Instances)-j), "", "", "", "", "", ""})
+				break
+			}
+			num := ""
+			if j == 0 {
+				num = strconv.Itoa(i + 1)
+			}
+			end := "-"
+			if in.StillBlocked > 0 {
+				end = strconv.Itoa(in.StillBlocked)
+			}
+			rows = append(rows, []string{num, in.Instance, strconv.Itoa(in.Count), ns(in.TotalNS), ns(in.P50NS), ns(in.P99NS), ns(in.MaxNS), end})
+		}
+	}
+	if groups == 0 {
+		return
+	}
+	fmt.Fprintf(w, "\nSTUCK GROUPS BY INSTANCE (%d group(s) above with goroutines still blocked at the end; #: the group's)\n", groups)
+	textwidth.Table(w, width, "  ", []string{"#", "INSTANCE", "COUNT", "TOTAL", "P50", "P99", "MAX", "AT END"}, rows, nil, 1, -1)
+}
+
+// writeLatencyByInstance is the wake-to-run latency of each instance,
+// those with the most slow wakes first.
+func writeLatencyByInstance(w io.Writer, rep *analyze.Report, width, top int) {
+	ls := rep.Latency.Instances
+	if len(ls) == 0 {
+		return
+	}
+	ns := analyze.FmtNS
+	slow := ns(rep.Config.SlowWakeNS)
+	fmt.Fprintf(w, "\nWAKE -> RUN LATENCY BY INSTANCE (%d instance(s), most wakes of %s or more first)\n", len(ls), slow)
+	var rows [][]string
+	for i, l := range ls {
+		if i == top {
+			break
+		}
+		rows = append(rows, []string{l.Instance, strconv.FormatInt(l.Wakes, 10), ns(l.P50NS), ns(l.P99NS), ns(l.MaxNS),
+			strconv.FormatInt(l.Slow, 10), strconv.FormatInt(l.Over10x, 10)})
+	}
+	textwidth.Table(w, width, "  ", []string{"INSTANCE", "WAKES", "P50", "P99", "MAX", ">= " + slow, ">= " + ns(10*rep.Config.SlowWakeNS)}, rows, nil, 0, -1)
+	if len(ls) > top {
+		fmt.Fprintf(w, "  ... %d more (-top, -json)\n", len(ls)-top)
+	}
 }

@@ -233,5 +233,10 @@ func TestShipThenReportVerdicts(t *testing.T) {
 	assert.Regexp(t, `LEAKED +1 +1 of 2 +chan send`, text)
 	assert.Contains(t, text, "on 1 of 2 instance(s): a; named by the goroutineleak profile")
 	assert.Regexp(t, `idle service goroutines: \d+, by function and on how many instances: http\.`, text)
+	// The stuck groups by instance: the leak's on a alone; the latency
+	// by instance.
+	assert.Regexp(t, `STUCK GROUPS BY INSTANCE \(\d+ group\(s\) above`, text)
+	assert.Regexp(t, `\n  6 +a +1 +18\.1ms +18\.1ms +18\.1ms +18\.1ms +1\n`, text)
+	assert.Regexp(t, `WAKE -> RUN LATENCY BY INSTANCE \(2 instance\(s\), most wakes of 1\.00ms or more first\)`, text)
 	assert.Regexp(t, `warning leaked +a g\d+ main\.\(\*watcher7443\)\.sendLoop created at etcd\.go:\d+ leaked on 1 of 2`, text)
 }
