@@ -35,6 +35,7 @@ import (
 	exptrace "golang.org/x/exp/trace"
 
 	"github.com/wakeshim/wakeshim/format"
+	"github.com/wakeshim/wakeshim/internal/idtab"
 	"github.com/wakeshim/wakeshim/internal/live"
 	"github.com/wakeshim/wakeshim/internal/waitreason"
 	"github.com/wakeshim/wakeshim/tracewire"
@@ -251,23 +252,8 @@ type goroutine struct {
 	reported   time.Duration
 }
 
-type hotEntry struct {
-	id  exptrace.GoID // +1, so that the zero value matches nothing
-	idx int32
-}
-
 // index returns the index in gs of goroutine id.
-func (c *Converter) index(id exptrace.GoID) (int32, bool) {
-	h := &c.hot[uint64(id)%uint64(len(c.hot))]
-	if h.id == id+1 {
-		return h.idx, true
-	}
-	i, ok := c.gidx[id]
-	if ok {
-		*h = hotEntry{id + 1, i}
-	}
-	return i, ok
-}
+func (c *Converter) index(id exptrace.GoID) (int32, bool) { return c.gidx.Get(uint64(id)) }
 
 // proc is the converter's state for one P.
 type proc struct {
@@ -291,11 +277,10 @@ type Converter struct {
 	stwReason string
 	pause     format.Pause
 
-	gidx map[exptrace.GoID]int32 // goroutine id -> index in gs
-	// hot caches gidx for recently seen goroutines, direct-mapped by id:
-	// most events concern a goroutine seen a moment ago, and this saves the
-	// map lookup that otherwise costs more than the rest of the bookkeeping.
-	hot  [256]hotEntry
+	// gidx maps goroutine ids to indexes in gs: a lookup every event
+	// makes, in pages by id (a map's hashing cost more than the rest of
+	// the bookkeeping).
+	gidx idtab.Table[int32]
 	gs   []goroutine
 	free []int32
 
@@ -372,7 +357,6 @@ func New(cfg Config, out Output) (*Converter, error) {
 		bin:       binaryWriter(out),
 		horizon:   math.MinInt64,
 		takeLimit: math.MaxInt64,
-		gidx:      make(map[exptrace.GoID]int32),
 		frameStr:  make(map[uint64]string),
 		stackIDs:  make(map[Stack][]string),
 		pendIDs:   make(map[pendKey][]uint16),
@@ -396,7 +380,7 @@ func binaryWriter(out Output) *format.Writer {
 // Stats returns the counts so far.
 func (c *Converter) Stats() Stats {
 	s := c.stats
-	s.Goroutines = len(c.gidx)
+	s.Goroutines = c.gidx.Len()
 	return s
 }
 
@@ -747,7 +731,7 @@ func (c *Converter) lookup(id exptrace.GoID, stk Stack) (*goroutine, bool) {
 		c.gs = append(c.gs, goroutine{})
 		i = int32(len(c.gs) - 1)
 	}
-	c.gidx[id] = i
+	c.gidx.Set(uint64(id), i)
 	g := &c.gs[i]
 	*g = goroutine{id: id, state: exptrace.GoNotExist}
 	if o, ok := c.origins[id]; ok {
@@ -765,8 +749,7 @@ func (c *Converter) lookup(id exptrace.GoID, stk Stack) (*goroutine, bool) {
 // resetGoroutines forgets every goroutine: everything that indexes them
 // (keep it next to the fields it clears).
 func (c *Converter) resetGoroutines() {
-	clear(c.gidx)
-	clear(c.hot[:])
+	c.gidx.Clear()
 	c.gs = c.gs[:0]
 	c.free = c.free[:0]
 	c.runnable = 0
@@ -774,12 +757,9 @@ func (c *Converter) resetGoroutines() {
 }
 
 func (c *Converter) drop(id exptrace.GoID) {
-	if i, ok := c.gidx[id]; ok {
+	if i, ok := c.index(id); ok {
 		c.gs[i] = goroutine{}
-		delete(c.gidx, id)
-		if h := &c.hot[uint64(id)%uint64(len(c.hot))]; h.id == id+1 {
-			*h = hotEntry{}
-		}
+		c.gidx.Delete(uint64(id))
 		c.free = append(c.free, i)
 	}
 }

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"slices"
 
+	"github.com/wakeshim/wakeshim/internal/idtab"
+
 	exptrace "golang.org/x/exp/trace"
 )
 
@@ -13,10 +15,7 @@ import (
 // ordering (order.go there): they are what makes a trace valid, so both
 // decoders must share them; the code is this package's own.
 type ordering struct {
-	gs map[GoID]*gState
-	// hot caches gs for recently seen goroutines, direct-mapped by id:
-	// most events concern a goroutine seen a moment ago.
-	hot        [512]hotG
+	gs         idtab.Table[*gState] // by goroutine id
 	ps         map[ProcID]*pState
 	ms         map[ThreadID]*mState
 	tasks      map[uint64]taskState
@@ -32,28 +31,10 @@ const (
 	gcRunning
 )
 
-type hotG struct {
-	id GoID
-	g  *gState // nil: empty
-}
-
 // g returns the state of goroutine id, if known.
-func (o *ordering) g(id GoID) (*gState, bool) {
-	h := &o.hot[uint64(id)%uint64(len(o.hot))]
-	if h.g != nil && h.id == id {
-		return h.g, true
-	}
-	g, ok := o.gs[id]
-	if ok {
-		*h = hotG{id, g}
-	}
-	return g, ok
-}
+func (o *ordering) g(id GoID) (*gState, bool) { return o.gs.Get(uint64(id)) }
 
-func (o *ordering) setG(id GoID, g *gState) {
-	o.gs[id] = g
-	o.hot[uint64(id)%uint64(len(o.hot))] = hotG{id, g}
-}
+func (o *ordering) setG(id GoID, g *gState) { o.gs.Set(uint64(id), g) }
 
 type seq struct{ gen, n uint64 }
 
@@ -118,7 +99,7 @@ const (
 )
 
 func (o *ordering) init() {
-	o.gs = make(map[GoID]*gState)
+	o.gs.Clear()
 	o.ps = make(map[ProcID]*pState)
 	o.ms = make(map[ThreadID]*mState)
 	o.tasks = make(map[uint64]taskState)
@@ -139,10 +120,7 @@ func (o *ordering) newG(status uint8, s seq) *gState {
 
 func (o *ordering) delG(id GoID) {
 	if g, ok := o.g(id); ok {
-		delete(o.gs, id)
-		if h := &o.hot[uint64(id)%uint64(len(o.hot))]; h.g != nil && h.id == id {
-			*h = hotG{}
-		}
+		o.gs.Delete(uint64(id))
 		o.gfree = append(o.gfree, g)
 	}
 }
