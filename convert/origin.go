@@ -33,13 +33,22 @@ func spawnLoc(entry, creator string) string {
 // creator replaces the current one. A changed location is defined and
 // spawned again in the current segment.
 func (c *Converter) setOrigin(g *goroutine, entry, creator string) {
+	c.setOriginLoc(g, entry, creator, "")
+}
+
+// setOriginLoc is setOrigin with loc, if not "", spawnLoc(entry,
+// creator) already.
+func (c *Converter) setOriginLoc(g *goroutine, entry, creator, loc string) {
 	if creator != "" {
 		g.creator = creator
 	}
 	if entry != "" {
 		g.entry = entry
 	}
-	if loc := c.spawnLoc(g.entry, g.creator); loc != g.loc {
+	if loc == "" || g.entry != entry || g.creator != creator {
+		loc = c.spawnLoc(g.entry, g.creator)
+	}
+	if loc != g.loc {
 		g.loc = loc
 		g.locSeg, g.spawnSeg = 0, 0
 	}
@@ -181,3 +190,10 @@ func frameFunc(f string) string {
 
 // creatorFunc returns the function of a creator "FUNC FILE:LINE".
 func creatorFunc(creator string) string { return frameFunc(creator) }
+
+// spawnSite is an entry of Converter.sites.
+type spawnSite struct {
+	stk, tstk           Stack
+	creator, entry, loc string
+	ok                  bool
+}

@@ -98,6 +98,11 @@ type Stack struct {
 // NoStack is the absence of a stack.
 var NoStack Stack
 
+// Hash returns a number for hashing the stack: stacks equal have equal
+// hashes (the decoder's stack id; 0 for x/exp's, whose id is not
+// exported).
+func (s Stack) Hash() uint64 { return s.id }
+
 // FromExp wraps a stack of x/exp's parser.
 func FromExp(s exptrace.Stack) Stack { return Stack{x: s} }
 
