@@ -577,7 +577,7 @@ func shortBatch(off int64, k, n int, err error) *Error {
 // readGeneration reads the next generation, up to its end marker; nil at
 // the clean end of the input.
 func (d *Decoder) readGeneration() (*generation, error) {
-	g := &generation{t: &tables{frames: make(map[uint64]frame)}, chunks: d.chunks, mIdx: make(map[ThreadID]int), ra: d.ra}
+	g := &generation{t: &tables{}, chunks: d.chunks, mIdx: make(map[ThreadID]int), ra: d.ra}
 	eof := func() (*generation, error) {
 		// (The reference parser counts only event batches here.)
 		if len(g.ms) != 0 {
@@ -776,15 +776,15 @@ func (g *generation) addStrings(b []byte, off int64) error {
 func (g *generation) addStacks(b []byte, off int64) error {
 	r := &byteReader{b: b, i: 1, off: off}
 	t := g.t
-	// A frame takes at least 4 bytes and most 6-8: the PCs grown once for
-	// the batch, to at least twice their capacity, not by append's 1.25x
-	// for a large slice (growing and copying them was 7% of converting
-	// the corpus's stacks trace and 21% of its alloc trace, whose
-	// generations hold tens of stack batches each).
-	if need := len(b) / 6; cap(t.pcs)-len(t.pcs) < need {
-		pcs := make([]uint64, len(t.pcs), max(2*cap(t.pcs), len(t.pcs)+need))
-		copy(pcs, t.pcs)
-		t.pcs = pcs
+	// A frame takes at least 4 bytes and most 6-8: the frame indexes grown
+	// once for the batch, to at least twice their capacity, not by
+	// append's 1.25x for a large slice (growing and copying them was 7% of
+	// converting the corpus's stacks trace and 21% of its alloc trace,
+	// whose generations hold tens of stack batches each).
+	if need := len(b) / 6; cap(t.fidx)-len(t.fidx) < need {
+		fidx := make([]uint32, len(t.fidx), max(2*cap(t.fidx), len(t.fidx)+need))
+		copy(fidx, t.fidx)
+		t.fidx = fidx
 	}
 	for r.i < len(b) {
 		if b[r.i] != evStack {
@@ -804,7 +804,7 @@ func (g *generation) addStacks(b []byte, off int64) error {
 		if n > maxFramesPerStack {
 			return r.errf("invalid stack size %d, maximum is %d", n, maxFramesPerStack)
 		}
-		start := len(t.pcs)
+		start := len(t.fidx)
 		for range n {
 			pc, err := r.uvarint("frame PC")
 			if err != nil {
@@ -822,10 +822,7 @@ func (g *generation) addStacks(b []byte, off int64) error {
 			if err != nil {
 				return err
 			}
-			t.pcs = append(t.pcs, pc)
-			if _, ok := t.frames[pc]; !ok {
-				t.frames[pc] = frame{funcID: fn, fileID: file, line: line}
-			}
+			t.fidx = append(t.fidx, t.addFrame(pc, fn, file, line))
 		}
 		t.stacks.add(id, pcRange{int32(start), int32(n)})
 	}

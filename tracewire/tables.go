@@ -8,17 +8,65 @@ import "fmt"
 // next one.
 type tables struct {
 	strings idTable[string]
-	stacks  idTable[pcRange]
-	pcs     []uint64         // the stacks' PCs, innermost first
-	frames  map[uint64]frame // by PC; the first definition of a PC holds
+	stacks  idTable[pcRange] // ranges of fidx
+	fidx    []uint32         // the stacks' frames, innermost first: indexes in frames
+	// frames are the distinct frames by PC (the first definition of a PC
+	// holds), found by PC through fslots, open-addressed (index in
+	// frames + 1; 0 empty). A Go map here, looked up and then assigned
+	// for every frame of every stack, was a ninth of decoding Go's
+	// net/http tests' trace, whose generations hold thousands of stacks;
+	// and each stack's frames read by index rather than by PC again.
+	frames []frame
+	fslots []uint32
 }
 
 type pcRange struct{ off, n int32 }
 
 type frame struct {
+	pc             uint64
 	funcID, fileID uint64
 	line           uint64
 }
+
+// addFrame returns the index in frames of the frame of pc, adding it
+// with fn, file and line if pc is new.
+func (t *tables) addFrame(pc, fn, file, line uint64) uint32 {
+	if 2*(len(t.frames)+1) > len(t.fslots) {
+		t.growSlots(2 * (len(t.frames) + 1))
+	}
+	mask := uint64(len(t.fslots) - 1)
+	for h := pcHash(pc) & mask; ; h = (h + 1) & mask {
+		s := t.fslots[h]
+		if s == 0 {
+			t.frames = append(t.frames, frame{pc: pc, funcID: fn, fileID: file, line: line})
+			t.fslots[h] = uint32(len(t.frames))
+			return uint32(len(t.frames) - 1)
+		}
+		if t.frames[s-1].pc == pc {
+			return s - 1
+		}
+	}
+}
+
+// growSlots makes fslots a power of two of at least n slots, and at least
+// twice as many as before, and fills it again.
+func (t *tables) growSlots(n int) {
+	size := max(64, 2*len(t.fslots))
+	for size < n {
+		size *= 2
+	}
+	t.fslots = make([]uint32, size)
+	mask := uint64(size - 1)
+	for i, f := range t.frames {
+		h := pcHash(f.pc) & mask
+		for t.fslots[h] != 0 {
+			h = (h + 1) & mask
+		}
+		t.fslots[h] = uint32(i + 1)
+	}
+}
+
+func pcHash(pc uint64) uint64 { return (pc * 0x9e3779b97f4a7c15) >> 32 }
 
 func (t *tables) str(id uint64) (string, bool) { return t.strings.get(id) }
 
@@ -28,11 +76,11 @@ func (t *tables) yieldFrames(id uint64, yield func(Frame) bool) {
 		return
 	}
 	r, _ := t.stacks.get(id)
-	for _, pc := range t.pcs[r.off : r.off+r.n] {
-		f := t.frames[pc]
+	for _, fi := range t.fidx[r.off : r.off+r.n] {
+		f := &t.frames[fi]
 		fn, _ := t.strings.get(f.funcID)
 		file, _ := t.strings.get(f.fileID)
-		if !yield(Frame{PC: pc, Func: fn, File: file, Line: f.line}) {
+		if !yield(Frame{PC: f.pc, Func: fn, File: file, Line: f.line}) {
 			return
 		}
 	}
@@ -51,11 +99,10 @@ func (t *tables) frame(id uint64, i int) (Frame, bool) {
 	if i < 0 {
 		i = int(r.n) - 1
 	}
-	pc := t.pcs[int(r.off)+i]
-	f := t.frames[pc]
+	f := &t.frames[t.fidx[int(r.off)+i]]
 	fn, _ := t.strings.get(f.funcID)
 	file, _ := t.strings.get(f.fileID)
-	return Frame{PC: pc, Func: fn, File: file, Line: f.line}, true
+	return Frame{PC: f.pc, Func: fn, File: file, Line: f.line}, true
 }
 
 // outerFunc is Stack.OuterFunc for the decoder's stacks, read from the
@@ -65,11 +112,11 @@ func (t *tables) outerFunc(id uint64, skip string) string {
 		return ""
 	}
 	r, _ := t.stacks.get(id)
-	pcs := t.pcs[r.off : r.off+r.n]
+	fidx := t.fidx[r.off : r.off+r.n]
 	last := ""
-	for i := len(pcs) - 1; i >= 0; i-- {
-		fn, _ := t.strings.get(t.frames[pcs[i]].funcID)
-		if i == len(pcs)-1 {
+	for i := len(fidx) - 1; i >= 0; i-- {
+		fn, _ := t.strings.get(t.frames[fidx[i]].funcID)
+		if i == len(fidx)-1 {
 			last = fn
 		}
 		if fn != skip {
@@ -92,8 +139,8 @@ func (t *tables) validate() error {
 		return err
 	}
 	for i, r := range t.stacks.vals {
-		for _, pc := range t.pcs[r.off : r.off+r.n] {
-			f := t.frames[pc]
+		for _, fi := range t.fidx[r.off : r.off+r.n] {
+			f := &t.frames[fi]
 			if _, ok := t.strings.get(f.funcID); !ok {
 				return fmt.Errorf("invalid func string ID %d for stack %d", f.funcID, t.stacks.ids[i])
 			}
