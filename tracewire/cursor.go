@@ -61,8 +61,28 @@ func (c *cursor) next(g *generation) (bool, error) {
 	c.ev.off = c.off
 	args := c.ev.args[:na]
 	for i := range args {
-		// (Most arguments are one byte.)
-		if n < len(data) && data[n] < 0x80 {
+		// (Most arguments are one byte, and ids of goroutines and stacks
+		// in a busy trace two or three: read in line, as binary.Uvarint
+		// would, without its loop.)
+		if n+2 < len(data) {
+			b0 := data[n]
+			if b0 < 0x80 {
+				args[i] = uint64(b0)
+				n++
+				continue
+			}
+			b1 := data[n+1]
+			if b1 < 0x80 {
+				args[i] = uint64(b0&0x7f) | uint64(b1)<<7
+				n += 2
+				continue
+			}
+			if b2 := data[n+2]; b2 < 0x80 {
+				args[i] = uint64(b0&0x7f) | uint64(b1&0x7f)<<7 | uint64(b2)<<14
+				n += 3
+				continue
+			}
+		} else if n < len(data) && data[n] < 0x80 {
 			args[i] = uint64(data[n])
 			n++
 			continue
