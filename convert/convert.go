@@ -1042,11 +1042,17 @@ func (c *Converter) spawned(ev *tracewire.Event, g *goroutine) error {
 	}
 	if s.creator != "" || s.entry != "" {
 		c.setOriginLoc(g, s.entry, s.creator, s.loc)
+		if g.loc == s.loc && s.locSeg == c.seg && g.locSeg != c.seg {
+			g.locSeg, g.locID = s.locSeg, s.locID // (the table's lookup saved)
+		}
 	}
 	// TaskSpawn even without a location (0): the goroutine was created.
 	id, err := c.locID(g)
 	if err != nil {
 		return err
+	}
+	if g.loc == s.loc && g.loc != "" {
+		s.locSeg, s.locID = g.locSeg, g.locID
 	}
 	g.spawnSeg = c.seg
 	c.rec = format.Record{Code: format.CodeTaskSpawn, Task: task(g.id), SpawnLoc: id}

@@ -195,5 +195,7 @@ func creatorFunc(creator string) string { return frameFunc(creator) }
 type spawnSite struct {
 	stk, tstk           Stack
 	creator, entry, loc string
+	locSeg              int    // the segment where loc has id locID
+	locID               uint16 // (locSeg 0: none yet)
 	ok                  bool
 }
