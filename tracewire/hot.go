@@ -3,9 +3,10 @@ package tracewire
 import exptrace "golang.org/x/exp/trace"
 
 // hotStep is the fast lane of step for the events that make nearly all of
-// a busy trace (GoStart, GoBlock, GoStop, GoUnblock) and of a server's
+// a busy trace (GoStart, GoBlock, GoStop, GoUnblock), of a server's
 // (those, GoSyscallBegin, GoSyscallEnd, HeapAlloc, HeapGoal: 96% of the
-// nats-server capture), as the earliest event of the frontier. It does
+// nats-server capture) and of a program that makes goroutines by the
+// million (GoCreate, GoDestroy), as the earliest event of the frontier. It does
 // what tryAdvance, ordering.advance, dispatch, the ordering's checks of
 // each and emit do for them, in one function, and only when every check
 // passes: for anything else (another event type, an M seen for the
@@ -121,6 +122,39 @@ func (d *Decoder) hotOne() (bool, error) {
 		ps.status = procRunning
 		e = d.hotEvent(ev, curG, curP, -1)
 		e.setGo(curG, exptrace.GoSyscall, exptrace.GoRunning)
+	case evGoCreate, evGoCreateBlocked: // (goCreate; a program making goroutines by the million)
+		if curP == noP || !t.stacks.has(ev.args[1]) || !t.stacks.has(ev.args[2]) {
+			return false, nil
+		}
+		if curG != noG {
+			if s, ok := o.g(curG); ok && s.status != goRunning {
+				return false, nil
+			}
+		}
+		gid := GoID(ev.args[0])
+		if _, ok := o.g(gid); ok {
+			return false, nil
+		}
+		st, to := uint8(goRunnable), exptrace.GoRunnable
+		if ev.typ == evGoCreateBlocked {
+			st, to = goWaiting, exptrace.GoWaiting
+		}
+		o.setG(gid, o.newG(st, seq{g.gen, 0}))
+		e = d.hotEvent(ev, curG, curP, 2)
+		e.setGo(gid, exptrace.GoNotExist, to)
+		e.TStack = Stack{t: t, id: ev.args[1]} // (a handle even for id 0, as emit gives)
+	case evGoDestroy: // (goStopExec)
+		if curP == noP || curG == noG {
+			return false, nil
+		}
+		s, ok := o.g(curG)
+		if !ok || s.status != goRunning {
+			return false, nil
+		}
+		o.delG(curG)
+		ms.g = noG
+		e = d.hotEvent(ev, curG, curP, -1)
+		e.setGo(curG, exptrace.GoRunning, exptrace.GoNotExist)
 	case evHeapAlloc, evHeapGoal:
 		if curP == noP {
 			return false, nil
