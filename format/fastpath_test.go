@@ -19,6 +19,12 @@ func TestAppendFastPath(t *testing.T) {
 					ID: uint16(rng.Uint32()%MaxID) + 1, Str: "f x.go:1", Duration: rng.Uint32(),
 					Frames: []uint16{uint16(rng.Uint32()), 7},
 				}
+				if rng.IntN(4) == 0 { // none, or more than a TaskPending keeps
+					r.Frames = make([]uint16, rng.IntN(2*MaxFrames))
+					for i := range r.Frames {
+						r.Frames[i] = uint16(rng.Uint32())
+					}
+				}
 				fast, err1 := AppendRecord(nil, &r)
 				ref, err2 := appendByTable(nil, &r)
 				if err1 != nil || err2 != nil {

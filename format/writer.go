@@ -113,7 +113,8 @@ func (w *Writer) Close() error {
 // AppendRecord appends the binary encoding of r to b.
 //
 // The records a converter writes by the million (PollStart, PollEnd,
-// WakeEvent) take a hand-unrolled path; TestAppendFastPath checks it byte
+// WakeEvent, and TaskPending and TaskSpawn on traces of sleeping or
+// short-lived goroutines) take a hand-unrolled path; TestAppendFastPath checks it byte
 // for byte against the table-driven encoder, appendByTable, which encodes
 // everything else.
 func AppendRecord(b []byte, r *Record) ([]byte, error) {
@@ -135,6 +136,21 @@ func AppendRecord(b []byte, r *Record) ([]byte, error) {
 		b = le.AppendUint32(b, r.Waker)
 		b = le.AppendUint32(b, r.Task)
 		return append(b, r.Worker), nil
+	case CodeTaskPending:
+		fr := r.Frames[:min(len(r.Frames), MaxFrames)]
+		b = append(b, byte(CodeTaskPending))
+		b = le.AppendUint32(b, r.TS)
+		b = le.AppendUint32(b, r.Task)
+		b = le.AppendUint32(b, r.Duration)
+		b = append(b, byte(len(fr)))
+		for _, id := range fr {
+			b = le.AppendUint16(b, id)
+		}
+		return b, nil
+	case CodeTaskSpawn:
+		b = append(b, byte(CodeTaskSpawn))
+		b = le.AppendUint32(b, r.Task)
+		return le.AppendUint16(b, r.SpawnLoc), nil
 	}
 	return appendByTable(b, r)
 }
