@@ -1189,24 +1189,28 @@ func (c *Converter) pending(g *goroutine, t exptrace.Time, d time.Duration) erro
 		clear(c.pendIDs)
 		c.pendSeg = c.seg
 	}
-	var hit *pendHit
-	if g.blockStack != NoStack {
-		hit = &c.pendHits[(g.blockStack.Hash()*0x9e3779b97f4a7c15)>>(64-pendHitBits)]
-		if hit.ok && hit.seg == c.seg && hit.stk == g.blockStack && hit.reason == g.blockReason {
-			g.reported = d
-			c.rec = format.Record{Code: format.CodeTaskPending, TS: c.ts(t), Task: task(g.id), Duration: durationUS(d), Frames: hit.ids}
-			return c.write()
-		}
+	// The cache's key: the stack, or the frames it was resolved into at
+	// a generation boundary (a block that outlasts a generation: on a
+	// mostly idle trace, a third of them).
+	var fp *string
+	key := g.blockStack.Hash()
+	if g.blockStack == NoStack && len(g.blockFrames) > 0 {
+		fp = unsafe.SliceData(g.blockFrames)
+		key = uint64(uintptr(unsafe.Pointer(fp))) >> 4
+	}
+	hit := &c.pendHits[(key*0x9e3779b97f4a7c15)>>(64-pendHitBits)]
+	if hit.ok && hit.seg == c.seg && hit.stk == g.blockStack && hit.fp == fp && hit.n == len(g.blockFrames) && hit.reason == g.blockReason {
+		g.reported = d
+		c.rec = format.Record{Code: format.CodeTaskPending, TS: c.ts(t), Task: task(g.id), Duration: durationUS(d), Frames: hit.ids}
+		return c.write()
 	}
 	frames := g.blockFrames
 	if g.blockStack != NoStack {
 		frames = c.stackFrames(g.blockStack)
 	}
-	key := pendKey{unsafe.SliceData(frames), len(frames), g.blockReason}
-	if ids, ok := c.pendIDs[key]; ok {
-		if hit != nil {
-			*hit = pendHit{stk: g.blockStack, reason: g.blockReason, seg: c.seg, ids: ids, ok: true}
-		}
+	pk := pendKey{unsafe.SliceData(frames), len(frames), g.blockReason}
+	if ids, ok := c.pendIDs[pk]; ok {
+		*hit = pendHit{stk: g.blockStack, fp: fp, n: len(g.blockFrames), reason: g.blockReason, seg: c.seg, ids: ids, ok: true}
 		g.reported = d
 		c.rec = format.Record{Code: format.CodeTaskPending, TS: c.ts(t), Task: task(g.id), Duration: durationUS(d), Frames: ids}
 		return c.write()
@@ -1239,7 +1243,7 @@ func (c *Converter) pending(g *goroutine, t exptrace.Time, d time.Duration) erro
 		}
 	}
 	if c.seg == c.pendSeg && len(c.pendIDs) < 1<<16 {
-		c.pendIDs[key] = slices.Clone(c.ids)
+		c.pendIDs[pk] = slices.Clone(c.ids)
 	}
 	g.reported = d
 	c.rec = format.Record{Code: format.CodeTaskPending, TS: c.ts(t), Task: task(g.id), Duration: durationUS(d), Frames: c.ids}
@@ -1249,6 +1253,8 @@ func (c *Converter) pending(g *goroutine, t exptrace.Time, d time.Duration) erro
 // pendHit is an entry of Converter.pendHits.
 type pendHit struct {
 	stk    Stack
+	fp     *string // with n, the resolved frames, for a block without stk
+	n      int
 	reason string
 	seg    int
 	ids    []uint16
