@@ -25,6 +25,38 @@ type Report struct {
 	Timeline       Timeline       `json:"timeline"`
 	Config         ConfigInfo     `json:"config"`
 	Warnings       []string       `json:"warnings"`
+	// Pauses is, in a fleet's report (package fleet), the traced
+	// programs' stop-the-world pauses. A file's report leaves it out.
+	Pauses *Pauses `json:"pauses,omitempty"`
+}
+
+// Pauses is a fleet's stop-the-world pauses: in all, by instance and
+// reason (most paused time first), and the longest.
+type Pauses struct {
+	Count       int64        `json:"count"`
+	TotalNS     int64        `json:"total_ns"`
+	MaxNS       int64        `json:"max_ns"`
+	Instances   int          `json:"instances"`
+	OfInstances int          `json:"of_instances"`
+	ByInstance  []PauseGroup `json:"by_instance"`
+	Longest     []PauseAt    `json:"longest"`
+}
+
+// PauseGroup is the pauses of one instance for one reason.
+type PauseGroup struct {
+	Instance string `json:"instance"`
+	Reason   string `json:"reason"`
+	Count    int64  `json:"count"`
+	TotalNS  int64  `json:"total_ns"`
+	MaxNS    int64  `json:"max_ns"`
+}
+
+// PauseAt is one pause of an instance.
+type PauseAt struct {
+	TS         int64  `json:"ts_ns"`
+	Instance   string `json:"instance"`
+	Reason     string `json:"reason"`
+	DurationNS int64  `json:"duration_ns"`
 }
 
 // Input is one file read.

@@ -82,7 +82,9 @@ func BenchmarkInsert(b *testing.B) {
 
 // BenchmarkReport measures fleet.Report over WAKESHIM_REPORT_ROWS (default
 // 10 million) synthetic wake rows and a tenth as many pending rows of 40
-// instances, 1000 stacks and 200 wake edges, committed as one load each.
+// instances, 1000 stacks and 200 wake edges, committed as one load each;
+// and 20 loads per instance of 1000 verdicts, 21 findings and 250
+// pauses each.
 func BenchmarkReport(b *testing.B) {
 	s := chserver.Start(b)
 	c, err := NewClient(s.URL("wakeshim"))
@@ -165,7 +167,7 @@ func BenchmarkReport(b *testing.B) {
 	// The verdicts: each instance's one process shipped in 20 loads (as
 	// the shim ships), 1000 goroutines blocked at the end of each, idle
 	// in 50 stacks; 2 leaked on every tenth instance.
-	const vloads, vgoroutines = 20, 1000
+	const vloads, vgoroutines, vpauses = 20, 1000, 250
 	for inst := range instances {
 		name := fmt.Sprint("i", inst)
 		for ld := range vloads {
@@ -213,6 +215,72 @@ func BenchmarkReport(b *testing.B) {
 			if err := vb.flush(); err != nil {
 				b.Fatal(err)
 			}
+			// The findings of the load's analysis: 10 herds (20 wakers
+			// over the fleet), a slow_wake, 10 queues (of 50 stacks);
+			// and 250 pauses.
+			fb := &batcher{c: c, ctx: ctx, table: "findings", loadID: load, max: 200000,
+				cols: []string{"service", "instance", "load_id", "batch", "time", "ts_ns", "process", "proc", "from_ns", "end_ns", "kind", "severity", "key", "name", "text",
+					"task", "woken", "count", "total_ns", "max_ns", "behind", "free", "pause", "all_busy", "over_10x", "wakes", "numbers"}}
+			from := end - int64(time.Minute)
+			for f := range 21 {
+				kind, key, fn := "herd", "", fmt.Sprint("pkg.waker", (inst+ld+f)%20)
+				switch {
+				case f == 10:
+					kind, fn = "slow_wake", "pkg.worker"
+				case f > 10:
+					frames := []string{fmt.Sprint("pkg.serve", (ld+f)%50), "pkg.main"}
+					id := StackID("chan_receive", frames)
+					kind, key, fn = "queue", strconv.FormatUint(id, 10), frames[0]
+				default:
+					key = fn
+				}
+				ts := from + int64(f)*int64(time.Second)
+				r := fb.row("big", name)
+				r.dateTime(ts)
+				r.i64(ts)
+				r.u32(0)
+				r.str("prog-1")
+				r.i64(from)
+				r.i64(end)
+				r.str(kind)
+				r.str("info")
+				r.str(key)
+				r.str(fn)
+				r.str(kind + " finding text of some length, as the analysis writes it, with numbers 123 and 4.56ms")
+				r.u32(uint32(f + 1))
+				r.i64(int64(10 + f))
+				r.i64(int64(100 + f))
+				r.i64(int64(f) * 1e6)
+				r.i64(int64(f) * 1e5)
+				for range 6 {
+					r.i64(int64(f))
+				}
+				r.str(`{"woken":12,"window_ns":1000000,"ts_ns":123456,"waker_task_id":7}`)
+				if err := fb.rowDone(); err != nil {
+					b.Fatal(err)
+				}
+			}
+			if err := fb.flush(); err != nil {
+				b.Fatal(err)
+			}
+			pb := &batcher{c: c, ctx: ctx, table: "pauses", loadID: load, max: 200000,
+				cols: []string{"service", "instance", "load_id", "batch", "time", "ts_ns", "process", "proc", "duration_ns", "reason"}}
+			for i := range vpauses {
+				ts := from + int64(i)*int64(time.Minute)/vpauses
+				r := pb.row("big", name)
+				r.dateTime(ts)
+				r.i64(ts)
+				r.u32(0)
+				r.str("prog-1")
+				r.i64(int64(i%997) * 1000)
+				r.str([]string{"GC sweep termination", "GC mark termination"}[i%2])
+				if err := pb.rowDone(); err != nil {
+					b.Fatal(err)
+				}
+			}
+			if err := pb.flush(); err != nil {
+				b.Fatal(err)
+			}
 			if err := c.Exec(ctx, fmt.Sprintf(`INSERT INTO %s.verdict_runs (service, instance, load_id, batch, time, ts_ns, process, proc, blocked, leak_files, leak_named, leak_matched)
 				VALUES ('big', %s, %s, 0, toDateTime(%d), %d, 0, 'prog-1', %d, [], 0, 0)`, c.Database, Quote(name), Quote(load), end/1e9, end, vgoroutines)); err != nil {
 				b.Fatal(err)
@@ -244,6 +312,19 @@ func BenchmarkReport(b *testing.B) {
 		b.Fatal(err)
 	}
 	b.Logf("the latency by instance over %d wake rows: %v", n, time.Since(tl))
+	tf := time.Now()
+	if err := fleetFindings(q, c.Database, c.committed(Scope{Service: "big"}), map[string]int{}, start, instances, &vr); err != nil {
+		b.Fatal(err)
+	}
+	b.Logf("the findings' queries over %d rows: %v", instances*vloads*21, time.Since(tf))
+	tp := time.Now()
+	if err := fleetPauses(q, c.Database, c.committed(Scope{Service: "big"}), 1000, 20, start, instances, &vr); err != nil {
+		b.Fatal(err)
+	}
+	if vr.Pauses == nil || vr.Pauses.Count != instances*vloads*vpauses {
+		b.Fatalf("pauses %+v", vr.Pauses)
+	}
+	b.Logf("the pauses' queries over %d rows: %v", instances*vloads*vpauses, time.Since(tp))
 	for b.Loop() {
 		rep, _, err := Report(ctx, c, ReportOptions{Scope: Scope{Service: "big"}})
 		if err != nil {

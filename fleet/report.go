@@ -141,6 +141,12 @@ func Report(ctx context.Context, c *Client, opt ReportOptions) (*analyze.Report,
 	if err := latencyByInstance(q, db, where, opt.SlowWake, len(instances), r); err != nil {
 		return nil, nil, err
 	}
+	if err := fleetFindings(q, db, where, pos, first, len(instances), r); err != nil {
+		return nil, nil, err
+	}
+	if err := fleetPauses(q, db, where, opt.Top, opt.Worst, first, len(instances), r); err != nil {
+		return nil, nil, err
+	}
 	if err := queue(q, db, where, first, last, r); err != nil {
 		return nil, nil, err
 	}

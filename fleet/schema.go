@@ -75,6 +75,25 @@ var tables = []struct{ name, ddl string }{
 	blocked UInt32, -- its rows in verdicts
 	leak_files Array(String), leak_named UInt32, leak_matched UInt32
 ) ENGINE = MergeTree() PARTITION BY toYYYYMMDD(time) ORDER BY (service, instance, time)`},
+	{"findings", `(
+	service String, instance String, load_id String, batch UInt32,
+	time DateTime, ts_ns Int64, -- the finding's time (herd: the burst; slow_wake: the longest; queue: the end of the run)
+	process UInt32, proc String, -- the process run that time falls in, its PROG-PID ("" for other files)
+	from_ns Int64, end_ns Int64, -- the time line the load's analysis read (supersedes a load it covers)
+	kind String, severity String,
+	key String, -- groups a finding across instances: herd, pause_release the waker's name; queue the stack id; slow_wake ""
+	name String, -- what the text names: the waker, the stack's leaf function
+	text String,
+	task UInt32, woken Int64, count Int64, total_ns Int64, max_ns Int64,
+	behind Int64, free Int64, pause Int64, all_busy Int64, over_10x Int64, wakes Int64,
+	numbers String -- the finding's numbers, JSON
+) ENGINE = MergeTree() PARTITION BY toYYYYMMDD(time) ORDER BY (service, instance, time)`},
+	{"pauses", `(
+	service String, instance String, load_id String, batch UInt32,
+	time DateTime, ts_ns Int64, -- the pause's start
+	process UInt32, proc String,
+	duration_ns Int64, reason String
+) ENGINE = MergeTree() PARTITION BY toYYYYMMDD(time) ORDER BY (service, instance, time)`},
 	{"queue", `(
 	service String, instance String, load_id String, batch UInt32,
 	time DateTime, ts_ns Int64,
@@ -116,7 +135,7 @@ func (c *Client) committed(s Scope) string {
 }
 
 // Count returns the committed rows of a data table (wakes, pending,
-// spawns, queue, verdicts, verdict_runs) in the scope.
+// spawns, queue, verdicts, verdict_runs, findings, pauses) in the scope.
 func (c *Client) Count(ctx context.Context, table string, s Scope) (int64, error) {
 	if !identRE().MatchString(table) {
 		return 0, fmt.Errorf("fleet: bad table name %q", table)

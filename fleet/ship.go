@@ -224,6 +224,13 @@ type spawn struct {
 	loc     string
 }
 
+// pauseRow is a stop-the-world pause of the run.
+type pauseRow struct {
+	t, dur         int64
+	process, input int32
+	reason         string
+}
+
 type queueSample struct {
 	t     int64
 	input int32
@@ -243,6 +250,7 @@ type runData struct {
 	wakes    []wake
 	spawns   []spawn
 	queue    []queueSample
+	pauses   []pauseRow
 	inputEnd []int64 // the last time on the time line of each input
 	recs     []int64 // records of each input
 	pendRecs []int64 // TaskPending records of each input
@@ -251,14 +259,25 @@ type runData struct {
 // readRun reads the run once, through the analyzer, keeping its wakes
 // (with their wake-to-run latency, measured as the analyzer does: from
 // the first wake since the goroutine last ran to its next PollStart),
-// spawns and run-queue samples; then ends the analysis, for the
-// verdicts (with the leak profiles' proof).
+// spawns, run-queue samples and stop-the-world pauses (given to the
+// analyzer too, as `wakeshim report` does: they explain slow wakes and
+// the bursts of wakes after them); then ends the analysis, for the
+// verdicts (with the leak profiles' proof) and the findings.
 func readRun(ins []records.Input, opt records.Options, leaks []*analyze.LeakProfile) (*runData, error) {
 	an, err := analyze.New(analyze.Config{Chains: -1, Leaks: leaks})
 	if err != nil {
 		return nil, err
 	}
-	rd := &runData{run: records.NewRun(ins, opt), an: an, leaks: leaks, inputEnd: make([]int64, len(ins)), recs: make([]int64, len(ins)), pendRecs: make([]int64, len(ins))}
+	rd := &runData{an: an, leaks: leaks, inputEnd: make([]int64, len(ins)), recs: make([]int64, len(ins)), pendRecs: make([]int64, len(ins))}
+	given := opt.Pause
+	opt.Pause = func(p *records.Pause) {
+		an.Pause(p)
+		rd.pauses = append(rd.pauses, pauseRow{t: p.T, dur: p.Duration, process: int32(p.Process), input: int32(p.Input), reason: p.Reason})
+		if given != nil {
+			given(p)
+		}
+	}
+	rd.run = records.NewRun(ins, opt)
 	type taskState struct {
 		pending bool
 		wake    int
@@ -324,6 +343,36 @@ func processes(ins []records.Input) (names []string, last []int) {
 		last[len(last)-1] = i
 	}
 	return names, last
+}
+
+// runEnds returns, for each process run of the load (numbered as
+// records.Event.Process counts them), its PROG-PID and whether this load
+// ships the file holding its end. What is known at the end of a process
+// run (the verdicts on the goroutines blocked then) belongs to that
+// file, and what is known at the end of the whole run (the findings) to
+// the last process run's: so a file shipped twice adds nothing, and a
+// run read again for new files does not repeat an end shipped before.
+func (l *loader) runEnds() (names []string, shipped []bool) {
+	names, last := processes(l.rd.run.Inputs)
+	shipped = make([]bool, len(names))
+	for p, i := range last {
+		shipped[p] = l.ship[i]
+	}
+	return names, shipped
+}
+
+// inputProcess is the process run of each input.
+func inputProcess(ins []records.Input) []int {
+	_, last := processes(ins)
+	out := make([]int, len(ins))
+	p := 0
+	for i := range ins {
+		for p < len(last)-1 && last[p] < i {
+			p++
+		}
+		out[i] = p
+	}
+	return out
 }
 
 // inputAt is the input holding the time t of the time line.
@@ -433,6 +482,7 @@ func (l *loader) load() error {
 		}
 	}
 	vs := l.verdictStacks(stacks)
+	fs := l.findings(stacks)
 	// The stacks first: a pending row's stack is there before it is
 	// committed.
 	if err := l.shipStacks(stacks); err != nil {
@@ -518,17 +568,23 @@ func (l *loader) load() error {
 		return err
 	}
 	l.res.Rows["queue"] = qb.total
-	return l.shipVerdicts(vs)
+	if err := l.shipPauses(); err != nil {
+		return err
+	}
+	if err := l.shipVerdicts(vs); err != nil {
+		return err
+	}
+	return l.shipFindings(fs)
 }
 
 // verdictStacks adds the stacks of the verdicts to ship to stacks and
 // returns their ids, parallel to rd.rep.Verdicts (0: not shipped).
 func (l *loader) verdictStacks(stacks map[uint64]stackRow) []uint64 {
 	rep := l.rd.rep
-	_, last := processes(l.rd.run.Inputs)
+	_, ends := l.runEnds()
 	ids := make([]uint64, len(rep.Verdicts))
 	for i, v := range rep.Verdicts {
-		if v.Process >= len(last) || !l.ship[last[v.Process]] || v.Group < 0 || v.Group >= len(rep.Pending) {
+		if v.Process >= len(ends) || !ends[v.Process] || v.Group < 0 || v.Group >= len(rep.Pending) {
 			continue
 		}
 		reason := rep.Pending[v.Group].Reason
@@ -540,16 +596,13 @@ func (l *loader) verdictStacks(stacks map[uint64]stackRow) []uint64 {
 
 // shipVerdicts loads the verdicts on the goroutines still blocked at the
 // end of the run, and one verdict_runs row per process run: those whose
-// last input is shipped now (a process run's end belongs to the file
-// holding it, so that a file shipped twice adds nothing, and a run read
-// again for new files does not repeat the verdicts of an end shipped
-// before). A process run with no goroutine blocked at the end has its
+// end is shipped now (runEnds). A process run with no goroutine blocked at the end has its
 // row all the same: it is the end of that process's records, which the
 // report takes as the latest.
 func (l *loader) shipVerdicts(stackIDs []uint64) error {
 	rep, o := l.rd.rep, l.opt
 	end := l.base + rep.SpanNS
-	names, last := processes(l.rd.run.Inputs)
+	names, ends := l.runEnds()
 	blocked := make([]uint32, len(names))
 	matched := make([]uint32, len(names))
 	vb := l.batcher("verdicts", "time", "ts_ns", "process", "proc", "task", "name", "func", "created_at", "stack_id", "reason",
@@ -614,7 +667,7 @@ func (l *loader) shipVerdicts(stackIDs []uint64) error {
 	}
 	rb := l.batcher("verdict_runs", "time", "ts_ns", "process", "proc", "blocked", "leak_files", "leak_named", "leak_matched")
 	for p, name := range names {
-		if !l.ship[last[p]] {
+		if !ends[p] {
 			continue
 		}
 		r := rb.row(o.Service, o.Instance)

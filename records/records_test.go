@@ -503,6 +503,17 @@ func TestPauses(t *testing.T) {
 	beside, nbeside := collect(dir)
 	assert.Equal(t, nfly, nbeside, "records")
 	require.Len(t, fly, int(st.Pauses))
+	// The same pauses, each with the file it came with: one trace, or
+	// the records files beside their pauses files.
+	require.Len(t, beside, len(fly))
+	assert.Positive(t, beside[len(beside)-1].Input, "the pauses of later files")
+	for i := range beside {
+		assert.Zero(t, fly[i].Input, "pause %d", i)
+		if i > 0 {
+			assert.GreaterOrEqual(t, beside[i].Input, beside[i-1].Input, "pause %d", i)
+		}
+		beside[i].Input = 0
+	}
 	assert.Equal(t, fly, beside)
 	reasons := map[string]bool{}
 	for i, p := range fly {

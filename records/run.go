@@ -160,8 +160,9 @@ type Pause struct {
 	// T is when it began and Duration its length, in nanoseconds.
 	T, Duration int64
 	Reason      string
-	// Process is the process run it belongs to (Event.Process).
-	Process int
+	// Process is the process run it belongs to (Event.Process); Input
+	// the index of the file it came with in Run.Inputs (Event.Input).
+	Process, Input int
 }
 
 // Event is one record of a run, placed on the run's time line.
@@ -471,7 +472,7 @@ func (s *runState) give(p *format.Pause) {
 	if s.run.Options.Pause == nil {
 		return
 	}
-	s.pause = Pause{T: s.base + int64(p.TS)*1000, Duration: int64(p.Duration) * 1000, Reason: p.Reason, Process: s.process}
+	s.pause = Pause{T: s.base + int64(p.TS)*1000, Duration: int64(p.Duration) * 1000, Reason: p.Reason, Process: s.process, Input: s.input}
 	s.run.Options.Pause(&s.pause)
 }
 

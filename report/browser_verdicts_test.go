@@ -184,3 +184,37 @@ func TestBrowserFleetVerdicts(t *testing.T) {
 	p.shotOf("verdicts-fleet", `#verdicts`)
 	p.clean()
 }
+
+// TestBrowserFleetFindings: a fleet's report has its time-ordered
+// findings (with the instances they are on) in the findings section and
+// its stop-the-world pauses under the latency, by instance and reason,
+// and the longest.
+func TestBrowserFleetFindings(t *testing.T) {
+	rep, _ := realReport(t, "../testdata/shapes/httpload.trace", analyze.Config{})
+	// As package fleet makes them.
+	rep.Findings = []analyze.Finding{{Kind: "herd", Severity: "info",
+		Text:    "http.(*persistConn).readLoop woke 10 or more goroutines within 1.00ms, 12 time(s) on 3 of 40 instance(s): a ×5, b ×4, c ×3; the most, 24 by a g7 http.(*persistConn).readLoop at 1.20s: thundering herd",
+		Numbers: map[string]int64{"woken": 24, "times": 12, "instances": 3, "of_instances": 40}}}
+	rep.Pauses = &analyze.Pauses{Count: 5, TotalNS: 900e3, MaxNS: 400e3, Instances: 2, OfInstances: 40,
+		ByInstance: []analyze.PauseGroup{{Instance: "a", Reason: "GC mark termination", Count: 3, TotalNS: 600e3, MaxNS: 400e3},
+			{Instance: "b", Reason: "GC sweep termination", Count: 2, TotalNS: 300e3, MaxNS: 200e3}},
+		Longest: []analyze.PauseAt{{TS: 5e6, Instance: "a", Reason: "GC mark termination", DurationNS: 400e3}}}
+	data, err := JSON(rep)
+	require.NoError(t, err)
+	p := openPage(t, "findings-fleet", data)
+	kinds := evaluate[[]string](p, `[...document.querySelectorAll("#findings li.finding")].map(e => e.dataset.kind + ": " + e.querySelector(".text").textContent)`)
+	assert.Equal(t, []string{"herd: " + rep.Findings[0].Text}, kinds)
+	nums := evaluate[string](p, `document.querySelector("#findings li.finding .nums").textContent`)
+	assert.Contains(t, nums, "instances 3")
+	assert.Contains(t, nums, "of_instances 40")
+	summary := evaluate[string](p, `document.querySelector("#latency .pauses p").textContent`)
+	assert.Equal(t, "5 pauses, 900µs in all, max 400µs, on 2 of 40 instance(s).", summary)
+	rows := evaluate[[]string](p, `[...document.querySelectorAll("#latency .pause-table tbody tr")].map(r => r.textContent)`)
+	require.Len(t, rows, 2)
+	assert.Contains(t, rows[0], "GC mark termination")
+	longest := evaluate[[]string](p, `[...document.querySelectorAll("#latency .pause-longest tbody tr")].map(r => r.textContent)`)
+	require.Len(t, longest, 1)
+	assert.Contains(t, longest[0], "400µs")
+	p.shotOf("findings-fleet", `#latency`)
+	p.clean()
+}

@@ -451,6 +451,37 @@
     box.appendChild(grid);
   }
 
+  // drawPauses shows a fleet's stop-the-world pauses (report -from):
+  // by instance and reason, then the longest. A file's report has none.
+  function drawPauses(R) {
+    var P = R.pauses;
+    if (!P || typeof P !== "object") return;
+    var box = section("latency");
+    var pb = el("div", { "class": "pauses" }, el("h3", { text: "Stop-the-world pauses" }));
+    pb.appendChild(el("p", null, fmtInt(P.count) + " pauses, " + fmtDur(P.total_ns) + " in all, max " + fmtDur(P.max_ns) + ", on " +
+      fmtInt(P.instances) + " of " + fmtInt(P.of_instances) + " instance(s)."));
+    var byCols = [
+      { key: "inst", label: "Instance", sort: function (g) { return str(g.instance); }, cell: function (g) { return str(g.instance); } },
+      { key: "reason", label: "Reason", sort: function (g) { return str(g.reason); }, cell: function (g) { return str(g.reason); } },
+      { key: "count", label: "Count", num: true, sort: function (g) { return num(g.count); }, cell: function (g) { return fmtInt(g.count); } },
+      { key: "total", label: "Total", num: true, sort: function (g) { return num(g.total_ns); }, cell: function (g) { return fmtDur(g.total_ns); } },
+      { key: "max", label: "Max", num: true, sort: function (g) { return num(g.max_ns); }, cell: function (g) { return fmtDur(g.max_ns); } }
+    ];
+    pb.appendChild(table(byCols, arr(P.by_instance), { sort: "total", desc: true, cls: "pause-table", scroll: true }));
+    var longCols = [
+      { key: "dur", label: "Pause", num: true, sort: function (l) { return num(l.duration_ns); }, cell: function (l) { return fmtDur(l.duration_ns); } },
+      { key: "ts", label: "At", num: true, sort: function (l) { return num(l.ts_ns); }, cell: function (l) { return "@" + fmtDur(l.ts_ns); } },
+      { key: "inst", label: "Instance", sort: function (l) { return str(l.instance); }, cell: function (l) { return str(l.instance); } },
+      { key: "reason", label: "Reason", sort: function (l) { return str(l.reason); }, cell: function (l) { return str(l.reason); } }
+    ];
+    var longest = arr(P.longest);
+    if (longest.length) {
+      pb.appendChild(el("h3", { text: "The longest pauses" }));
+      pb.appendChild(table(longCols, longest, { sort: "dur", desc: true, cls: "pause-longest", scroll: true }));
+    }
+    box.appendChild(pb);
+  }
+
   // histogram draws one bar per bucket: buckets are log-scaled by the
   // report (each bound a multiple of the last), so equal widths give a log
   // time axis. A bucket without a finite bound is the overflow one.
@@ -1131,7 +1162,7 @@
   var failed = 0;
   [["summary", drawWarnings], ["summary", drawSummary], ["findings", drawFindings], ["findings", drawConfig], ["verdicts", drawVerdicts], ["pending", drawPending],
     ["wakes", drawWakes],
-    ["latency", drawLatency], ["workers", drawWorkers], ["timeline", drawTimeline], ["chains", drawChains]].forEach(function (s) {
+    ["latency", drawLatency], ["latency", drawPauses], ["workers", drawWorkers], ["timeline", drawTimeline], ["chains", drawChains]].forEach(function (s) {
     try { s[1](R); } catch (e) {
       failed++;
       section(s[0]).appendChild(el("p", { "class": "err", text: "This section could not be drawn: " + e.message }));

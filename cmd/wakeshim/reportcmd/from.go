@@ -127,6 +127,7 @@ func writeFrom(rep *analyze.Report, spreads []fleet.Spread, o *options, stdout i
 		}
 		writeStuck(&buf, rep, width, o.top)
 		writeLatencyByInstance(&buf, rep, width, o.top)
+		writePauses(&buf, rep, width, o.top)
 		if _, err := stdout.Write(buf.Bytes()); err != nil {
 			return err
 		}
@@ -198,4 +199,39 @@ func writeLatencyByInstance(w io.Writer, rep *analyze.Report, width, top int) {
 	if len(ls) > top {
 		fmt.Fprintf(w, "  ... %d more (-top, -json)\n", len(ls)-top)
 	}
+}
+
+// writePauses is the stop-the-world pauses over the fleet: by instance
+// and reason, most paused time first, then the longest.
+func writePauses(w io.Writer, rep *analyze.Report, width, top int) {
+	p := rep.Pauses
+	if p == nil {
+		return
+	}
+	ns := analyze.FmtNS
+	fmt.Fprintf(w, "\nSTOP-THE-WORLD PAUSES (%d, %s in all, max %s, on %d of %d instance(s); by instance and reason, most paused first)\n",
+		p.Count, ns(p.TotalNS), ns(p.MaxNS), p.Instances, p.OfInstances)
+	var rows [][]string
+	for i, g := range p.ByInstance {
+		if i == top {
+			break
+		}
+		rows = append(rows, []string{g.Instance, g.Reason, strconv.FormatInt(g.Count, 10), ns(g.TotalNS), ns(g.MaxNS)})
+	}
+	textwidth.Table(w, width, "  ", []string{"INSTANCE", "REASON", "COUNT", "TOTAL", "MAX"}, rows, nil, 1, -1)
+	if len(p.ByInstance) > top {
+		fmt.Fprintf(w, "  ... %d more (-top, -json)\n", len(p.ByInstance)-top)
+	}
+	if len(p.Longest) == 0 {
+		return
+	}
+	fmt.Fprintf(w, "  the longest:\n")
+	rows = rows[:0]
+	for i, l := range p.Longest {
+		if i == top {
+			break
+		}
+		rows = append(rows, []string{ns(l.DurationNS), "@" + ns(l.TS), l.Instance, l.Reason})
+	}
+	textwidth.Table(w, width, "  ", []string{"PAUSE", "AT", "INSTANCE", "REASON"}, rows, nil, 3, -1)
 }

@@ -203,7 +203,7 @@ func TestShipThenReportVerdicts(t *testing.T) {
 	for inst, d := range map[string]string{"a": dirA, "b": dirB} {
 		_, stderr, code := runCmd("-to", url, "-service", "app", "-instance", inst, d)
 		require.Equal(t, 0, code, stderr)
-		assert.Contains(t, stderr, " verdicts)")
+		assert.Contains(t, stderr, " verdicts, ")
 	}
 	report := func(args ...string) (string, analyze.Report) {
 		var o, e bytes.Buffer
@@ -239,4 +239,48 @@ func TestShipThenReportVerdicts(t *testing.T) {
 	assert.Regexp(t, `\n  6 +a +1 +18\.1ms +18\.1ms +18\.1ms +18\.1ms +1\n`, text)
 	assert.Regexp(t, `WAKE -> RUN LATENCY BY INSTANCE \(2 instance\(s\), most wakes of 1\.00ms or more first\)`, text)
 	assert.Regexp(t, `warning leaked +a g\d+ main\.\(\*watcher7443\)\.sendLoop created at etcd\.go:\d+ leaked on 1 of 2`, text)
+}
+
+// TestShipThenReportFindings: the time-ordered findings and the pauses
+// through both commands: text and JSON, two instances.
+func TestShipThenReportFindings(t *testing.T) {
+	s := chserver.Start(t)
+	url := s.URL("")
+	shapes := filepath.Join("..", "..", "..", "testdata", "shapes")
+	for inst, f := range map[string]string{"a": "httpload.trace", "b": "nethttp.trace"} {
+		_, stderr, code := runCmd("-to", url, "-service", "web", "-instance", inst, filepath.Join(shapes, f))
+		require.Equal(t, 0, code, stderr)
+		assert.Regexp(t, ` \d+ findings`, stderr)
+		assert.Regexp(t, ` \d+ pauses`, stderr)
+	}
+	var o, e bytes.Buffer
+	require.Equal(t, 0, reportcmd.Run("wakeshim report", []string{"-q", "-wide", "-from", url, "-service", "web"}, &o, &e), e.String())
+	text := o.String()
+	assert.Regexp(t, `info +herd +\S+ woke \d+ or more goroutines within 1\.00ms, \d+ time\(s\) on \d of 2 instance\(s\)`, text)
+	assert.Regexp(t, `info +slow_wake +\d+ of \d+ wake\(s\) \(\d+\.\d%\) waited at least 1\.00ms to run while a P was parked, on 2 of 2 instance\(s\)`, text)
+	assert.Regexp(t, `info +queue +up to \d+ goroutines queued at once in `, text)
+	assert.Regexp(t, `info +pause_release +`, text)
+	assert.Regexp(t, `STOP-THE-WORLD PAUSES \(\d+, \S+ in all, max \S+, on 2 of 2 instance\(s\)`, text)
+	assert.Regexp(t, `\n  a +GC \w+ termination +\d+ `, text)
+	o.Reset()
+	require.Equal(t, 0, reportcmd.Run("wakeshim report", []string{"-q", "-json", "-", "-from", url, "-service", "web"}, &o, &e), e.String())
+	var r struct {
+		Findings []analyze.Finding `json:"findings"`
+		Pauses   *analyze.Pauses   `json:"pauses"`
+	}
+	require.NoError(t, json.Unmarshal(o.Bytes(), &r))
+	kinds := map[string]bool{}
+	for _, f := range r.Findings {
+		kinds[f.Kind] = true
+		if f.Kind == "herd" {
+			assert.Contains(t, f.Numbers, "waker_task_id")
+			assert.Equal(t, int64(2), f.Numbers["of_instances"])
+		}
+	}
+	for _, k := range []string{"herd", "pause_release", "slow_wake", "queue"} {
+		assert.True(t, kinds[k], k)
+	}
+	require.NotNil(t, r.Pauses)
+	assert.Equal(t, 2, r.Pauses.Instances)
+	assert.NotEmpty(t, r.Pauses.Longest)
 }
