@@ -31,6 +31,17 @@ type findingRow struct {
 	slow                  [6]int64 // behind, free, pause, all_busy, over_10x, wakes
 }
 
+// wakerKey is the grouping key of a herd or pause_release by its waker:
+// its name (the goroutine's function), or, when no function names it
+// ("gN"), the goroutine of this instance and process, since numbers of
+// other instances and processes are other goroutines.
+func wakerKey(instance, proc, name string, task uint32) string {
+	if name != "g"+strconv.FormatUint(uint64(task), 10) {
+		return name
+	}
+	return instance + "/" + proc + "/" + name
+}
+
 // isVerdict reports whether a finding kind is a verdict's (shipped in
 // verdicts).
 func isVerdict(kind string) bool { return slices.Contains(verdictRank, kind) }
@@ -73,7 +84,12 @@ func (l *loader) findings(stacks map[uint64]stackRow) []findingRow {
 		case "herd", "pause_release":
 			fr.task = uint32(n["waker_task_id"])
 			fr.name = l.name(int32(process), fr.task)
-			fr.key = fr.name
+			names, _ := l.runEnds()
+			proc := strconv.Itoa(process)
+			if process < len(names) && names[process] != "" {
+				proc = names[process]
+			}
+			fr.key = wakerKey(l.opt.Instance, proc, fr.name, fr.task)
 			fr.woken = n["woken"]
 			fr.maxNS = n["pause_ns"]
 		case "slow_wake":

@@ -211,3 +211,23 @@ func TestReportFindingsGrown(t *testing.T) {
 	require.NotNil(t, rep.Pauses)
 	assert.Equal(t, pauseCount(t, dir), rep.Pauses.Count)
 }
+
+// TestWakerKey: herds by a named waker group over the fleet; an unnamed
+// waker ("g7") groups only with itself, not with g7 of other instances.
+func TestWakerKey(t *testing.T) {
+	for _, tc := range []struct {
+		instance, proc, name string
+		task                 uint32
+		want                 string
+	}{
+		{"a", "srv-1", "http.(*persistConn).readLoop", 7, "http.(*persistConn).readLoop"},
+		{"b", "srv-2", "http.(*persistConn).readLoop", 9, "http.(*persistConn).readLoop"},
+		{"a", "srv-1", "g7", 7, "a/srv-1/g7"},
+		{"b", "srv-2", "g7", 7, "b/srv-2/g7"},
+		{"a", "0", "runtime", 0, "runtime"},
+	} {
+		if got := wakerKey(tc.instance, tc.proc, tc.name, tc.task); got != tc.want {
+			t.Errorf("wakerKey(%q, %q, %q, %d) = %q, want %q", tc.instance, tc.proc, tc.name, tc.task, got, tc.want)
+		}
+	}
+}
