@@ -113,8 +113,9 @@ func (w *Writer) Close() error {
 // AppendRecord appends the binary encoding of r to b.
 //
 // The records a converter writes by the million (PollStart, PollEnd,
-// WakeEvent, and TaskPending and TaskSpawn on traces of sleeping or
-// short-lived goroutines) take a hand-unrolled path; TestAppendFastPath checks it byte
+// WakeEvent; WorkerPark and WorkerUnpark, TaskPending and TaskSpawn on
+// traces of idle Ps, sleeping or short-lived goroutines) take a
+// hand-unrolled path; TestAppendFastPath checks it byte
 // for byte against the table-driven encoder, appendByTable, which encodes
 // everything else.
 func AppendRecord(b []byte, r *Record) ([]byte, error) {
@@ -136,6 +137,15 @@ func AppendRecord(b []byte, r *Record) ([]byte, error) {
 		b = le.AppendUint32(b, r.Waker)
 		b = le.AppendUint32(b, r.Task)
 		return append(b, r.Worker), nil
+	case CodeWorkerPark, CodeWorkerUnpark:
+		b = append(b, byte(r.Code))
+		b = le.AppendUint32(b, r.TS)
+		b = append(b, r.Worker, r.LocalQ)
+		b = le.AppendUint32(b, r.CPU)
+		if r.Code == CodeWorkerUnpark {
+			b = le.AppendUint32(b, r.SchedWait)
+		}
+		return b, nil
 	case CodeTaskPending:
 		fr := r.Frames[:min(len(r.Frames), MaxFrames)]
 		b = append(b, byte(CodeTaskPending))
