@@ -93,9 +93,8 @@ type chainTask struct {
 	owedNS, owedN int64
 	owedRefs      []linkRef
 
-	waker  int32
-	pendBI int32
-	pendG  int32
+	waker int32
+	pendG int32
 
 	dropped bool // intervals were dropped (ring bound or horizon)
 	seen    bool
@@ -277,9 +276,9 @@ func (a *Analyzer) chainWake(wi, gi int32, t int64) {
 	}
 }
 
-// chainPending takes a TaskPending of goroutine ti, block bi of group gi
+// chainPending takes a TaskPending of goroutine ti, a block of group gi
 // over [start, t]: at its wake it is the end of the wait, walked at once.
-func (a *Analyzer) chainPending(ti, gi, bi int32, start, t int64) {
+func (a *Analyzer) chainPending(ti, gi int32, start, t int64) {
 	c := &a.ch
 	ct := c.task(ti)
 	ct.touch(t)
@@ -289,7 +288,7 @@ func (a *Analyzer) chainPending(ti, gi, bi int32, start, t int64) {
 	if ct.off && start <= ct.offSince+reReportSlack {
 		a.resolveOwed(ti, gi) // the stack of the block that followed its last run
 	}
-	ct.pend, ct.pendS, ct.pendT, ct.pendG, ct.pendBI = true, start, t, gi, bi
+	ct.pend, ct.pendS, ct.pendT, ct.pendG = true, start, t, gi
 	ct.pendSys = a.groups[gi].reason == "syscall" && !ct.woke
 	if ct.woke && t-ct.wakeT <= 1000 && t >= ct.wakeT {
 		a.walkWait(ti, ct.waker, gi, start, ct.wakeT)

@@ -254,7 +254,7 @@ type runData struct {
 // spawns and run-queue samples; then ends the analysis, for the
 // verdicts (with the leak profiles' proof).
 func readRun(ins []records.Input, opt records.Options, leaks []*analyze.LeakProfile) (*runData, error) {
-	an, err := analyze.New(analyze.Config{Chains: -1, Leaks: leaks})
+	an, err := analyze.New(analyze.Config{Chains: -1, Leaks: leaks, KeepBlocks: true})
 	if err != nil {
 		return nil, err
 	}
