@@ -106,7 +106,6 @@ type task struct {
 	loc     string
 	entry   string // from a block's stack, when loc is unknown
 	process int
-	cur     block // the latest block, if block >= 0
 	// The last wake, for attribution to a TaskPending that follows it:
 	// lastWakeT, lastWaker, hasLastWak.
 	lastWakeT int64
@@ -121,7 +120,7 @@ type task struct {
 	herdAt    int64
 
 	id        uint32
-	block     int32 // 0: cur is its latest block, -1: none
+	block     int32 // its slot in Analyzer.cur: its latest block; -1: none
 	lastWaker int32
 	wakePair  int32
 	wakeGroup int32
@@ -204,9 +203,10 @@ type Analyzer struct {
 	// most records name a goroutine seen a moment ago, and the map lookup
 	// otherwise costs more than the rest of the bookkeeping.
 	hot     [1024]hotTask
-	nblocks int64   // blocks seen
-	kept    []block // with cfg.KeepBlocks, the blocks folded (groupsum.go)
-	stuck   []int32 // after foldLatest, the goroutines still blocked, in their blocks' order
+	nblocks int64        // blocks seen
+	cur     pages[block] // the goroutines' latest blocks (task.block)
+	kept    []block      // with cfg.KeepBlocks, the blocks folded (groupsum.go)
+	stuck   []int32      // after foldLatest, the goroutines still blocked, in their blocks' order
 	folded  bool
 	groups  []group
 	byPtr   map[*string]int32
@@ -430,7 +430,7 @@ func (a *Analyzer) wake(ev *records.Event) {
 	t.lastWakeT, t.lastWaker, t.hasLastWak = ev.T, wi, true
 	t.wakeGroup = -1
 	if t.block >= 0 && !t.ranAfter {
-		if b := &t.cur; b.waker < 0 {
+		if b := a.cur.at(t.block); b.waker < 0 {
 			b.waker = wi
 			t.hasLastWak = false
 			t.wakeGroup = b.group
@@ -468,7 +468,7 @@ func (a *Analyzer) pending(ev *records.Event) {
 	start := ev.T - dur
 	var b *block
 	if t.block >= 0 {
-		prev := &t.cur
+		prev := a.cur.at(t.block)
 		if prev.group == gi && abs(prev.start-start) <= reReportSlack {
 			b = prev // the same block, re-reported
 			b.dur = max(b.dur, dur)
@@ -478,11 +478,13 @@ func (a *Analyzer) pending(ev *records.Event) {
 		}
 	}
 	if b == nil {
-		t.block = 0
-		t.cur = block{group: gi, task: ti, waker: -1, start: start, last: ev.T, dur: dur, seq: a.nblocks}
+		if t.block < 0 { // its first block: a slot of its own, reused for the next ones
+			t.block = a.cur.push(block{})
+		}
+		b = a.cur.at(t.block)
+		*b = block{group: gi, task: ti, waker: -1, start: start, last: ev.T, dur: dur, seq: a.nblocks}
 		a.nblocks++
 		a.groups[gi].sum.seen(ti)
-		b = &t.cur
 	}
 	t.ranAfter = false
 	if t.entry == "" {

@@ -51,7 +51,7 @@ func (a *Analyzer) Blocks() iter.Seq[Block] {
 		}
 		for _, t := range a.tasks.all() {
 			if t.block >= 0 {
-				all = append(all, &t.cur)
+				all = append(all, a.cur.at(t.block))
 			}
 		}
 		slices.SortFunc(all, func(x, y *block) int { return cmp.Compare(x.seq, y.seq) })
@@ -73,7 +73,7 @@ func (a *Analyzer) Blocks() iter.Seq[Block] {
 // isLatest tells whether b is (a copy of) its goroutine's latest block.
 func (a *Analyzer) isLatest(b *block) bool {
 	t := a.tasks.at(b.task)
-	return t.block >= 0 && t.cur.seq == b.seq
+	return t.block >= 0 && a.cur.at(t.block).seq == b.seq
 }
 
 // Location returns the spawn location of a goroutine as the records gave

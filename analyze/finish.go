@@ -88,7 +88,7 @@ func (a *Analyzer) finishPending(r *Report) {
 		g := &a.groups[gi]
 		s := &g.sum
 		pg := PendingGroup{Reason: g.reason, Frames: g.frames, Count: int(s.count), TotalNS: s.total, Wakers: []Waker{},
-			Roots: []RootShare{}, StillBlocked: s.still, Goroutines: len(s.tasks)}
+			Roots: []RootShare{}, StillBlocked: s.still, Goroutines: s.goroutines()}
 		pg.P50NS, pg.P99NS, pg.MaxNS = int64(s.durs.quantile(0.5))*1000, int64(s.durs.quantile(0.99))*1000, s.maxDur
 		pg.MaxAtOnce = s.spans.maxAtOnce()
 		// The wakers by name; each name's first 20 goroutine ids in the
@@ -98,12 +98,12 @@ func (a *Analyzer) finishPending(r *Report) {
 			*wakerSum
 		}
 		byName := map[string][]wt{}
-		for wi, w := range s.wakers {
+		s.eachWaker(func(wi int32, w *wakerSum) {
 			if wi >= 0 {
 				n := a.fn(wi)
 				byName[n] = append(byName[n], wt{wi, w})
 			}
-		}
+		})
 		for n, ws := range byName {
 			slices.SortFunc(ws, func(x, y wt) int { return cmp.Compare(x.first, y.first) })
 			w := Waker{Name: n, TaskIDs: []uint32{}}

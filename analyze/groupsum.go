@@ -28,10 +28,17 @@ import (
 type groupSum struct {
 	count, total, maxDur int64
 	durs                 dist // µs (a block's duration is whole µs)
-	// tasks: the goroutines with a block here, each with its ended blocks.
-	tasks    map[int32]int32
-	lastTask int32 // tasks' latest key + 1, saving the map on a run of one goroutine
-	// wakers by waker task (-1: none).
+	// The goroutines with a block here, each with its ended blocks: the
+	// first (task1, its index + 1) inline, the others in tasks. (Most
+	// groups of a trace of many goroutines have one goroutine and one
+	// waker: two maps for each were most of the summaries' memory.)
+	task1, task1Ended int32
+	tasks             map[int32]int32
+	lastTask          int32 // the latest goroutine + 1, saving the map on a run of one goroutine
+	// The wakers by waker task (-1: none): the first inline (w1, if
+	// w1.n > 0), the others in wakers.
+	waker1       int32
+	w1           wakerSum
 	wakers       map[int32]*wakerSum
 	ended        int64 // blocks ended (not still blocked at the end)
 	longestEnded int64
@@ -63,20 +70,17 @@ func (a *Analyzer) fold(b *block, ended bool) {
 	s.durs.add(uint32(min(b.dur/1000, 1<<32-1)))
 	s.spans.starts = append(s.spans.starts, b.start)
 	s.spans.ends = append(s.spans.ends, b.start+b.dur)
-	w := s.wakers[b.waker]
-	if w == nil {
-		if s.wakers == nil {
-			s.wakers = map[int32]*wakerSum{}
-		}
-		w = &wakerSum{first: b.seq}
-		s.wakers[b.waker] = w
-	}
+	w := s.waker(b.waker, b.seq)
 	w.n++
 	w.ns += b.dur
 	w.first = min(w.first, b.seq) // (folded in the order they ended, not began)
 	if ended {
 		s.ended++
-		s.tasks[b.task]++
+		if s.task1 == b.task+1 {
+			s.task1Ended++
+		} else {
+			s.tasks[b.task]++
+		}
 		s.longestEnded = max(s.longestEnded, b.dur)
 		if b.waker == 0 {
 			s.runtimeWoke = true
@@ -96,11 +100,64 @@ func (s *groupSum) seen(ti int32) {
 		return
 	}
 	s.lastTask = ti + 1
+	if s.task1 == 0 {
+		s.task1 = ti + 1
+		return
+	}
+	if s.task1 == ti+1 {
+		return
+	}
 	if s.tasks == nil {
 		s.tasks = map[int32]int32{}
 	}
 	if _, ok := s.tasks[ti]; !ok {
 		s.tasks[ti] = 0
+	}
+}
+
+// endedOf returns the ended blocks here of goroutine ti.
+func (s *groupSum) endedOf(ti int32) int32 {
+	if s.task1 == ti+1 {
+		return s.task1Ended
+	}
+	return s.tasks[ti]
+}
+
+// goroutines returns how many goroutines had a block here.
+func (s *groupSum) goroutines() int {
+	if s.task1 == 0 {
+		return 0
+	}
+	return 1 + len(s.tasks)
+}
+
+// waker returns the sums of waker wi (-1: none), made if new with block
+// seq as its first.
+func (s *groupSum) waker(wi int32, seq int64) *wakerSum {
+	if s.w1.n == 0 || s.waker1 == wi {
+		if s.w1.n == 0 {
+			s.waker1, s.w1.first = wi, seq
+		}
+		return &s.w1
+	}
+	w := s.wakers[wi]
+	if w == nil {
+		if s.wakers == nil {
+			s.wakers = map[int32]*wakerSum{}
+		}
+		w = &wakerSum{first: seq}
+		s.wakers[wi] = w
+	}
+	return w
+}
+
+// eachWaker calls f with each waker (-1: none) and its sums.
+func (s *groupSum) eachWaker(f func(int32, *wakerSum)) {
+	if s.w1.n > 0 {
+		f(s.waker1, &s.w1)
+	}
+	for wi, w := range s.wakers {
+		f(wi, w)
 	}
 }
 
@@ -116,14 +173,17 @@ func (a *Analyzer) foldLatest() {
 			continue
 		}
 		if t.ranAfter {
-			a.fold(&t.cur, true)
+			a.fold(a.cur.at(t.block), true)
 		} else {
-			a.fold(&t.cur, false)
+			a.fold(a.cur.at(t.block), false)
 			a.stuck = append(a.stuck, ti)
 		}
 	}
-	slices.SortFunc(a.stuck, func(x, y int32) int { return cmp.Compare(a.tasks.at(x).cur.seq, a.tasks.at(y).cur.seq) })
+	slices.SortFunc(a.stuck, func(x, y int32) int { return cmp.Compare(a.latest(x).seq, a.latest(y).seq) })
 }
+
+// latest is goroutine ti's latest block (it has one).
+func (a *Analyzer) latest(ti int32) *block { return a.cur.at(a.tasks.at(ti).block) }
 
 // maxAtOnce is the most spans open at once (an end before a start at the
 // same time). It sorts the spans in place.

@@ -48,9 +48,7 @@ func (a *Analyzer) PendingSamples() []ProfileSample {
 	}
 	var all []ws
 	for gi := range a.groups {
-		for wi, w := range a.groups[gi].sum.wakers {
-			all = append(all, ws{int32(gi), wi, w})
-		}
+		a.groups[gi].sum.eachWaker(func(wi int32, w *wakerSum) { all = append(all, ws{int32(gi), wi, w}) })
 	}
 	slices.SortFunc(all, func(x, y ws) int { return cmp.Compare(x.first, y.first) })
 	var sums sampleSums[key]
