@@ -152,6 +152,14 @@ type profKey struct {
 	task  int32
 }
 
+// profHotBits sizes addProf's cache: 4096 keys (96 KB). With 256 the
+// walks of a trace of a few thousand goroutines (chanring) missed it for
+// most of their scheduler and unknown shares (keyed by goroutine).
+const (
+	profHotBits = 12
+	profHotLen  = 1 << profHotBits
+)
+
 type profHot struct {
 	k   profKey
 	acc *latAcc
@@ -165,7 +173,7 @@ type chainState struct {
 	// addProf's recent keys and their sums, direct-mapped: the map's
 	// hashing of the key was a seventh of report's CPU on the corpus's
 	// chanring trace.
-	profHot    [256]profHot
+	profHot    [profHotLen]profHot
 	cpuScratch []cpuShare // a walk's cpuBy to reuse
 	lastSweep  int64
 	walks      int64
@@ -548,7 +556,7 @@ func (c *chainState) addProf(k profKey, n, ns int64) {
 	if c.prof == nil {
 		c.prof = map[profKey]*latAcc{}
 	}
-	h := &c.profHot[(uint32(k.group)*0x9e3779b1^uint32(k.task)*0x85ebca6b^uint32(k.kind))>>24]
+	h := &c.profHot[(uint32(k.group)*0x9e3779b1^uint32(k.task)*0x85ebca6b^uint32(k.kind))>>(32-profHotBits)]
 	acc := h.acc
 	if acc == nil || h.k != k {
 		acc = c.prof[k]
