@@ -54,6 +54,9 @@ type Config struct {
 	// (chain.go). Zero means 10; negative, none (the groups' summaries
 	// and the root-cause profile are made all the same).
 	Chains int
+	// KeepBlocks keeps every block for Blocks (groupsum.go); otherwise
+	// a block is summed into its group once final, and dropped.
+	KeepBlocks bool
 }
 
 func (c Config) withDefaults() (Config, error) {
@@ -117,7 +120,7 @@ type task struct {
 	herdAt    int64
 
 	id        uint32
-	block     int32 // latest block, -1: none
+	block     int32 // its slot in Analyzer.cur: its latest block; -1: none
 	lastWaker int32
 	wakePair  int32
 	wakeGroup int32
@@ -140,18 +143,19 @@ type task struct {
 }
 
 type block struct {
+	start, last int64
+	dur         int64
+	seq         int64 // the blocks numbered in the order they began to be reported
 	group       int32
 	task        int32
 	waker       int32 // -1: none
-	start, last int64
-	dur         int64
 }
 
 type group struct {
 	reason string
 	frames []string
-	blocks []int32
-	outer  string // the outermost frame's function: the goroutine's entry
+	sum    groupSum // its blocks summed (groupsum.go)
+	outer  string   // the outermost frame's function: the goroutine's entry
 }
 
 type pair struct {
@@ -199,7 +203,11 @@ type Analyzer struct {
 	// most records name a goroutine seen a moment ago, and the map lookup
 	// otherwise costs more than the rest of the bookkeeping.
 	hot     [1024]hotTask
-	blocks  pages[block]
+	nblocks int64        // blocks seen
+	cur     pages[block] // the goroutines' latest blocks (task.block)
+	kept    []block      // with cfg.KeepBlocks, the blocks folded (groupsum.go)
+	stuck   []int32      // after foldLatest, the goroutines still blocked, in their blocks' order
+	folded  bool
 	groups  []group
 	byPtr   map[*string]int32
 	byKey   map[string]int32
@@ -422,7 +430,7 @@ func (a *Analyzer) wake(ev *records.Event) {
 	t.lastWakeT, t.lastWaker, t.hasLastWak = ev.T, wi, true
 	t.wakeGroup = -1
 	if t.block >= 0 && !t.ranAfter {
-		if b := a.blocks.at(t.block); b.waker < 0 {
+		if b := a.cur.at(t.block); b.waker < 0 {
 			b.waker = wi
 			t.hasLastWak = false
 			t.wakeGroup = b.group
@@ -460,18 +468,23 @@ func (a *Analyzer) pending(ev *records.Event) {
 	start := ev.T - dur
 	var b *block
 	if t.block >= 0 {
-		prev := a.blocks.at(t.block)
+		prev := a.cur.at(t.block)
 		if prev.group == gi && abs(prev.start-start) <= reReportSlack {
 			b = prev // the same block, re-reported
 			b.dur = max(b.dur, dur)
 			b.last = max(b.last, ev.T)
+		} else {
+			a.fold(prev, true) // final: the goroutine ran, and blocked again
 		}
 	}
 	if b == nil {
-		t.block = int32(a.blocks.len())
-		a.blocks.push(block{group: gi, task: ti, waker: -1, start: start, last: ev.T, dur: dur})
-		a.groups[gi].blocks = append(a.groups[gi].blocks, t.block)
-		b = a.blocks.at(t.block)
+		if t.block < 0 { // its first block: a slot of its own, reused for the next ones
+			t.block = a.cur.push(block{})
+		}
+		b = a.cur.at(t.block)
+		*b = block{group: gi, task: ti, waker: -1, start: start, last: ev.T, dur: dur, seq: a.nblocks}
+		a.nblocks++
+		a.groups[gi].sum.seen(ti)
 	}
 	t.ranAfter = false
 	if t.entry == "" {
@@ -484,7 +497,7 @@ func (a *Analyzer) pending(ev *records.Event) {
 	if t.wakePending && t.wakeT >= start-reReportSlack && t.wakeT <= ev.T {
 		t.wakeGroup = gi
 	}
-	a.chainPending(ti, gi, t.block, start, ev.T)
+	a.chainPending(ti, gi, start, ev.T)
 }
 
 func abs(v int64) int64 {

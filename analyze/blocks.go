@@ -1,6 +1,10 @@
 package analyze
 
-import "iter"
+import (
+	"cmp"
+	"iter"
+	"slices"
+)
 
 // Block is one wait of one goroutine: its TaskPending records, a block
 // re-reported while it lasted, folded into one. It is what dumpdiff and
@@ -29,15 +33,33 @@ type Block struct {
 }
 
 // Blocks iterates over the blocks seen so far, in the order they began to
-// be reported.
+// be reported. It needs Config.KeepBlocks (it yields nothing else but the
+// goroutines' latest blocks).
 func (a *Analyzer) Blocks() iter.Seq[Block] {
 	return func(yield func(Block) bool) {
-		for bi := range a.blocks.all() {
-			b := a.blocks.at(bi)
+		all := make([]*block, 0, len(a.kept)+64)
+		if !a.folded {
+			for i := range a.kept {
+				all = append(all, &a.kept[i])
+			}
+		} else { // the kept ones have the latest blocks at their end
+			for i := range a.kept {
+				if b := &a.kept[i]; !a.isLatest(b) {
+					all = append(all, b)
+				}
+			}
+		}
+		for _, t := range a.tasks.all() {
+			if t.block >= 0 {
+				all = append(all, a.cur.at(t.block))
+			}
+		}
+		slices.SortFunc(all, func(x, y *block) int { return cmp.Compare(x.seq, y.seq) })
+		for _, b := range all {
 			g := &a.groups[b.group]
 			t := a.tasks.at(b.task)
 			out := Block{Process: t.process, Task: t.id, Reason: g.reason, Frames: g.frames, Group: int(b.group),
-				Start: b.start, Last: b.last, Duration: b.dur, StillBlocked: a.stillBlocked(int32(bi))}
+				Start: b.start, Last: b.last, Duration: b.dur, StillBlocked: a.isLatest(b) && !t.ranAfter}
 			if b.waker >= 0 {
 				out.Woken, out.Waker = true, a.tasks.at(b.waker).id
 			}
@@ -46,6 +68,12 @@ func (a *Analyzer) Blocks() iter.Seq[Block] {
 			}
 		}
 	}
+}
+
+// isLatest tells whether b is (a copy of) its goroutine's latest block.
+func (a *Analyzer) isLatest(b *block) bool {
+	t := a.tasks.at(b.task)
+	return t.block >= 0 && a.cur.at(t.block).seq == b.seq
 }
 
 // Location returns the spawn location of a goroutine as the records gave

@@ -93,9 +93,8 @@ type chainTask struct {
 	owedNS, owedN int64
 	owedRefs      []linkRef
 
-	waker  int32
-	pendBI int32
-	pendG  int32
+	waker int32
+	pendG int32
 
 	dropped bool // intervals were dropped (ring bound or horizon)
 	seen    bool
@@ -153,6 +152,14 @@ type profKey struct {
 	task  int32
 }
 
+// profHotBits sizes addProf's cache: 4096 keys (96 KB). With 256 the
+// walks of a trace of a few thousand goroutines (chanring) missed it for
+// most of their scheduler and unknown shares (keyed by goroutine).
+const (
+	profHotBits = 12
+	profHotLen  = 1 << profHotBits
+)
+
 type profHot struct {
 	k   profKey
 	acc *latAcc
@@ -166,7 +173,7 @@ type chainState struct {
 	// addProf's recent keys and their sums, direct-mapped: the map's
 	// hashing of the key was a seventh of report's CPU on the corpus's
 	// chanring trace.
-	profHot    [256]profHot
+	profHot    [profHotLen]profHot
 	cpuScratch []cpuShare // a walk's cpuBy to reuse
 	lastSweep  int64
 	walks      int64
@@ -277,9 +284,9 @@ func (a *Analyzer) chainWake(wi, gi int32, t int64) {
 	}
 }
 
-// chainPending takes a TaskPending of goroutine ti, block bi of group gi
+// chainPending takes a TaskPending of goroutine ti, a block of group gi
 // over [start, t]: at its wake it is the end of the wait, walked at once.
-func (a *Analyzer) chainPending(ti, gi, bi int32, start, t int64) {
+func (a *Analyzer) chainPending(ti, gi int32, start, t int64) {
 	c := &a.ch
 	ct := c.task(ti)
 	ct.touch(t)
@@ -289,7 +296,7 @@ func (a *Analyzer) chainPending(ti, gi, bi int32, start, t int64) {
 	if ct.off && start <= ct.offSince+reReportSlack {
 		a.resolveOwed(ti, gi) // the stack of the block that followed its last run
 	}
-	ct.pend, ct.pendS, ct.pendT, ct.pendG, ct.pendBI = true, start, t, gi, bi
+	ct.pend, ct.pendS, ct.pendT, ct.pendG = true, start, t, gi
 	ct.pendSys = a.groups[gi].reason == "syscall" && !ct.woke
 	if ct.woke && t-ct.wakeT <= 1000 && t >= ct.wakeT {
 		a.walkWait(ti, ct.waker, gi, start, ct.wakeT)
@@ -408,6 +415,9 @@ func (a *Analyzer) rootOfBlock(gi int32) (uint8, string) {
 func (a *Analyzer) explain(w *walk, x int32, lo, hi int64, depth int) {
 	ct := a.ch.task(x)
 	cur := hi
+	// The block that follows the interval visited, if the ring has one (the
+	// profile's stack for a run's CPU): the visit goes newest first.
+	nextFound, nextGroup := false, int32(-1)
 	visit := func(s *seg) bool { // false: [lo, hi] is covered
 		if s.start >= cur {
 			return true // after what is left of the window
@@ -423,7 +433,7 @@ func (a *Analyzer) explain(w *walk, x int32, lo, hi int64, depth int) {
 		w.steps++
 		switch s.kind {
 		case segRun:
-			w.cpu(depth, x, from, to, int(s.worker), s)
+			w.cpu(depth, x, from, to, int(s.worker), nextFound, nextGroup)
 		case segRunnable:
 			w.leaf(depth, rootScheduler, x, from, to, -1, "")
 		case segSyscall:
@@ -450,7 +460,11 @@ func (a *Analyzer) explain(w *walk, x int32, lo, hi int64, depth int) {
 		more = visit(&open)
 	}
 	for i := len(ct.ring) - 1; more && i >= 0; i-- {
-		more = visit(ct.at(i))
+		s := ct.at(i)
+		more = visit(s)
+		if s.kind == segBlocked || s.kind == segSyscall { // the next block of the runs before it
+			nextFound, nextGroup = true, s.group
+		}
 	}
 	if cur > lo {
 		note := "before the records of it"
@@ -484,9 +498,12 @@ func (w *walk) leaf(depth int, kind uint8, x int32, from, to int64, group int32,
 		group: group, waker: -1, note: note})
 }
 
-// cpu adds a share of x running on a P over [from, to], within interval s
-// (nil: the open run); the profile's stack is x's next block.
-func (w *walk) cpu(depth int, x int32, from, to int64, worker int, s *seg) {
+// cpu adds a share of x running on a P over [from, to]; the profile's
+// stack is x's next block, group next if found (in the ring after the
+// run), else still to come (the open run, or only runnable intervals
+// follow it). (explain finds it as it goes: a scan of the ring for each
+// run was a fifth of report's CPU on the corpus's chanring trace.)
+func (w *walk) cpu(depth int, x int32, from, to int64, worker int, found bool, group int32) {
 	ns := to - from
 	if ns <= 0 {
 		return
@@ -496,19 +513,6 @@ func (w *walk) cpu(depth int, x int32, from, to int64, worker int, s *seg) {
 	li := w.add(link{depth: depth, kind: "cpu", task: x, start: from, end: to, share: ns, worker: worker, group: -1, waker: -1})
 	a := w.a
 	ct := a.ch.task(x)
-	// The next block after s: in the ring, or still to come (s is the
-	// open run, or only runnable intervals follow it).
-	found, group := false, int32(-1)
-	after := false
-	for i := range ct.ring {
-		r := ct.at(i)
-		if r == s {
-			after = true
-		} else if after && (r.kind == segBlocked || r.kind == segSyscall) {
-			found, group = true, r.group
-			break
-		}
-	}
 	if found {
 		a.ch.addProf(profKey{kind: rootCPU, group: group, task: x}, 1, ns)
 		if li >= 0 {
@@ -552,7 +556,7 @@ func (c *chainState) addProf(k profKey, n, ns int64) {
 	if c.prof == nil {
 		c.prof = map[profKey]*latAcc{}
 	}
-	h := &c.profHot[(uint32(k.group)*0x9e3779b1^uint32(k.task)*0x85ebca6b^uint32(k.kind))>>24]
+	h := &c.profHot[(uint32(k.group)*0x9e3779b1^uint32(k.task)*0x85ebca6b^uint32(k.kind))>>(32-profHotBits)]
 	acc := h.acc
 	if acc == nil || h.k != k {
 		acc = c.prof[k]

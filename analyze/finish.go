@@ -51,7 +51,7 @@ func (a *Analyzer) Report(end int64) *Report {
 	end = max(end, a.lastT)
 	r := &Report{
 		Inputs: []Input{}, SpanNS: end, Records: a.records, WakesTotal: a.wakes,
-		PendingTotal: int64(a.blocks.len()), PendingRecs: a.pendingRecs,
+		PendingTotal: a.nblocks, PendingRecs: a.pendingRecs,
 		Pending: []PendingGroup{}, Wakes: []WakeEdge{}, Workers: []Worker{}, Queue: []QueuePoint{},
 		Findings: []Finding{}, Warnings: []string{},
 		Config: ConfigInfo{StuckNS: int64(a.cfg.Stuck), HerdCount: a.cfg.HerdCount, HerdWindowNS: int64(a.cfg.HerdWindow),
@@ -59,6 +59,7 @@ func (a *Analyzer) Report(end int64) *Report {
 	}
 	r.Timeline = a.tl.finish(a, end)
 	r.Config.WindowStartNS, r.Config.WindowEndNS = r.Timeline.StartNS, r.Timeline.EndNS
+	a.foldLatest()
 	a.finishPending(r)
 	a.verdicts(r, end)
 	a.finishChains(r)
@@ -69,85 +70,52 @@ func (a *Analyzer) Report(end int64) *Report {
 	return r
 }
 
-func (a *Analyzer) stillBlocked(bi int32) bool {
-	b := a.blocks.at(bi)
-	t := a.tasks.at(b.task)
-	return t.block == bi && !t.ranAfter
-}
-
 func (a *Analyzer) finishPending(r *Report) {
 	a.order = make([]int32, 0, len(a.groups))
 	for gi := range a.groups {
-		if len(a.groups[gi].blocks) > 0 {
+		if a.groups[gi].sum.count > 0 {
 			a.order = append(a.order, int32(gi))
 		}
 	}
-	totals := make([]int64, len(a.groups))
-	for _, b := range a.blocks.all() {
-		totals[b.group] += b.dur
-	}
 	slices.SortStableFunc(a.order, func(x, y int32) int {
-		if c := cmp.Compare(totals[y], totals[x]); c != 0 {
+		sx, sy := &a.groups[x].sum, &a.groups[y].sum
+		if c := cmp.Compare(sy.total, sx.total); c != 0 {
 			return c
 		}
-		return cmp.Compare(len(a.groups[y].blocks), len(a.groups[x].blocks))
+		return cmp.Compare(sy.count, sx.count)
 	})
 	for _, gi := range a.order {
 		g := &a.groups[gi]
-		pg := PendingGroup{Reason: g.reason, Frames: g.frames, Count: len(g.blocks), TotalNS: totals[gi], Wakers: []Waker{},
-			Roots: []RootShare{}}
-		durs := make([]int64, 0, len(g.blocks))
-		tasks := map[int32]bool{}
-		type wk struct {
-			w     Waker
-			tasks map[uint32]bool
+		s := &g.sum
+		pg := PendingGroup{Reason: g.reason, Frames: g.frames, Count: int(s.count), TotalNS: s.total, Wakers: []Waker{},
+			Roots: []RootShare{}, StillBlocked: s.still, Goroutines: s.goroutines()}
+		pg.P50NS, pg.P99NS, pg.MaxNS = int64(s.durs.quantile(0.5))*1000, int64(s.durs.quantile(0.99))*1000, s.maxDur
+		pg.MaxAtOnce = s.spans.maxAtOnce()
+		// The wakers by name; each name's first 20 goroutine ids in the
+		// order of their first blocks here.
+		type wt struct {
+			task int32
+			*wakerSum
 		}
-		wakers := map[string]*wk{}
-		type edge struct {
-			t     int64
-			delta int
-		}
-		var edges []edge
-		for _, bi := range g.blocks {
-			b := a.blocks.at(bi)
-			durs = append(durs, b.dur)
-			tasks[b.task] = true
-			edges = append(edges, edge{b.start, 1}, edge{b.start + b.dur, -1})
-			if a.stillBlocked(bi) {
-				pg.StillBlocked++
+		byName := map[string][]wt{}
+		s.eachWaker(func(wi int32, w *wakerSum) {
+			if wi >= 0 {
+				n := a.fn(wi)
+				byName[n] = append(byName[n], wt{wi, w})
 			}
-			if b.waker >= 0 {
-				n := a.fn(b.waker)
-				w := wakers[n]
-				if w == nil {
-					w = &wk{w: Waker{Name: n, TaskIDs: []uint32{}}, tasks: map[uint32]bool{}}
-					wakers[n] = w
-				}
-				w.w.Count++
-				w.w.TotalNS += b.dur
-				if id := a.tasks.at(b.waker).id; id != 0 && !w.tasks[id] && len(w.w.TaskIDs) < 20 {
-					w.tasks[id] = true
-					w.w.TaskIDs = append(w.w.TaskIDs, id)
-				}
-			}
-		}
-		slices.Sort(durs)
-		pg.P50NS, pg.P99NS, pg.MaxNS = percentile(durs, 0.5), percentile(durs, 0.99), durs[len(durs)-1]
-		pg.Goroutines = len(tasks)
-		slices.SortFunc(edges, func(x, y edge) int {
-			if c := cmp.Compare(x.t, y.t); c != 0 {
-				return c
-			}
-			return x.delta - y.delta // ends before starts at the same time
 		})
-		n := 0
-		for _, e := range edges {
-			n += e.delta
-			pg.MaxAtOnce = max(pg.MaxAtOnce, n)
-		}
-		for _, w := range wakers {
-			slices.Sort(w.w.TaskIDs)
-			pg.Wakers = append(pg.Wakers, w.w)
+		for n, ws := range byName {
+			slices.SortFunc(ws, func(x, y wt) int { return cmp.Compare(x.first, y.first) })
+			w := Waker{Name: n, TaskIDs: []uint32{}}
+			for _, x := range ws {
+				w.Count += int(x.n)
+				w.TotalNS += x.ns
+				if id := a.tasks.at(x.task).id; id != 0 && len(w.TaskIDs) < 20 && !slices.Contains(w.TaskIDs, id) {
+					w.TaskIDs = append(w.TaskIDs, id)
+				}
+			}
+			slices.Sort(w.TaskIDs)
+			pg.Wakers = append(pg.Wakers, w)
 		}
 		slices.SortFunc(pg.Wakers, func(x, y Waker) int {
 			if c := cmp.Compare(y.Count, x.Count); c != 0 {

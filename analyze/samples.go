@@ -41,13 +41,23 @@ func (a *Analyzer) PendingSamples() []ProfileSample {
 		group int32
 		waker string
 	}
+	// The groups' wakers in the order of their first blocks (groupsum.go).
+	type ws struct {
+		group, waker int32
+		*wakerSum
+	}
+	var all []ws
+	for gi := range a.groups {
+		a.groups[gi].sum.eachWaker(func(wi int32, w *wakerSum) { all = append(all, ws{int32(gi), wi, w}) })
+	}
+	slices.SortFunc(all, func(x, y ws) int { return cmp.Compare(x.first, y.first) })
 	var sums sampleSums[key]
-	for _, bl := range a.blocks.all() {
-		k := key{bl.group, "none"}
-		if bl.waker >= 0 {
-			k.waker = a.fn(bl.waker)
+	for _, w := range all {
+		k := key{w.group, "none"}
+		if w.waker >= 0 {
+			k.waker = a.fn(w.waker)
 		}
-		sums.add(k, 1, bl.dur)
+		sums.add(k, w.n, w.ns)
 	}
 	out := make([]ProfileSample, 0, len(sums.order))
 	for _, k := range sums.order {

@@ -312,30 +312,17 @@ func (a *Analyzer) verdicts(r *Report, end int64) {
 	}
 	var cs []*cand
 	at := map[int32]int{} // task -> index in cs
-	for gi := range a.groups {
+	// The goroutines still blocked, by group in order, each group's in
+	// the order their blocks began.
+	stuck := slices.Clone(a.stuck)
+	slices.SortStableFunc(stuck, func(x, y int32) int { return cmp.Compare(a.latest(x).group, a.latest(y).group) })
+	for _, sti := range stuck {
+		t := a.tasks.at(sti)
+		b := a.latest(sti)
+		gi := b.group
 		g := &a.groups[gi]
-		ended := map[int32]int{}
-		var endedOthers int
-		var longestEnded int64
-		var runtimeWoke bool
-		for _, bi := range g.blocks {
-			if a.stillBlocked(bi) {
-				continue
-			}
-			b := a.blocks.at(bi)
-			ended[b.task]++
-			endedOthers++
-			longestEnded = max(longestEnded, b.dur)
-			if b.waker == 0 {
-				runtimeWoke = true
-			}
-		}
-		for _, bi := range g.blocks {
-			if !a.stillBlocked(bi) {
-				continue
-			}
-			b := a.blocks.at(bi)
-			t := a.tasks.at(b.task)
+		endedOthers, longestEnded, runtimeWoke := int(g.sum.ended), g.sum.longestEnded, g.sum.runtimeWoke
+		{
 			entry, createdAt := creation(t.loc)
 			fn := a.fn(b.task)
 			if entry != "" {
@@ -345,7 +332,7 @@ func (a *Analyzer) verdicts(r *Report, end int64) {
 			c.v = Verdict{TaskID: t.id, Func: fn, CreatedAt: createdAt, Name: DisplayName(fn, createdAt),
 				Reason: dumpReason(g.reason), Group: groupPos[gi], Frames: g.frames,
 				BlockedNS: max(b.dur, b.last-b.start) + (end - b.last), SinceNS: b.start,
-				WokenHere: ended[b.task], Wakes: wakes[b.task], Spawned: t.spawned, Evidence: []string{}, Process: t.process}
+				WokenHere: int(g.sum.endedOf(b.task)), Wakes: wakes[b.task], Spawned: t.spawned, Evidence: []string{}, Process: t.process}
 			if why := IdleReason(g.reason); why != "" {
 				c.idle = append(c.idle, why)
 			}
@@ -354,10 +341,10 @@ func (a *Analyzer) verdicts(r *Report, end int64) {
 					c.idle = append(c.idle, why)
 				}
 			}
-			if n := ended[b.task]; n > 0 {
+			if n := g.sum.endedOf(b.task); n > 0 {
 				c.idle = append(c.idle, fmt.Sprintf("woken %d time(s) before from this same wait", n))
 			}
-			if others := endedOthers - ended[b.task]; others > 0 && ended[b.task] == 0 && PoolWait(g.reason) {
+			if others := endedOthers - int(g.sum.endedOf(b.task)); others > 0 && g.sum.endedOf(b.task) == 0 && PoolWait(g.reason) {
 				c.idle = append(c.idle, fmt.Sprintf("%d earlier wait(s) of other goroutines at this stack ended (longest %s)", others, FmtNS(longestEnded)))
 			}
 			if runtimeWoke {

@@ -93,7 +93,7 @@ func readRecords(files []string, opt *Options) (*records, error) {
 		f.Close()
 	}
 	run := recfiles.NewRun(ins, recfiles.Options{})
-	an, err := analyze.New(analyze.Config{})
+	an, err := analyze.New(analyze.Config{KeepBlocks: true})
 	if err != nil {
 		return nil, err
 	}

@@ -264,7 +264,7 @@ type runData struct {
 // the bursts of wakes after them); then ends the analysis, for the
 // verdicts (with the leak profiles' proof) and the findings.
 func readRun(ins []records.Input, opt records.Options, leaks []*analyze.LeakProfile) (*runData, error) {
-	an, err := analyze.New(analyze.Config{Chains: -1, Leaks: leaks})
+	an, err := analyze.New(analyze.Config{Chains: -1, Leaks: leaks, KeepBlocks: true})
 	if err != nil {
 		return nil, err
 	}

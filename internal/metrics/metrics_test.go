@@ -117,7 +117,7 @@ func compute(t *testing.T, dir string, waitBounds, latBounds []float64) want {
 			}
 		}
 	}
-	rep, an, err := analyze.Analyze(records.NewRun(ins, records.Options{}), analyze.Config{})
+	rep, an, err := analyze.Analyze(records.NewRun(ins, records.Options{}), analyze.Config{KeepBlocks: true})
 	require.NoError(t, err)
 	w.rep = rep
 	verdictOf := map[uint32]string{}
@@ -574,7 +574,7 @@ func TestTrackerVerdicts(t *testing.T) {
 	// The report's verdicts on the same records: the same counts.
 	ins, err := records.Expand([]string{dir})
 	require.NoError(t, err)
-	rep, _, err := analyze.Analyze(records.NewRun(ins, records.Options{}), analyze.Config{})
+	rep, _, err := analyze.Analyze(records.NewRun(ins, records.Options{}), analyze.Config{KeepBlocks: true})
 	require.NoError(t, err)
 	byTask := map[uint32]string{}
 	for _, v := range rep.Verdicts {
