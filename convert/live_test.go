@@ -257,6 +257,10 @@ func TestEntryOf(t *testing.T) {
 		{"closure blocks itself", []string{"runtime.chanrecv1 x:1", "main.main.func1 m.go:2"}, "main.main", "main.main.func1"},
 		{"runtime only", []string{"runtime.gopark x:1"}, "", ""},
 		{"main goroutine in an init", []string{"runtime.chanrecv1 x:1", "github.com/x/server.init.0 s.go:9", "runtime.doInit1 x:2", "runtime.doInit x:3", "runtime.main x:4", "runtime.goexit x:5"}, "", "main.main"},
+		// The stack the tracer gave shim/auto's start with metrics= (net.Listen in an init), cut at doInit1.
+		{"main goroutine in an init, stack cut", []string{"syscall.Close x:1", "net.Listen x:2", "github.com/wakeshim/wakeshim/shim.Start s.go:260",
+			"github.com/wakeshim/wakeshim/shim/auto.fromEnv a.go:33", "github.com/wakeshim/wakeshim/shim/auto.init.0 a.go:24", "runtime.doInit1 x:3"}, "", "main.main"},
+		{"a plugin's init", []string{"runtime.chanrecv1 x:1", "example.com/p.init.0 p.go:1", "runtime.doInit1 x:2", "plugin.open x:3", "main.load m.go:4", "runtime.goexit x:5"}, "", "main.load"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			assert.Equal(t, tc.want, entryOf(tc.frames, tc.creator))

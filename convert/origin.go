@@ -104,11 +104,18 @@ func (c *Converter) noteFrames(g *goroutine, frames []string) {
 // main.main whatever it runs now: while package inits run (a shim started
 // from an init), its stack is runtime.main < runtime.doInit1 < PKG.init,
 // and naming the goroutine after the init it was in at the first stack
-// seen would call the whole program's main goroutine "server.init".
+// seen would call the whole program's main goroutine "server.init". A
+// stack whose outermost runtime frame is runtime.doInit1 or doInit is the
+// main goroutine's too: the execution tracer gave the shim's own start
+// (net.Listen of metrics=, from shim/auto's init) a stack cut there, and
+// nats-server's main goroutine was named "shim/auto.fromEnv". (A plugin's
+// inits run under plugin.Open in its caller: a frame not the runtime's
+// comes first from the outside, and this loop has ended.)
 func entryOf(frames []string, creator string) string {
 	j := len(frames) - 1
 	for j >= 0 && strings.HasPrefix(frameFunc(frames[j]), "runtime.") {
-		if frameFunc(frames[j]) == "runtime.main" {
+		switch frameFunc(frames[j]) {
+		case "runtime.main", "runtime.doInit1", "runtime.doInit":
 			return "main.main"
 		}
 		j--
