@@ -101,18 +101,24 @@ func (e *Error) Error() string {
 
 var codeRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`Code: ([0-9]+)`) })
 
-// transientCodes are ClickHouse exception codes worth a retry: the server
-// was busy or a network between servers failed, the query itself is fine.
-var transientCodes = map[int]bool{
-	159: true, // TIMEOUT_EXCEEDED
-	164: true, // READONLY (a replica starting)
-	202: true, // TOO_MANY_SIMULTANEOUS_QUERIES
-	203: true, // NO_FREE_CONNECTION
-	209: true, // SOCKET_TIMEOUT
-	210: true, // NETWORK_ERROR
-	241: true, // MEMORY_LIMIT_EXCEEDED
-	252: true, // TOO_MANY_PARTS
-	425: true, // SYSTEM_ERROR
+// transientCode tells whether a ClickHouse exception code is worth a
+// retry: the server was busy or a network between servers failed, the
+// query itself is fine. (A switch, not a map: a map is made at package
+// initialization, in every program that imports shim/auto.)
+func transientCode(code int) bool {
+	switch code {
+	case 159, // TIMEOUT_EXCEEDED
+		164, // READONLY (a replica starting)
+		202, // TOO_MANY_SIMULTANEOUS_QUERIES
+		203, // NO_FREE_CONNECTION
+		209, // SOCKET_TIMEOUT
+		210, // NETWORK_ERROR
+		241, // MEMORY_LIMIT_EXCEEDED
+		252, // TOO_MANY_PARTS
+		425: // SYSTEM_ERROR
+		return true
+	}
+	return false
 }
 
 // retryable tells whether a failed request may be sent again. sent says
@@ -123,7 +129,7 @@ func retryable(err error) bool {
 		if ce.Status == 502 || ce.Status == 503 || ce.Status == 504 {
 			return true
 		}
-		return ce.Status >= 500 && transientCodes[ce.Code]
+		return ce.Status >= 500 && transientCode(ce.Code)
 	}
 	var ne net.Error
 	return errors.As(err, &ne) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) ||

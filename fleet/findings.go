@@ -1,7 +1,6 @@
 package fleet
 
 import (
-	"encoding/json"
 	"fmt"
 	"maps"
 	"slices"
@@ -77,9 +76,7 @@ func (l *loader) findings(stacks map[uint64]stackRow) []findingRow {
 		case "herd", "pause_release":
 			js["herd_count"] = int64(rep.Config.HerdCount)
 		}
-		if b, err := json.Marshal(js); err == nil {
-			fr.numbers = string(b)
-		}
+		fr.numbers = string(appendNumbers(nil, js))
 		switch f.Kind {
 		case "herd", "pause_release":
 			fr.task = uint32(n["waker_task_id"])
@@ -268,8 +265,8 @@ func fleetFindings(q queryFunc, db, where string, pending map[string]int, first 
 		}
 		perKind[row[0]]++
 		g := &group{kind: row[0], key: row[1], n: ints(row), instance: row[16], name: row[19], numbers: map[string]int64{}}
-		if err := json.Unmarshal([]byte(row[20]), &g.numbers); err != nil {
-			g.numbers = map[string]int64{}
+		if m, err := parseNumbers(row[20]); err == nil {
+			g.numbers = m
 		}
 		groups = append(groups, g)
 		idx[[2]string{g.kind, g.key}] = g
