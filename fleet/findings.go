@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/wakeshim/wakeshim/analyze"
+	"github.com/wakeshim/wakeshim/format"
 )
 
 // The findings that need the records in time order (herd,
@@ -76,7 +77,7 @@ func (l *loader) findings(stacks map[uint64]stackRow) []findingRow {
 		case "herd", "pause_release":
 			js["herd_count"] = int64(rep.Config.HerdCount)
 		}
-		fr.numbers = string(appendNumbers(nil, js))
+		fr.numbers = string(format.AppendIntObject(nil, js))
 		switch f.Kind {
 		case "herd", "pause_release":
 			fr.task = uint32(n["waker_task_id"])
@@ -265,7 +266,7 @@ func fleetFindings(q queryFunc, db, where string, pending map[string]int, first 
 		}
 		perKind[row[0]]++
 		g := &group{kind: row[0], key: row[1], n: ints(row), instance: row[16], name: row[19], numbers: map[string]int64{}}
-		if m, err := parseNumbers(row[20]); err == nil {
+		if m, err := format.ParseIntObject([]byte(row[20])); err == nil {
 			g.numbers = m
 		}
 		groups = append(groups, g)
