@@ -1200,9 +1200,7 @@ func (c *Converter) pending(g *goroutine, t exptrace.Time, d time.Duration) erro
 	}
 	hit := &c.pendHits[(key*0x9e3779b97f4a7c15)>>(64-pendHitBits)]
 	if hit.ok && hit.seg == c.seg && hit.stk == g.blockStack && hit.fp == fp && hit.n == len(g.blockFrames) && hit.reason == g.blockReason {
-		g.reported = d
-		c.rec = format.Record{Code: format.CodeTaskPending, TS: c.ts(t), Task: task(g.id), Duration: durationUS(d), Frames: hit.ids}
-		return c.write()
+		return c.writePending(g, t, d, hit.ids)
 	}
 	frames := g.blockFrames
 	if g.blockStack != NoStack {
@@ -1211,9 +1209,7 @@ func (c *Converter) pending(g *goroutine, t exptrace.Time, d time.Duration) erro
 	pk := pendKey{unsafe.SliceData(frames), len(frames), g.blockReason}
 	if ids, ok := c.pendIDs[pk]; ok {
 		*hit = pendHit{stk: g.blockStack, fp: fp, n: len(g.blockFrames), reason: g.blockReason, seg: c.seg, ids: ids, ok: true}
-		g.reported = d
-		c.rec = format.Record{Code: format.CodeTaskPending, TS: c.ts(t), Task: task(g.id), Duration: durationUS(d), Frames: ids}
-		return c.write()
+		return c.writePending(g, t, d, ids)
 	}
 	reason := "[" + waitreason.Canonical(g.blockReason, frames) + "]"
 	seg := c.seg
@@ -1245,8 +1241,14 @@ func (c *Converter) pending(g *goroutine, t exptrace.Time, d time.Duration) erro
 	if c.seg == c.pendSeg && len(c.pendIDs) < 1<<16 {
 		c.pendIDs[pk] = slices.Clone(c.ids)
 	}
+	return c.writePending(g, t, d, c.ids)
+}
+
+// writePending writes g's TaskPending at t, its block d long, with the
+// frame ids ids.
+func (c *Converter) writePending(g *goroutine, t exptrace.Time, d time.Duration, ids []uint16) error {
 	g.reported = d
-	c.rec = format.Record{Code: format.CodeTaskPending, TS: c.ts(t), Task: task(g.id), Duration: durationUS(d), Frames: c.ids}
+	c.rec = format.Record{Code: format.CodeTaskPending, TS: c.ts(t), Task: task(g.id), Duration: durationUS(d), Frames: ids}
 	return c.write()
 }
 
