@@ -65,3 +65,42 @@ func TestOneBlockAcrossPauses(t *testing.T) {
 		t.Errorf("last record %v, want about the age at Stop, %v", last, age)
 	}
 }
+
+// TestAgeAtStop: a goroutine stuck since before Start ends the files with
+// its age at Stop, even when the dumps back off (after a dump that cost d
+// the next waits d/(Budget/2): here 20000 times d) and the tracer is
+// paused for the budget, so that the last evidence is long before Stop:
+// Stop takes one dump more.
+func TestAgeAtStop(t *testing.T) {
+	ch := make(chan struct{})
+	idc := make(chan int64)
+	go func() { idc <- goid(); longBlocked(ch) }()
+	id := <-idc
+	defer close(ch)
+	dir := t.TempDir()
+	started := time.Now()
+	s, err := shim.Start(shim.Config{Dir: dir, Budget: 1e-4, Interval: 10 * time.Millisecond, Sample: 10 * time.Millisecond, Threshold: 5 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(60 * time.Second); time.Now().Before(deadline) && s.Stats().Samples < 1; {
+		time.Sleep(5 * time.Millisecond)
+	}
+	// Time passes after the first dump; the back-off keeps the next one
+	// away (a dump of a few goroutines costs tens of µs: a second or more).
+	time.Sleep(300 * time.Millisecond)
+	before := time.Since(started)
+	if err := s.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	recs := pendingOf(t, dir, uint32(id))
+	if len(recs) == 0 {
+		t.Fatalf("no TaskPending for the blocked goroutine (%+v)", s.Stats())
+	}
+	checkOneBlock(t, recs, 2*time.Millisecond)
+	// The block's start is a lower bound (the first evidence), at most
+	// Start's own time after started.
+	if last := recs[len(recs)-1].dur; last < before-50*time.Millisecond {
+		t.Errorf("last record %v, want the age at Stop, at least %v (%d dumps)", last, before-50*time.Millisecond, s.Stats().Samples)
+	}
+}

@@ -1,6 +1,7 @@
 package shim
 
 import (
+	"math"
 	"runtime"
 	"strings"
 	"time"
@@ -96,6 +97,7 @@ func (w *worker) takeSample(_ time.Time, idle bool) {
 		w.sampler.last = nil
 	}
 	cost := time.Since(t0)
+	w.lastSampleCost = cost
 	w.stats.Samples++
 	w.stats.SampleTime += cost
 	w.acct.Charge(cost)
@@ -104,7 +106,7 @@ func (w *worker) takeSample(_ time.Time, idle bool) {
 		return
 	}
 	if solo {
-		w.samples = nil // no trace comes for the dumps waiting for one
+		w.applyAlone(math.MaxInt64, w.c.Clock()) // no trace comes for the dumps waiting for one
 		w.apply(w.traceTime(t0), gs, true)
 		return
 	}
@@ -118,17 +120,23 @@ func (w *worker) takeSample(_ time.Time, idle bool) {
 // clock snapshot, or onto the session's own clock when there has been no
 // trace (never earlier than the converter's last time).
 func (w *worker) traceTime(wall time.Time) exptrace.Time {
-	tt := exptrace.Time(wall.Sub(w.s.start)) + 1
-	if clk := w.c.Clock(); clk != nil {
-		tt = clk.Trace + exptrace.Time(wall.Sub(clk.Wall))
+	return max(w.rawTraceTime(wall, w.c.Clock()), w.lv.LastTime())
+}
+
+// rawTraceTime places wall on the trace's clock by clk, or on the
+// session's without one.
+func (w *worker) rawTraceTime(wall time.Time, clk *exptrace.ClockSnapshot) exptrace.Time {
+	if clk != nil {
+		return clk.Trace + exptrace.Time(wall.Sub(clk.Wall))
 	}
-	return max(tt, w.lv.LastTime())
+	return exptrace.Time(wall.Sub(w.s.start)) + 1
 }
 
 // applySamples applies the dumps taken before trace time t, the time of
 // the next event: the converter's state is then the trace's at the time of
 // the dump. A dump taken before the current reader's window (in a gap of
-// the trace) or that the clocks put before the last event is dropped.
+// the trace: applyAlone takes those first) or that the clocks put before
+// the last event is dropped.
 func (w *worker) applySamples(t exptrace.Time) {
 	clk := w.c.Clock()
 	if clk == nil {
@@ -147,6 +155,62 @@ func (w *worker) applySamples(t exptrace.Time) {
 		}
 		w.apply(tt, gs, false)
 	}
+}
+
+// finalSample brings the ages of the blocks up to the end of the session
+// when what the converter last saw is stale: with the tracer paused for
+// the budget (or no tracer) at Stop, the last evidence is the last dump,
+// which the back-off after an expensive one can put long before the end,
+// and a goroutine stuck since would end the files younger than it is.
+// The dumps still waiting for a trace that will not come are applied
+// first; then one more is taken, alone, unless the last one cost more
+// than a twentieth of the time Stop may take. It returns whether it took
+// a dump. (With the tracer running to the end, its last snapshot is the
+// evidence, and no dump is taken.)
+func (w *worker) finalSample(now time.Time) bool {
+	if w.failed || w.s.cfg.Sample <= 0 {
+		return false
+	}
+	w.applyAlone(math.MaxInt64, w.c.Clock())
+	stale := max(w.s.cfg.Sample, w.s.cfg.Interval)
+	if w.lv.LastTime() != 0 && time.Duration(w.traceTime(now)-w.lv.LastTime()) < stale {
+		return false
+	}
+	if w.lastSampleCost > w.s.stopTimeout()/20 {
+		return false
+	}
+	w.sampleNext = time.Time{}
+	w.takeSample(now, true)
+	return true
+}
+
+// applyAlone applies, alone (no trace covers them), the dumps waiting for
+// the trace to reach their time that it will not reach: those before t,
+// the first event of a new reader (they fell into the gap before it), or
+// every one (t = MaxInt64) when the tracer is paused or the session ends.
+// They are evidence still: a goroutine a dump saw blocked before the gap
+// and the new reader restates blocked at the same place has been blocked
+// since the dump, not since the window. clk places them on the trace's
+// clock (the new reader's first, when it has one); with none, only the
+// end applies them, on the session's clock like any dump before a trace.
+// One the clocks put before the last event is dropped, as in
+// applySamples.
+func (w *worker) applyAlone(t exptrace.Time, clk *exptrace.ClockSnapshot) {
+	if clk == nil && t != math.MaxInt64 {
+		return // (applySamples drops them once the clock comes)
+	}
+	n := 0
+	for ; n < len(w.samples); n++ {
+		sm := &w.samples[n]
+		tt := w.rawTraceTime(sm.wall, clk)
+		if tt >= t {
+			break
+		}
+		if tt >= w.lv.LastTime() {
+			w.apply(tt, sm.gs, true)
+		}
+	}
+	w.samples = append(w.samples[:0], w.samples[n:]...)
 }
 
 func (w *worker) apply(at exptrace.Time, gs []live.Sampled, solo bool) {

@@ -262,6 +262,14 @@ func Start(cfg Config) (*Session, error) {
 	return s, nil
 }
 
+// stopTimeout is how long Stop waits for the session to end.
+func (s *Session) stopTimeout() time.Duration {
+	if s.cfg.StopTimeout <= 0 {
+		return DefaultStopTime
+	}
+	return s.cfg.StopTimeout
+}
+
 // Stop takes a last snapshot, converts it, closes the files and ends the
 // session. It reports on Config.Stderr, in one line, what was lost, if
 // anything. It returns the first write error, if any, or the error that
@@ -277,10 +285,7 @@ func (s *Session) Stop() error {
 		return ErrStopped
 	}
 	close(s.stopc)
-	timeout := s.cfg.StopTimeout
-	if timeout <= 0 {
-		timeout = DefaultStopTime
-	}
+	timeout := s.stopTimeout()
 	tm := time.NewTimer(timeout)
 	defer tm.Stop()
 	var abandoned []string

@@ -69,7 +69,9 @@ type worker struct {
 	leak    leaker
 	// sampleNext is the earliest time of the next dump (budget.NextSample).
 	sampleNext time.Time
-	retryAt    time.Time // when to try the files again after a write error
+	// lastSampleCost is what the last dump took (finalSample).
+	lastSampleCost time.Duration
+	retryAt        time.Time // when to try the files again after a write error
 	// writeFailing is set from the report of a write error to that of the
 	// retry that succeeded; droppedBefore is files.dropped at the error.
 	writeFailing  bool
@@ -140,6 +142,13 @@ func (w *worker) run() {
 		t := ev.Time
 		if w.newWindow {
 			w.newWindow = false
+			if len(w.samples) > 0 {
+				clk := ev.Clock // (the first event is the Sync that has it)
+				if clk == nil {
+					clk = w.c.Clock()
+				}
+				w.applyAlone(t, clk)
+			}
 			w.s.tracker.Gap()
 			w.lv.Gap(t)
 			w.window = t
@@ -163,6 +172,7 @@ func (w *worker) run() {
 		}
 	}
 	// The end: no more chunks.
+	w.finalSample(time.Now())
 	w.idle()
 	w.takeLeak(time.Now(), true)
 	if !w.failed {
