@@ -204,7 +204,15 @@ func (ct *chainTask) push(s seg) {
 }
 
 // at returns the i-th interval, oldest first.
-func (ct *chainTask) at(i int) *seg { return &ct.ring[(ct.head+i)%len(ct.ring)] }
+// (A wrap by subtraction, not a modulo by the ring's length: no division
+// for each interval a walk looks at.)
+func (ct *chainTask) at(i int) *seg {
+	j := ct.head + i
+	if j >= len(ct.ring) {
+		j -= len(ct.ring)
+	}
+	return &ct.ring[j]
+}
 
 func (ct *chainTask) touch(t int64) {
 	if !ct.seen {
@@ -459,9 +467,22 @@ func (a *Analyzer) explain(w *walk, x int32, lo, hi int64, depth int) {
 		open := seg{start: ct.runStart, end: max(cur, ct.runStart), kind: segRun, worker: ct.worker}
 		more = visit(&open)
 	}
-	for i := len(ct.ring) - 1; more && i >= 0; i-- {
-		s := ct.at(i)
-		more = visit(s)
+	// Newest first; the intervals after what is left of the window are
+	// only looked at for the next block (visit skips them too), without a
+	// call each: a walk into a goroutine's past passes most of its ring.
+	n := len(ct.ring)
+	j := ct.head + n - 1 // the newest
+	if j >= n {
+		j -= n
+	}
+	for k := 0; more && k < n; k++ {
+		s := &ct.ring[j]
+		if j--; j < 0 {
+			j = n - 1
+		}
+		if s.start < cur {
+			more = visit(s)
+		}
 		if s.kind == segBlocked || s.kind == segSyscall { // the next block of the runs before it
 			nextFound, nextGroup = true, s.group
 		}
