@@ -13,16 +13,22 @@ import (
 //go:noinline
 func longBlocked(ch chan struct{}) { <-ch }
 
+// startLongBlocked starts a goroutine blocked in longBlocked until the
+// test ends, and returns its id.
+func startLongBlocked(t *testing.T) int64 {
+	ch := make(chan struct{})
+	idc := make(chan int64)
+	go func() { idc <- goid(); longBlocked(ch) }()
+	t.Cleanup(func() { close(ch) })
+	return <-idc
+}
+
 // A goroutine blocked since before the shim, across several trace windows
 // and pauses, is one block: every record counts from the same start (the
 // earliest evidence, the first window), the age grows, and the last is its
 // age at Stop.
 func TestOneBlockAcrossPauses(t *testing.T) {
-	ch := make(chan struct{})
-	idc := make(chan int64)
-	go func() { idc <- goid(); longBlocked(ch) }()
-	id := <-idc
-	defer close(ch)
+	id := startLongBlocked(t)
 	dir := t.TempDir()
 	started := time.Now()
 	s, err := shim.Start(shim.Config{Dir: dir, Budget: 0.03, Interval: 20 * time.Millisecond, Sample: 10 * time.Millisecond, Threshold: 5 * time.Millisecond})
@@ -72,11 +78,7 @@ func TestOneBlockAcrossPauses(t *testing.T) {
 // paused for the budget, so that the last evidence is long before Stop:
 // Stop takes one dump more.
 func TestAgeAtStop(t *testing.T) {
-	ch := make(chan struct{})
-	idc := make(chan int64)
-	go func() { idc <- goid(); longBlocked(ch) }()
-	id := <-idc
-	defer close(ch)
+	id := startLongBlocked(t)
 	dir := t.TempDir()
 	started := time.Now()
 	s, err := shim.Start(shim.Config{Dir: dir, Budget: 1e-4, Interval: 10 * time.Millisecond, Sample: 10 * time.Millisecond, Threshold: 5 * time.Millisecond})

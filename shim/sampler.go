@@ -144,7 +144,7 @@ func (w *worker) applySamples(t exptrace.Time) {
 	}
 	for len(w.samples) > 0 {
 		sm := &w.samples[0]
-		tt := clk.Trace + exptrace.Time(sm.wall.Sub(clk.Wall))
+		tt := w.rawTraceTime(sm.wall, clk)
 		if tt >= t {
 			return
 		}
@@ -164,24 +164,22 @@ func (w *worker) applySamples(t exptrace.Time) {
 // and a goroutine stuck since would end the files younger than it is.
 // The dumps still waiting for a trace that will not come are applied
 // first; then one more is taken, alone, unless the last one cost more
-// than a twentieth of the time Stop may take. It returns whether it took
-// a dump. (With the tracer running to the end, its last snapshot is the
-// evidence, and no dump is taken.)
-func (w *worker) finalSample(now time.Time) bool {
+// than a twentieth of the time Stop may take. (With the tracer running
+// to the end, its last snapshot is the evidence, and no dump is taken.)
+func (w *worker) finalSample(now time.Time) {
 	if w.failed || w.s.cfg.Sample <= 0 {
-		return false
+		return
 	}
 	w.applyAlone(math.MaxInt64, w.c.Clock())
 	stale := max(w.s.cfg.Sample, w.s.cfg.Interval)
 	if w.lv.LastTime() != 0 && time.Duration(w.traceTime(now)-w.lv.LastTime()) < stale {
-		return false
+		return
 	}
 	if w.lastSampleCost > w.s.stopTimeout()/20 {
-		return false
+		return
 	}
 	w.sampleNext = time.Time{}
 	w.takeSample(now, true)
-	return true
 }
 
 // applyAlone applies, alone (no trace covers them), the dumps waiting for

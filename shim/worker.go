@@ -262,7 +262,7 @@ func (w *worker) takeLimit() exptrace.Time {
 	if len(w.samples) == 0 || clk == nil {
 		return math.MaxInt64 // (applySamples waits for a clock too)
 	}
-	return clk.Trace + exptrace.Time(w.samples[0].wall.Sub(clk.Wall))
+	return w.rawTraceTime(w.samples[0].wall, clk)
 }
 
 // settle does for the events the converter took since evMark what the
