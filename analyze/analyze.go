@@ -140,6 +140,7 @@ type task struct {
 	spawned     bool // its TaskSpawn is in the records (for the verdicts)
 	hasLastWak  bool
 	wakePending bool
+	gone        bool // it ended and was released (end.go)
 }
 
 type block struct {
@@ -229,6 +230,16 @@ type Analyzer struct {
 	closureNames map[int32]string
 	order        []int32 // groups in report order, after Report
 	ch           chainState
+
+	// What is kept of the goroutines that ended (end.go): their names
+	// (by task index, the strings in strs), their herds; ended counts
+	// them, curFree the slots of cur they freed.
+	names     pages[deadName]
+	strs      []string
+	strIdx    map[string]uint32
+	deadHerds []deadHerd
+	ended     int64
+	curFree   []int32
 }
 
 // slowWakes counts the wakes that waited at least SlowWake to run while a
@@ -479,7 +490,12 @@ func (a *Analyzer) pending(ev *records.Event) {
 	}
 	if b == nil {
 		if t.block < 0 { // its first block: a slot of its own, reused for the next ones
-			t.block = a.cur.push(block{})
+			if n := len(a.curFree); n > 0 {
+				t.block = a.curFree[n-1]
+				a.curFree = a.curFree[:n-1]
+			} else {
+				t.block = a.cur.push(block{})
+			}
 		}
 		b = a.cur.at(t.block)
 		*b = block{group: gi, task: ti, waker: -1, start: start, last: ev.T, dur: dur, seq: a.nblocks}
@@ -544,8 +560,7 @@ func (a *Analyzer) name(ti int32) string {
 	if ti == 0 {
 		return "runtime"
 	}
-	t := a.tasks.at(ti)
-	g := "g" + strconv.FormatUint(uint64(t.id), 10)
+	g := "g" + strconv.FormatUint(uint64(a.taskID(ti)), 10)
 	if f := a.fn(ti); f != g {
 		return g + " " + f
 	}
@@ -558,11 +573,10 @@ func (a *Analyzer) fn(ti int32) string {
 	if ti == 0 {
 		return "runtime"
 	}
-	t := a.tasks.at(ti)
 	if n, ok := a.closureNames[ti]; ok {
 		return n
 	}
-	n := AggregateName(t.id, t.loc, t.entry)
+	n := AggregateName(a.ident(ti))
 	if strings.Contains(n, " created at ") {
 		// Cached: the aggregations ask once per block.
 		if a.closureNames == nil {

@@ -95,7 +95,14 @@ type chainTask struct {
 
 	waker int32
 	pendG int32
+	// refs counts what can lead a wake chain into this history: the
+	// blocked intervals of the rings it ended, and a wake by it (woke)
+	// not yet run. An ended goroutine's is freed when none is left
+	// (end.go).
+	refs int32
 
+	ended   bool // its goroutine ended (Analyzer.End)
+	freed   bool // ... and its history was freed
 	dropped bool // intervals were dropped (ring bound or horizon)
 	seen    bool
 	running bool
@@ -177,30 +184,54 @@ type chainState struct {
 	cpuScratch []cpuShare // a walk's cpuBy to reuse
 	lastSweep  int64
 	walks      int64
+	// freeQ holds ended goroutines whose histories nothing leads into
+	// any more, to be freed (drainFree); freed counts those freed.
+	freeQ []int32
+	freed int64
 }
 
 func (c *chainState) task(ti int32) *chainTask {
-	for int(ti) >= c.tasks.len() {
-		c.tasks.push(chainTask{pendG: -1})
-	}
+	c.grow(int(ti) + 1)
 	return c.tasks.at(ti)
 }
 
+// grow makes the chain state of the first n goroutines.
+func (c *chainState) grow(n int) {
+	for n > c.tasks.len() {
+		c.tasks.push(chainTask{pendG: -1})
+	}
+}
+
 // push appends an interval to a goroutine's ring.
-func (ct *chainTask) push(s seg) {
+func (c *chainState) push(ct *chainTask, s seg) {
 	if s.end < s.start {
 		s.end = s.start
 	}
 	if s.end == s.start && s.kind != segBlocked {
 		return
 	}
+	if s.kind == segBlocked {
+		c.ref(s.waker)
+	}
 	if len(ct.ring) < chainRing {
 		ct.ring = append(ct.ring, s)
 		return
 	}
+	old := ct.ring[ct.head]
 	ct.ring[ct.head] = s
 	ct.head = (ct.head + 1) % chainRing
 	ct.dropped = true
+	if old.kind == segBlocked {
+		c.unref(old.waker)
+	}
+}
+
+// unwoke clears a goroutine's wake not yet run, if any (woke).
+func (c *chainState) unwoke(ct *chainTask) {
+	if ct.woke {
+		ct.woke = false
+		c.unref(ct.waker)
+	}
 }
 
 // at returns the i-th interval, oldest first.
@@ -224,35 +255,37 @@ func (a *Analyzer) chainPollStart(ti int32, worker uint8, t int64) {
 		a.closeOff(ti, ct, t)
 	} else if ct.woke { // first seen at its wake: blocked since its TaskPending's start, if any
 		if ct.pend {
-			ct.push(seg{start: ct.pendS, end: ct.wakeT, kind: segBlocked, waker: ct.waker, group: ct.pendG})
+			c.push(ct, seg{start: ct.pendS, end: ct.wakeT, kind: segBlocked, waker: ct.waker, group: ct.pendG})
 		}
-		ct.push(seg{start: ct.wakeT, end: t, kind: segRunnable})
+		c.push(ct, seg{start: ct.wakeT, end: t, kind: segRunnable})
 	}
-	ct.off, ct.woke, ct.pend, ct.pendSys = false, false, false, false
+	c.unwoke(ct)
+	ct.off, ct.pend, ct.pendSys = false, false, false
 	ct.running, ct.runStart, ct.worker = true, t, worker
 	a.chainSweep(t)
 }
 
 // closeOff ends the time a goroutine was off a P, at t when it runs.
 func (a *Analyzer) closeOff(ti int32, ct *chainTask, t int64) {
+	c := &a.ch
 	switch {
 	case ct.woke:
 		start := ct.offSince
 		if ct.pend {
 			start = min(start, ct.pendS)
 		}
-		ct.push(seg{start: start, end: ct.wakeT, kind: segBlocked, waker: ct.waker, group: ct.pendG})
-		ct.push(seg{start: ct.wakeT, end: t, kind: segRunnable})
+		c.push(ct, seg{start: start, end: ct.wakeT, kind: segBlocked, waker: ct.waker, group: ct.pendG})
+		c.push(ct, seg{start: ct.wakeT, end: t, kind: segRunnable})
 		if !ct.pend {
 			a.resolveOwed(ti, -1) // a block shorter than the threshold: no stack
 		}
 	case ct.pendSys:
 		sysEnd := min(max(ct.pendT, ct.offSince), t)
-		ct.push(seg{start: ct.offSince, end: sysEnd, kind: segSyscall, waker: -1, group: ct.pendG})
-		ct.push(seg{start: sysEnd, end: t, kind: segRunnable})
+		c.push(ct, seg{start: ct.offSince, end: sysEnd, kind: segSyscall, waker: -1, group: ct.pendG})
+		c.push(ct, seg{start: sysEnd, end: t, kind: segRunnable})
 		a.chainSyscall(ti, ct, sysEnd)
 	default: // preempted, yielded, or a syscall shorter than the threshold
-		ct.push(seg{start: ct.offSince, end: t, kind: segRunnable})
+		c.push(ct, seg{start: ct.offSince, end: t, kind: segRunnable})
 	}
 }
 
@@ -260,13 +293,15 @@ func (a *Analyzer) chainPollEnd(ti int32, t int64) {
 	if ti == 0 {
 		return
 	}
-	ct := a.ch.task(ti)
+	c := &a.ch
+	ct := c.task(ti)
 	ct.touch(t)
 	if ct.running {
-		ct.push(seg{start: ct.runStart, end: t, kind: segRun, worker: ct.worker})
+		c.push(ct, seg{start: ct.runStart, end: t, kind: segRun, worker: ct.worker})
 	}
 	ct.running = false
-	ct.off, ct.offSince, ct.woke, ct.pend, ct.pendSys = true, t, false, false, false
+	c.unwoke(ct)
+	ct.off, ct.offSince, ct.pend, ct.pendSys = true, t, false, false
 }
 
 func (a *Analyzer) chainWake(wi, gi int32, t int64) {
@@ -282,6 +317,7 @@ func (a *Analyzer) chainWake(wi, gi int32, t int64) {
 	if wi != 0 {
 		a.ch.task(wi).touch(t)
 	}
+	a.ch.ref(wi)
 }
 
 // chainPending takes a TaskPending of goroutine ti, a block of group gi
@@ -381,7 +417,7 @@ func (a *Analyzer) walkWait(ti, waker, gi int32, start, end int64) {
 	if end <= start {
 		return
 	}
-	a.ch.task(int32(a.tasks.len() - 1)) // (every goroutine's chain state made before the walk)
+	a.ch.grow(a.tasks.len()) // (every goroutine's chain state made before the walk)
 	w := a.newWalk(ti, waker, gi, start, end)
 	if waker == 0 {
 		k, note := a.rootOfBlock(gi)
@@ -668,7 +704,11 @@ func (a *Analyzer) chainSweep(t int64) {
 		return
 	}
 	c.lastSweep = t
+	defer a.drainFree()
 	for i := range c.tasks.len() {
+		if !c.tasks.has(int32(i)) {
+			continue
+		}
 		ct := c.tasks.at(int32(i))
 		if len(ct.ring) == 0 {
 			continue
@@ -676,6 +716,9 @@ func (a *Analyzer) chainSweep(t int64) {
 		cut := t - int64(chainHorizon)
 		n := 0
 		for n < len(ct.ring) && ct.at(n).end < cut {
+			if s := ct.at(n); s.kind == segBlocked {
+				c.unref(s.waker)
+			}
 			n++
 		}
 		if n == 0 {
@@ -719,7 +762,9 @@ func (a *Analyzer) chainSweep(t int64) {
 func (a *Analyzer) finishChains(r *Report) {
 	c := &a.ch
 	for i := range c.tasks.len() {
-		a.resolveOwed(int32(i), -1)
+		if c.tasks.has(int32(i)) {
+			a.resolveOwed(int32(i), -1)
+		}
 	}
 	pos := make(map[int32]int, len(a.order))
 	for i, gi := range a.order {
@@ -737,7 +782,7 @@ func (a *Analyzer) finishChains(r *Report) {
 	})
 	r.Chains = []Chain{}
 	for _, kc := range kept {
-		ch := Chain{Task: a.tasks.at(kc.task).id, Name: a.name(kc.task), Group: -1, StartNS: kc.start, EndNS: kc.end,
+		ch := Chain{Task: a.taskID(kc.task), Name: a.name(kc.task), Group: -1, StartNS: kc.start, EndNS: kc.end,
 			WaitNS: kc.end - kc.start, Links: []ChainLink{}, Truncated: kc.truncated, Frames: []string{}}
 		if p, ok := pos[kc.group]; ok {
 			ch.Group = p
@@ -746,16 +791,16 @@ func (a *Analyzer) finishChains(r *Report) {
 			ch.Reason, ch.Frames = a.groups[kc.group].reason, a.groups[kc.group].frames
 		}
 		if kc.waker >= 0 {
-			ch.Waker, ch.WakerName = a.tasks.at(kc.waker).id, a.name(kc.waker)
+			ch.Waker, ch.WakerName = a.taskID(kc.waker), a.name(kc.waker)
 		}
 		for _, l := range kc.links {
-			cl := ChainLink{Depth: l.depth, Kind: l.kind, Task: a.tasks.at(l.task).id, Name: a.name(l.task),
+			cl := ChainLink{Depth: l.depth, Kind: l.kind, Task: a.taskID(l.task), Name: a.name(l.task),
 				StartNS: l.start, EndNS: l.end, ShareNS: l.share, Worker: l.worker, Frames: []string{}, Note: l.note}
 			if l.group >= 0 {
 				cl.Reason, cl.Frames = a.groups[l.group].reason, a.groups[l.group].frames
 			}
 			if l.waker >= 0 {
-				cl.Waker, cl.WakerName = a.tasks.at(l.waker).id, a.name(l.waker)
+				cl.Waker, cl.WakerName = a.taskID(l.waker), a.name(l.waker)
 			}
 			if l.kind == "scheduler" {
 				cl.QueueMax = a.queueMax(l.start, l.end)

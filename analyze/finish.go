@@ -21,6 +21,9 @@ func Analyze(run *records.Run, cfg Config) (*Report, *Analyzer, error) {
 	if run.Options.Pause == nil {
 		run.Options.Pause = a.Pause
 	}
+	if run.Options.End == nil {
+		run.Options.End = a.End
+	}
 	for ev, err := range run.Events() {
 		if err != nil {
 			return nil, nil, err
@@ -110,7 +113,7 @@ func (a *Analyzer) finishPending(r *Report) {
 			for _, x := range ws {
 				w.Count += int(x.n)
 				w.TotalNS += x.ns
-				if id := a.tasks.at(x.task).id; id != 0 && len(w.TaskIDs) < 20 && !slices.Contains(w.TaskIDs, id) {
+				if id := a.taskID(x.task); id != 0 && len(w.TaskIDs) < 20 && !slices.Contains(w.TaskIDs, id) {
 					w.TaskIDs = append(w.TaskIDs, id)
 				}
 			}
@@ -142,8 +145,10 @@ func (a *Analyzer) finishWakes(r *Report) {
 		if !ok {
 			ei = len(edges)
 			byName[k] = ei
-			edges = append(edges, &edgeAcc{e: WakeEdge{Waker: k[0], Woken: k[1], WakerLocation: a.tasks.at(p.waker).loc,
-				WokenLocation: a.tasks.at(p.woken).loc}, wakers: map[int32]bool{}, woke: map[int32]bool{}})
+			_, wloc, _ := a.ident(p.waker)
+			_, gloc, _ := a.ident(p.woken)
+			edges = append(edges, &edgeAcc{e: WakeEdge{Waker: k[0], Woken: k[1], WakerLocation: wloc,
+				WokenLocation: gloc}, wakers: map[int32]bool{}, woke: map[int32]bool{}})
 		}
 		e := edges[ei]
 		e.e.Count += p.count
@@ -194,7 +199,7 @@ func (a *Analyzer) finishWakes(r *Report) {
 	for _, w := range worst {
 		p := a.pairL.at(w.pair)
 		r.Latency.Worst = append(r.Latency.Worst, WorstWake{TS: w.t, Waker: a.name(p.waker), Woken: a.name(p.woken),
-			Task: a.tasks.at(p.woken).id, LatencyNS: int64(w.us) * 1000})
+			Task: a.taskID(p.woken), LatencyNS: int64(w.us) * 1000})
 	}
 }
 
@@ -239,15 +244,16 @@ func (a *Analyzer) findings(r *Report, end int64) {
 	// The goroutines still blocked at the end: their verdicts' warnings.
 	a.verdictFindings(r)
 	// Herd: wakers that woke many goroutines at once.
-	var herds []int32
-	for ti := range a.tasks.len() {
-		if a.tasks.at(int32(ti)).herdBest >= a.cfg.HerdCount {
-			herds = append(herds, int32(ti))
-		}
-	}
-	slices.SortStableFunc(herds, func(x, y int32) int { return cmp.Compare(a.tasks.at(y).herdBest, a.tasks.at(x).herdBest) })
-	for _, ti := range herds[:min(len(herds), perKind)] {
-		t := a.tasks.at(ti)
+	herds := a.herds()
+	slices.SortStableFunc(herds, func(x, y deadHerd) int { return cmp.Compare(y.best, x.best) })
+	for _, h := range herds[:min(len(herds), perKind)] {
+		ti := h.ti
+		t := struct {
+			id       uint32
+			herdBest int
+			herdAt   int64
+			process  int
+		}{a.taskID(ti), h.best, h.at, h.process}
 		if p, ok := a.releasedBy(t.process, t.herdAt); ok {
 			r.Findings = append(r.Findings, Finding{Kind: "pause_release", Severity: "info",
 				Text: fmt.Sprintf("%d wakes by %s within %s at %s released by %s at %s: the pause's effect, not a thundering herd",
@@ -295,7 +301,7 @@ func (a *Analyzer) findings(r *Report, end int64) {
 				s.allBusy, a.wakes, pctOf(s.allBusy, a.wakes), FmtNS(int64(a.cfg.SlowWake)))
 		}
 		r.Findings = append(r.Findings, Finding{Kind: "slow_wake", Severity: sev, Text: text,
-			Numbers: map[string]int64{"count": s.count, "max_ns": s.max, "task_id": int64(a.tasks.at(s.task).id),
+			Numbers: map[string]int64{"count": s.count, "max_ns": s.max, "task_id": int64(a.taskID(s.task)),
 				"ts_ns": s.ts, "parked_workers": int64(s.parked), "behind": s.behind, "free": s.free,
 				"pause": s.pause, "all_busy": s.allBusy, "over_10x": s.big, "wakes": a.wakes}})
 	}
