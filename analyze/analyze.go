@@ -226,8 +226,9 @@ type Analyzer struct {
 	tl                          timeline
 	slow                        slowWakes
 	pauses                      pauses
-	// closureNames caches fn's names of anonymous functions' goroutines.
-	closureNames map[int32]string
+	// closureNames caches fn's names of anonymous functions' goroutines,
+	// by spawn location.
+	closureNames map[string]string
 	order        []int32 // groups in report order, after Report
 	ch           chainState
 
@@ -573,16 +574,24 @@ func (a *Analyzer) fn(ti int32) string {
 	if ti == 0 {
 		return "runtime"
 	}
-	if n, ok := a.closureNames[ti]; ok {
+	id, loc, entry := a.ident(ti)
+	if _, ok := records.Entry(loc); !ok {
+		return AggregateName(id, loc, entry)
+	}
+	// The name is the location's alone.
+	if n, ok := a.closureNames[loc]; ok {
 		return n
 	}
-	n := AggregateName(a.ident(ti))
+	n := AggregateName(id, loc, entry)
 	if strings.Contains(n, " created at ") {
-		// Cached: the aggregations ask once per block.
+		// Cached by location: the aggregations ask once per block and
+		// per wake pair, and a name made for each of a million
+		// goroutines of one go statement was a fifth of report's peak
+		// memory.
 		if a.closureNames == nil {
-			a.closureNames = map[int32]string{}
+			a.closureNames = map[string]string{}
 		}
-		a.closureNames[ti] = n
+		a.closureNames[loc] = n
 	}
 	return n
 }
