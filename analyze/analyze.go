@@ -141,6 +141,11 @@ type task struct {
 	hasLastWak  bool
 	wakePending bool
 	gone        bool // it ended and was released (end.go)
+
+	// Its wake pairs, as waker and as woken (the heads of lists through
+	// pairSkel's nextW, nextG), and the pair sums keyed by it (the head
+	// of a list through pairSum.next): -1 for none (end.go).
+	pairsW, pairsG, sums int32
 }
 
 type block struct {
@@ -160,12 +165,22 @@ type group struct {
 }
 
 type pair struct {
-	waker, woken int32
-	count        int64
-	lat          dist
+	count int64
+	lat   dist
 	// noGroup sums the latencies of its wakes of no block group (the
-	// common case), saving the latSum map on the hot path.
+	// common case), saving the latSum map on the hot path; groups are
+	// the other groups of its latSum entries.
 	noGroup *latAcc
+	groups  []int32
+	folded  bool // into a pairSum at the end of its waker or woken (end.go)
+}
+
+// pairSkel is what stays of a wake pair (index as in pairL) once folded:
+// its goroutines, for the edges' distinct goroutines and locations, and
+// the links of their lists of pairs (-1: the last).
+type pairSkel struct {
+	waker, woken int32
+	nextW, nextG int32
 }
 
 // latKey and latAcc sum the latencies for the latency profile: by wake
@@ -214,6 +229,7 @@ type Analyzer struct {
 	byKey   map[string]int32
 	pairs   map[[2]int32]int32
 	pairL   pages[pair]
+	pairSk  pages[pairSkel]
 	all     dist
 	latSum  map[latKey]*latAcc
 	worst   []worstWake // a min-heap on (us, -t) of at most cfg.Worst
@@ -241,6 +257,13 @@ type Analyzer struct {
 	deadHerds []deadHerd
 	ended     int64
 	curFree   []int32
+	// The wake pairs folded (end.go): their sums, indexed by their
+	// sides, the free slots; inflight, the sums of the folded pairs whose
+	// woken has not run since the wake.
+	sums     []pairSum
+	sumIdx   map[[2]int32]int32
+	sumFree  []int32
+	inflight map[int32]int32
 }
 
 // slowWakes counts the wakes that waited at least SlowWake to run while a
@@ -280,8 +303,8 @@ func New(cfg Config) (*Analyzer, error) {
 		return nil, err
 	}
 	a := &Analyzer{cfg: cfg, taskIdx: map[uint64]int32{}, byPtr: map[*string]int32{}, byKey: map[string]int32{},
-		pairs: map[[2]int32]int32{}, latSum: map[latKey]*latAcc{}}
-	a.tasks.push(task{block: -1, wakeGroup: -1, herdBy: -1})
+		pairs: map[[2]int32]int32{}, latSum: map[latKey]*latAcc{}, strs: []string{""}}
+	a.tasks.push(task{block: -1, wakeGroup: -1, herdBy: -1, pairsW: -1, pairsG: -1, sums: -1})
 	a.tl.init(&a.cfg)
 	return a, nil
 }
@@ -303,7 +326,7 @@ func (a *Analyzer) task(process int, id uint32) int32 {
 	i, ok := a.taskIdx[k]
 	if !ok {
 		i = int32(a.tasks.len())
-		a.tasks.push(task{id: id, process: process, block: -1, wakeGroup: -1, herdBy: -1})
+		a.tasks.push(task{id: id, process: process, block: -1, wakeGroup: -1, herdBy: -1, pairsW: -1, pairsG: -1, sums: -1})
 		a.taskIdx[k] = i
 	}
 	*h = hotTask{k + 1, i}
@@ -432,8 +455,7 @@ func (a *Analyzer) wake(ev *records.Event) {
 		var ok bool
 		pi, ok = a.pairs[k]
 		if !ok {
-			pi = int32(a.pairL.len())
-			a.pairL.push(pair{waker: wi, woken: gi})
+			pi = a.newPair(wi, gi)
 			a.pairs[k] = pi
 		}
 		t.lastPairWaker, t.lastPair = wi, pi+1
@@ -684,6 +706,10 @@ func ShortFunc(fn string) string {
 }
 
 func (a *Analyzer) addLatency(pi, group int32, us uint32, at int64) {
+	if !a.pairL.has(pi) || a.pairL.at(pi).folded { // the waker ended before the woken ran (end.go)
+		a.addLatencySum(pi, group, us, at)
+		return
+	}
 	p := a.pairL.at(pi)
 	p.lat.add(us)
 	a.all.add(us)
@@ -696,6 +722,9 @@ func (a *Analyzer) addLatency(pi, group int32, us uint32, at int64) {
 		if acc == nil {
 			acc = &latAcc{}
 			a.latSum[k] = acc
+			if group >= 0 {
+				p.groups = append(p.groups, group)
+			}
 		}
 		if group < 0 {
 			p.noGroup = acc
@@ -703,6 +732,11 @@ func (a *Analyzer) addLatency(pi, group int32, us uint32, at int64) {
 	}
 	acc.n++
 	acc.us += int64(us)
+	a.addWorst(us, at, pi)
+}
+
+// addWorst takes a latency for the worst ones.
+func (a *Analyzer) addWorst(us uint32, at int64, pi int32) {
 	w := worstWake{us: us, t: at, pair: pi}
 	if len(a.worst) < a.cfg.Worst {
 		a.worst = append(a.worst, w)

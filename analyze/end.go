@@ -27,9 +27,12 @@ import (
 //     into it (chainTask.refs: a blocked interval it ended, a wake of it
 //     not yet run); then it is freed, and so, in turn, may be those of
 //     the goroutines it was woken by;
-//   - its wake pairs, and their latencies, as they are (pairs of dead
-//     goroutines are not folded: the edges' distinct goroutine counts
-//     need the goroutines);
+//   - its wake pairs are folded into sums by the names of their sides
+//     (pairSum: count, latencies, latency profile), the goroutine still
+//     alive on the other side keyed by itself until it ends; of each
+//     pair stays its skeleton (pairSkel: its two goroutines), for what
+//     only goroutines give: the edges' distinct wakers and woken, and
+//     the locations of each edge's first pair;
 //   - its latest block is folded into its group at its end (the same
 //     sums the report's end would make: a goroutine that ran after it),
 //     and its slot reused.
@@ -87,13 +90,15 @@ func (a *Analyzer) End(e *records.End) {
 		a.names.push(deadName{})
 	}
 	*a.names.at(ti) = deadName{id: t.id, loc: a.intern(t.loc), entry: a.intern(t.entry)}
-	*t = task{gone: true, block: -1}
+	pairsW, pairsG, sums := t.pairsW, t.pairsG, t.sums
+	*t = task{gone: true, block: -1, pairsW: -1, pairsG: -1, sums: -1}
+	a.endPairs(ti, pairsW, pairsG, sums)
 	a.tasks.release(ti)
 	a.ended++
 	a.chainEnd(ti)
 }
 
-// intern returns the index of s in a.strs.
+// intern returns the index of s in a.strs (0: "").
 func (a *Analyzer) intern(s string) uint32 {
 	if s == "" {
 		return 0
@@ -102,7 +107,6 @@ func (a *Analyzer) intern(s string) uint32 {
 	if !ok {
 		if a.strIdx == nil {
 			a.strIdx = map[string]uint32{}
-			a.strs = append(a.strs, "")
 		}
 		i = uint32(len(a.strs))
 		a.strs = append(a.strs, s)
@@ -207,4 +211,208 @@ func (a *Analyzer) drainFree() {
 // the pages of each.
 func (a *Analyzer) held() (tasks, chains, taskPages, chainPages int) {
 	return a.tasks.len() - int(a.ended), a.ch.tasks.len() - int(a.ch.freed), a.tasks.heldPages(), a.ch.tasks.heldPages()
+}
+
+// Wake pairs. A pair (waker, woken) is folded at the end of either
+// goroutine into a pairSum keyed by its two sides, each the goroutine
+// if it is alive (its name may yet change: a later location or entry)
+// or its name once it ended (final); at the end of a goroutine that is
+// a side of sums, those are keyed by its name instead, and merged with
+// those already so keyed. The edges are the sums by the names, so they
+// come out the same; what the edges need per pair, their distinct
+// goroutines and the locations of the first pair of each, comes from
+// the pairs' skeletons (pairSk, 16 bytes each, kept).
+
+// endedWaker stands for the wakers that ended among a goroutine's
+// wakers in the verdicts' cycles: not a candidate.
+const endedWaker = -2
+
+// pairSum is the count, latencies and latency sums (latSum, at key
+// latKey{-1 - its index, group}) of the pairs folded with its key.
+type pairSum struct {
+	key    [2]int32 // waker and woken sides: a goroutine alive, or -1 - its name in strs
+	count  int64
+	lat    dist
+	groups []int32 // of its latSum entries
+	next   int32   // the next sum keyed by the same goroutine alive (task.sums), -1: none
+	dead   bool    // merged into another, its slot free
+}
+
+// newPair makes the pair of waker wi and woken gi.
+func (a *Analyzer) newPair(wi, gi int32) int32 {
+	pi := a.pairL.push(pair{})
+	sk := pairSkel{waker: wi, woken: gi, nextW: -1, nextG: -1}
+	if wi != 0 { // (the runtime does not end: no list)
+		w := a.tasks.at(wi)
+		sk.nextW, w.pairsW = w.pairsW, pi
+	}
+	if gi != 0 {
+		g := a.tasks.at(gi)
+		sk.nextG, g.pairsG = g.pairsG, pi
+	}
+	a.pairSk.push(sk)
+	return pi
+}
+
+// pairFolded tells whether pair pi was folded.
+func (a *Analyzer) pairFolded(pi int32) bool {
+	return !a.pairL.has(pi) || a.pairL.at(pi).folded
+}
+
+// side is goroutine ti as a side of a pairSum: itself while alive,
+// -1 - its name once ended (the runtime's name is final).
+func (a *Analyzer) side(ti int32) int32 {
+	if ti != 0 && a.tasks.has(ti) && !a.tasks.at(ti).gone {
+		return ti
+	}
+	return -1 - int32(a.intern(a.fn(ti)))
+}
+
+// sideName is the name of a pairSum's side.
+func (a *Analyzer) sideName(s int32) string {
+	if s >= 0 {
+		return a.fn(s)
+	}
+	return a.strs[-1-s]
+}
+
+// sumFor returns the pairSum of key, made if new.
+func (a *Analyzer) sumFor(key [2]int32) int32 {
+	if si, ok := a.sumIdx[key]; ok {
+		return si
+	}
+	var si int32
+	if n := len(a.sumFree); n > 0 {
+		si = a.sumFree[n-1]
+		a.sumFree = a.sumFree[:n-1]
+	} else {
+		si = int32(len(a.sums))
+		a.sums = append(a.sums, pairSum{})
+	}
+	a.sums[si] = pairSum{key: key, next: -1}
+	if a.sumIdx == nil {
+		a.sumIdx = map[[2]int32]int32{}
+	}
+	a.sumIdx[key] = si
+	for _, s := range key {
+		if s >= 0 { // (at most one side alive: made at an end)
+			t := a.tasks.at(s)
+			a.sums[si].next, t.sums = t.sums, si
+			break
+		}
+	}
+	return si
+}
+
+// moveLat moves latSum entry from to key to (adding to what is there),
+// and returns whether to was new.
+func (a *Analyzer) moveLat(from, to latKey) bool {
+	la := a.latSum[from]
+	if la == nil {
+		return false
+	}
+	delete(a.latSum, from)
+	if x := a.latSum[to]; x != nil {
+		x.n += la.n
+		x.us += la.us
+		return false
+	}
+	a.latSum[to] = la
+	return true
+}
+
+// foldPair folds pair pi into the pairSum of its sides (one of its
+// goroutines has just ended).
+func (a *Analyzer) foldPair(pi int32) {
+	sk := *a.pairSk.at(pi)
+	p := a.pairL.at(pi)
+	si := a.sumFor([2]int32{a.side(sk.waker), a.side(sk.woken)})
+	s := &a.sums[si]
+	s.count += p.count
+	s.lat.merge(&p.lat)
+	to := latKey{-1 - si, -1}
+	if p.noGroup != nil && a.moveLat(latKey{pi, -1}, to) {
+		s.groups = append(s.groups, -1)
+	}
+	for _, g := range p.groups {
+		to.group = g
+		if a.moveLat(latKey{pi, g}, to) {
+			s.groups = append(s.groups, g)
+		}
+	}
+	if sk.woken != 0 {
+		if g := a.tasks.at(sk.woken); !g.gone && g.wakePending && g.wakePair == pi {
+			// Woken and not yet run: its latency goes to the sum.
+			if a.inflight == nil {
+				a.inflight = map[int32]int32{}
+			}
+			a.inflight[pi] = si
+		}
+	}
+	delete(a.pairs, [2]int32{sk.waker, sk.woken})
+	*p = pair{folded: true}
+	a.pairL.release(pi)
+}
+
+// addLatencySum is addLatency for a pair folded before its woken ran.
+func (a *Analyzer) addLatencySum(pi, group int32, us uint32, at int64) {
+	si := a.inflight[pi]
+	delete(a.inflight, pi)
+	s := &a.sums[si]
+	s.lat.add(us)
+	a.all.add(us)
+	k := latKey{-1 - si, group}
+	acc := a.latSum[k]
+	if acc == nil {
+		acc = &latAcc{}
+		a.latSum[k] = acc
+		s.groups = append(s.groups, group)
+	}
+	acc.n++
+	acc.us += int64(us)
+	a.addWorst(us, at, pi)
+}
+
+// endPairs folds the pairs of goroutine ti, which has just ended (its
+// name set, gone), and keys the sums keyed by it by its name.
+func (a *Analyzer) endPairs(ti int32, pairsW, pairsG, sums int32) {
+	for pi := pairsW; pi >= 0; pi = a.pairSk.at(pi).nextW {
+		if !a.pairFolded(pi) {
+			a.foldPair(pi)
+		}
+	}
+	for pi := pairsG; pi >= 0; pi = a.pairSk.at(pi).nextG {
+		if !a.pairFolded(pi) {
+			a.foldPair(pi)
+		}
+	}
+	name := a.side(ti)
+	for si := sums; si >= 0; {
+		s := &a.sums[si]
+		next := s.next
+		old := s.key
+		key := old
+		for i := range key {
+			if key[i] == ti {
+				key[i] = name
+			}
+		}
+		delete(a.sumIdx, old)
+		if di, ok := a.sumIdx[key]; ok {
+			d := &a.sums[di]
+			d.count += s.count
+			d.lat.merge(&s.lat)
+			for _, g := range s.groups {
+				if a.moveLat(latKey{-1 - si, g}, latKey{-1 - di, g}) {
+					d.groups = append(d.groups, g)
+				}
+			}
+			a.sums[si] = pairSum{dead: true}
+			a.sumFree = append(a.sumFree, si)
+		} else {
+			s.key, s.next = key, -1
+			a.sumIdx[key] = si
+		}
+		si = next
+	}
 }

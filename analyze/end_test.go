@@ -236,3 +236,70 @@ func TestEndSameReport(t *testing.T) {
 		})
 	}
 }
+
+// TestEndPairs: the wake pairs folded at their goroutines' ends give the
+// edges, latencies, profiles and verdicts of the pairs kept: a goroutine
+// woken by two live wakers of one name (counted once among the edge's
+// woken), a waker that ends before its woken runs (the latency of that
+// wake), wakers that end one after the other (their sums merged), and a
+// goroutine still blocked at the end whose waker ended (its verdict's
+// wakes).
+func TestEndPairs(t *testing.T) {
+	const locL = "example.com/app.server (created at example.com/app.main /src/app.go:40)"
+	s := &script{}
+	for _, id := range []uint32{2, 3} {
+		s.spawn(id, locL)
+		s.poll(1, 0, id, locL)
+		s.pollEnd(2, 0)
+	}
+	ts := uint32(10)
+	for i := range 300 {
+		c := uint32(100 + i)
+		s.spawn(c, locChild)
+		s.poll(ts, 1, c, locChild)
+		s.pollEnd(ts+1, 1)
+		for _, l := range []uint32{2, 3} { // both servers wake it
+			s.poll(ts+2, 0, l, locL)
+			s.wake(ts+1300, 0, l, c)
+			if l == 2 {
+				s.pend(ts+1300, c, 1299, stkChild)
+			}
+			s.pollEnd(ts+1301, 0)
+		}
+		s.poll(ts+1400, 1, c, locChild)
+		s.wake(ts+1401, 1, c, 2) // it wakes server 2, and ends before 2 runs
+		s.pend(ts+1401, 2, 1399, stkLoop)
+		s.pollEnd(ts+1402, 1)
+		s.exit(ts+1402, c)
+		ts += 1500
+	}
+	s.poll(ts, 0, 2, locL) // server 2 runs at last
+	s.pollEnd(ts+1, 0)
+	// Server 3 blocks at the end, after a wake by a goroutine that ended.
+	s.spawn(999, locChild)
+	s.poll(ts+2, 1, 999, locChild)
+	s.wake(ts+3, 1, 999, 3)
+	s.pollEnd(ts+4, 1)
+	s.exit(ts+4, 999)
+	s.poll(ts+5, 0, 3, locL)
+	s.pollEnd(ts+6, 0)
+	s.pend(ts+3_000_000, 3, 3_000_000-6, stkLoop)
+	r, a, got := s.run(t, Config{}, true)
+	_, _, want := s.run(t, Config{}, false)
+	require.Equal(t, want, got, "the report with the ends given")
+	assert.Equal(t, 301, int(a.ended))
+	assert.LessOrEqual(t, a.pairL.heldPages(), 2, "pair pages held")
+	found := false
+	for _, e := range r.Wakes {
+		if e.Waker == "app.server" && e.Woken == "app.loop.func1 created at app.go:20" {
+			found = true
+			assert.Equal(t, 2, e.WakerTasks)
+			assert.Equal(t, 300, e.WokenTasks)
+			assert.Equal(t, int64(600), e.Count)
+		}
+	}
+	assert.True(t, found, "the servers' edge: %+v", r.Wakes)
+	require.Len(t, r.Verdicts, 1, "server 3 blocked at the end")
+	assert.Equal(t, uint32(3), r.Verdicts[0].TaskID)
+	assert.Equal(t, int64(1), r.Verdicts[0].Wakes, "its wake, by a goroutine that ended")
+}

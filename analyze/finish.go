@@ -132,34 +132,61 @@ func (a *Analyzer) finishPending(r *Report) {
 
 func (a *Analyzer) finishWakes(r *Report) {
 	type edgeAcc struct {
-		e            WakeEdge
-		wakers, woke map[int32]bool
-		lat          dist
+		e   WakeEdge
+		lat dist
 	}
 	byName := map[[2]string]int{}
 	var edges []*edgeAcc
-	pairEdge := make([]int32, a.pairL.len())
-	for pi, p := range a.pairL.all() {
-		k := [2]string{a.fn(p.waker), a.fn(p.woken)}
+	// The edges in the order of their first pairs; their distinct
+	// goroutines, as (edge, goroutine) sorted; the pairs not folded
+	// (end.go), then the sums of those folded.
+	wakers := make([]uint64, 0, a.pairSk.len())
+	woke := make([]uint64, 0, a.pairSk.len())
+	for pi, sk := range a.pairSk.all() {
+		k := [2]string{a.fn(sk.waker), a.fn(sk.woken)}
 		ei, ok := byName[k]
 		if !ok {
 			ei = len(edges)
 			byName[k] = ei
-			_, wloc, _ := a.ident(p.waker)
-			_, gloc, _ := a.ident(p.woken)
-			edges = append(edges, &edgeAcc{e: WakeEdge{Waker: k[0], Woken: k[1], WakerLocation: wloc,
-				WokenLocation: gloc}, wakers: map[int32]bool{}, woke: map[int32]bool{}})
+			_, wloc, _ := a.ident(sk.waker)
+			_, gloc, _ := a.ident(sk.woken)
+			edges = append(edges, &edgeAcc{e: WakeEdge{Waker: k[0], Woken: k[1], WakerLocation: wloc, WokenLocation: gloc}})
 		}
-		e := edges[ei]
-		e.e.Count += p.count
-		e.wakers[p.waker], e.woke[p.woken] = true, true
-		pairEdge[pi] = int32(ei)
+		wakers = append(wakers, uint64(ei)<<32|uint64(uint32(sk.waker)))
+		woke = append(woke, uint64(ei)<<32|uint64(uint32(sk.woken)))
+		if !a.pairFolded(pi) {
+			p := a.pairL.at(pi)
+			e := edges[ei]
+			e.e.Count += p.count
+			e.lat.merge(&p.lat)
+		}
 	}
-	for pi, p := range a.pairL.all() {
-		edges[pairEdge[pi]].lat.merge(&p.lat)
+	for i := range a.sums {
+		s := &a.sums[i]
+		if s.dead {
+			continue
+		}
+		e := edges[byName[[2]string{a.sideName(s.key[0]), a.sideName(s.key[1])}]]
+		e.e.Count += s.count
+		e.lat.merge(&s.lat)
 	}
+	distinct := func(v []uint64, set func(e *edgeAcc, n int)) {
+		slices.Sort(v)
+		for i := 0; i < len(v); {
+			j, n := i, 0
+			for ; j < len(v) && v[j]>>32 == v[i]>>32; j++ {
+				if j == i || v[j] != v[j-1] {
+					n++
+				}
+			}
+			set(edges[v[i]>>32], n)
+			i = j
+		}
+	}
+	distinct(wakers, func(e *edgeAcc, n int) { e.e.WakerTasks = n })
+	distinct(woke, func(e *edgeAcc, n int) { e.e.WokenTasks = n })
+	wakers, woke = nil, nil
 	for _, e := range edges {
-		e.e.WakerTasks, e.e.WokenTasks = len(e.wakers), len(e.woke)
 		e.e.Latency = e.lat.stats()
 		r.Wakes = append(r.Wakes, e.e)
 	}
@@ -197,7 +224,7 @@ func (a *Analyzer) finishWakes(r *Report) {
 	})
 	r.Latency.Worst = []WorstWake{}
 	for _, w := range worst {
-		p := a.pairL.at(w.pair)
+		p := a.pairSk.at(w.pair)
 		r.Latency.Worst = append(r.Latency.Worst, WorstWake{TS: w.t, Waker: a.name(p.waker), Woken: a.name(p.woken),
 			Task: a.taskID(p.woken), LatencyNS: int64(w.us) * 1000})
 	}
