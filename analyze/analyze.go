@@ -142,9 +142,9 @@ type task struct {
 	wakePending bool
 	gone        bool // it ended and was released (end.go)
 
-	// Its wake pairs, as waker and as woken (the heads of lists through
-	// pairSkel's nextW, nextG), and the pair sums keyed by it (the head
-	// of a list through pairSum.next): -1 for none (end.go).
+	// Its wake pairs not folded, as waker and as woken (the heads of
+	// lists through pair's nextW, nextG), and the pair sums keyed by it
+	// (the head of a list through pairSum.next): -1 for none (end.go).
 	pairsW, pairsG, sums int32
 }
 
@@ -172,15 +172,15 @@ type pair struct {
 	// the other groups of its latSum entries.
 	noGroup *latAcc
 	groups  []int32
-	folded  bool // into a pairSum at the end of its waker or woken (end.go)
+	// The links of its waker's and its woken's lists of pairs (-1: none).
+	nextW, prevW, nextG, prevG int32
+	folded                     bool // into a pairSum at the end of its waker or woken (end.go)
 }
 
 // pairSkel is what stays of a wake pair (index as in pairL) once folded:
-// its goroutines, for the edges' distinct goroutines and locations, and
-// the links of their lists of pairs (-1: the last).
+// its goroutines, for the edges' distinct goroutines and locations.
 type pairSkel struct {
 	waker, woken int32
-	nextW, nextG int32
 }
 
 // latKey and latAcc sum the latencies for the latency profile: by wake

@@ -90,9 +90,9 @@ func (a *Analyzer) End(e *records.End) {
 		a.names.push(deadName{})
 	}
 	*a.names.at(ti) = deadName{id: t.id, loc: a.intern(t.loc), entry: a.intern(t.entry)}
-	pairsW, pairsG, sums := t.pairsW, t.pairsG, t.sums
+	t.gone = true // (named by its name from now on)
+	a.endPairs(ti)
 	*t = task{gone: true, block: -1, pairsW: -1, pairsG: -1, sums: -1}
-	a.endPairs(ti, pairsW, pairsG, sums)
 	a.tasks.release(ti)
 	a.ended++
 	a.chainEnd(ti)
@@ -221,7 +221,7 @@ func (a *Analyzer) held() (tasks, chains, taskPages, chainPages int) {
 // those already so keyed. The edges are the sums by the names, so they
 // come out the same; what the edges need per pair, their distinct
 // goroutines and the locations of the first pair of each, comes from
-// the pairs' skeletons (pairSk, 16 bytes each, kept).
+// the pairs' skeletons (pairSk, 8 bytes each, kept).
 
 // endedWaker stands for the wakers that ended among a goroutine's
 // wakers in the verdicts' cycles: not a candidate.
@@ -240,18 +240,49 @@ type pairSum struct {
 
 // newPair makes the pair of waker wi and woken gi.
 func (a *Analyzer) newPair(wi, gi int32) int32 {
-	pi := a.pairL.push(pair{})
-	sk := pairSkel{waker: wi, woken: gi, nextW: -1, nextG: -1}
+	pi := a.pairL.push(pair{nextW: -1, prevW: -1, nextG: -1, prevG: -1})
+	p := a.pairL.at(pi)
 	if wi != 0 { // (the runtime does not end: no list)
 		w := a.tasks.at(wi)
-		sk.nextW, w.pairsW = w.pairsW, pi
+		if p.nextW = w.pairsW; p.nextW >= 0 {
+			a.pairL.at(p.nextW).prevW = pi
+		}
+		w.pairsW = pi
 	}
 	if gi != 0 {
 		g := a.tasks.at(gi)
-		sk.nextG, g.pairsG = g.pairsG, pi
+		if p.nextG = g.pairsG; p.nextG >= 0 {
+			a.pairL.at(p.nextG).prevG = pi
+		}
+		g.pairsG = pi
 	}
-	a.pairSk.push(sk)
+	a.pairSk.push(pairSkel{waker: wi, woken: gi})
 	return pi
+}
+
+// unlinkPair takes pair pi out of its goroutines' lists.
+func (a *Analyzer) unlinkPair(pi int32, sk pairSkel) {
+	p := a.pairL.at(pi)
+	if sk.waker != 0 {
+		if p.prevW >= 0 {
+			a.pairL.at(p.prevW).nextW = p.nextW
+		} else {
+			a.tasks.at(sk.waker).pairsW = p.nextW
+		}
+		if p.nextW >= 0 {
+			a.pairL.at(p.nextW).prevW = p.prevW
+		}
+	}
+	if sk.woken != 0 {
+		if p.prevG >= 0 {
+			a.pairL.at(p.prevG).nextG = p.nextG
+		} else {
+			a.tasks.at(sk.woken).pairsG = p.nextG
+		}
+		if p.nextG >= 0 {
+			a.pairL.at(p.nextG).prevG = p.prevG
+		}
+	}
 }
 
 // pairFolded tells whether pair pi was folded.
@@ -325,6 +356,7 @@ func (a *Analyzer) moveLat(from, to latKey) bool {
 // goroutines has just ended).
 func (a *Analyzer) foldPair(pi int32) {
 	sk := *a.pairSk.at(pi)
+	a.unlinkPair(pi, sk)
 	p := a.pairL.at(pi)
 	si := a.sumFor([2]int32{a.side(sk.waker), a.side(sk.woken)})
 	s := &a.sums[si]
@@ -375,19 +407,16 @@ func (a *Analyzer) addLatencySum(pi, group int32, us uint32, at int64) {
 
 // endPairs folds the pairs of goroutine ti, which has just ended (its
 // name set, gone), and keys the sums keyed by it by its name.
-func (a *Analyzer) endPairs(ti int32, pairsW, pairsG, sums int32) {
-	for pi := pairsW; pi >= 0; pi = a.pairSk.at(pi).nextW {
-		if !a.pairFolded(pi) {
-			a.foldPair(pi)
-		}
+func (a *Analyzer) endPairs(ti int32) {
+	t := a.tasks.at(ti)
+	for t.pairsW >= 0 { // (folding takes a pair out of the lists)
+		a.foldPair(t.pairsW)
 	}
-	for pi := pairsG; pi >= 0; pi = a.pairSk.at(pi).nextG {
-		if !a.pairFolded(pi) {
-			a.foldPair(pi)
-		}
+	for t.pairsG >= 0 {
+		a.foldPair(t.pairsG)
 	}
 	name := a.side(ti)
-	for si := sums; si >= 0; {
+	for si := t.sums; si >= 0; {
 		s := &a.sums[si]
 		next := s.next
 		old := s.key
