@@ -93,16 +93,11 @@ type chainTask struct {
 	owedNS, owedN int64
 	owedRefs      []linkRef
 
-	waker int32
-	pendG int32
-	// refs counts what can lead a wake chain into this history: the
-	// blocked intervals of the rings it ended, and a wake by it (woke)
-	// not yet run. An ended goroutine's is freed when none is left
-	// (end.go).
-	refs int32
-
+	waker   int32
+	pendG   int32
 	ended   bool // its goroutine ended (Analyzer.End)
 	freed   bool // ... and its history was freed
+	marked  bool // ... and is kept: a chain can still lead into it (collectChains)
 	dropped bool // intervals were dropped (ring bound or horizon)
 	seen    bool
 	running bool
@@ -184,10 +179,12 @@ type chainState struct {
 	cpuScratch []cpuShare // a walk's cpuBy to reuse
 	lastSweep  int64
 	walks      int64
-	// freeQ holds ended goroutines whose histories nothing leads into
-	// any more, to be freed (drainFree); freed counts those freed.
-	freeQ []int32
+	// ended holds the goroutines ended whose histories are not freed
+	// (collectChains); freed counts those freed.
+	ended []int32
 	freed int64
+	// collectAt is the length of ended at which the next collection runs.
+	collectAt int
 }
 
 func (c *chainState) task(ti int32) *chainTask {
@@ -203,35 +200,20 @@ func (c *chainState) grow(n int) {
 }
 
 // push appends an interval to a goroutine's ring.
-func (c *chainState) push(ct *chainTask, s seg) {
+func (ct *chainTask) push(s seg) {
 	if s.end < s.start {
 		s.end = s.start
 	}
 	if s.end == s.start && s.kind != segBlocked {
 		return
 	}
-	if s.kind == segBlocked {
-		c.ref(s.waker)
-	}
 	if len(ct.ring) < chainRing {
 		ct.ring = append(ct.ring, s)
 		return
 	}
-	old := ct.ring[ct.head]
 	ct.ring[ct.head] = s
 	ct.head = (ct.head + 1) % chainRing
 	ct.dropped = true
-	if old.kind == segBlocked {
-		c.unref(old.waker)
-	}
-}
-
-// unwoke clears a goroutine's wake not yet run, if any (woke).
-func (c *chainState) unwoke(ct *chainTask) {
-	if ct.woke {
-		ct.woke = false
-		c.unref(ct.waker)
-	}
 }
 
 // at returns the i-th interval, oldest first.
@@ -255,37 +237,35 @@ func (a *Analyzer) chainPollStart(ti int32, worker uint8, t int64) {
 		a.closeOff(ti, ct, t)
 	} else if ct.woke { // first seen at its wake: blocked since its TaskPending's start, if any
 		if ct.pend {
-			c.push(ct, seg{start: ct.pendS, end: ct.wakeT, kind: segBlocked, waker: ct.waker, group: ct.pendG})
+			ct.push(seg{start: ct.pendS, end: ct.wakeT, kind: segBlocked, waker: ct.waker, group: ct.pendG})
 		}
-		c.push(ct, seg{start: ct.wakeT, end: t, kind: segRunnable})
+		ct.push(seg{start: ct.wakeT, end: t, kind: segRunnable})
 	}
-	c.unwoke(ct)
-	ct.off, ct.pend, ct.pendSys = false, false, false
+	ct.off, ct.woke, ct.pend, ct.pendSys = false, false, false, false
 	ct.running, ct.runStart, ct.worker = true, t, worker
 	a.chainSweep(t)
 }
 
 // closeOff ends the time a goroutine was off a P, at t when it runs.
 func (a *Analyzer) closeOff(ti int32, ct *chainTask, t int64) {
-	c := &a.ch
 	switch {
 	case ct.woke:
 		start := ct.offSince
 		if ct.pend {
 			start = min(start, ct.pendS)
 		}
-		c.push(ct, seg{start: start, end: ct.wakeT, kind: segBlocked, waker: ct.waker, group: ct.pendG})
-		c.push(ct, seg{start: ct.wakeT, end: t, kind: segRunnable})
+		ct.push(seg{start: start, end: ct.wakeT, kind: segBlocked, waker: ct.waker, group: ct.pendG})
+		ct.push(seg{start: ct.wakeT, end: t, kind: segRunnable})
 		if !ct.pend {
 			a.resolveOwed(ti, -1) // a block shorter than the threshold: no stack
 		}
 	case ct.pendSys:
 		sysEnd := min(max(ct.pendT, ct.offSince), t)
-		c.push(ct, seg{start: ct.offSince, end: sysEnd, kind: segSyscall, waker: -1, group: ct.pendG})
-		c.push(ct, seg{start: sysEnd, end: t, kind: segRunnable})
+		ct.push(seg{start: ct.offSince, end: sysEnd, kind: segSyscall, waker: -1, group: ct.pendG})
+		ct.push(seg{start: sysEnd, end: t, kind: segRunnable})
 		a.chainSyscall(ti, ct, sysEnd)
 	default: // preempted, yielded, or a syscall shorter than the threshold
-		c.push(ct, seg{start: ct.offSince, end: t, kind: segRunnable})
+		ct.push(seg{start: ct.offSince, end: t, kind: segRunnable})
 	}
 }
 
@@ -293,15 +273,13 @@ func (a *Analyzer) chainPollEnd(ti int32, t int64) {
 	if ti == 0 {
 		return
 	}
-	c := &a.ch
-	ct := c.task(ti)
+	ct := a.ch.task(ti)
 	ct.touch(t)
 	if ct.running {
-		c.push(ct, seg{start: ct.runStart, end: t, kind: segRun, worker: ct.worker})
+		ct.push(seg{start: ct.runStart, end: t, kind: segRun, worker: ct.worker})
 	}
 	ct.running = false
-	c.unwoke(ct)
-	ct.off, ct.offSince, ct.pend, ct.pendSys = true, t, false, false
+	ct.off, ct.offSince, ct.woke, ct.pend, ct.pendSys = true, t, false, false, false
 }
 
 func (a *Analyzer) chainWake(wi, gi int32, t int64) {
@@ -317,7 +295,6 @@ func (a *Analyzer) chainWake(wi, gi int32, t int64) {
 	if wi != 0 {
 		a.ch.task(wi).touch(t)
 	}
-	a.ch.ref(wi)
 }
 
 // chainPending takes a TaskPending of goroutine ti, a block of group gi
@@ -704,21 +681,13 @@ func (a *Analyzer) chainSweep(t int64) {
 		return
 	}
 	c.lastSweep = t
-	defer a.drainFree()
-	for i := range c.tasks.len() {
-		if !c.tasks.has(int32(i)) {
-			continue
-		}
-		ct := c.tasks.at(int32(i))
+	for _, ct := range c.tasks.all() {
 		if len(ct.ring) == 0 {
 			continue
 		}
 		cut := t - int64(chainHorizon)
 		n := 0
 		for n < len(ct.ring) && ct.at(n).end < cut {
-			if s := ct.at(n); s.kind == segBlocked {
-				c.unref(s.waker)
-			}
 			n++
 		}
 		if n == 0 {

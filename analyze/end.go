@@ -22,11 +22,12 @@ import (
 //     edges and their locations, wakers of groups, chains, the worst
 //     latencies, the slowest wake, the timeline, the profiles' labels;
 //   - its herd, if it was one (herdBest at least HerdCount: deadHerd);
-//   - its chain history (chainTask and ring) while a record of a live
-//     goroutine, or of another history kept, can still lead a wake chain
-//     into it (chainTask.refs: a blocked interval it ended, a wake of it
-//     not yet run); then it is freed, and so, in turn, may be those of
-//     the goroutines it was woken by;
+//   - its chain history (chainTask and ring) while a walk can still
+//     lead into it: from a goroutine alive, through a blocked interval
+//     it ended or a wake by it not yet run, directly or through other
+//     histories so kept; collectChains frees the others, when the ended
+//     ones waiting for it are as many as the goroutines alive (and at
+//     least chainCollectMin);
 //   - its wake pairs are folded into sums by the names of their sides
 //     (pairSum: count, latencies, latency profile), the goroutine still
 //     alive on the other side keyed by itself until it ends; of each
@@ -147,63 +148,81 @@ func (a *Analyzer) herds() []deadHerd {
 	return hs
 }
 
+// chainCollectMin is how many ended goroutines' chain histories wait
+// for a collection (collectChains) at least; otherwise as many as the
+// goroutines alive and the histories the last one kept, so that a
+// collection's cost (a pass over the histories held) is a few
+// intervals per goroutine ended.
+const chainCollectMin = 1024
+
 // chainEnd marks goroutine ti's chain history as its goroutine's, ended,
-// and frees it if nothing can walk into it any more.
+// to be freed once nothing can walk into it.
 func (a *Analyzer) chainEnd(ti int32) {
 	c := &a.ch
 	ct := c.task(ti)
 	ct.ended = true
-	if ct.refs == 0 {
-		c.freeQ = append(c.freeQ, ti)
-	}
-	a.drainFree()
-}
-
-// ref and unref count the references that can lead a wake chain into
-// goroutine x's history: a blocked interval it ended, in another ring,
-// and a wake of it not yet run.
-func (c *chainState) ref(x int32) {
-	if x > 0 {
-		c.tasks.at(x).refs++
+	c.ended = append(c.ended, ti)
+	live := a.tasks.len() - int(a.ended)
+	if n := len(c.ended); n >= chainCollectMin && n >= live && n >= c.collectAt {
+		a.collectChains()
+		// The next when as many more have ended as it had to look at
+		// (those alive, and those it kept): a few intervals per end.
+		c.collectAt = 2*len(c.ended) + live
 	}
 }
 
-func (c *chainState) unref(x int32) {
-	if x <= 0 {
-		return
-	}
-	ct := c.tasks.at(x)
-	ct.refs--
-	if ct.refs == 0 && ct.ended {
-		c.freeQ = append(c.freeQ, x)
-	}
-}
-
-// drainFree frees the histories of the ended goroutines that nothing
-// leads into any more (c.freeQ), and in turn those that only they led
-// into.
-func (a *Analyzer) drainFree() {
+// collectChains frees the chain histories of the ended goroutines that
+// no walk can reach any more. A walk enters a goroutine's history from
+// the waker of a wake not yet run (woke), or from a blocked interval of
+// a history it walks, naming its waker: the histories reachable so from
+// those of the goroutines alive are kept (marked), the others freed.
+// An ended goroutine wakes no one: a history unreachable now stays so.
+func (a *Analyzer) collectChains() {
 	c := &a.ch
-	for len(c.freeQ) > 0 {
-		x := c.freeQ[len(c.freeQ)-1]
-		c.freeQ = c.freeQ[:len(c.freeQ)-1]
-		ct := c.tasks.at(x)
-		if ct.refs != 0 || !ct.ended || ct.freed {
-			continue
+	var stack []int32
+	reach := func(x int32) {
+		if x <= 0 {
+			return
 		}
-		a.resolveOwed(x, -1) // (as the report's end would: it blocks no more)
+		if ct := c.tasks.at(x); ct.ended && !ct.marked {
+			ct.marked = true
+			stack = append(stack, x)
+		}
+	}
+	refs := func(ct *chainTask) {
 		for i := range ct.ring {
 			if s := &ct.ring[i]; s.kind == segBlocked {
-				c.unref(s.waker)
+				reach(s.waker)
 			}
 		}
 		if ct.woke {
-			c.unref(ct.waker)
+			reach(ct.waker)
 		}
+	}
+	for i, ct := range c.tasks.all() {
+		if i > 0 && !ct.ended && !ct.freed {
+			refs(ct)
+			for len(stack) > 0 {
+				x := stack[len(stack)-1]
+				stack = stack[:len(stack)-1]
+				refs(c.tasks.at(x))
+			}
+		}
+	}
+	kept := c.ended[:0]
+	for _, x := range c.ended {
+		ct := c.tasks.at(x)
+		if ct.marked {
+			ct.marked = false
+			kept = append(kept, x)
+			continue
+		}
+		a.resolveOwed(x, -1) // (as the report's end would: it blocks no more)
 		*ct = chainTask{freed: true, ended: true}
 		c.tasks.release(x)
 		c.freed++
 	}
+	c.ended = kept
 }
 
 // held returns what the analysis holds per goroutine: the goroutines

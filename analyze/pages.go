@@ -78,12 +78,15 @@ func (s *pages[T]) heldPages() int {
 // freed pages (a released element on a page still held is yielded).
 func (s *pages[T]) all() iter.Seq2[int32, *T] {
 	return func(yield func(int32, *T) bool) {
-		for i := range s.n {
-			if s.p[i>>pageBits] == nil {
-				continue
+		for pi, p := range s.p {
+			if p == nil {
+				continue // (whole: a sweep of the pages held costs what they hold)
 			}
-			if !yield(i, s.at(i)) {
-				return
+			base := int32(pi) << pageBits
+			for j := range min(int32(pageLen), s.n-base) {
+				if !yield(base+j, &p[j]) {
+					return
+				}
 			}
 		}
 	}
