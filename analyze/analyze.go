@@ -264,6 +264,8 @@ type Analyzer struct {
 	sumIdx   map[[2]int32]int32
 	sumFree  []int32
 	inflight map[int32]int32
+	// runtimeSide is the runtime's side of a pairSum (0: not yet made).
+	runtimeSide int32
 }
 
 // slowWakes counts the wakes that waited at least SlowWake to run while a

@@ -315,6 +315,12 @@ func (a *Analyzer) side(ti int32) int32 {
 	if ti != 0 && a.tasks.has(ti) && !a.tasks.at(ti).gone {
 		return ti
 	}
+	if ti == 0 {
+		if a.runtimeSide == 0 {
+			a.runtimeSide = -1 - int32(a.intern(a.fn(0)))
+		}
+		return a.runtimeSide
+	}
 	return -1 - int32(a.intern(a.fn(ti)))
 }
 
@@ -371,13 +377,19 @@ func (a *Analyzer) moveLat(from, to latKey) bool {
 	return true
 }
 
-// foldPair folds pair pi into the pairSum of its sides (one of its
-// goroutines has just ended).
-func (a *Analyzer) foldPair(pi int32) {
+// foldPair folds pair pi into the pairSum of its sides: goroutine ti,
+// whose side is now name, has just ended.
+func (a *Analyzer) foldPair(pi, ti, name int32) {
 	sk := *a.pairSk.at(pi)
 	a.unlinkPair(pi, sk)
 	p := a.pairL.at(pi)
-	si := a.sumFor([2]int32{a.side(sk.waker), a.side(sk.woken)})
+	side := func(x int32) int32 {
+		if x == ti {
+			return name
+		}
+		return a.side(x)
+	}
+	si := a.sumFor([2]int32{side(sk.waker), side(sk.woken)})
 	s := &a.sums[si]
 	s.count += p.count
 	s.lat.merge(&p.lat)
@@ -428,13 +440,13 @@ func (a *Analyzer) addLatencySum(pi, group int32, us uint32, at int64) {
 // name set, gone), and keys the sums keyed by it by its name.
 func (a *Analyzer) endPairs(ti int32) {
 	t := a.tasks.at(ti)
+	name := a.side(ti)
 	for t.pairsW >= 0 { // (folding takes a pair out of the lists)
-		a.foldPair(t.pairsW)
+		a.foldPair(t.pairsW, ti, name)
 	}
 	for t.pairsG >= 0 {
-		a.foldPair(t.pairsG)
+		a.foldPair(t.pairsG, ti, name)
 	}
-	name := a.side(ti)
 	for si := t.sums; si >= 0; {
 		s := &a.sums[si]
 		next := s.next
