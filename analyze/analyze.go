@@ -140,6 +140,12 @@ type task struct {
 	spawned     bool // its TaskSpawn is in the records (for the verdicts)
 	hasLastWak  bool
 	wakePending bool
+	gone        bool // it ended and was released (end.go)
+
+	// Its wake pairs not folded, as waker and as woken (the heads of
+	// lists through pair's nextW, nextG), and the pair sums keyed by it
+	// (the head of a list through pairSum.next): -1 for none (end.go).
+	pairsW, pairsG, sums int32
 }
 
 type block struct {
@@ -159,12 +165,22 @@ type group struct {
 }
 
 type pair struct {
-	waker, woken int32
-	count        int64
-	lat          dist
+	count int64
+	lat   dist
 	// noGroup sums the latencies of its wakes of no block group (the
-	// common case), saving the latSum map on the hot path.
+	// common case), saving the latSum map on the hot path; groups are
+	// the other groups of its latSum entries.
 	noGroup *latAcc
+	groups  []int32
+	// The links of its waker's and its woken's lists of pairs (-1: none).
+	nextW, prevW, nextG, prevG int32
+	folded                     bool // into a pairSum at the end of its waker or woken (end.go)
+}
+
+// pairSkel is what stays of a wake pair (index as in pairL) once folded:
+// its goroutines, for the edges' distinct goroutines and locations.
+type pairSkel struct {
+	waker, woken int32
 }
 
 // latKey and latAcc sum the latencies for the latency profile: by wake
@@ -213,6 +229,7 @@ type Analyzer struct {
 	byKey   map[string]int32
 	pairs   map[[2]int32]int32
 	pairL   pages[pair]
+	pairSk  pages[pairSkel]
 	all     dist
 	latSum  map[latKey]*latAcc
 	worst   []worstWake // a min-heap on (us, -t) of at most cfg.Worst
@@ -225,10 +242,30 @@ type Analyzer struct {
 	tl                          timeline
 	slow                        slowWakes
 	pauses                      pauses
-	// closureNames caches fn's names of anonymous functions' goroutines.
-	closureNames map[int32]string
+	// closureNames caches fn's names of anonymous functions' goroutines,
+	// by spawn location.
+	closureNames map[string]string
 	order        []int32 // groups in report order, after Report
 	ch           chainState
+
+	// What is kept of the goroutines that ended (end.go): their names
+	// (by task index, the strings in strs), their herds; ended counts
+	// them, curFree the slots of cur they freed.
+	names     pages[deadName]
+	strs      []string
+	strIdx    map[string]uint32
+	deadHerds []deadHerd
+	ended     int64
+	curFree   []int32
+	// The wake pairs folded (end.go): their sums, indexed by their
+	// sides, the free slots; inflight, the sums of the folded pairs whose
+	// woken has not run since the wake.
+	sums     []pairSum
+	sumIdx   map[[2]int32]int32
+	sumFree  []int32
+	inflight map[int32]int32
+	// runtimeSide is the runtime's side of a pairSum (0: not yet made).
+	runtimeSide int32
 }
 
 // slowWakes counts the wakes that waited at least SlowWake to run while a
@@ -268,8 +305,8 @@ func New(cfg Config) (*Analyzer, error) {
 		return nil, err
 	}
 	a := &Analyzer{cfg: cfg, taskIdx: map[uint64]int32{}, byPtr: map[*string]int32{}, byKey: map[string]int32{},
-		pairs: map[[2]int32]int32{}, latSum: map[latKey]*latAcc{}}
-	a.tasks.push(task{block: -1, wakeGroup: -1, herdBy: -1})
+		pairs: map[[2]int32]int32{}, latSum: map[latKey]*latAcc{}, strs: []string{""}}
+	a.tasks.push(task{block: -1, wakeGroup: -1, herdBy: -1, pairsW: -1, pairsG: -1, sums: -1})
 	a.tl.init(&a.cfg)
 	return a, nil
 }
@@ -291,7 +328,7 @@ func (a *Analyzer) task(process int, id uint32) int32 {
 	i, ok := a.taskIdx[k]
 	if !ok {
 		i = int32(a.tasks.len())
-		a.tasks.push(task{id: id, process: process, block: -1, wakeGroup: -1, herdBy: -1})
+		a.tasks.push(task{id: id, process: process, block: -1, wakeGroup: -1, herdBy: -1, pairsW: -1, pairsG: -1, sums: -1})
 		a.taskIdx[k] = i
 	}
 	*h = hotTask{k + 1, i}
@@ -420,8 +457,7 @@ func (a *Analyzer) wake(ev *records.Event) {
 		var ok bool
 		pi, ok = a.pairs[k]
 		if !ok {
-			pi = int32(a.pairL.len())
-			a.pairL.push(pair{waker: wi, woken: gi})
+			pi = a.newPair(wi, gi)
 			a.pairs[k] = pi
 		}
 		t.lastPairWaker, t.lastPair = wi, pi+1
@@ -479,7 +515,12 @@ func (a *Analyzer) pending(ev *records.Event) {
 	}
 	if b == nil {
 		if t.block < 0 { // its first block: a slot of its own, reused for the next ones
-			t.block = a.cur.push(block{})
+			if n := len(a.curFree); n > 0 {
+				t.block = a.curFree[n-1]
+				a.curFree = a.curFree[:n-1]
+			} else {
+				t.block = a.cur.push(block{})
+			}
 		}
 		b = a.cur.at(t.block)
 		*b = block{group: gi, task: ti, waker: -1, start: start, last: ev.T, dur: dur, seq: a.nblocks}
@@ -544,8 +585,7 @@ func (a *Analyzer) name(ti int32) string {
 	if ti == 0 {
 		return "runtime"
 	}
-	t := a.tasks.at(ti)
-	g := "g" + strconv.FormatUint(uint64(t.id), 10)
+	g := "g" + strconv.FormatUint(uint64(a.taskID(ti)), 10)
 	if f := a.fn(ti); f != g {
 		return g + " " + f
 	}
@@ -558,17 +598,24 @@ func (a *Analyzer) fn(ti int32) string {
 	if ti == 0 {
 		return "runtime"
 	}
-	t := a.tasks.at(ti)
-	if n, ok := a.closureNames[ti]; ok {
+	id, loc, entry := a.ident(ti)
+	if _, ok := records.Entry(loc); !ok {
+		return AggregateName(id, loc, entry)
+	}
+	// The name is the location's alone.
+	if n, ok := a.closureNames[loc]; ok {
 		return n
 	}
-	n := AggregateName(t.id, t.loc, t.entry)
+	n := AggregateName(id, loc, entry)
 	if strings.Contains(n, " created at ") {
-		// Cached: the aggregations ask once per block.
+		// Cached by location: the aggregations ask once per block and
+		// per wake pair, and a name made for each of a million
+		// goroutines of one go statement was a fifth of report's peak
+		// memory.
 		if a.closureNames == nil {
-			a.closureNames = map[int32]string{}
+			a.closureNames = map[string]string{}
 		}
-		a.closureNames[ti] = n
+		a.closureNames[loc] = n
 	}
 	return n
 }
@@ -661,6 +708,10 @@ func ShortFunc(fn string) string {
 }
 
 func (a *Analyzer) addLatency(pi, group int32, us uint32, at int64) {
+	if !a.pairL.has(pi) || a.pairL.at(pi).folded { // the waker ended before the woken ran (end.go)
+		a.addLatencySum(pi, group, us, at)
+		return
+	}
 	p := a.pairL.at(pi)
 	p.lat.add(us)
 	a.all.add(us)
@@ -673,6 +724,9 @@ func (a *Analyzer) addLatency(pi, group int32, us uint32, at int64) {
 		if acc == nil {
 			acc = &latAcc{}
 			a.latSum[k] = acc
+			if group >= 0 {
+				p.groups = append(p.groups, group)
+			}
 		}
 		if group < 0 {
 			p.noGroup = acc
@@ -680,6 +734,11 @@ func (a *Analyzer) addLatency(pi, group int32, us uint32, at int64) {
 	}
 	acc.n++
 	acc.us += int64(us)
+	a.addWorst(us, at, pi)
+}
+
+// addWorst takes a latency for the worst ones.
+func (a *Analyzer) addWorst(us uint32, at int64, pi int32) {
 	w := worstWake{us: us, t: at, pair: pi}
 	if len(a.worst) < a.cfg.Worst {
 		a.worst = append(a.worst, w)

@@ -93,9 +93,11 @@ type chainTask struct {
 	owedNS, owedN int64
 	owedRefs      []linkRef
 
-	waker int32
-	pendG int32
-
+	waker   int32
+	pendG   int32
+	ended   bool // its goroutine ended (Analyzer.End)
+	freed   bool // ... and its history was freed
+	marked  bool // ... and is kept: a chain can still lead into it (collectChains)
 	dropped bool // intervals were dropped (ring bound or horizon)
 	seen    bool
 	running bool
@@ -177,13 +179,24 @@ type chainState struct {
 	cpuScratch []cpuShare // a walk's cpuBy to reuse
 	lastSweep  int64
 	walks      int64
+	// ended holds the goroutines ended whose histories are not freed
+	// (collectChains); freed counts those freed.
+	ended []int32
+	freed int64
+	// collectAt is the length of ended at which the next collection runs.
+	collectAt int
 }
 
 func (c *chainState) task(ti int32) *chainTask {
-	for int(ti) >= c.tasks.len() {
+	c.grow(int(ti) + 1)
+	return c.tasks.at(ti)
+}
+
+// grow makes the chain state of the first n goroutines.
+func (c *chainState) grow(n int) {
+	for n > c.tasks.len() {
 		c.tasks.push(chainTask{pendG: -1})
 	}
-	return c.tasks.at(ti)
 }
 
 // push appends an interval to a goroutine's ring.
@@ -389,7 +402,7 @@ func (a *Analyzer) walkWait(ti, waker, gi int32, start, end int64) {
 	if end <= start {
 		return
 	}
-	a.ch.task(int32(a.tasks.len() - 1)) // (every goroutine's chain state made before the walk)
+	a.ch.grow(a.tasks.len()) // (every goroutine's chain state made before the walk)
 	w := a.newWalk(ti, waker, gi, start, end)
 	if waker == 0 {
 		k, note := a.rootOfBlock(gi)
@@ -689,8 +702,7 @@ func (a *Analyzer) chainSweep(t int64) {
 		return
 	}
 	c.lastSweep = t
-	for i := range c.tasks.len() {
-		ct := c.tasks.at(int32(i))
+	for _, ct := range c.tasks.all() {
 		if len(ct.ring) == 0 {
 			continue
 		}
@@ -740,7 +752,9 @@ func (a *Analyzer) chainSweep(t int64) {
 func (a *Analyzer) finishChains(r *Report) {
 	c := &a.ch
 	for i := range c.tasks.len() {
-		a.resolveOwed(int32(i), -1)
+		if c.tasks.has(int32(i)) {
+			a.resolveOwed(int32(i), -1)
+		}
 	}
 	pos := make(map[int32]int, len(a.order))
 	for i, gi := range a.order {
@@ -758,7 +772,7 @@ func (a *Analyzer) finishChains(r *Report) {
 	})
 	r.Chains = []Chain{}
 	for _, kc := range kept {
-		ch := Chain{Task: a.tasks.at(kc.task).id, Name: a.name(kc.task), Group: -1, StartNS: kc.start, EndNS: kc.end,
+		ch := Chain{Task: a.taskID(kc.task), Name: a.name(kc.task), Group: -1, StartNS: kc.start, EndNS: kc.end,
 			WaitNS: kc.end - kc.start, Links: []ChainLink{}, Truncated: kc.truncated, Frames: []string{}}
 		if p, ok := pos[kc.group]; ok {
 			ch.Group = p
@@ -767,16 +781,16 @@ func (a *Analyzer) finishChains(r *Report) {
 			ch.Reason, ch.Frames = a.groups[kc.group].reason, a.groups[kc.group].frames
 		}
 		if kc.waker >= 0 {
-			ch.Waker, ch.WakerName = a.tasks.at(kc.waker).id, a.name(kc.waker)
+			ch.Waker, ch.WakerName = a.taskID(kc.waker), a.name(kc.waker)
 		}
 		for _, l := range kc.links {
-			cl := ChainLink{Depth: l.depth, Kind: l.kind, Task: a.tasks.at(l.task).id, Name: a.name(l.task),
+			cl := ChainLink{Depth: l.depth, Kind: l.kind, Task: a.taskID(l.task), Name: a.name(l.task),
 				StartNS: l.start, EndNS: l.end, ShareNS: l.share, Worker: l.worker, Frames: []string{}, Note: l.note}
 			if l.group >= 0 {
 				cl.Reason, cl.Frames = a.groups[l.group].reason, a.groups[l.group].frames
 			}
 			if l.waker >= 0 {
-				cl.Waker, cl.WakerName = a.tasks.at(l.waker).id, a.name(l.waker)
+				cl.Waker, cl.WakerName = a.taskID(l.waker), a.name(l.waker)
 			}
 			if l.kind == "scheduler" {
 				cl.QueueMax = a.queueMax(l.start, l.end)

@@ -21,6 +21,9 @@ func Analyze(run *records.Run, cfg Config) (*Report, *Analyzer, error) {
 	if run.Options.Pause == nil {
 		run.Options.Pause = a.Pause
 	}
+	if run.Options.End == nil {
+		run.Options.End = a.End
+	}
 	for ev, err := range run.Events() {
 		if err != nil {
 			return nil, nil, err
@@ -110,7 +113,7 @@ func (a *Analyzer) finishPending(r *Report) {
 			for _, x := range ws {
 				w.Count += int(x.n)
 				w.TotalNS += x.ns
-				if id := a.tasks.at(x.task).id; id != 0 && len(w.TaskIDs) < 20 && !slices.Contains(w.TaskIDs, id) {
+				if id := a.taskID(x.task); id != 0 && len(w.TaskIDs) < 20 && !slices.Contains(w.TaskIDs, id) {
 					w.TaskIDs = append(w.TaskIDs, id)
 				}
 			}
@@ -129,32 +132,61 @@ func (a *Analyzer) finishPending(r *Report) {
 
 func (a *Analyzer) finishWakes(r *Report) {
 	type edgeAcc struct {
-		e            WakeEdge
-		wakers, woke map[int32]bool
-		lat          dist
+		e   WakeEdge
+		lat dist
 	}
 	byName := map[[2]string]int{}
 	var edges []*edgeAcc
-	pairEdge := make([]int32, a.pairL.len())
-	for pi, p := range a.pairL.all() {
-		k := [2]string{a.fn(p.waker), a.fn(p.woken)}
+	// The edges in the order of their first pairs; their distinct
+	// goroutines, as (edge, goroutine) sorted; the pairs not folded
+	// (end.go), then the sums of those folded.
+	wakers := make([]uint64, 0, a.pairSk.len())
+	woke := make([]uint64, 0, a.pairSk.len())
+	for pi, sk := range a.pairSk.all() {
+		k := [2]string{a.fn(sk.waker), a.fn(sk.woken)}
 		ei, ok := byName[k]
 		if !ok {
 			ei = len(edges)
 			byName[k] = ei
-			edges = append(edges, &edgeAcc{e: WakeEdge{Waker: k[0], Woken: k[1], WakerLocation: a.tasks.at(p.waker).loc,
-				WokenLocation: a.tasks.at(p.woken).loc}, wakers: map[int32]bool{}, woke: map[int32]bool{}})
+			_, wloc, _ := a.ident(sk.waker)
+			_, gloc, _ := a.ident(sk.woken)
+			edges = append(edges, &edgeAcc{e: WakeEdge{Waker: k[0], Woken: k[1], WakerLocation: wloc, WokenLocation: gloc}})
 		}
-		e := edges[ei]
-		e.e.Count += p.count
-		e.wakers[p.waker], e.woke[p.woken] = true, true
-		pairEdge[pi] = int32(ei)
+		wakers = append(wakers, uint64(ei)<<32|uint64(uint32(sk.waker)))
+		woke = append(woke, uint64(ei)<<32|uint64(uint32(sk.woken)))
+		if !a.pairFolded(pi) {
+			p := a.pairL.at(pi)
+			e := edges[ei]
+			e.e.Count += p.count
+			e.lat.merge(&p.lat)
+		}
 	}
-	for pi, p := range a.pairL.all() {
-		edges[pairEdge[pi]].lat.merge(&p.lat)
+	for i := range a.sums {
+		s := &a.sums[i]
+		if s.dead {
+			continue
+		}
+		e := edges[byName[[2]string{a.sideName(s.key[0]), a.sideName(s.key[1])}]]
+		e.e.Count += s.count
+		e.lat.merge(&s.lat)
 	}
+	distinct := func(v []uint64, set func(e *edgeAcc, n int)) {
+		slices.Sort(v)
+		for i := 0; i < len(v); {
+			j, n := i, 0
+			for ; j < len(v) && v[j]>>32 == v[i]>>32; j++ {
+				if j == i || v[j] != v[j-1] {
+					n++
+				}
+			}
+			set(edges[v[i]>>32], n)
+			i = j
+		}
+	}
+	distinct(wakers, func(e *edgeAcc, n int) { e.e.WakerTasks = n })
+	distinct(woke, func(e *edgeAcc, n int) { e.e.WokenTasks = n })
+	wakers, woke = nil, nil
 	for _, e := range edges {
-		e.e.WakerTasks, e.e.WokenTasks = len(e.wakers), len(e.woke)
 		e.e.Latency = e.lat.stats()
 		r.Wakes = append(r.Wakes, e.e)
 	}
@@ -192,9 +224,9 @@ func (a *Analyzer) finishWakes(r *Report) {
 	})
 	r.Latency.Worst = []WorstWake{}
 	for _, w := range worst {
-		p := a.pairL.at(w.pair)
+		p := a.pairSk.at(w.pair)
 		r.Latency.Worst = append(r.Latency.Worst, WorstWake{TS: w.t, Waker: a.name(p.waker), Woken: a.name(p.woken),
-			Task: a.tasks.at(p.woken).id, LatencyNS: int64(w.us) * 1000})
+			Task: a.taskID(p.woken), LatencyNS: int64(w.us) * 1000})
 	}
 }
 
@@ -239,15 +271,16 @@ func (a *Analyzer) findings(r *Report, end int64) {
 	// The goroutines still blocked at the end: their verdicts' warnings.
 	a.verdictFindings(r)
 	// Herd: wakers that woke many goroutines at once.
-	var herds []int32
-	for ti := range a.tasks.len() {
-		if a.tasks.at(int32(ti)).herdBest >= a.cfg.HerdCount {
-			herds = append(herds, int32(ti))
-		}
-	}
-	slices.SortStableFunc(herds, func(x, y int32) int { return cmp.Compare(a.tasks.at(y).herdBest, a.tasks.at(x).herdBest) })
-	for _, ti := range herds[:min(len(herds), perKind)] {
-		t := a.tasks.at(ti)
+	herds := a.herds()
+	slices.SortStableFunc(herds, func(x, y deadHerd) int { return cmp.Compare(y.best, x.best) })
+	for _, h := range herds[:min(len(herds), perKind)] {
+		ti := h.ti
+		t := struct {
+			id       uint32
+			herdBest int
+			herdAt   int64
+			process  int
+		}{a.taskID(ti), h.best, h.at, h.process}
 		if p, ok := a.releasedBy(t.process, t.herdAt); ok {
 			r.Findings = append(r.Findings, Finding{Kind: "pause_release", Severity: "info",
 				Text: fmt.Sprintf("%d wakes by %s within %s at %s released by %s at %s: the pause's effect, not a thundering herd",
@@ -295,7 +328,7 @@ func (a *Analyzer) findings(r *Report, end int64) {
 				s.allBusy, a.wakes, pctOf(s.allBusy, a.wakes), FmtNS(int64(a.cfg.SlowWake)))
 		}
 		r.Findings = append(r.Findings, Finding{Kind: "slow_wake", Severity: sev, Text: text,
-			Numbers: map[string]int64{"count": s.count, "max_ns": s.max, "task_id": int64(a.tasks.at(s.task).id),
+			Numbers: map[string]int64{"count": s.count, "max_ns": s.max, "task_id": int64(a.taskID(s.task)),
 				"ts_ns": s.ts, "parked_workers": int64(s.parked), "behind": s.behind, "free": s.free,
 				"pause": s.pause, "all_busy": s.allBusy, "over_10x": s.big, "wakes": a.wakes}})
 	}

@@ -11,9 +11,16 @@ import "iter"
 // 16% of report's CPU, into fresh memory, and the doubling's slack a
 // large part of its peak memory. Growing pages copies nothing, and a
 // pointer to an element stays valid while it grows.
+//
+// An element that is no longer needed can be released (release): once
+// every element of a page is, the page is freed (the state of the
+// goroutines that ended, analyze's End). A released element must not be
+// used again; at of an element on a freed page panics.
 type pages[T any] struct {
 	p []*[pageLen]T
 	n int32
+	// gone counts each page's released elements (nil: none released).
+	gone []uint16
 }
 
 const (
@@ -39,12 +46,47 @@ func (s *pages[T]) push(v T) int32 {
 	return i
 }
 
-// all yields the elements in order, with their indexes.
+// release tells that element i is no longer needed (once for each):
+// its page is freed when all of its elements are.
+func (s *pages[T]) release(i int32) {
+	pg := int(i >> pageBits)
+	if len(s.gone) <= pg {
+		s.gone = append(s.gone, make([]uint16, len(s.p)-len(s.gone))...)
+	}
+	s.gone[pg]++
+	if s.gone[pg] == pageLen {
+		s.p[pg] = nil
+	}
+}
+
+// has tells whether element i's page is still held (false: every
+// element of it was released).
+func (s *pages[T]) has(i int32) bool { return s.p[i>>pageBits] != nil }
+
+// heldPages returns the number of pages held.
+func (s *pages[T]) heldPages() int {
+	n := 0
+	for _, p := range s.p {
+		if p != nil {
+			n++
+		}
+	}
+	return n
+}
+
+// all yields the elements in order, with their indexes, but for those on
+// freed pages (a released element on a page still held is yielded).
 func (s *pages[T]) all() iter.Seq2[int32, *T] {
 	return func(yield func(int32, *T) bool) {
-		for i := range s.n {
-			if !yield(i, s.at(i)) {
-				return
+		for pi, p := range s.p {
+			if p == nil {
+				continue // (whole: a sweep of the pages held costs what they hold)
+			}
+			base := int32(pi) << pageBits
+			for j := range min(int32(pageLen), s.n-base) {
+				if !yield(base+j, &p[j]) {
+					return
+				}
 			}
 		}
 	}

@@ -101,10 +101,19 @@ func (a *Analyzer) LatencySamples() []ProfileSample {
 	}
 	var sums sampleSums[key]
 	for lk, la := range a.latSum {
-		p := a.pairL.at(lk.pair)
-		k := key{group: lk.group, waker: a.fn(p.waker)}
-		if lk.group < 0 {
-			k.woken = a.fn(p.woken)
+		var k key
+		if lk.pair >= 0 {
+			p := a.pairSk.at(lk.pair)
+			k = key{group: lk.group, waker: a.fn(p.waker)}
+			if lk.group < 0 {
+				k.woken = a.fn(p.woken)
+			}
+		} else { // a sum of pairs folded (end.go)
+			s := &a.sums[-1-lk.pair]
+			k = key{group: lk.group, waker: a.sideName(s.key[0])}
+			if lk.group < 0 {
+				k.woken = a.sideName(s.key[1])
+			}
 		}
 		sums.add(k, la.n, la.us*1000)
 	}

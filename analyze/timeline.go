@@ -190,11 +190,11 @@ func (a *Analyzer) named(s tlSnap) Timeline {
 	})
 	for _, p := range s.polls {
 		out.Polls = append(out.Polls, TimelinePoll{Worker: p.worker, StartNS: p.start, EndNS: p.end,
-			Task: a.tasks.at(p.task).id, Name: a.name(p.task)})
+			Task: a.taskID(p.task), Name: a.name(p.task)})
 	}
 	for _, w := range s.wakes {
 		out.Wakes = append(out.Wakes, TimelineWake{TS: w.t, Waker: a.name(w.waker), Woken: a.name(w.woken),
-			WakerTask: a.tasks.at(w.waker).id, WokenTask: a.tasks.at(w.woken).id, TargetWorker: w.target})
+			WakerTask: a.taskID(w.waker), WokenTask: a.taskID(w.woken), TargetWorker: w.target})
 	}
 	return out
 }

@@ -296,10 +296,24 @@ func (a *Analyzer) verdicts(r *Report, end int64) {
 	// Per task: wakes received, and the wakers (for the cycles).
 	wakes := make([]int64, a.tasks.len())
 	wakers := map[int32][]int32{}
-	for _, p := range a.pairL.all() {
-		wakes[p.woken] += p.count
-		if p.waker != 0 && p.waker != p.woken {
-			wakers[p.woken] = append(wakers[p.woken], p.waker)
+	for pi, sk := range a.pairSk.all() {
+		if a.pairFolded(pi) {
+			continue // (a goroutine that ended: not a candidate; its wakers below)
+		}
+		wakes[sk.woken] += a.pairL.at(pi).count
+		if sk.waker != 0 && sk.waker != sk.woken {
+			wakers[sk.woken] = append(wakers[sk.woken], sk.waker)
+		}
+	}
+	for i := range a.sums {
+		// Pairs folded at their wakers' ends, of a goroutine alive: the
+		// wakes it had, and a waker that cannot be a candidate
+		// (endedWaker, never in a cycle).
+		if s := &a.sums[i]; !s.dead && s.key[1] >= 0 {
+			wakes[s.key[1]] += s.count
+			if !slices.Contains(wakers[s.key[1]], endedWaker) {
+				wakers[s.key[1]] = append(wakers[s.key[1]], endedWaker)
+			}
 		}
 	}
 	type cand struct {

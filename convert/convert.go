@@ -181,6 +181,18 @@ type PauseOutput interface {
 	WritePause(p *format.Pause) error
 }
 
+// EndOutput is an Output that takes the ends of goroutines (the
+// trace's GoDestroy: a goroutine that exited), which the v9 records
+// have no code for: WriteEnd is called after the records before the
+// end, with the goroutine's task_id and the end's ts_us. No record
+// names the goroutine after its end (goroutine ids are not reused), so
+// a consumer can let go of what it holds for it (the report's analysis
+// does: analyze.Analyzer.End). An Output that is not an EndOutput is
+// given none.
+type EndOutput interface {
+	WriteEnd(task, ts uint32) error
+}
+
 // Stats counts what a conversion produced.
 type Stats struct {
 	Events   int64                  // trace events consumed
@@ -276,6 +288,8 @@ type Converter struct {
 	stwStart  exptrace.Time
 	stwReason string
 	pause     format.Pause
+	// ends is out, if it is an EndOutput.
+	ends EndOutput
 
 	// gidx maps goroutine ids to indexes in gs: a lookup every event
 	// makes, in pages by id (a map's hashing cost more than the rest of
@@ -379,6 +393,7 @@ func New(cfg Config, out Output) (*Converter, error) {
 		pendIDs:   make(map[pendKey][]uint16),
 	}
 	c.pauses, _ = out.(PauseOutput)
+	c.ends, _ = out.(EndOutput)
 	if l := cfg.Live; l != nil {
 		*l = live.Ops{Consume: c.consume, SetTakeLimit: c.setTakeLimit, Events: c.events, LastTime: c.lastTime,
 			Gap: c.gap, ApplyDump: c.applyDump, Refresh: c.refresh}
@@ -894,8 +909,22 @@ func (c *Converter) goTransition(ev *tracewire.Event) error {
 		}
 	case exptrace.GoNotExist:
 		c.drop(id)
+		return c.ended(id, t)
 	}
 	return nil
+}
+
+// ended tells an EndOutput that goroutine id exited at t, after the
+// records before (the ignored goroutines, of which no record tells,
+// are left out by the caller).
+func (c *Converter) ended(id exptrace.GoID, t exptrace.Time) error {
+	if c.ends == nil || !c.started {
+		return nil
+	}
+	if err := c.flushHots(); err != nil {
+		return err
+	}
+	return c.ends.WriteEnd(task(id), c.ts(t))
 }
 
 // hotLane enables goHot and the decoder's Sink (the tests turn it off to

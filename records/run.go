@@ -152,6 +152,22 @@ type Options struct {
 	// and from the shim's PROG-PID-SEQ.pauses.txt beside a records file.
 	// The Pause is reused: copy what you keep.
 	Pause func(*Pause)
+	// End, if set, is given the ends of goroutines (they exited) on the
+	// run's time line, in order with the records (an end after the
+	// records before it), from a trace converted on the fly: no record
+	// names the goroutine after its end. The v9 records have no code
+	// for it: their files give none. The End is reused.
+	End func(*End)
+}
+
+// End is the end of a goroutine (it exited) on the run's time line.
+type End struct {
+	// T is when it ended, in nanoseconds; Task its task_id.
+	T    int64
+	Task uint32
+	// Process is the process run it belongs to (Event.Process); Input
+	// the index of the file it came with in Run.Inputs (Event.Input).
+	Process, Input int
 }
 
 // Pause is a stop-the-world pause of the traced program (format.Pause)
@@ -257,6 +273,7 @@ type runState struct {
 	// given (ordered by their end), pause the one being given.
 	side  []format.Pause
 	pause Pause
+	end   End
 }
 
 // idStrings is a file's table of frames or spawn locations by their
@@ -396,7 +413,11 @@ func (s *runState) convertTrace(src io.Reader, progress func(int64), done int64)
 		}
 		cfg := s.run.Options.Convert
 		cfg.Concurrent = true
-		_, err := convert.Convert(src, cfg, out, prog)
+		var co convert.Output = out
+		if s.run.Options.End != nil {
+			co = endOut{out}
+		}
+		_, err := convert.Convert(src, cfg, co, prog)
 		if out.flush() != nil || err == errStop {
 			return
 		}
@@ -488,6 +509,11 @@ func (s *runState) batch(b *recBatch) error {
 			r := &b.recs[i]
 			s.give(&format.Pause{TS: r.TS, Duration: r.Duration, Reason: r.Str})
 			continue
+		case markEnd:
+			r := &b.recs[i]
+			s.end = End{T: s.base + int64(r.TS)*1000, Task: r.Task, Process: s.process, Input: s.input}
+			s.run.Options.End(&s.end)
+			continue
 		}
 		if err := s.record(&b.recs[i]); err != nil {
 			return err
@@ -511,6 +537,7 @@ const (
 	markRecord = iota
 	markNext
 	markPause
+	markEnd
 )
 
 const batchLen = 1024
@@ -603,6 +630,18 @@ func (o *traceOut) NextSegment() error { return o.add(nil, true) }
 func (o *traceOut) WritePause(p *format.Pause) error {
 	r := o.slot(markPause)
 	r.TS, r.Duration, r.Str = p.TS, p.Duration, p.Reason
+	return o.full()
+}
+
+// traceOut is a convert.EndOutput when the run wants the ends
+// (Options.End): endOut.
+type endOut struct{ *traceOut }
+
+// WriteEnd makes endOut a convert.EndOutput: the end goes in its place
+// among the records.
+func (o endOut) WriteEnd(task, ts uint32) error {
+	r := o.slot(markEnd)
+	r.TS, r.Task = ts, task
 	return o.full()
 }
 
