@@ -94,6 +94,35 @@ var tables = []struct{ name, ddl string }{
 	process UInt32, proc String,
 	duration_ns Int64, reason String
 ) ENGINE = MergeTree() PARTITION BY toYYYYMMDD(time) ORDER BY (service, instance, time)`},
+	{"chain_roots", `(
+	service String, instance String, load_id String, batch UInt32,
+	time DateTime, ts_ns Int64, -- the end of the load's run
+	from_ns Int64, end_ns Int64, -- the time line the load's analysis read (supersedes a load it covers)
+	stack_id UInt64, reason String, -- the wait group, as pending's
+	kind String, func String, -- the root: cpu (func: the entry function of the goroutine that ran), network, syscall, timer, scheduler, unknown
+	ns Int64, waits Int64, max_ns Int64, -- the group's waiting time it caused, the waits it had a share of, its largest share of one
+	group_waits Int64 -- the group's waits walked in the load (the same on each of the group's rows)
+) ENGINE = MergeTree() PARTITION BY toYYYYMMDD(time) ORDER BY (service, instance, time)`},
+	{"chains", `(
+	service String, instance String, load_id String, batch UInt32,
+	time DateTime, ts_ns Int64, -- the wait's start
+	process UInt32, proc String,
+	from_ns Int64, end_ns Int64,
+	task UInt32, name String, stack_id UInt64, reason String,
+	wait_ns Int64, waker UInt32, waker_name String, truncated UInt8,
+	root_kind Array(String), root_func Array(String), root_ns Array(Int64),
+	link_depth Array(UInt32), link_kind Array(String), link_task Array(UInt32), link_name Array(String),
+	link_start_ns Array(Int64), link_end_ns Array(Int64), link_share_ns Array(Int64), link_worker Array(Int64),
+	link_stack_id Array(UInt64), link_reason Array(String), link_waker Array(UInt32), link_waker_name Array(String),
+	link_note Array(String), link_queue_max Array(UInt32)
+) ENGINE = MergeTree() PARTITION BY toYYYYMMDD(time) ORDER BY (service, instance, time)`},
+	{"workers", `(
+	service String, instance String, load_id String, batch UInt32,
+	time DateTime, ts_ns Int64, -- the end of the load's run
+	from_ns Int64, end_ns Int64,
+	worker UInt32, busy_ns Int64, parked_ns Int64, polls Int64,
+	span_ns Int64 -- the load's time line
+) ENGINE = MergeTree() PARTITION BY toYYYYMMDD(time) ORDER BY (service, instance, time)`},
 	{"queue", `(
 	service String, instance String, load_id String, batch UInt32,
 	time DateTime, ts_ns Int64,
