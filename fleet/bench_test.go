@@ -411,9 +411,7 @@ func benchChains(c *Client, ctx context.Context, name, load string, from, end in
 	}
 	cb := &batcher{c: c, ctx: ctx, table: "chains", loadID: load, max: 200000,
 		cols: []string{"service", "instance", "load_id", "batch", "time", "ts_ns", "process", "proc", "from_ns", "end_ns", "task", "name", "stack_id", "reason",
-			"wait_ns", "waker", "waker_name", "truncated", "root_kind", "root_func", "root_ns",
-			"link_depth", "link_kind", "link_task", "link_name", "link_start_ns", "link_end_ns", "link_share_ns", "link_worker",
-			"link_stack_id", "link_reason", "link_waker", "link_waker_name", "link_note", "link_queue_max"}}
+			"wait_ns", "waker", "waker_name", "truncated", "roots", "root_ns", "link_n", "link_s"}}
 	for ch := range 10 {
 		wait := int64((inst*vloadsBench+ld)*10+ch) * 1000
 		ts := from + int64(ch)*1e9
@@ -432,28 +430,17 @@ func benchChains(c *Client, ctx context.Context, name, load string, from, end in
 		r.u32(7)
 		r.str("g7 pkg.waker")
 		r.u8(0)
-		r.strs([]string{"cpu", "network"})
-		r.strs([]string{"pkg.waker", ""})
+		r.strs([]string{"cpu", "pkg.waker", "network", ""})
 		r.i64s([]int64{wait / 2, wait - wait/2})
 		const nl = 20
-		u32s, i64s, u64s, strs := make([]uint32, nl), make([]int64, nl), make([]uint64, nl), make([]string, nl)
+		var nums []int64
+		var strs []string
 		for i := range nl {
-			u32s[i], i64s[i], strs[i] = uint32(i), ts+int64(i), "cpu"
+			nums = append(nums, 1, 7, ts+int64(i), ts+int64(i)+1, 1, int64(i%8), 0, 0, 0)
+			strs = append(strs, "cpu", "g7 pkg.waker", "", "", "")
 		}
-		r.u32s(u32s)
+		r.i64s(nums)
 		r.strs(strs)
-		r.u32s(u32s)
-		r.strs(strs)
-		r.i64s(i64s)
-		r.i64s(i64s)
-		r.i64s(i64s)
-		r.i64s(i64s)
-		r.u64s(u64s)
-		r.strs(strs)
-		r.u32s(u32s)
-		r.strs(strs)
-		r.strs(strs)
-		r.u32s(u32s)
 		if err := cb.rowDone(); err != nil {
 			return err
 		}

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/wakeshim/wakeshim/analyze"
@@ -105,9 +106,9 @@ func (l *loader) shipChains() error {
 	names, _ := l.runEnds()
 	procOf := inputProcess(l.rd.run.Inputs)
 	cb := l.batcher("chains", "time", "ts_ns", "process", "proc", "from_ns", "end_ns", "task", "name", "stack_id", "reason",
-		"wait_ns", "waker", "waker_name", "truncated", "root_kind", "root_func", "root_ns",
-		"link_depth", "link_kind", "link_task", "link_name", "link_start_ns", "link_end_ns", "link_share_ns", "link_worker",
-		"link_stack_id", "link_reason", "link_waker", "link_waker_name", "link_note", "link_queue_max")
+		"wait_ns", "waker", "waker_name", "truncated", "roots", "root_ns", "link_n", "link_s")
+	var strs []string
+	var nums []int64
 	for _, c := range rep.Chains {
 		process := procOf[l.rd.inputAt(c.StartNS)]
 		r := cb.row(o.Service, o.Instance)
@@ -125,39 +126,20 @@ func (l *loader) shipChains() error {
 		r.u32(c.Waker)
 		r.str(c.WakerName)
 		r.u8(boolU8(c.Truncated))
-		var kinds, funcs []string
-		var rns []int64
+		strs, nums = strs[:0], nums[:0]
 		for _, rs := range c.Roots {
-			kinds, funcs, rns = append(kinds, rs.Kind), append(funcs, rs.Func), append(rns, rs.NS)
+			strs, nums = append(strs, rs.Kind, rs.Func), append(nums, rs.NS)
 		}
-		r.strs(kinds)
-		r.strs(funcs)
-		r.i64s(rns)
-		n := len(c.Links)
-		depth, task, waker, qmax := make([]uint32, n), make([]uint32, n), make([]uint32, n), make([]uint32, n)
-		kind, name, reason, wname, note := make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
-		start, stop, share, worker := make([]int64, n), make([]int64, n), make([]int64, n), make([]int64, n)
-		stack := make([]uint64, n)
-		for i, k := range c.Links {
-			depth[i], task[i], waker[i], qmax[i] = uint32(k.Depth), k.Task, k.Waker, uint32(k.QueueMax)
-			kind[i], name[i], reason[i], wname[i], note[i] = k.Kind, k.Name, k.Reason, k.WakerName, k.Note
-			start[i], stop[i], share[i], worker[i] = l.base+k.StartNS, l.base+k.EndNS, k.ShareNS, int64(k.Worker)
-			stack[i] = chainStackID(k.Reason, k.Frames)
+		r.strs(strs)
+		r.i64s(nums)
+		strs, nums = strs[:0], nums[:0]
+		for _, k := range c.Links {
+			nums = append(nums, int64(k.Depth), int64(k.Task), l.base+k.StartNS, l.base+k.EndNS, k.ShareNS, int64(k.Worker),
+				int64(chainStackID(k.Reason, k.Frames)), int64(k.Waker), int64(k.QueueMax))
+			strs = append(strs, k.Kind, k.Name, k.Reason, k.WakerName, k.Note)
 		}
-		r.u32s(depth)
-		r.strs(kind)
-		r.u32s(task)
-		r.strs(name)
-		r.i64s(start)
-		r.i64s(stop)
-		r.i64s(share)
-		r.i64s(worker)
-		r.u64s(stack)
-		r.strs(reason)
-		r.u32s(waker)
-		r.strs(wname)
-		r.strs(note)
-		r.u32s(qmax)
+		r.i64s(nums)
+		r.strs(strs)
 		if err := cb.rowDone(); err != nil {
 			return err
 		}
@@ -245,29 +227,23 @@ func fleetChains(q queryFunc, db, where string, n int, pending map[string]int, f
 	if err != nil {
 		return err
 	}
-	const sep = `'\n'`
-	strs := func(col string) string { return "arrayStringConcat(" + col + ", " + sep + ")" }
-	nums := func(col string) string { return "arrayStringConcat(arrayMap(x -> toString(x), " + col + "), ',')" }
+	// The arrays joined (strings by newlines, which names, reasons and
+	// notes do not hold; numbers by commas): TabSeparated's own arrays
+	// would need a parser for their quoting. Joined for the n rows kept
+	// only (the subquery).
 	rows, err := q(fmt.Sprintf(`SELECT instance, ts_ns - %d, task, name, toString(stack_id), reason, wait_ns, waker, waker_name, truncated,
-		%s, %s, %s,
-		%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s
-		FROM %s.chains WHERE %s ORDER BY wait_ns DESC, ts_ns, instance LIMIT %d`, first,
-		strs("root_kind"), strs("root_func"), nums("root_ns"),
-		nums("link_depth"), strs("link_kind"), nums("link_task"), strs("link_name"), nums("link_start_ns"), nums("link_end_ns"),
-		nums("link_share_ns"), nums("link_worker"), nums("link_stack_id"), strs("link_reason"), nums("link_waker"),
-		strs("link_waker_name"), strs("link_note"), nums("link_queue_max"),
-		db, where+not, n))
+		arrayStringConcat(roots, '\n'), arrayStringConcat(arrayMap(x -> toString(x), root_ns), ','),
+		arrayStringConcat(arrayMap(x -> toString(x), link_n), ','), arrayStringConcat(link_s, '\n')
+		FROM (SELECT * FROM %s.chains WHERE %s ORDER BY wait_ns DESC, ts_ns, instance LIMIT %d) ORDER BY wait_ns DESC, ts_ns, instance`,
+		first, db, where+not, n))
 	if err != nil {
 		return err
 	}
 	r.ChainsOf = of
-	if len(rows) == 0 {
-		return nil
-	}
 	split := func(s string, n int) []string {
-		out := strings.Split(s, "\n")
-		if s == "" {
-			out = []string{}
+		out := []string{}
+		if s != "" {
+			out = strings.Split(s, "\n")
 		}
 		for len(out) < n {
 			out = append(out, "")
@@ -299,24 +275,25 @@ func fleetChains(q queryFunc, db, where string, n int, pending map[string]int, f
 		if g, ok := pending[row[4]]; ok && row[4] != "0" {
 			c.Group = g
 		}
-		kinds := split(row[10], 0)
-		funcs, rns := split(row[11], len(kinds)), splitN(row[12], len(kinds))
+		rs := split(row[10], 0)
+		rns := splitN(row[11], len(rs)/2)
 		c.Roots = []analyze.RootShare{}
-		for i, k := range kinds {
-			c.Roots = append(c.Roots, analyze.RootShare{Kind: k, Func: funcs[i], NS: rns[i], Waits: 1, MaxNS: rns[i]})
+		for i := 0; i+1 < len(rs); i += 2 {
+			ns := rns[i/2]
+			c.Roots = append(c.Roots, analyze.RootShare{Kind: rs[i], Func: rs[i+1], NS: ns, Waits: 1, MaxNS: ns})
 		}
 		analyze.SortRootShares(c.Roots, c.WaitNS)
-		lk := split(row[14], 0)
-		nl := len(lk)
-		depth, task, name := splitN(row[13], nl), splitN(row[15], nl), split(row[16], nl)
-		start, end, share, worker := splitN(row[17], nl), splitN(row[18], nl), splitN(row[19], nl), splitN(row[20], nl)
-		stacks := split(strings.ReplaceAll(row[21], ",", "\n"), nl)
-		reason, waker, wname, note, qmax := split(row[22], nl), splitN(row[23], nl), split(row[24], nl), split(row[25], nl), splitN(row[26], nl)
-		for i, k := range lk {
-			c.Links = append(c.Links, analyze.ChainLink{Depth: int(depth[i]), Kind: k, Task: uint32(task[i]), Name: name[i],
-				StartNS: start[i] - first, EndNS: end[i] - first, ShareNS: share[i], Worker: int(worker[i]), Reason: reason[i],
-				Frames: []string{}, Waker: uint32(waker[i]), WakerName: wname[i], Note: note[i], QueueMax: int(qmax[i])})
-			if stacks[i] != "0" && stacks[i] != "" {
+		ls := split(row[13], 0)
+		nl := len(ls) / 5
+		ln := splitN(row[12], 9*nl)
+		stacks := make([]string, nl)
+		for i := range nl {
+			v, s := ln[9*i:9*i+9], ls[5*i:5*i+5]
+			c.Links = append(c.Links, analyze.ChainLink{Depth: int(v[0]), Task: uint32(v[1]), StartNS: v[2] - first, EndNS: v[3] - first,
+				ShareNS: v[4], Worker: int(v[5]), Waker: uint32(v[7]), QueueMax: int(v[8]),
+				Kind: s[0], Name: s[1], Reason: s[2], WakerName: s[3], Note: s[4], Frames: []string{}})
+			if v[6] != 0 {
+				stacks[i] = strconv.FormatUint(uint64(v[6]), 10)
 				stackIDs[stacks[i]] = true
 			}
 		}

@@ -110,11 +110,9 @@ var tables = []struct{ name, ddl string }{
 	from_ns Int64, end_ns Int64,
 	task UInt32, name String, stack_id UInt64, reason String,
 	wait_ns Int64, waker UInt32, waker_name String, truncated UInt8,
-	root_kind Array(String), root_func Array(String), root_ns Array(Int64),
-	link_depth Array(UInt32), link_kind Array(String), link_task Array(UInt32), link_name Array(String),
-	link_start_ns Array(Int64), link_end_ns Array(Int64), link_share_ns Array(Int64), link_worker Array(Int64),
-	link_stack_id Array(UInt64), link_reason Array(String), link_waker Array(UInt32), link_waker_name Array(String),
-	link_note Array(String), link_queue_max Array(UInt32)
+	roots Array(String), root_ns Array(Int64), -- kind, func of each root; its ns
+	link_n Array(Int64), -- 9 a link: depth, task, start_ns, end_ns, share_ns, worker, stack_id (its bits), waker, queue_max
+	link_s Array(String) -- 5 a link: kind, name, reason, waker_name, note
 ) ENGINE = MergeTree() PARTITION BY toYYYYMMDD(time) ORDER BY (service, instance, time)`},
 	{"workers", `(
 	service String, instance String, load_id String, batch UInt32,
