@@ -177,4 +177,10 @@ func TestReportChains(t *testing.T) {
 
 	// nats-server's are its own.
 	check(Scope{Service: "nats"}, 1, chainReport(t, natsTrace))
+
+	// A table missing (dropped) is created again by the next ship: the
+	// schema looks up the tables it has.
+	require.NoError(t, c.Exec(ctx, "DROP TABLE "+c.Database+".workers"))
+	shipCmd(t, c, "nats", "n2", natsTrace)
+	assert.Positive(t, count(t, c, "workers", Scope{Service: "nats"}))
 }
