@@ -146,6 +146,17 @@ type rootKey struct {
 	task int32
 }
 
+// rootAcc sums one root of a group: its nanoseconds, the walks it had a
+// share of (for cpu, once per goroutine and walk), and the largest share
+// in one walk.
+type rootAcc struct{ ns, n, max int64 }
+
+func (r *rootAcc) add(ns int64) {
+	r.ns += ns
+	r.n++
+	r.max = max(r.max, ns)
+}
+
 // profKey sums the root-cause profile: the kind, the stack group (-1:
 // none, the task's entry names it) and the task.
 type profKey struct {
@@ -170,8 +181,10 @@ type profHot struct {
 type chainState struct {
 	tasks     pages[chainTask]
 	kept      []*keptChain // a min-heap on the wait's length
-	groupRoot map[int32]map[rootKey]int64
-	prof      map[profKey]*latAcc
+	groupRoot map[int32]map[rootKey]rootAcc
+	// groupWaits counts the walks of each group's waits.
+	groupWaits map[int32]int64
+	prof       map[profKey]*latAcc
 	// addProf's recent keys and their sums, direct-mapped: the map's
 	// hashing of the key was a seventh of report's CPU on the corpus's
 	// chanring trace.
@@ -621,18 +634,23 @@ func (a *Analyzer) endWalk(w *walk) {
 	c := &a.ch
 	if w.group >= 0 {
 		if c.groupRoot == nil {
-			c.groupRoot = map[int32]map[rootKey]int64{}
+			c.groupRoot = map[int32]map[rootKey]rootAcc{}
+			c.groupWaits = map[int32]int64{}
 		}
 		m := c.groupRoot[w.group]
 		if m == nil {
-			m = map[rootKey]int64{}
+			m = map[rootKey]rootAcc{}
 			c.groupRoot[w.group] = m
 		}
+		c.groupWaits[w.group]++
 		for k, ns := range w.roots {
 			if k == int(rootCPU) || ns == 0 {
 				continue
 			}
-			m[rootKey{uint8(k), -1}] += ns
+			rk := rootKey{uint8(k), -1}
+			acc := m[rk]
+			acc.add(ns)
+			m[rk] = acc
 		}
 		for _, cs := range w.cpuBy {
 			x, ns := cs.task, cs.ns
@@ -640,7 +658,9 @@ func (a *Analyzer) endWalk(w *walk) {
 			if _, ok := m[k]; !ok && len(m) >= chainGroupBy {
 				k.task = -2
 			}
-			m[k] += ns
+			acc := m[k]
+			acc.add(ns)
+			m[k] = acc
 		}
 	}
 	kc := w.kc
@@ -805,19 +825,42 @@ func (a *Analyzer) finishChains(r *Report) {
 		if len(m) == 0 {
 			continue
 		}
-		var roots [nRootKinds]int64
-		var cpu []cpuShare
-		var total int64
-		for k, ns := range m {
-			total += ns
-			if k.kind == rootCPU {
-				cpu = append(cpu, cpuShare{k.task, ns}) // (one key per goroutine)
-			}
-			roots[k.kind] += ns
-		}
-		r.Pending[i].Roots = a.rootShares(roots, cpu, total)
-		r.Pending[i].ChainedNS = total
+		r.Pending[i].Roots, r.Pending[i].ChainedNS = a.groupRootShares(m)
+		r.Pending[i].ChainedWaits = c.groupWaits[gi]
 	}
+}
+
+// groupRootShares sums a group's roots by kind and, for cpu, by the
+// goroutine's entry function (the walks and the maxima of its
+// goroutines summed and maximised); largest first.
+func (a *Analyzer) groupRootShares(m map[rootKey]rootAcc) ([]RootShare, int64) {
+	type key struct {
+		kind uint8
+		fn   string
+	}
+	sums := map[key]rootAcc{}
+	var total int64
+	for k, acc := range m {
+		total += acc.ns
+		sk := key{kind: k.kind}
+		if k.kind == rootCPU {
+			sk.fn = "other goroutines"
+			if k.task >= 0 {
+				sk.fn = a.fn(k.task)
+			}
+		}
+		s := sums[sk]
+		s.ns += acc.ns
+		s.n += acc.n
+		s.max = max(s.max, acc.max)
+		sums[sk] = s
+	}
+	out := make([]RootShare, 0, len(sums))
+	for k, s := range sums {
+		out = append(out, RootShare{Kind: rootNames[k.kind], Func: k.fn, NS: s.ns, Waits: s.n, MaxNS: s.max})
+	}
+	SortRootShares(out, total)
+	return out, total
 }
 
 // rootShares sums roots by kind and, for cpu, by the goroutine's entry
@@ -842,6 +885,16 @@ func (a *Analyzer) rootShares(roots [nRootKinds]int64, cpu []cpuShare, total int
 		}
 	}
 	for i := range out {
+		out[i].Waits, out[i].MaxNS = 1, out[i].NS
+	}
+	SortRootShares(out, total)
+	return out
+}
+
+// SortRootShares sets each share's Percent of total and sorts them,
+// largest first.
+func SortRootShares(out []RootShare, total int64) {
+	for i := range out {
 		if total > 0 {
 			out[i].Percent = float64(out[i].NS) * 100 / float64(total)
 		}
@@ -855,7 +908,6 @@ func (a *Analyzer) rootShares(roots [nRootKinds]int64, cpu []cpuShare, total int
 		}
 		return cmp.Compare(x.Func, y.Func)
 	})
-	return out
 }
 
 // queueMax is the largest global run-queue sample in [from, to] (the
@@ -933,6 +985,10 @@ type Chain struct {
 	Links     []ChainLink `json:"links"`
 	Roots     []RootShare `json:"roots"`
 	Truncated bool        `json:"truncated"`
+	// Instance is, in a fleet's report (package fleet), the instance
+	// the chain is of (its goroutines' ids are that instance's). A
+	// file's report leaves it out.
+	Instance string `json:"instance,omitempty"`
 }
 
 // ChainLink is one step of a chain: goroutine Task over [StartNS, EndNS]
@@ -970,6 +1026,14 @@ type RootShare struct {
 	Func    string  `json:"func"`
 	NS      int64   `json:"ns"`
 	Percent float64 `json:"percent"`
+	// Waits is how many waits it had a share of (of a group: for cpu,
+	// counted once per goroutine of that function and wait; of a chain:
+	// 1); MaxNS its largest share of one wait.
+	Waits int64 `json:"waits"`
+	MaxNS int64 `json:"max_ns"`
+	// Instances is, in a fleet's report (package fleet), how many of
+	// the instances it was found on. A file's report leaves it out.
+	Instances int `json:"instances,omitempty"`
 }
 
 // RootSample is one sample of the root-cause profile: the root's stack

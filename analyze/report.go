@@ -28,6 +28,12 @@ type Report struct {
 	// Pauses is, in a fleet's report (package fleet), the traced
 	// programs' stop-the-world pauses. A file's report leaves it out.
 	Pauses *Pauses `json:"pauses,omitempty"`
+	// WorkersByInstance is, in a fleet's report, the Ps by instance,
+	// the busiest share first. A file's report leaves it out.
+	WorkersByInstance []WorkerInstance `json:"workers_by_instance,omitempty"`
+	// ChainsOf is, in a fleet's report, how many instances shipped
+	// chains (Chains are the longest waits over them all).
+	ChainsOf int `json:"chains_of_instances,omitempty"`
 }
 
 // Pauses is a fleet's stop-the-world pauses: in all, by instance and
@@ -85,6 +91,8 @@ type PendingGroup struct {
 	// the root of each wait's chain (ChainedNS of it in all).
 	Roots     []RootShare `json:"roots"`
 	ChainedNS int64       `json:"chained_ns"`
+	// ChainedWaits is how many waits were walked.
+	ChainedWaits int64 `json:"chained_waits"`
 
 	// A fleet's report (package fleet) says how the group spreads over
 	// the instances: OnInstances of the OfInstances have blocks of it,
@@ -182,6 +190,23 @@ type Worker struct {
 	BusyNS   int64 `json:"busy_ns"`
 	ParkedNS int64 `json:"parked_ns"`
 	Polls    int64 `json:"polls"`
+	// In a fleet's report (package fleet), the P of that number summed
+	// over the instances: SpanNS is the time their records cover (the
+	// denominator of the busy share), Instances how many have it. A
+	// file's report leaves them out.
+	SpanNS    int64 `json:"span_ns,omitempty"`
+	Instances int   `json:"instances,omitempty"`
+}
+
+// WorkerInstance is a fleet's Ps on one instance: how many, their busy
+// and parked time and polls summed, over SpanNS of records.
+type WorkerInstance struct {
+	Instance string `json:"instance"`
+	Ps       int    `json:"ps"`
+	BusyNS   int64  `json:"busy_ns"`
+	ParkedNS int64  `json:"parked_ns"`
+	Polls    int64  `json:"polls"`
+	SpanNS   int64  `json:"span_ns"`
 }
 
 // QueuePoint is a global run-queue sample.

@@ -281,6 +281,12 @@ func BenchmarkReport(b *testing.B) {
 			if err := pb.flush(); err != nil {
 				b.Fatal(err)
 			}
+			// The chains' summaries of the load: 50 wait groups (of the
+			// pending rows' 1000 stacks) with 5 roots each, its 10
+			// longest chains of 20 links, and 8 Ps.
+			if err := benchChains(c, ctx, name, load, from, end, inst, ld); err != nil {
+				b.Fatal(err)
+			}
 			if err := c.Exec(ctx, fmt.Sprintf(`INSERT INTO %s.verdict_runs (service, instance, load_id, batch, time, ts_ns, process, proc, blocked, leak_files, leak_named, leak_matched)
 				VALUES ('big', %s, %s, 0, toDateTime(%d), %d, 0, 'prog-1', %d, [], 0, 0)`, c.Database, Quote(name), Quote(load), end/1e9, end, vgoroutines)); err != nil {
 				b.Fatal(err)
@@ -325,6 +331,39 @@ func BenchmarkReport(b *testing.B) {
 		b.Fatalf("pauses %+v", vr.Pauses)
 	}
 	b.Logf("the pauses' queries over %d rows: %v", instances*vloads*vpauses, time.Since(tp))
+	tc := time.Now()
+	var ids []string
+	for g := range 1000 {
+		ids = append(ids, strconv.FormatUint(StackID("chan_receive", []string{fmt.Sprint("pkg.wait", g), "pkg.loop", "pkg.main"}), 10))
+	}
+	cr := analyze.Report{Pending: make([]analyze.PendingGroup, len(ids))}
+	if err := chainRoots(q, c.Database, c.committed(Scope{Service: "big"}), ids, &cr); err != nil {
+		b.Fatal(err)
+	}
+	roots := 0
+	for _, g := range cr.Pending {
+		roots += len(g.Roots)
+	}
+	if roots == 0 {
+		b.Fatal("no chain roots")
+	}
+	b.Logf("the chain roots' queries over %d rows (%d groups' roots): %v", instances*vloads*50*5, roots, time.Since(tc))
+	tc = time.Now()
+	if err := fleetChains(q, c.Database, c.committed(Scope{Service: "big"}), 10, map[string]int{}, start, instances, &cr); err != nil {
+		b.Fatal(err)
+	}
+	if len(cr.Chains) != 10 || len(cr.Chains[0].Links) != 20 {
+		b.Fatalf("%d chains", len(cr.Chains))
+	}
+	b.Logf("the longest chains' queries over %d rows: %v", instances*vloads*10, time.Since(tc))
+	tc = time.Now()
+	if err := fleetWorkers(q, c.Database, c.committed(Scope{Service: "big"}), &cr); err != nil {
+		b.Fatal(err)
+	}
+	if len(cr.Workers) != 8 || len(cr.WorkersByInstance) != instances {
+		b.Fatalf("%d Ps, %d instances", len(cr.Workers), len(cr.WorkersByInstance))
+	}
+	b.Logf("the Ps' queries over %d rows: %v", instances*vloads*8, time.Since(tc))
 	for b.Loop() {
 		rep, _, err := Report(ctx, c, ReportOptions{Scope: Scope{Service: "big"}})
 		if err != nil {
@@ -335,3 +374,98 @@ func BenchmarkReport(b *testing.B) {
 		}
 	}
 }
+
+// benchChains inserts a load's chain_roots (50 groups × 5 roots), chains
+// (10 of 20 links) and workers (8 Ps) rows.
+func benchChains(c *Client, ctx context.Context, name, load string, from, end int64, inst, ld int) error {
+	rb := &batcher{c: c, ctx: ctx, table: "chain_roots", loadID: load, max: 200000,
+		cols: []string{"service", "instance", "load_id", "batch", "time", "ts_ns", "from_ns", "end_ns", "stack_id", "reason", "kind", "func",
+			"ns", "waits", "max_ns", "group_waits"}}
+	for g := range 50 {
+		id := StackID("chan_receive", []string{fmt.Sprint("pkg.wait", (inst+ld+g)%1000), "pkg.loop", "pkg.main"})
+		for k, kind := range []string{"cpu", "cpu", "network", "scheduler", "timer"} {
+			r := rb.row("big", name)
+			r.dateTime(end)
+			r.i64(end)
+			r.i64(from)
+			r.i64(end)
+			r.u64(id)
+			r.str("chan_receive")
+			r.str(kind)
+			fn := ""
+			if kind == "cpu" {
+				fn = fmt.Sprint("pkg.worker", (g+k)%30)
+			}
+			r.str(fn)
+			r.i64(int64(1000000 * (k + 1)))
+			r.i64(int64(10 + k))
+			r.i64(int64(100000 * (k + 1)))
+			r.i64(40)
+			if err := rb.rowDone(); err != nil {
+				return err
+			}
+		}
+	}
+	if err := rb.flush(); err != nil {
+		return err
+	}
+	cb := &batcher{c: c, ctx: ctx, table: "chains", loadID: load, max: 200000,
+		cols: []string{"service", "instance", "load_id", "batch", "time", "ts_ns", "process", "proc", "from_ns", "end_ns", "task", "name", "stack_id", "reason",
+			"wait_ns", "waker", "waker_name", "truncated", "roots", "root_ns", "link_n", "link_s"}}
+	for ch := range 10 {
+		wait := int64((inst*vloadsBench+ld)*10+ch) * 1000
+		ts := from + int64(ch)*1e9
+		r := cb.row("big", name)
+		r.dateTime(ts)
+		r.i64(ts)
+		r.u32(0)
+		r.str("prog-1")
+		r.i64(from)
+		r.i64(end)
+		r.u32(uint32(ch + 10))
+		r.str(fmt.Sprint("g", ch+10, " pkg.worker"))
+		r.u64(StackID("chan_receive", []string{"pkg.wait1", "pkg.loop", "pkg.main"}))
+		r.str("chan_receive")
+		r.i64(wait)
+		r.u32(7)
+		r.str("g7 pkg.waker")
+		r.u8(0)
+		r.strs([]string{"cpu", "pkg.waker", "network", ""})
+		r.i64s([]int64{wait / 2, wait - wait/2})
+		const nl = 20
+		var nums []int64
+		var strs []string
+		for i := range nl {
+			nums = append(nums, 1, 7, ts+int64(i), ts+int64(i)+1, 1, int64(i%8), 0, 0, 0)
+			strs = append(strs, "cpu", "g7 pkg.waker", "", "", "")
+		}
+		r.i64s(nums)
+		r.strs(strs)
+		if err := cb.rowDone(); err != nil {
+			return err
+		}
+	}
+	if err := cb.flush(); err != nil {
+		return err
+	}
+	wb := &batcher{c: c, ctx: ctx, table: "workers", loadID: load, max: 200000,
+		cols: []string{"service", "instance", "load_id", "batch", "time", "ts_ns", "from_ns", "end_ns", "worker", "busy_ns", "parked_ns", "polls", "span_ns"}}
+	for p := range 8 {
+		r := wb.row("big", name)
+		r.dateTime(end)
+		r.i64(end)
+		r.i64(from)
+		r.i64(end)
+		r.u32(uint32(p))
+		r.i64(int64(p+inst) * 1e8)
+		r.i64(int64(8-p) * 1e8)
+		r.i64(int64(1000 * (p + 1)))
+		r.i64(end - from)
+		if err := wb.rowDone(); err != nil {
+			return err
+		}
+	}
+	return wb.flush()
+}
+
+const vloadsBench = 20

@@ -187,16 +187,17 @@ func (l *loader) shipPauses() error {
 	return nil
 }
 
-// supersededLoads returns the condition leaving out the findings of the
+// supersededLoads returns the condition leaving out the rows of table
+// (findings, chain_roots, chains, workers: each has from_ns, end_ns) of the
 // loads another load of the same instance read again: the shipper
 // analyses the whole run it reads, files shipped before included (`wakeshim
 // ship DIR` over a directory that grew), so a later load whose time line
 // holds the middle of an earlier one's has its findings too. The shim's
 // own loads read new files only: none covers another, all count. ""
 // when none is superseded.
-func supersededLoads(q queryFunc, db, where string) (string, error) {
-	rows, err := q(fmt.Sprintf(`SELECT instance, load_id, min(from_ns), max(end_ns) FROM %s.findings WHERE %s GROUP BY instance, load_id
-		ORDER BY instance, max(end_ns) DESC, load_id`, db, where))
+func supersededLoads(q queryFunc, db, table, where string) (string, error) {
+	rows, err := q(fmt.Sprintf(`SELECT instance, load_id, min(from_ns), max(end_ns) FROM %s.%s WHERE %s GROUP BY instance, load_id
+		ORDER BY instance, max(end_ns) DESC, load_id`, db, table, where))
 	if err != nil {
 		return "", err
 	}
@@ -234,7 +235,7 @@ var findingKinds = []string{"pause_release", "herd", "slow_wake", "queue"}
 // at least 1% of the wakes). pending maps the stack ids of r.Pending to
 // their index; first is the start of the time covered.
 func fleetFindings(q queryFunc, db, where string, pending map[string]int, first int64, of int, r *analyze.Report) error {
-	not, err := supersededLoads(q, db, where)
+	not, err := supersededLoads(q, db, "findings", where)
 	if err != nil {
 		return err
 	}

@@ -210,6 +210,18 @@ func TestReportFindingsGrown(t *testing.T) {
 	}
 	require.NotNil(t, rep.Pauses)
 	assert.Equal(t, pauseCount(t, dir), rep.Pauses.Count)
+	// The roots of the groups' waits and the Ps likewise: the later
+	// load's.
+	wantRoots, wantGroups := rootSums(loc)
+	gotRoots, gotGroups := rootSums(rep)
+	assert.Equal(t, wantGroups, gotGroups)
+	assert.Equal(t, len(wantRoots), len(gotRoots))
+	require.Len(t, rep.Workers, len(loc.Workers))
+	for i, w := range loc.Workers {
+		assert.Equal(t, w.BusyNS, rep.Workers[i].BusyNS, "P%d", w.Worker)
+		assert.Equal(t, w.Polls, rep.Workers[i].Polls, "P%d", w.Worker)
+		assert.Equal(t, loc.SpanNS, rep.Workers[i].SpanNS, "P%d", w.Worker)
+	}
 }
 
 // TestWakerKey: herds by a named waker group over the fleet; an unnamed

@@ -25,6 +25,10 @@ type ReportOptions struct {
 	// SlowWake is the wake-to-run latency counted slow, by instance and
 	// in the wake_latency finding (0: 1ms, the file report's default).
 	SlowWake time.Duration
+	// Chains is how many of the longest waits' chains are listed (0:
+	// 10, negative: none; past 10, the fleet's longest are those of each
+	// load's own 10 longest).
+	Chains int
 }
 
 // Spread is how a pending group spreads over the fleet: the instances
@@ -44,9 +48,11 @@ type Spread struct {
 // the wake-to-run latency (quantiles, histogram, the worst wakes), the
 // global run queue, and the verdicts on the goroutines still blocked at
 // the end of each instance's records (judged when shipped), by verdict
-// and stack with their instances, the warnings among them as findings.
-// What needs the records in time order (wake chains, the timeline, the
-// Ps) is not in it. Spreads is parallel to Report.Pending.
+// and stack with their instances, the warnings among them as findings;
+// and what the shipper's analysis found in the records in time order on
+// each load: the time-ordered findings, the pauses, the roots of the
+// groups' waits, the longest waits' chains and the Ps. The timeline is
+// not in it. Spreads is parallel to Report.Pending.
 func Report(ctx context.Context, c *Client, opt ReportOptions) (*analyze.Report, []Spread, error) {
 	if opt.Service == "" {
 		return nil, nil, fmt.Errorf("fleet: no service name")
@@ -59,6 +65,9 @@ func Report(ctx context.Context, c *Client, opt ReportOptions) (*analyze.Report,
 	}
 	if opt.SlowWake <= 0 {
 		opt.SlowWake = time.Millisecond
+	}
+	if opt.Chains == 0 {
+		opt.Chains = chainKept
 	}
 	db := c.Database
 	where := c.committed(opt.Scope)
@@ -128,6 +137,9 @@ func Report(ctx context.Context, c *Client, opt ReportOptions) (*analyze.Report,
 	if err := stuckByInstance(q, db, where, ids, r); err != nil {
 		return nil, nil, err
 	}
+	if err := chainRoots(q, db, where, ids, r); err != nil {
+		return nil, nil, err
+	}
 	pos := make(map[string]int, len(ids))
 	for i, id := range ids {
 		pos[id] = i
@@ -145,6 +157,14 @@ func Report(ctx context.Context, c *Client, opt ReportOptions) (*analyze.Report,
 		return nil, nil, err
 	}
 	if err := fleetPauses(q, db, where, opt.Top, opt.Worst, first, len(instances), r); err != nil {
+		return nil, nil, err
+	}
+	if opt.Chains > 0 {
+		if err := fleetChains(q, db, where, opt.Chains, pos, first, len(instances), r); err != nil {
+			return nil, nil, err
+		}
+	}
+	if err := fleetWorkers(q, db, where, r); err != nil {
 		return nil, nil, err
 	}
 	if err := queue(q, db, where, first, last, r); err != nil {

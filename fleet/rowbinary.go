@@ -26,6 +26,26 @@ func (r *rowBuf) strs(ss []string) {
 	}
 }
 
+// Arrays of numbers: a LEB128 count and the elements.
+func (r *rowBuf) u32s(vs []uint32) {
+	r.b = binary.AppendUvarint(r.b, uint64(len(vs)))
+	for _, v := range vs {
+		r.u32(v)
+	}
+}
+func (r *rowBuf) u64s(vs []uint64) {
+	r.b = binary.AppendUvarint(r.b, uint64(len(vs)))
+	for _, v := range vs {
+		r.u64(v)
+	}
+}
+func (r *rowBuf) i64s(vs []int64) {
+	r.b = binary.AppendUvarint(r.b, uint64(len(vs)))
+	for _, v := range vs {
+		r.i64(v)
+	}
+}
+
 // dateTime is a DateTime of wall-clock nanoseconds (clamped to its
 // UInt32 range).
 func (r *rowBuf) dateTime(ns int64) { r.u32(uint32(min(max(ns/1e9, 0), 1<<32-1))) }

@@ -94,6 +94,33 @@ var tables = []struct{ name, ddl string }{
 	process UInt32, proc String,
 	duration_ns Int64, reason String
 ) ENGINE = MergeTree() PARTITION BY toYYYYMMDD(time) ORDER BY (service, instance, time)`},
+	{"chain_roots", `(
+	service String, instance String, load_id String, batch UInt32,
+	time DateTime, ts_ns Int64, -- the end of the load's run
+	from_ns Int64, end_ns Int64, -- the time line the load's analysis read (supersedes a load it covers)
+	stack_id UInt64, reason String, -- the wait group, as pending's
+	kind String, func String, -- the root: cpu (func: the entry function of the goroutine that ran), network, syscall, timer, scheduler, unknown
+	ns Int64, waits Int64, max_ns Int64, -- the group's waiting time it caused, the waits it had a share of, its largest share of one
+	group_waits Int64 -- the group's waits walked in the load (the same on each of the group's rows)
+) ENGINE = MergeTree() PARTITION BY toYYYYMMDD(time) ORDER BY (service, instance, time)`},
+	{"chains", `(
+	service String, instance String, load_id String, batch UInt32,
+	time DateTime, ts_ns Int64, -- the wait's start
+	process UInt32, proc String,
+	from_ns Int64, end_ns Int64,
+	task UInt32, name String, stack_id UInt64, reason String,
+	wait_ns Int64, waker UInt32, waker_name String, truncated UInt8,
+	roots Array(String), root_ns Array(Int64), -- kind, func of each root; its ns
+	link_n Array(Int64), -- 9 a link: depth, task, start_ns, end_ns, share_ns, worker, stack_id (its bits), waker, queue_max
+	link_s Array(String) -- 5 a link: kind, name, reason, waker_name, note
+) ENGINE = MergeTree() PARTITION BY toYYYYMMDD(time) ORDER BY (service, instance, time)`},
+	{"workers", `(
+	service String, instance String, load_id String, batch UInt32,
+	time DateTime, ts_ns Int64, -- the end of the load's run
+	from_ns Int64, end_ns Int64,
+	worker UInt32, busy_ns Int64, parked_ns Int64, polls Int64,
+	span_ns Int64 -- the load's time line
+) ENGINE = MergeTree() PARTITION BY toYYYYMMDD(time) ORDER BY (service, instance, time)`},
 	{"queue", `(
 	service String, instance String, load_id String, batch UInt32,
 	time DateTime, ts_ns Int64,
@@ -101,12 +128,26 @@ var tables = []struct{ name, ddl string }{
 ) ENGINE = MergeTree() PARTITION BY toYYYYMMDD(time) ORDER BY (service, instance, time)`},
 }
 
-// EnsureSchema creates the database and the tables if missing.
+// EnsureSchema creates the database and the tables if missing. The
+// tables it has are looked up first (system.tables, one request), so that
+// a ship makes a request for a missing table only: a CREATE TABLE IF NOT
+// EXISTS of every table was 14 requests a load.
 func (c *Client) EnsureSchema(ctx context.Context) error {
 	if err := c.execNoDB(ctx, "CREATE DATABASE IF NOT EXISTS "+c.Database); err != nil {
 		return fmt.Errorf("creating the database: %w", err)
 	}
+	rows, err := c.Query(ctx, "SELECT name FROM system.tables WHERE database = "+Quote(c.Database))
+	if err != nil {
+		return fmt.Errorf("listing the tables: %w", err)
+	}
+	have := map[string]bool{}
+	for _, r := range rows {
+		have[r[0]] = true
+	}
 	for _, t := range tables {
+		if have[t.name] {
+			continue
+		}
 		if err := c.Exec(ctx, fmt.Sprintf("CREATE TABLE IF NOT EXISTS %s.%s %s", c.Database, t.name, t.ddl)); err != nil {
 			return fmt.Errorf("creating table %s: %w", t.name, err)
 		}

@@ -264,7 +264,7 @@ type runData struct {
 // the bursts of wakes after them); then ends the analysis, for the
 // verdicts (with the leak profiles' proof) and the findings.
 func readRun(ins []records.Input, opt records.Options, leaks []*analyze.LeakProfile) (*runData, error) {
-	an, err := analyze.New(analyze.Config{Chains: -1, Leaks: leaks, KeepBlocks: true})
+	an, err := analyze.New(analyze.Config{Chains: chainKept, Leaks: leaks, KeepBlocks: true})
 	if err != nil {
 		return nil, err
 	}
@@ -483,6 +483,7 @@ func (l *loader) load() error {
 	}
 	vs := l.verdictStacks(stacks)
 	fs := l.findings(stacks)
+	chains := l.chainStacks(stacks)
 	// The stacks first: a pending row's stack is there before it is
 	// committed.
 	if err := l.shipStacks(stacks); err != nil {
@@ -574,7 +575,13 @@ func (l *loader) load() error {
 	if err := l.shipVerdicts(vs); err != nil {
 		return err
 	}
-	return l.shipFindings(fs)
+	if err := l.shipFindings(fs); err != nil {
+		return err
+	}
+	if chains {
+		return l.shipChains()
+	}
+	return nil
 }
 
 // verdictStacks adds the stacks of the verdicts to ship to stacks and

@@ -218,3 +218,49 @@ func TestBrowserFleetFindings(t *testing.T) {
 	p.shotOf("findings-fleet", `#latency`)
 	p.clean()
 }
+
+// TestBrowserFleetChains: a fleet's report names each chain's instance,
+// says which instances the longest waits are on, counts the instances
+// of each P and has the Ps by instance, the busiest first.
+func TestBrowserFleetChains(t *testing.T) {
+	rep, _ := realReport(t, "../testdata/traces/chains-mutex.trace", analyze.Config{})
+	require.GreaterOrEqual(t, len(rep.Chains), 2)
+	require.NotEmpty(t, rep.Workers)
+	// As package fleet makes them: chains of two instances, the Ps summed.
+	for i := range rep.Chains {
+		rep.Chains[i].Instance = []string{"web-1", "web-2"}[min(i, 1)]
+	}
+	rep.ChainsOf = 3
+	var busy, parked, polls int64
+	for i := range rep.Workers {
+		w := &rep.Workers[i]
+		w.BusyNS, w.ParkedNS, w.Polls, w.SpanNS, w.Instances = 2*w.BusyNS, 2*w.ParkedNS, 2*w.Polls, 2*rep.SpanNS, 2
+		busy, parked, polls = busy+w.BusyNS/2, parked+w.ParkedNS/2, polls+w.Polls/2
+	}
+	ps := len(rep.Workers)
+	rep.WorkersByInstance = []analyze.WorkerInstance{
+		{Instance: "web-1", Ps: ps, BusyNS: busy / 2, ParkedNS: parked, Polls: polls, SpanNS: rep.SpanNS},
+		{Instance: "web-2", Ps: ps, BusyNS: busy, ParkedNS: parked, Polls: polls, SpanNS: rep.SpanNS},
+	}
+	data, err := JSON(rep)
+	require.NoError(t, err)
+	p := openPage(t, "chains-fleet", data)
+	picks := evaluate[[]string](p, `[...document.querySelectorAll("#chains button.chain-pick")].map(b => b.textContent)`)
+	require.Len(t, picks, len(rep.Chains))
+	assert.Regexp(t, `^\S+ web-1 g\d+ `, picks[0])
+	assert.Regexp(t, `^\S+ web-2 g\d+ `, picks[1])
+	on := evaluate[string](p, `document.querySelector("#chains .chains-on").textContent`)
+	want := "On 2 of 3 instance(s): web-2 ×" + strconv.Itoa(len(rep.Chains)-1) + ", web-1."
+	if len(rep.Chains) == 2 {
+		want = "On 2 of 3 instance(s): web-1, web-2."
+	}
+	assert.Equal(t, want, on)
+	head := evaluate[string](p, `document.querySelector("#workers .workers-table thead").textContent`)
+	assert.Contains(t, head, "Instances")
+	cells := evaluate[[]string](p, `[...document.querySelectorAll("#workers .workers-table tbody tr:first-child td")].map(e => e.textContent)`)
+	assert.Equal(t, "2", cells[len(cells)-1], "P0 on 2 instances")
+	rows := evaluate[[]string](p, `[...document.querySelectorAll("#workers .workers-instances tbody tr td:first-child")].map(e => e.textContent)`)
+	assert.Equal(t, []string{"web-2", "web-1"}, rows, "the busiest share first")
+	p.shotOf("chains-fleet-workers", `#workers`)
+	p.clean()
+}

@@ -3,6 +3,7 @@ package report
 import (
 	"fmt"
 	"io"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -62,12 +63,20 @@ func writeChainsText(w io.Writer, r *analyze.Report, width, top int) {
 	if len(r.Chains) == 0 {
 		return
 	}
-	fmt.Fprintf(w, "\nWAKE CHAINS (%d longest waits: who kept each waiting, latest first; %% of the wait)\n", len(r.Chains))
+	over := ""
+	if r.ChainsOf > 0 {
+		over = " on " + chainInstances(r.Chains, r.ChainsOf, 5)
+	}
+	fmt.Fprintf(w, "\nWAKE CHAINS (%d longest waits%s: who kept each waiting, latest first; %% of the wait)\n", len(r.Chains), over)
 	for i, c := range r.Chains {
 		if i == top {
 			break
 		}
-		head := fmt.Sprintf("%s waited %s in %s at %s (@%s)", c.Name, ns(c.WaitNS), reasonText(c.Reason), leaf(c.Frames), ns(c.StartNS))
+		name := c.Name
+		if c.Instance != "" {
+			name = c.Instance + " " + name
+		}
+		head := fmt.Sprintf("%s waited %s in %s at %s (@%s)", name, ns(c.WaitNS), reasonText(c.Reason), leaf(c.Frames), ns(c.StartNS))
 		if c.WakerName != "" && c.Waker != 0 {
 			head += ", woken by " + c.WakerName
 		}
@@ -76,6 +85,24 @@ func writeChainsText(w io.Writer, r *analyze.Report, width, top int) {
 		writeHanging(w, "    roots: "+analyze.RootsText(c.Roots, 4), 11, width)
 	}
 	more(w, len(r.Chains), top)
+}
+
+// chainInstances is a fleet's chains' instances: "2 of 40 instance(s): a
+// ×6, b ×4" (at most n named).
+func chainInstances(cs []analyze.Chain, of, n int) string {
+	var on []analyze.InstanceCount
+	idx := map[string]int{}
+	for _, c := range cs {
+		i, ok := idx[c.Instance]
+		if !ok {
+			i = len(on)
+			idx[c.Instance] = i
+			on = append(on, analyze.InstanceCount{Instance: c.Instance})
+		}
+		on[i].Goroutines++
+	}
+	slices.SortStableFunc(on, func(x, y analyze.InstanceCount) int { return y.Goroutines - x.Goroutines })
+	return analyze.OnInstances(on, of, n)
 }
 
 func writeChainLinks(w io.Writer, c analyze.Chain, width int) {

@@ -529,7 +529,28 @@
         } },
         { key: "polls", label: "Polls", num: true, sort: function (w) { return num(w.polls); }, cell: function (w) { return fmtInt(w.polls); } }
       ];
+      if (ws.some(function (w) { return num(w.instances) > 0; })) {
+        // A fleet's: each P number summed over the instances that have it.
+        cols.push({ key: "on", label: "Instances", num: true, help: "the instances with this P, their times summed", sort: function (w) { return num(w.instances); }, cell: function (w) { return fmtInt(w.instances); } });
+      }
       grid.appendChild(el("div", null, [el("h3", { text: "Busy and parked time" }), table(cols, ws, { sort: "worker", desc: false, cls: "workers-table" })]));
+    }
+    var bi = arr(R.workers_by_instance);
+    if (bi.length) {
+      var share = function (w) { var t = num(w.span_ns) * num(w.ps); return t ? num(w.busy_ns) / t : 0; };
+      var icols = [
+        { key: "instance", label: "Instance", sort: function (w) { return str(w.instance); }, cell: function (w) { return str(w.instance); } },
+        { key: "ps", label: "Ps", num: true, sort: function (w) { return num(w.ps); }, cell: function (w) { return fmtInt(w.ps); } },
+        { key: "busy", label: "Busy", num: true, sort: function (w) { return num(w.busy_ns); }, cell: function (w) { return fmtDur(w.busy_ns); } },
+        { key: "share", label: "Busy share", help: "busy time over the Ps' time (Ps × the time covered)", sort: share, cell: function (w) {
+          var f = share(w);
+          return [el("span", { "class": "bar", style: "width:" + Math.round(80 * Math.min(f, 1)) + "px" }), " ", fmtPct(f)];
+        } },
+        { key: "parked", label: "Parked", num: true, sort: function (w) { return num(w.parked_ns); }, cell: function (w) { return fmtDur(w.parked_ns); } },
+        { key: "polls", label: "Polls", num: true, sort: function (w) { return num(w.polls); }, cell: function (w) { return fmtInt(w.polls); } },
+        { key: "span", label: "Covered", num: true, help: "the time the instance's records cover", sort: function (w) { return num(w.span_ns); }, cell: function (w) { return fmtDur(w.span_ns); } }
+      ];
+      grid.appendChild(el("div", null, [el("h3", { text: "By instance" }), table(icols, bi, { sort: "share", cls: "workers-instances" })]));
     }
     grid.appendChild(el("div", null, [el("h3", { text: "Global run queue" }), q.length ? queueChart(q, R) : empty("no run-queue samples")]));
     box.appendChild(grid);
@@ -755,7 +776,8 @@
     }
   }
   function chainHead(c) {
-    return gName(c.task_id, c.name) + " waited " + fmtDur(c.wait_ns) + " in " + (reasonText(c.reason) || "an unknown wait") + " at " + leafFunc(c.frames);
+    // A fleet's chain (report -from) is of one instance: named first.
+    return (c.instance ? str(c.instance) + " " : "") + gName(c.task_id, c.name) + " waited " + fmtDur(c.wait_ns) + " in " + (reasonText(c.reason) || "an unknown wait") + " at " + leafFunc(c.frames);
   }
 
   var chainSelect = null;
@@ -767,6 +789,14 @@
     var cs = R.chains.filter(function (c) { return c && typeof c === "object"; });
     if (!cs.length) { box.appendChild(empty("No wake chains in the report: no wait that ended was long enough.")); return; }
     box.appendChild(note("The longest waits that ended, and who kept each waiting: pick one to draw its chain, a row per goroutine over the wait, a bar per link (its share of the wait), an arrow per wake."));
+    if (num(R.chains_of_instances) > 0) {
+      // A fleet's: the longest over its instances, each of one of them.
+      var on = {}, order = [];
+      cs.forEach(function (c) { var k = str(c.instance); if (!(k in on)) { on[k] = 0; order.push(k); } on[k]++; });
+      order.sort(function (x, y) { return on[y] - on[x]; });
+      box.appendChild(el("p", { "class": "chains-on", text: "On " + fmtInt(order.length) + " of " + fmtInt(R.chains_of_instances) + " instance(s): " +
+        order.map(function (k) { return k + (on[k] > 1 ? " ×" + fmtInt(on[k]) : ""); }).join(", ") + "." }));
+    }
     var list = el("ol", { "class": "chain-list", "aria-label": "wake chains" });
     var view = el("div", { "class": "chain-view", id: "chain-view", "aria-live": "polite" });
     var buttons = [];

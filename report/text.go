@@ -101,8 +101,12 @@ func WriteText(w io.Writer, r *analyze.Report, width, top int) {
 	rows = rows[:0]
 	for _, p := range r.Workers {
 		busy := "-"
-		if r.SpanNS > 0 {
-			busy = fmt.Sprintf("%.0f%%", 100*float64(p.BusyNS)/float64(r.SpanNS))
+		span := r.SpanNS
+		if p.SpanNS > 0 { // a fleet's: the time of the instances with this P
+			span = p.SpanNS
+		}
+		if span > 0 {
+			busy = fmt.Sprintf("%.0f%%", 100*float64(p.BusyNS)/float64(span))
 		}
 		rows = append(rows, []string{"P" + strconv.Itoa(p.Worker), ns(p.BusyNS), busy, ns(p.ParkedNS), strconv.FormatInt(p.Polls, 10)})
 	}

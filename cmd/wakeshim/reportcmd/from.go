@@ -34,6 +34,10 @@ func runFrom(name string, args []string, o *options, stdout, stderr io.Writer, u
 	now := time.Now()
 	var opt fleet.ReportOptions
 	opt.Service, opt.Instance, opt.Top, opt.SlowWake = o.service, o.instance, max(o.top, 1000), o.cfg.SlowWake
+	opt.Chains = o.chains
+	if o.chains == 0 {
+		opt.Chains = -1
+	}
 	for _, f := range []struct {
 		flag, v string
 		t       *time.Time
@@ -126,6 +130,8 @@ func writeFrom(rep *analyze.Report, spreads []fleet.Spread, o *options, stdout i
 			}
 		}
 		writeStuck(&buf, rep, width, o.top)
+		writeRootsByInstance(&buf, rep, width, o.top)
+		writePsByInstance(&buf, rep, width, o.top)
 		writeLatencyByInstance(&buf, rep, width, o.top)
 		writePauses(&buf, rep, width, o.top)
 		if _, err := stdout.Write(buf.Bytes()); err != nil {
@@ -234,4 +240,79 @@ func writePauses(w io.Writer, rep *analyze.Report, width, top int) {
 		rows = append(rows, []string{ns(l.DurationNS), "@" + ns(l.TS), l.Instance, l.Reason})
 	}
 	textwidth.Table(w, width, "  ", []string{"PAUSE", "AT", "INSTANCE", "REASON"}, rows, nil, 3, -1)
+}
+
+// writeRootsByInstance says, for the groups' roots of the wake chains
+// (WHERE THE WAITING TIME WENT), on how many instances each was found,
+// with its waits and the largest share of one.
+func writeRootsByInstance(w io.Writer, rep *analyze.Report, width, top int) {
+	ns := analyze.FmtNS
+	of := instancesOf(rep)
+	var rows [][]string
+	groups := 0
+	for i, g := range rep.Pending {
+		if i == top {
+			break
+		}
+		if len(g.Roots) == 0 {
+			continue
+		}
+		groups++
+		for j, rs := range g.Roots {
+			if j == 4 {
+				rows = append(rows, []string{"", fmt.Sprintf("... %d more root(s) (-json)", len(g.Roots)-j), "", "", "", "", ""})
+				break
+			}
+			num := ""
+			if j == 0 {
+				num = strconv.Itoa(i + 1)
+			}
+			root := rs.Kind
+			if rs.Kind == "cpu" {
+				root = "CPU in " + rs.Func
+			}
+			rows = append(rows, []string{num, root, fmt.Sprintf("%.0f%%", rs.Percent), ns(rs.NS), strconv.FormatInt(rs.Waits, 10), ns(rs.MaxNS),
+				fmt.Sprintf("%d of %d", rs.Instances, of)})
+		}
+	}
+	if groups == 0 {
+		return
+	}
+	fmt.Fprintf(w, "\nWAIT ROOTS BY INSTANCE (the roots of %d group(s) above, by the wake chains of their waits; #: the group's)\n", groups)
+	textwidth.Table(w, width, "  ", []string{"#", "ROOT", "SHARE", "TIME", "WAITS", "MAX", "ON"}, rows, nil, 1, -1)
+}
+
+// instancesOf is the instances of a fleet's report.
+func instancesOf(rep *analyze.Report) int {
+	of := rep.ChainsOf
+	for _, g := range rep.Pending {
+		of = max(of, g.OfInstances)
+	}
+	return of
+}
+
+// writePsByInstance is the Ps of each instance, the busiest share
+// first: a saturated instance among idle ones.
+func writePsByInstance(w io.Writer, rep *analyze.Report, width, top int) {
+	ws := rep.WorkersByInstance
+	if len(ws) == 0 {
+		return
+	}
+	ns := analyze.FmtNS
+	fmt.Fprintf(w, "\nPs BY INSTANCE (%d instance(s), the busiest share first; BUSY%%: of the Ps' time)\n", len(ws))
+	var rows [][]string
+	for i, x := range ws {
+		if i == top {
+			break
+		}
+		busy := "-"
+		if x.SpanNS > 0 && x.Ps > 0 {
+			busy = fmt.Sprintf("%.0f%%", 100*float64(x.BusyNS)/(float64(x.SpanNS)*float64(x.Ps)))
+		}
+		rows = append(rows, []string{x.Instance, strconv.Itoa(x.Ps), ns(x.BusyNS), busy, ns(x.ParkedNS), strconv.FormatInt(x.Polls, 10), ns(x.SpanNS)})
+	}
+	textwidth.Table(w, width, "  ", []string{"INSTANCE", "Ps", "BUSY", "BUSY%", "PARKED", "POLLS", "COVERED"}, rows, nil, 0, -1)
+	if len(ws) > top {
+		fmt.Fprintf(w, "  ... %d more (-top, -json)\n", len(ws)-top)
+	}
 }

@@ -42,9 +42,11 @@ at the end.
 With -from, the report is over the records shipped to ClickHouse (wakeshim
 ship) by every instance of a service, or one instance; ClickHouse does the
 grouping (docs/fleet.md). It has the totals, the wait groups (with on how many
-instances each occurs), the wake edges and the latency; not the verdicts,
-chains, timeline, Ps or findings, which need the records in time order;
--pprof writes the pending profile alone (from the groups).
+instances each occurs), the wake edges and the latency; and, as the shipper's
+analysis found them in each load's records, the verdicts, the findings, the
+pauses, the wake chains (the roots of the groups' waits, the longest waits)
+and the Ps; not the timeline, which needs one process's records in time
+order; -pprof writes the pending profile alone (from the groups).
 
 Text goes to standard output (100 columns; -wide for more); -json, -pprof and
 -html write the other forms (docs/report.md documents every JSON field).

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"strings"
 	"testing"
 
 	"github.com/google/pprof/profile"
@@ -283,4 +284,75 @@ func TestShipThenReportFindings(t *testing.T) {
 	require.NotNil(t, r.Pauses)
 	assert.Equal(t, 2, r.Pauses.Instances)
 	assert.NotEmpty(t, r.Pauses.Longest)
+}
+
+// TestShipThenReportChains: one program shipped as two instances, the
+// fleet's report has the file report's wake chains (the longest waits,
+// named with their instance, on 2 of 2), the roots of the groups' waits
+// on 2 of 2 instances, and the Ps summed with their instances; the JSON
+// the same.
+func TestShipThenReportChains(t *testing.T) {
+	s := chserver.Start(t)
+	url := s.URL("")
+	trace := filepath.Join("..", "..", "..", "testdata", "shapes", "httpload.trace")
+	for _, inst := range []string{"a", "b"} {
+		_, stderr, code := runCmd("-to", url, "-service", "web", "-instance", inst, trace)
+		require.Equal(t, 0, code, stderr)
+		assert.Regexp(t, ` [1-9]\d* chain_roots, [1-9]\d* chains, [1-9]\d* workers`, stderr)
+	}
+	var o, e bytes.Buffer
+	require.Equal(t, 0, reportcmd.Run("wakeshim report", []string{"-q", "-wide", trace}, &o, &e), e.String())
+	file := o.String()
+	o.Reset()
+	require.Equal(t, 0, reportcmd.Run("wakeshim report", []string{"-q", "-wide", "-from", url, "-service", "web"}, &o, &e), e.String())
+	text := o.String()
+	assert.Regexp(t, `WAKE CHAINS \(10 longest waits on 2 of 2 instance\(s\): a ×5, b ×5: who kept`, text)
+	assert.Contains(t, text, "WHERE THE WAITING TIME WENT")
+	assert.Regexp(t, `WAIT ROOTS BY INSTANCE \(the roots of \d+ group\(s\) above`, text)
+	assert.Regexp(t, `\n  1 +\S.* +\d+% +\S+ +\d+ +\S+ +2 of 2\n`, text)
+	assert.Regexp(t, `Ps BY INSTANCE \(2 instance\(s\)`, text)
+	assert.Regexp(t, `\n  a +\d+ +\S+ +\d+% `, text)
+	// The file's longest wait heads the fleet's, on instance a.
+	_, after, ok := strings.Cut(file, "WAKE CHAINS")
+	require.True(t, ok)
+	lines := strings.Split(after, "\n")
+	head, _, _ := strings.Cut(strings.TrimSpace(lines[1]), " (@")
+	assert.Contains(t, text, "  a "+head+" (@", "the file's longest chain: %s", head)
+	// Each P's busy share is the file's (two instances alike).
+	psOf := func(s string) string {
+		_, ps, _ := strings.Cut(s, "\nPs (")
+		ps, _, _ = strings.Cut(ps, "\n  global run queue")
+		var out []string
+		for _, l := range strings.Split(ps, "\n")[1:] {
+			if f := strings.Fields(l); len(f) == 5 {
+				out = append(out, f[0]+" "+f[2])
+			}
+		}
+		return strings.Join(out, ", ")
+	}
+	assert.NotEmpty(t, psOf(file))
+	assert.Equal(t, psOf(file), psOf(text))
+
+	o.Reset()
+	require.Equal(t, 0, reportcmd.Run("wakeshim report", []string{"-q", "-json", "-", "-from", url, "-service", "web"}, &o, &e), e.String())
+	var r struct {
+		Chains  []analyze.Chain          `json:"chains"`
+		Workers []analyze.Worker         `json:"workers"`
+		ByInst  []analyze.WorkerInstance `json:"workers_by_instance"`
+		Pending []analyze.PendingGroup   `json:"pending"`
+		Of      int                      `json:"chains_of_instances"`
+	}
+	require.NoError(t, json.Unmarshal(o.Bytes(), &r))
+	require.Len(t, r.Chains, 10)
+	assert.Equal(t, 2, r.Of)
+	assert.Equal(t, "a", r.Chains[0].Instance)
+	assert.NotEmpty(t, r.Chains[0].Links)
+	require.NotEmpty(t, r.Workers)
+	assert.Equal(t, 2, r.Workers[0].Instances)
+	assert.Positive(t, r.Workers[0].SpanNS)
+	assert.Len(t, r.ByInst, 2)
+	require.NotEmpty(t, r.Pending)
+	assert.Positive(t, r.Pending[0].ChainedWaits)
+	require.NotEmpty(t, r.Pending[0].Roots)
+	assert.Equal(t, 2, r.Pending[0].Roots[0].Instances)
 }
