@@ -188,14 +188,20 @@ func run(name string, inputs []string, o *options, stdout, stderr io.Writer) err
 	for _, w := range rep.Warnings {
 		fmt.Fprintf(stderr, "%s: warning: %s\n", name, w)
 	}
-	var data []byte
-	if o.jsonOut != "" || o.htmlOut != "" {
+	var data []byte // the JSON document, held only for the page
+	if o.htmlOut != "" {
 		if data, err = report.JSON(rep); err != nil {
 			return err
 		}
 	}
 	if o.jsonOut != "" {
-		if err := writeOut(o.jsonOut, stdout, func(w io.Writer) error { _, err := w.Write(data); return err }); err != nil {
+		if err := writeOut(o.jsonOut, stdout, func(w io.Writer) error {
+			if data == nil {
+				return report.WriteJSON(w, rep)
+			}
+			_, err := w.Write(data)
+			return err
+		}); err != nil {
 			return err
 		}
 	}
