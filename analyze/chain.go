@@ -1096,9 +1096,15 @@ type RootShare struct {
 // of others' waits it caused.
 type RootSample struct {
 	Stack []string
+	// Block says Stack is a block's: Stack[0] the reason's pseudo-frame,
+	// the rest its frames (false: one pseudo-frame, "[KIND] FUNC").
+	Block bool
 	Kind  string
 	Count int64
 	NS    int64
+	// Instance is, in a fleet's profile (package fleet), the instance
+	// the sample is of; a file's leaves it empty.
+	Instance string
 }
 
 // RootSamples returns the root-cause profile's samples. Call after
@@ -1139,7 +1145,7 @@ func (a *Analyzer) RootSamples() []RootSample {
 		} else {
 			stk = []string{"[" + rootNames[k.kind] + "] " + k.fn}
 		}
-		out = append(out, RootSample{Stack: stk, Kind: rootNames[k.kind], Count: sums.m[k].n, NS: sums.m[k].ns})
+		out = append(out, RootSample{Stack: stk, Block: k.group >= 0, Kind: rootNames[k.kind], Count: sums.m[k].n, NS: sums.m[k].ns})
 	}
 	return out
 }

@@ -27,9 +27,15 @@ type ProfileSample struct {
 	// records; or one frame "[woken] FUNC" when the records have no block
 	// for a woken goroutine. Shared: do not modify.
 	Stack []string
+	// Block says Stack is a block's: Stack[0] the reason's pseudo-frame,
+	// the rest its frames (false: one pseudo-frame, "[woken] FUNC").
+	Block bool
 	Waker string
 	Count int64
 	NS    int64
+	// Instance is, in a fleet's profile (package fleet), the instance
+	// the sample is of; a file's leaves it empty.
+	Instance string
 }
 
 // PendingSamples returns the blocks summed by stack and waker, in the
@@ -61,7 +67,7 @@ func (a *Analyzer) PendingSamples() []ProfileSample {
 	}
 	out := make([]ProfileSample, 0, len(sums.order))
 	for _, k := range sums.order {
-		out = append(out, ProfileSample{Stack: a.groupStack(k.group), Waker: k.waker, Count: sums.m[k].n, NS: sums.m[k].ns})
+		out = append(out, ProfileSample{Stack: a.groupStack(k.group), Block: true, Waker: k.waker, Count: sums.m[k].n, NS: sums.m[k].ns})
 	}
 	return out
 }
@@ -135,7 +141,7 @@ func (a *Analyzer) LatencySamples() []ProfileSample {
 		} else {
 			stk = []string{"[woken] " + k.woken}
 		}
-		out = append(out, ProfileSample{Stack: stk, Waker: k.waker, Count: sums.m[k].n, NS: sums.m[k].ns})
+		out = append(out, ProfileSample{Stack: stk, Block: k.group >= 0, Waker: k.waker, Count: sums.m[k].n, NS: sums.m[k].ns})
 	}
 	return out
 }
@@ -155,12 +161,12 @@ func GroupSamples(r *Report) []ProfileSample {
 		stk := append([]string{"[" + reason + "]"}, g.Frames...)
 		n, ns := int64(g.Count), g.TotalNS
 		for _, w := range g.Wakers {
-			out = append(out, ProfileSample{Stack: stk, Waker: w.Name, Count: int64(w.Count), NS: w.TotalNS})
+			out = append(out, ProfileSample{Stack: stk, Block: true, Waker: w.Name, Count: int64(w.Count), NS: w.TotalNS})
 			n -= int64(w.Count)
 			ns -= w.TotalNS
 		}
 		if n > 0 || ns > 0 {
-			out = append(out, ProfileSample{Stack: stk, Waker: "none", Count: max(n, 0), NS: max(ns, 0)})
+			out = append(out, ProfileSample{Stack: stk, Block: true, Waker: "none", Count: max(n, 0), NS: max(ns, 0)})
 		}
 	}
 	return out

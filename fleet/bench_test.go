@@ -287,6 +287,9 @@ func BenchmarkReport(b *testing.B) {
 			if err := benchChains(c, ctx, name, load, from, end, inst, ld); err != nil {
 				b.Fatal(err)
 			}
+			if err := benchProfiles(c, ctx, name, load, from, end, inst, ld); err != nil {
+				b.Fatal(err)
+			}
 			if err := c.Exec(ctx, fmt.Sprintf(`INSERT INTO %s.verdict_runs (service, instance, load_id, batch, time, ts_ns, process, proc, blocked, leak_files, leak_named, leak_matched)
 				VALUES ('big', %s, %s, 0, toDateTime(%d), %d, 0, 'prog-1', %d, [], 0, 0)`, c.Database, Quote(name), Quote(load), end/1e9, end, vgoroutines)); err != nil {
 				b.Fatal(err)
@@ -364,6 +367,22 @@ func BenchmarkReport(b *testing.B) {
 		b.Fatalf("%d Ps, %d instances", len(cr.Workers), len(cr.WorkersByInstance))
 	}
 	b.Logf("the Ps' queries over %d rows: %v", instances*vloads*8, time.Since(tc))
+	tc = time.Now()
+	profs, err := ReportProfiles(ctx, c, ReportOptions{Scope: Scope{Service: "big"}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	blocks := 0
+	for _, p := range profs.Latency {
+		if p.Block {
+			blocks++
+		}
+	}
+	if len(profs.Latency) == 0 || len(profs.Roots) == 0 || blocks == 0 {
+		b.Fatalf("%d latency, %d root samples", len(profs.Latency), len(profs.Roots))
+	}
+	b.Logf("the profiles' queries over %d rows (%d latency, %d root samples): %v", instances*vloads*benchProfileRows,
+		len(profs.Latency), len(profs.Roots), time.Since(tc))
 	for b.Loop() {
 		rep, _, err := Report(ctx, c, ReportOptions{Scope: Scope{Service: "big"}})
 		if err != nil {
@@ -469,3 +488,46 @@ func benchChains(c *Client, ctx context.Context, name, load string, from, end in
 }
 
 const vloadsBench = 20
+
+// benchProfileRows is the rows of profiles a load of BenchmarkReport has.
+const benchProfileRows = 300
+
+// benchProfiles inserts a load's profiles rows: 150 latency samples
+// (130 at the pending rows' stacks by 20 wakers, 20 with no block) and
+// 150 root samples (120 at those stacks, 30 with no block).
+func benchProfiles(c *Client, ctx context.Context, name, load string, from, end int64, inst, ld int) error {
+	pb := &batcher{c: c, ctx: ctx, table: "profiles", loadID: load, max: 200000,
+		cols: []string{"service", "instance", "load_id", "batch", "time", "ts_ns", "from_ns", "end_ns", "profile", "stack_id", "frame", "label", "count", "ns"}}
+	kinds := []string{"cpu", "network", "timer", "syscall", "unknown"}
+	for i := range benchProfileRows {
+		profile, label, frame, block := "latency", fmt.Sprint("pkg.waker", i%20), "", i < 130
+		if i >= 150 {
+			profile, label, block = "roots", kinds[i%len(kinds)], i < 270
+			if !block {
+				label = "scheduler"
+				frame = fmt.Sprint("[scheduler] pkg.worker", i%30)
+			}
+		} else if !block {
+			frame = fmt.Sprint("[woken] pkg.woken", i%10)
+		}
+		var id uint64
+		if block {
+			id = StackID("chan_receive", []string{fmt.Sprint("pkg.wait", (inst+ld+i)%1000), "pkg.loop", "pkg.main"})
+		}
+		r := pb.row("big", name)
+		r.dateTime(end)
+		r.i64(end)
+		r.i64(from)
+		r.i64(end)
+		r.str(profile)
+		r.u64(id)
+		r.str(frame)
+		r.str(label)
+		r.i64(int64(1 + i%17))
+		r.i64(int64(1000 * (1 + i%101)))
+		if err := pb.rowDone(); err != nil {
+			return err
+		}
+	}
+	return pb.flush()
+}

@@ -222,6 +222,11 @@ func TestReportFindingsGrown(t *testing.T) {
 		assert.Equal(t, w.Polls, rep.Workers[i].Polls, "P%d", w.Worker)
 		assert.Equal(t, loc.SpanNS, rep.Workers[i].SpanNS, "P%d", w.Worker)
 	}
+	// The latency and root-cause profiles likewise.
+	lat, roots := fileProfiles(t, "a", dir)
+	p, err := ReportProfiles(context.Background(), c, ReportOptions{Scope: Scope{Service: "web"}})
+	require.NoError(t, err)
+	assert.Equal(t, profSums(true, lat, roots, nil), profSums(true, p.Latency, p.Roots, nil))
 }
 
 // TestWakerKey: herds by a named waker group over the fleet; an unnamed

@@ -70,13 +70,7 @@ func Report(ctx context.Context, c *Client, opt ReportOptions) (*analyze.Report,
 		opt.Chains = chainKept
 	}
 	db := c.Database
-	where := c.committed(opt.Scope)
-	if !opt.Since.IsZero() {
-		where += fmt.Sprintf(" AND time >= toDateTime(%d)", opt.Since.Unix())
-	}
-	if !opt.Until.IsZero() {
-		where += fmt.Sprintf(" AND time < toDateTime(%d)", opt.Until.Unix())
-	}
+	where := opt.where(c)
 	r := &analyze.Report{Inputs: []analyze.Input{}, Pending: []analyze.PendingGroup{}, Wakes: []analyze.WakeEdge{},
 		Workers: []analyze.Worker{}, Queue: []analyze.QueuePoint{}, Findings: []analyze.Finding{}, Verdicts: []analyze.Verdict{},
 		Chains: []analyze.Chain{}, Warnings: []string{}}
@@ -171,6 +165,19 @@ func Report(ctx context.Context, c *Client, opt ReportOptions) (*analyze.Report,
 		return nil, nil, err
 	}
 	return r, spreads, nil
+}
+
+// where is the condition selecting a data table's committed rows of
+// the scope in the window.
+func (opt ReportOptions) where(c *Client) string {
+	where := c.committed(opt.Scope)
+	if !opt.Since.IsZero() {
+		where += fmt.Sprintf(" AND time >= toDateTime(%d)", opt.Since.Unix())
+	}
+	if !opt.Until.IsZero() {
+		where += fmt.Sprintf(" AND time < toDateTime(%d)", opt.Until.Unix())
+	}
+	return where
 }
 
 func scopeName(s Scope) string {

@@ -121,6 +121,16 @@ var tables = []struct{ name, ddl string }{
 	worker UInt32, busy_ns Int64, parked_ns Int64, polls Int64,
 	span_ns Int64 -- the load's time line
 ) ENGINE = MergeTree() PARTITION BY toYYYYMMDD(time) ORDER BY (service, instance, time)`},
+	{"profiles", `(
+	service String, instance String, load_id String, batch UInt32,
+	time DateTime, ts_ns Int64, -- the end of the load's run
+	from_ns Int64, end_ns Int64, -- the time line the load's analysis read (supersedes a load it covers)
+	profile String, -- latency (wake to run) or roots (the root causes of the wake chains)
+	stack_id UInt64, -- the sample's block stack in stacks, its reason the leaf pseudo-frame; 0: frame
+	frame String, -- the sample's one pseudo-frame when it has no block: [woken] FUNC, [KIND] FUNC
+	label String, -- latency: the waker's name; roots: the root's kind
+	count Int64, ns Int64 -- the load's sums: wakes or waits, nanoseconds
+) ENGINE = MergeTree() PARTITION BY toYYYYMMDD(time) ORDER BY (service, instance, time)`},
 	{"queue", `(
 	service String, instance String, load_id String, batch UInt32,
 	time DateTime, ts_ns Int64,
@@ -176,7 +186,8 @@ func (c *Client) committed(s Scope) string {
 }
 
 // Count returns the committed rows of a data table (wakes, pending,
-// spawns, queue, verdicts, verdict_runs, findings, pauses) in the scope.
+// spawns, queue, verdicts, verdict_runs, findings, pauses, chain_roots,
+// chains, workers, profiles) in the scope.
 func (c *Client) Count(ctx context.Context, table string, s Scope) (int64, error) {
 	if !identRE().MatchString(table) {
 		return 0, fmt.Errorf("fleet: bad table name %q", table)

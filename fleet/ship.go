@@ -484,6 +484,10 @@ func (l *loader) load() error {
 	vs := l.verdictStacks(stacks)
 	fs := l.findings(stacks)
 	chains := l.chainStacks(stacks)
+	var profs []profileRow
+	if chains {
+		profs = l.profiles(stacks)
+	}
 	// The stacks first: a pending row's stack is there before it is
 	// committed.
 	if err := l.shipStacks(stacks); err != nil {
@@ -579,7 +583,10 @@ func (l *loader) load() error {
 		return err
 	}
 	if chains {
-		return l.shipChains()
+		if err := l.shipChains(); err != nil {
+			return err
+		}
+		return l.shipProfiles(profs)
 	}
 	return nil
 }

@@ -17,11 +17,15 @@ import (
 // gzipped: sample types waits/count (how many walks blamed the root) and
 // delay/nanoseconds (others' waiting time the root caused), the root's
 // stack (for cpu: the stack of that goroutine's next block) and the label
-// "root": cpu, network, syscall, timer, scheduler or unknown.
+// "root": cpu, network, syscall, timer, scheduler or unknown (and a
+// fleet's, "instance").
 func WriteRootProfile(w io.Writer, samples []analyze.RootSample) error {
 	b := newProfile("waits", "count", "delay", "nanoseconds")
 	for _, s := range samples {
 		ps := &profile.Sample{Value: []int64{s.Count, s.NS}, Label: map[string][]string{"root": {s.Kind}}}
+		if s.Instance != "" {
+			ps.Label["instance"] = []string{s.Instance}
+		}
 		for _, f := range s.Stack {
 			ps.Location = append(ps.Location, b.loc(f))
 		}

@@ -14,7 +14,8 @@ import (
 // as a gzipped pprof profile shaped like Go's block profile: sample types
 // contentions/count and delay/nanoseconds, one sample per stack and waker,
 // the wait reason as the leaf frame and the waker's name as the label
-// "waker" ("none" for a block that no wake in the records ended).
+// "waker" ("none" for a block that no wake in the records ended). A
+// fleet's samples have the label "instance" too.
 func WritePendingProfile(w io.Writer, samples []analyze.ProfileSample) error {
 	return writeProfile(w, samples, "contentions", "count", "delay", "nanoseconds")
 }
@@ -22,7 +23,7 @@ func WritePendingProfile(w io.Writer, samples []analyze.ProfileSample) error {
 // WriteLatencyProfile writes the wake-to-run latencies
 // (Analyzer.LatencySamples) as a gzipped pprof profile: sample types
 // wakes/count and delay/nanoseconds, by the woken goroutine's stack, with
-// the waker's name as the label "waker".
+// the waker's name as the label "waker" (and a fleet's, "instance").
 func WriteLatencyProfile(w io.Writer, samples []analyze.ProfileSample) error {
 	return writeProfile(w, samples, "wakes", "count", "delay", "nanoseconds")
 }
@@ -30,7 +31,7 @@ func WriteLatencyProfile(w io.Writer, samples []analyze.ProfileSample) error {
 func writeProfile(w io.Writer, samples []analyze.ProfileSample, t0, u0, t1, u1 string) error {
 	b := newProfile(t0, u0, t1, u1)
 	for _, s := range samples {
-		b.sample(s.Stack, s.Waker, s.Count, s.NS)
+		b.sample(s.Stack, s.Waker, s.Instance, s.Count, s.NS)
 	}
 	return b.p.Write(w)
 }
@@ -78,8 +79,11 @@ func (b *profileBuilder) loc(frame string) *profile.Location {
 	return l
 }
 
-func (b *profileBuilder) sample(frames []string, waker string, v0, v1 int64) {
+func (b *profileBuilder) sample(frames []string, waker, instance string, v0, v1 int64) {
 	s := &profile.Sample{Value: []int64{v0, v1}, Label: map[string][]string{"waker": {waker}}}
+	if instance != "" {
+		s.Label["instance"] = []string{instance}
+	}
 	for _, f := range frames {
 		s.Location = append(s.Location, b.loc(f))
 	}

@@ -68,7 +68,14 @@ func runFrom(name string, args []string, o *options, stdout, stderr io.Writer, u
 		fmt.Fprintf(stderr, "%s: %v\n", name, err)
 		return 1
 	}
-	if err := writeFrom(rep, spreads, o, stdout); err != nil {
+	var profs *fleet.Profiles
+	if o.pprofDir != "" {
+		if profs, err = fleet.ReportProfiles(ctx, c, opt); err != nil {
+			fmt.Fprintf(stderr, "%s: %v\n", name, err)
+			return 1
+		}
+	}
+	if err := writeFrom(rep, spreads, profs, o, stdout); err != nil {
 		fmt.Fprintf(stderr, "%s: %v\n", name, err)
 		return 1
 	}
@@ -87,7 +94,7 @@ func instances(s []fleet.Spread) int {
 	return s[0].Of
 }
 
-func writeFrom(rep *analyze.Report, spreads []fleet.Spread, o *options, stdout io.Writer) error {
+func writeFrom(rep *analyze.Report, spreads []fleet.Spread, profs *fleet.Profiles, o *options, stdout io.Writer) error {
 	var data []byte
 	var err error
 	if o.jsonOut != "" || o.htmlOut != "" {
@@ -101,13 +108,25 @@ func writeFrom(rep *analyze.Report, spreads []fleet.Spread, o *options, stdout i
 		}
 	}
 	if o.pprofDir != "" {
-		// The pending profile, from the groups ClickHouse made: the
-		// latency and root-cause profiles need the records in time order.
+		// The pending profile from the groups ClickHouse made; the
+		// latency and root-cause profiles from the loads' own samples
+		// (made by the shipper's analysis, which reads the records in
+		// time order), summed by ClickHouse, by instance.
 		if err := os.MkdirAll(o.pprofDir, 0o755); err != nil {
 			return err
 		}
 		if err := writeOut(filepath.Join(o.pprofDir, "pending.pb.gz"), nil, func(w io.Writer) error {
 			return report.WritePendingProfile(w, analyze.GroupSamples(rep))
+		}); err != nil {
+			return err
+		}
+		if err := writeOut(filepath.Join(o.pprofDir, "latency.pb.gz"), nil, func(w io.Writer) error {
+			return report.WriteLatencyProfile(w, profs.Latency)
+		}); err != nil {
+			return err
+		}
+		if err := writeOut(filepath.Join(o.pprofDir, "roots.pb.gz"), nil, func(w io.Writer) error {
+			return report.WriteRootProfile(w, profs.Roots)
 		}); err != nil {
 			return err
 		}

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -355,4 +356,87 @@ func TestShipThenReportChains(t *testing.T) {
 	assert.Positive(t, r.Pending[0].ChainedWaits)
 	require.NotEmpty(t, r.Pending[0].Roots)
 	assert.Equal(t, 2, r.Pending[0].Roots[0].Instances)
+}
+
+// TestShipThenReportProfiles: two programs shipped as instances a and b
+// of service web, nats-server as service nats; `wakeshim report -from
+// -pprof`'s latency.pb.gz and roots.pb.gz have, for every stack and
+// label (waker, root), the values of the two files' own profiles
+// (`wakeshim report -pprof FILE`) summed, each sample labelled with its
+// instance, a or b: nothing of nats.
+func TestShipThenReportProfiles(t *testing.T) {
+	s := chserver.Start(t)
+	url := s.URL("")
+	shapes := filepath.Join("..", "..", "..", "testdata", "shapes")
+	files := map[string]string{"a": filepath.Join(shapes, "httpload.trace"), "b": filepath.Join(shapes, "nethttp.trace")}
+	for inst, f := range files {
+		_, stderr, code := runCmd("-to", url, "-service", "web", "-instance", inst, f)
+		require.Equal(t, 0, code, stderr)
+		assert.Regexp(t, ` [1-9]\d* profiles\)`, stderr)
+	}
+	nats := filepath.Join("..", "..", "..", "testdata", "realtraces", "nats-server.trace")
+	_, stderr, code := runCmd("-q", "-to", url, "-service", "nats", "-instance", "n1", nats)
+	require.Equal(t, 0, code, stderr)
+
+	type key struct{ stack, label string }
+	// profiles runs `wakeshim report -pprof` and sums each profile's
+	// values by stack and label (waker, root), adding to sums; and the
+	// instances of the samples.
+	profiles := func(sums map[string]map[key][2]int64, instances map[string]bool, args ...string) {
+		t.Helper()
+		dir := t.TempDir()
+		var o, e bytes.Buffer
+		code := reportcmd.Run("wakeshim report", append([]string{"-q", "-pprof", dir}, args...), &o, &e)
+		require.Equal(t, 0, code, e.String())
+		for _, name := range []string{"latency", "roots"} {
+			f, err := os.Open(filepath.Join(dir, name+".pb.gz"))
+			require.NoError(t, err)
+			p, err := profile.Parse(f)
+			f.Close()
+			require.NoError(t, err)
+			require.NoError(t, p.CheckValid())
+			require.NotEmpty(t, p.Sample, name)
+			if sums[name] == nil {
+				sums[name] = map[key][2]int64{}
+			}
+			for _, smp := range p.Sample {
+				var stk []string
+				for _, l := range smp.Location {
+					for _, ln := range l.Line {
+						stk = append(stk, ln.Function.Name+" "+ln.Function.Filename+":"+strconv.FormatInt(ln.Line, 10))
+					}
+				}
+				label := "waker=" + strings.Join(smp.Label["waker"], ",")
+				if name == "roots" {
+					label = "root=" + strings.Join(smp.Label["root"], ",")
+				}
+				k := key{strings.Join(stk, "\n"), label}
+				v := sums[name][k]
+				sums[name][k] = [2]int64{v[0] + smp.Value[0], v[1] + smp.Value[1]}
+				for _, in := range smp.Label["instance"] {
+					instances[in] = true
+				}
+				if instances != nil && len(smp.Label["instance"]) != 1 {
+					t.Errorf("%s: a sample with instance labels %q", name, smp.Label["instance"])
+				}
+			}
+		}
+	}
+	want := map[string]map[key][2]int64{}
+	for _, f := range files {
+		profiles(want, nil, f)
+	}
+	got := map[string]map[key][2]int64{}
+	instances := map[string]bool{}
+	profiles(got, instances, "-from", url, "-service", "web")
+	for _, name := range []string{"latency", "roots"} {
+		require.Equal(t, len(want[name]), len(got[name]), name)
+		var n, ns int64
+		for k, w := range want[name] {
+			assert.Equal(t, w, got[name][k], "%s: %+v", name, k)
+			n, ns = n+w[0], ns+w[1]
+		}
+		t.Logf("%s: %d samples, %d, %d ns", name, len(want[name]), n, ns)
+	}
+	assert.Equal(t, map[string]bool{"a": true, "b": true}, instances)
 }
