@@ -237,6 +237,9 @@ type goroutine struct {
 	entry string // "" when unknown
 	// entryFinal: a stack decided the entry (origin.go).
 	entryFinal bool
+	// plainEntry: entry, known and not a wrapper's, is one that no stack
+	// refines (noteStack found so; cleared when entry changes).
+	plainEntry bool
 	creator    string // "FUNC FILE:LINE", "" when unknown
 	loc        string // spawn location, "" when unknown
 	locSeg     int    // segment in which locID was defined (0: none)
@@ -996,7 +999,7 @@ func (c *Converter) hotGoroutine(ev *tracewire.Event) *goroutine {
 	if g.state != from || g.ignored || g.carried || g.askAgain {
 		return nil
 	}
-	if !g.entryFinal && ev.TStack != NoStack {
+	if !g.entryFinal && !g.plainEntry && ev.TStack != NoStack {
 		return nil // (noteStack may learn the entry from it)
 	}
 	return g
