@@ -978,7 +978,10 @@ func (c *Converter) Err() error { return c.err }
 // hotGoroutine returns the goroutine of ev if goHot makes its transition:
 // one of the four that make nearly all of a busy program's, GoStart
 // (Runnable to Running), GoBlock (Running to Waiting), GoStop (Running to
-// Runnable) and GoUnblock (Waiting to Runnable), of a goroutine the
+// Runnable) and GoUnblock (Waiting to Runnable), or a system call's
+// (GoSyscallBegin, Running to Syscall; GoSyscallEnd, Syscall to
+// Running; GoSyscallEndBlocked, Syscall to Runnable: 94% of the events of
+// the corpus's file I/O trace, a third of a loopback server's), of a goroutine the
 // converter knows in that very state, not ignored, not carried across a
 // gap, with no question of its Ignore or entry left for a stack to
 // answer; nil otherwise.
@@ -986,8 +989,9 @@ func (c *Converter) hotGoroutine(ev *tracewire.Event) *goroutine {
 	from, to := ev.GoFrom(), ev.GoTo()
 	switch {
 	case from == exptrace.GoRunnable && to == exptrace.GoRunning,
-		from == exptrace.GoRunning && (to == exptrace.GoWaiting || to == exptrace.GoRunnable),
-		from == exptrace.GoWaiting && to == exptrace.GoRunnable:
+		from == exptrace.GoRunning && (to == exptrace.GoWaiting || to == exptrace.GoRunnable || to == exptrace.GoSyscall),
+		from == exptrace.GoWaiting && to == exptrace.GoRunnable,
+		from == exptrace.GoSyscall && (to == exptrace.GoRunning || to == exptrace.GoRunnable):
 	default:
 		return nil
 	}
@@ -1017,7 +1021,7 @@ func (c *Converter) goHot(ev *tracewire.Event, g *goroutine) error {
 		c.runnable--
 		g.state = to
 		return c.pollStart(ev, g)
-	case exptrace.GoRunning: // to Waiting or Runnable
+	case exptrace.GoRunning: // to Waiting, Runnable or Syscall
 		if to == exptrace.GoRunnable {
 			c.runnable++
 		}
@@ -1027,6 +1031,23 @@ func (c *Converter) goHot(ev *tracewire.Event, g *goroutine) error {
 		}
 		if to == exptrace.GoWaiting {
 			g.beginBlock(t, ev.Reason, ev.TStack)
+		} else if to == exptrace.GoSyscall {
+			g.beginBlock(t, ev.Reason, ev.TStack)
+			g.blockReason = "syscall"
+		}
+		return nil
+	case exptrace.GoSyscall: // to Running or Runnable
+		if to == exptrace.GoRunnable {
+			c.runnable++
+		}
+		g.state = to
+		if g.inBlock {
+			if err := c.unblocked(g, t); err != nil {
+				return err
+			}
+		}
+		if to == exptrace.GoRunning {
+			return c.pollStart(ev, g)
 		}
 		return nil
 	default: // Waiting to Runnable
