@@ -811,6 +811,11 @@ func (c *Converter) goTransition(ev *tracewire.Event) error {
 			return c.goHot(ev, g)
 		}
 	}
+	return c.goGeneral(ev)
+}
+
+// goGeneral is goTransition's general path, for any transition.
+func (c *Converter) goGeneral(ev *tracewire.Event) error {
 	id := ev.G
 	from, to := ev.GoFrom(), ev.GoTo()
 	t := ev.Time
@@ -935,9 +940,13 @@ func (c *Converter) ended(id exptrace.GoID, t exptrace.Time) error {
 var hotLane = true
 
 // Take is consume's fast lane, as the decoder's Sink: it takes a
-// transition goHot makes (hotGoroutine), and the events the converter only
-// takes the time of; false, having done nothing, for any other event
-// (which then comes to Consume).
+// goroutine's transition (goHot's, if hotGoroutine says so; the general
+// path's otherwise) and the events the converter only takes the time of,
+// as Consume would; false, having done nothing, for any other event
+// (which then comes to Consume). (Refusing the transitions goHot does
+// not make, as it did, sent them through the decoder's queue, Fill's
+// return and Consume: a goroutine's creation and exit, 6% of a loopback
+// server's events.)
 func (c *Converter) Take(e *tracewire.Event) bool {
 	if c.err != nil || c.closed || e.Time > c.takeLimit {
 		return false // (Consume returns the error)
@@ -945,17 +954,19 @@ func (c *Converter) Take(e *tracewire.Event) bool {
 	var g *goroutine
 	switch e.Kind {
 	case tracewire.KindGo:
-		if g = c.hotGoroutine(e); g == nil {
-			return false
-		}
+		g = c.hotGoroutine(e)
 	case tracewire.KindOther:
 	default:
 		return false
 	}
 	c.stats.Events++
 	err := c.advance(e.Time)
-	if err == nil && g != nil {
-		err = c.goHot(e, g)
+	if err == nil {
+		if g != nil {
+			err = c.goHot(e, g)
+		} else if e.Kind == tracewire.KindGo {
+			err = c.goGeneral(e)
+		}
 	}
 	if err != nil {
 		c.fail(err)
