@@ -941,9 +941,9 @@ var hotLane = true
 
 // Take is consume's fast lane, as the decoder's Sink: it takes a
 // goroutine's transition (goHot's, if hotGoroutine says so; the general
-// path's otherwise) and the events the converter only takes the time of,
-// as Consume would; false, having done nothing, for any other event
-// (which then comes to Consume). (Refusing the transitions goHot does
+// path's otherwise), a P's, a stop-the-world's and the events the
+// converter only takes the time of, as Consume would; false, having done
+// nothing, for a Sync (which then comes to Consume). (Refusing the transitions goHot does
 // not make, as it did, sent them through the decoder's queue, Fill's
 // return and Consume: a goroutine's creation and exit, 6% of a loopback
 // server's events.)
@@ -955,17 +955,22 @@ func (c *Converter) Take(e *tracewire.Event) bool {
 	switch e.Kind {
 	case tracewire.KindGo:
 		g = c.hotGoroutine(e)
-	case tracewire.KindOther:
+	case tracewire.KindOther, tracewire.KindProc, tracewire.KindSTW:
 	default:
-		return false
+		return false // (a Sync: Consume's, between Fills)
 	}
 	c.stats.Events++
 	err := c.advance(e.Time)
 	if err == nil {
-		if g != nil {
+		switch {
+		case g != nil:
 			err = c.goHot(e, g)
-		} else if e.Kind == tracewire.KindGo {
+		case e.Kind == tracewire.KindGo:
 			err = c.goGeneral(e)
+		case e.Kind == tracewire.KindProc:
+			err = c.procTransition(e)
+		case e.Kind == tracewire.KindSTW:
+			err = c.stw(e)
 		}
 	}
 	if err != nil {
