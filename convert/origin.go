@@ -42,8 +42,8 @@ func (c *Converter) setOriginLoc(g *goroutine, entry, creator, loc string) {
 	if creator != "" {
 		g.creator = creator
 	}
-	if entry != "" {
-		g.entry = entry
+	if entry != "" && entry != g.entry {
+		g.entry, g.plainEntry = entry, false
 	}
 	if loc == "" || g.entry != entry || g.creator != creator {
 		loc = c.spawnLoc(g.entry, g.creator)
@@ -77,7 +77,15 @@ func (c *Converter) spawnLoc(entry, creator string) string {
 // Only a goroutine whose entry is unknown or a wrapper pays for the walk,
 // once: the first stack decides.
 func (c *Converter) noteStack(g *goroutine, stk Stack) {
-	if g.entryFinal || g.entry != "" && !wrapper(g.entry, "") {
+	if g.entryFinal || g.plainEntry {
+		return
+	}
+	if g.entry != "" && !wrapper(g.entry, "") {
+		// (Until the entry changes: the converter's fast lane then
+		// takes this goroutine's events with stacks too, which it
+		// leaves to the general path while a stack may refine the
+		// entry.)
+		g.plainEntry = true
 		return
 	}
 	c.noteFrames(g, c.stackFrames(stk))

@@ -145,9 +145,10 @@ func (d *Decoder) Next() (*Event, error) {
 	return e, nil
 }
 
-// Sink takes events straight from the decoder's fast lane, during Fill
-// (SetSink): the goroutine transitions and heap metrics that make nearly
-// all of a busy trace, without their going through Fill's buffer.
+// Sink takes events straight from the decoder during Fill (SetSink):
+// those of its fast lane (the goroutine transitions and heap metrics
+// that make nearly all of a busy trace) without their going through
+// Fill's buffer, the others without Fill's returning them.
 type Sink interface {
 	// Take is given an event when every event before it has been
 	// returned (or taken). It returns false, having done nothing, to
@@ -156,9 +157,10 @@ type Sink interface {
 	Take(e *Event) bool
 }
 
-// SetSink makes Fill give the events of its fast lane to s first (nil:
-// none). Fill then returns as soon as it holds an event, or after a few
-// thousand events taken.
+// SetSink makes Fill give its events to s first (nil: none): those of
+// its fast lane as they are decoded, the others once the step that
+// decoded them is done. Fill then returns as soon as it holds an event
+// (one s did not take), or after a few thousand events taken.
 func (d *Decoder) SetSink(s Sink) { d.fillSink = s }
 
 // InSink reports whether the decoder is in its sink's Take: after a
@@ -197,12 +199,32 @@ func (d *Decoder) Fill(buf []Event, n int) ([]Event, error) {
 			d.done = true
 			break
 		}
+		if d.sink != nil && len(d.q) != 0 {
+			d.offer()
+		}
 	}
 	d.sink = nil
 	d.fillN, d.runLeft = 0, 0
 	buf = d.q
 	d.q, d.qhead = own, 0
 	return buf, err
+}
+
+// offer hands the events the step just queued, with a sink and none
+// queued before them, to the sink, in order, up to the first it does not
+// take: the general path's events (a P's start and stop, a goroutine's
+// status, a third of a mostly idle program's events) would otherwise
+// end the Fill, each, to be returned and converted one by one.
+func (d *Decoder) offer() {
+	i := 0
+	d.inSink = true
+	for i < len(d.q) && d.sink.Take(&d.q[i]) {
+		i++
+	}
+	d.inSink = false
+	if i != 0 {
+		d.q = d.q[:copy(d.q, d.q[i:])]
+	}
 }
 
 // step advances the trace by at least one event.
