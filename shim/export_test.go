@@ -27,3 +27,7 @@ func SetShipCharge(f func(measured time.Duration) time.Duration) {
 	}
 	shipCharge.Store(&f)
 }
+
+// SetStartDebt sets the cost charged to each new session's budget at
+// Start (0: none).
+func SetStartDebt(d time.Duration) { startDebt.Store(int64(d)) }

@@ -106,3 +106,49 @@ func TestAgeAtStop(t *testing.T) {
 		t.Errorf("last record %v, want the age at Stop, at least %v (%d dumps)", last, before-50*time.Millisecond, s.Stats().Samples)
 	}
 }
+
+// TestDumpsBeforeFirstTrace: the first generation is skipped for the
+// budget (a debt at Start) and the tracer paused, so the dumps come
+// before the converter has seen a trace: they are placed on the clock of
+// the skipped generation, and when the trace comes back the block goes
+// on, one block whose age never exceeds the session's (on the session's
+// own clock, the trace's times would make it thousands of seconds old).
+func TestDumpsBeforeFirstTrace(t *testing.T) {
+	shim.SetStartDebt(200 * time.Millisecond)
+	defer shim.SetStartDebt(0)
+	ch := make(chan struct{})
+	idc := make(chan int64)
+	go func() { idc <- goid(); longBlocked(ch) }()
+	id := <-idc
+	defer close(ch)
+	dir := t.TempDir()
+	started := time.Now()
+	s, err := shim.Start(shim.Config{Dir: dir, Budget: 0.5, Interval: 20 * time.Millisecond, Sample: 10 * time.Millisecond, Threshold: 5 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The debt is paid back in 400ms: then the tracer restarts and its
+	// generations are converted.
+	for deadline := time.Now().Add(60 * time.Second); time.Now().Before(deadline) && (s.Stats().Gens < 2 || s.Stats().Samples < 2); {
+		time.Sleep(5 * time.Millisecond)
+	}
+	if err := s.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	age := time.Since(started)
+	st := s.Stats()
+	if st.GensSkipped == 0 || st.Gens < 2 {
+		t.Skipf("no generation skipped, then converted: %+v", st)
+	}
+	recs := pendingOf(t, dir, uint32(id))
+	if len(recs) == 0 {
+		t.Fatalf("no TaskPending for the blocked goroutine (%+v)", st)
+	}
+	for _, r := range recs {
+		t.Logf("%s: at %v duration %v", r.file, r.at, r.dur)
+	}
+	checkOneBlock(t, recs, 2*time.Millisecond)
+	if last := recs[len(recs)-1].dur; last > age || last < age/2 {
+		t.Errorf("last record %v, want about the age at Stop, %v", last, age)
+	}
+}

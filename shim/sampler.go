@@ -105,8 +105,15 @@ func (w *worker) takeSample(_ time.Time, idle bool) {
 	if w.failed {
 		return
 	}
+	if solo && w.clock() == nil && w.s.tracing && !w.s.samplerOnly.Load() {
+		// No trace's clock yet, but a tracer whose first generation
+		// will bring one (converted or skipped): the dump waits for it,
+		// or its time would be on the session's clock, and a block it
+		// starts would be carried into the trace on the wrong one.
+		solo = false
+	}
 	if solo {
-		w.applyAlone(math.MaxInt64, w.c.Clock()) // no trace comes for the dumps waiting for one
+		w.applyAlone(math.MaxInt64, w.clock()) // no trace comes for the dumps waiting for one
 		w.apply(w.traceTime(t0), gs, true)
 		return
 	}
@@ -116,11 +123,22 @@ func (w *worker) takeSample(_ time.Time, idle bool) {
 	w.samples = append(w.samples, sample{wall: t0, gs: gs})
 }
 
+// clock is the latest clock snapshot of the trace the worker has: the
+// converter's, or, before it converted any, that of a generation skipped
+// for the budget (tracewire.ClockOf): a dump taken then is placed on the
+// clock of the trace that comes later, not on the session's.
+func (w *worker) clock() *exptrace.ClockSnapshot {
+	if clk := w.c.Clock(); clk != nil {
+		return clk
+	}
+	return w.skipClock
+}
+
 // traceTime maps wall time onto the trace's clock, by the trace's last
 // clock snapshot, or onto the session's own clock when there has been no
 // trace (never earlier than the converter's last time).
 func (w *worker) traceTime(wall time.Time) exptrace.Time {
-	return max(w.rawTraceTime(wall, w.c.Clock()), w.lv.LastTime())
+	return max(w.rawTraceTime(wall, w.clock()), w.lv.LastTime())
 }
 
 // rawTraceTime places wall on the trace's clock by clk, or on the
@@ -170,7 +188,7 @@ func (w *worker) finalSample(now time.Time) {
 	if w.failed || w.s.cfg.Sample <= 0 {
 		return
 	}
-	w.applyAlone(math.MaxInt64, w.c.Clock())
+	w.applyAlone(math.MaxInt64, w.clock())
 	stale := max(w.s.cfg.Sample, w.s.cfg.Interval)
 	if w.lv.LastTime() != 0 && time.Duration(w.traceTime(now)-w.lv.LastTime()) < stale {
 		return
@@ -180,6 +198,10 @@ func (w *worker) finalSample(now time.Time) {
 	}
 	w.sampleNext = time.Time{}
 	w.takeSample(now, true)
+	// With no trace's clock yet, takeSample queued the dump for one;
+	// none comes now: it is applied, with those before it, on the clock
+	// there is (the session's, with no trace ever).
+	w.applyAlone(math.MaxInt64, w.clock())
 }
 
 // applyAlone applies, alone (no trace covers them), the dumps waiting for

@@ -71,7 +71,10 @@ type worker struct {
 	sampleNext time.Time
 	// lastSampleCost is what the last dump took (finalSample).
 	lastSampleCost time.Duration
-	retryAt        time.Time // when to try the files again after a write error
+	// skipClock is the clock of a generation skipped before the
+	// converter had one (clock).
+	skipClock *exptrace.ClockSnapshot
+	retryAt   time.Time // when to try the files again after a write error
 	// writeFailing is set from the report of a write error to that of the
 	// retry that succeeded; droppedBefore is files.dropped at the error.
 	writeFailing  bool
@@ -145,7 +148,7 @@ func (w *worker) run() {
 			if len(w.samples) > 0 {
 				clk := ev.Clock // (the first event is the Sync that has it)
 				if clk == nil {
-					clk = w.c.Clock()
+					clk = w.clock()
 				}
 				w.applyAlone(t, clk)
 			}
@@ -376,6 +379,9 @@ func (w *worker) accept(ch *chunk) bool {
 	}
 	now := time.Now()
 	if !w.acct.Accept(now, int64(len(ch.data)), ch.ack != nil) {
+		if w.skipClock == nil && w.c.Clock() == nil {
+			w.skipClock = tracewire.ClockOf(ch.data)
+		}
 		w.pauseTracer()
 		w.stats.GensSkipped += int64(ch.last - ch.first + 1)
 		return false
