@@ -230,6 +230,9 @@ type Timeline struct {
 	Polls     []TimelinePoll `json:"polls"`
 	Wakes     []TimelineWake `json:"wakes"`
 	Truncated bool           `json:"truncated"`
+	// Instance is whose window it is in a fleet's report (package
+	// fleet: one load's window); "" for files.
+	Instance string `json:"instance,omitempty"`
 }
 
 // TimelinePoll is a goroutine running on a P.

@@ -29,6 +29,13 @@ type ReportOptions struct {
 	// 10, negative: none; past 10, the fleet's longest are those of each
 	// load's own 10 longest).
 	Chains int
+	// Window, if set, selects the timeline among the loads' windows
+	// overlapping WindowStart to WindowEnd, on the fleet's time line
+	// (from the start of the time covered); by default the window with
+	// the most wakes of all. Each load shipped its own window (the 100ms
+	// with the most wakes): the timeline is that, not clipped.
+	Window                 bool
+	WindowStart, WindowEnd time.Duration
 }
 
 // Spread is how a pending group spreads over the fleet: the instances
@@ -51,8 +58,8 @@ type Spread struct {
 // and stack with their instances, the warnings among them as findings;
 // and what the shipper's analysis found in the records in time order on
 // each load: the time-ordered findings, the pauses, the roots of the
-// groups' waits, the longest waits' chains and the Ps. The timeline is
-// not in it. Spreads is parallel to Report.Pending.
+// groups' waits, the longest waits' chains, the Ps and the timeline (the
+// loads' window with the most wakes, with its instance). Spreads is parallel to Report.Pending.
 func Report(ctx context.Context, c *Client, opt ReportOptions) (*analyze.Report, []Spread, error) {
 	if opt.Service == "" {
 		return nil, nil, fmt.Errorf("fleet: no service name")
@@ -162,6 +169,9 @@ func Report(ctx context.Context, c *Client, opt ReportOptions) (*analyze.Report,
 		return nil, nil, err
 	}
 	if err := queue(q, db, where, first, last, r); err != nil {
+		return nil, nil, err
+	}
+	if err := fleetTimeline(q, db, where, opt.Window, int64(opt.WindowStart), int64(opt.WindowEnd), first, r); err != nil {
 		return nil, nil, err
 	}
 	return r, spreads, nil

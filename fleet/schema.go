@@ -121,6 +121,19 @@ var tables = []struct{ name, ddl string }{
 	worker UInt32, busy_ns Int64, parked_ns Int64, polls Int64,
 	span_ns Int64 -- the load's time line
 ) ENGINE = MergeTree() PARTITION BY toYYYYMMDD(time) ORDER BY (service, instance, time)`},
+	{"timelines", `(
+	service String, instance String, load_id String, batch UInt32,
+	time DateTime, ts_ns Int64, -- the window's start
+	window_end_ns Int64, -- its end
+	process UInt32, proc String, -- the process run the window starts in, its PROG-PID
+	from_ns Int64, end_ns Int64, -- the time line the load's analysis read (supersedes a load it covers)
+	wakes Int64, -- the wakes in the window (all of them, also past the 5000 kept)
+	truncated UInt8,
+	poll_n Array(Int64), -- 4 a poll: worker, start_ns, end_ns (wall clock), task
+	poll_s Array(String), -- the poll's goroutine name
+	wake_n Array(Int64), -- 4 a wake: ts_ns (wall clock), waker task, woken task, target worker
+	wake_s Array(String) -- 2 a wake: waker, woken
+) ENGINE = MergeTree() PARTITION BY toYYYYMMDD(time) ORDER BY (service, instance, time)`},
 	{"profiles", `(
 	service String, instance String, load_id String, batch UInt32,
 	time DateTime, ts_ns Int64, -- the end of the load's run
@@ -187,7 +200,7 @@ func (c *Client) committed(s Scope) string {
 
 // Count returns the committed rows of a data table (wakes, pending,
 // spawns, queue, verdicts, verdict_runs, findings, pauses, chain_roots,
-// chains, workers, profiles) in the scope.
+// chains, workers, profiles, timelines) in the scope.
 func (c *Client) Count(ctx context.Context, table string, s Scope) (int64, error) {
 	if !identRE().MatchString(table) {
 		return 0, fmt.Errorf("fleet: bad table name %q", table)

@@ -586,6 +586,9 @@ func (l *loader) load() error {
 		if err := l.shipChains(); err != nil {
 			return err
 		}
+		if err := l.shipTimeline(); err != nil {
+			return err
+		}
 		return l.shipProfiles(profs)
 	}
 	return nil

@@ -264,3 +264,40 @@ func TestBrowserFleetChains(t *testing.T) {
 	p.shotOf("chains-fleet-workers", `#workers`)
 	p.clean()
 }
+
+// TestBrowserFleetTimeline: a fleet's report draws its timeline, one
+// load's window on the fleet's time line (as package fleet makes it:
+// the times moved, the instance named), and says whose window it is.
+func TestBrowserFleetTimeline(t *testing.T) {
+	rep, _ := realReport(t, "../testdata/traces/chains-mutex.trace", analyze.Config{})
+	tl := &rep.Timeline
+	require.NotEmpty(t, tl.Polls)
+	require.NotEmpty(t, tl.Wakes)
+	const shift = int64(3 * time.Second)
+	tl.StartNS, tl.EndNS, tl.Instance = tl.StartNS+shift, tl.EndNS+shift, "web-2"
+	for i := range tl.Polls {
+		tl.Polls[i].StartNS += shift
+		tl.Polls[i].EndNS += shift
+	}
+	for i := range tl.Wakes {
+		tl.Wakes[i].TS += shift
+	}
+	rep.Config.WindowStartNS, rep.Config.WindowEndNS = tl.StartNS, tl.EndNS
+	rep.SpanNS += shift
+	data, err := JSON(rep)
+	require.NoError(t, err)
+	p := openPage(t, "timeline-fleet", data)
+	s := p.shown()
+	for _, e := range s.Empty {
+		assert.NotContains(t, e, "timeline:")
+	}
+	assert.Len(t, s.Polls, min(len(tl.Polls), 6000), "a bar per poll")
+	assert.NotEmpty(t, s.Arrows, "the wakes' arrows")
+	assert.NotEmpty(t, s.Lanes)
+	whose := evaluate[string](p, `document.querySelector("#timeline .tl-instance").textContent`)
+	assert.Contains(t, whose, "The window of instance web-2")
+	start := evaluate[string](p, `document.querySelector("#timeline input[aria-label='window start']").value`)
+	assert.Regexp(t, `^3(\.\d+)?s$`, start, "on the fleet's time line")
+	p.shotOf("timeline-fleet", `#timeline`)
+	p.clean()
+}

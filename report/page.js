@@ -1033,6 +1033,7 @@
     var reset = el("button", { type: "button", text: "whole window" });
     var info = el("span", { "class": "muted tl-info" });
     append(controls, ["window", from, "to", to, apply, out, reset, info]);
+    if (T.instance) box.appendChild(el("p", { "class": "tl-instance", text: "The window of instance " + str(T.instance) + ": of the windows the instances shipped (each load's 100ms with the most wakes), the one with the most wakes (of those overlapping -window, when given). Its goroutines are that instance's." }));
     box.appendChild(note("The report's window of the Ps: a bar per poll (a goroutine running on a P), a red arrow per wake from where the waker ran to where the woken goroutine next ran. Drag across the chart to zoom; hover for details."));
     if (T.truncated) box.appendChild(el("div", { "class": "note truncated", text: "The report kept part of this window's polls and wakes (the longest polls, the first wakes): a narrower -window shows all." }));
     box.appendChild(controls);

@@ -30,11 +30,14 @@ func runFrom(name string, args []string, o *options, stdout, stderr io.Writer, u
 		return usageErr("-from reads ClickHouse, not INPUTs (%s)", args[0])
 	case o.jsonOut == "-" && o.htmlOut == "-":
 		return usageErr("-json - and -html -: only one of them can go to standard output")
+	case o.cfg.WindowLen != 100*time.Millisecond:
+		return usageErr("-window-len does not go with -from: each load shipped its 100ms window with the most wakes (-window START:END picks among those)")
 	}
 	now := time.Now()
 	var opt fleet.ReportOptions
 	opt.Service, opt.Instance, opt.Top, opt.SlowWake = o.service, o.instance, max(o.top, 1000), o.cfg.SlowWake
 	opt.Chains = o.chains
+	opt.Window, opt.WindowStart, opt.WindowEnd = o.cfg.WindowSet, o.cfg.WindowStart, o.cfg.WindowEnd
 	if o.chains == 0 {
 		opt.Chains = -1
 	}

@@ -44,9 +44,11 @@ ship) by every instance of a service, or one instance; ClickHouse does the
 grouping (docs/fleet.md). It has the totals, the wait groups (with on how many
 instances each occurs), the wake edges and the latency; and, as the shipper's
 analysis found them in each load's records, the verdicts, the findings, the
-pauses, the wake chains (the roots of the groups' waits, the longest waits)
-and the Ps; not the timeline, which needs one process's records in time
-order; -pprof writes the pending profile alone (from the groups).
+pauses, the wake chains (the roots of the groups' waits, the longest waits),
+the Ps and the timeline (the loads' window with the most wakes, with its
+instance; -window picks among those overlapping it); -pprof writes the
+pending profile from the groups, the latency and root-cause profiles from
+the loads' samples.
 
 Text goes to standard output (100 columns; -wide for more); -json, -pprof and
 -html write the other forms (docs/report.md documents every JSON field).
@@ -105,6 +107,15 @@ func Run(name string, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "usage: %s [flags] INPUT... (%s -h for help)\n", name, name)
 		return 2
 	}
+	if o.window != "" {
+		a, b, ok := strings.Cut(o.window, ":")
+		s, err1 := time.ParseDuration(strings.TrimSpace(a))
+		e, err2 := time.ParseDuration(strings.TrimSpace(b))
+		if !ok || err1 != nil || err2 != nil || s < 0 || e <= s {
+			return usageErr("-window %q: want START:END, two durations on the time line, START before END (e.g. 1.2s:1.3s)", o.window)
+		}
+		o.cfg.WindowStart, o.cfg.WindowEnd, o.cfg.WindowSet = s, e, true
+	}
 	if o.from != "" || o.service != "" || o.instance != "" || o.since != "" || o.until != "" {
 		return runFrom(name, fs.Args(), &o, stdout, stderr, usageErr)
 	}
@@ -134,15 +145,6 @@ func Run(name string, args []string, stdout, stderr io.Writer) int {
 	}
 	if o.cfg.Stuck <= 0 || o.cfg.HerdCount <= 0 || o.cfg.HerdWindow <= 0 || o.cfg.SlowWake <= 0 || o.cfg.QueueGoroutines <= 0 || o.cfg.WindowLen <= 0 {
 		return usageErr("-stuck, -herd, -herd-window, -slow-wake, -queue and -window-len must be positive")
-	}
-	if o.window != "" {
-		a, b, ok := strings.Cut(o.window, ":")
-		s, err1 := time.ParseDuration(strings.TrimSpace(a))
-		e, err2 := time.ParseDuration(strings.TrimSpace(b))
-		if !ok || err1 != nil || err2 != nil || s < 0 || e <= s {
-			return usageErr("-window %q: want START:END, two durations on the time line, START before END (e.g. 1.2s:1.3s)", o.window)
-		}
-		o.cfg.WindowStart, o.cfg.WindowEnd, o.cfg.WindowSet = s, e, true
 	}
 	o.conv.Ignore = convert.SystemGoroutine
 	if err := run(name, fs.Args(), &o, stdout, stderr); err != nil {

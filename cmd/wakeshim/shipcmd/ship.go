@@ -140,7 +140,7 @@ func Summary(res *fleet.ShipResult, where, service, instance string) string {
 		rate = float64(rows) / s
 	}
 	var parts []string
-	for _, t := range []string{"wakes", "pending", "spawns", "queue", "stacks", "verdicts", "findings", "pauses", "chain_roots", "chains", "workers", "profiles"} {
+	for _, t := range []string{"wakes", "pending", "spawns", "queue", "stacks", "verdicts", "findings", "pauses", "chain_roots", "chains", "workers", "timelines", "profiles"} {
 		parts = append(parts, fmt.Sprintf("%d %s", res.Rows[t], t))
 	}
 	return fmt.Sprintf("%s/%s: %d file(s) shipped, %d skipped (shipped before), %d records read, %d rows (%s) in %v, %.0f rows/s, to %s",
