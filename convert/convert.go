@@ -325,6 +325,9 @@ type Converter struct {
 	horizon exptrace.Time
 	// takeLimit: Take refuses events after it (SetTakeLimit).
 	takeLimit exptrace.Time
+	// takeFull, if set, makes Take refuse events while it reports true
+	// (SetTakeFull: the shim's files at their size limit).
+	takeFull func() bool
 	// inSink reports whether the decoder runInline reads is in Take.
 	inSink func() bool
 	locs   format.Table
@@ -398,7 +401,7 @@ func New(cfg Config, out Output) (*Converter, error) {
 	c.pauses, _ = out.(PauseOutput)
 	c.ends, _ = out.(EndOutput)
 	if l := cfg.Live; l != nil {
-		*l = live.Ops{Consume: c.consume, SetTakeLimit: c.setTakeLimit, Events: c.events, LastTime: c.lastTime,
+		*l = live.Ops{Consume: c.consume, SetTakeLimit: c.setTakeLimit, SetTakeFull: c.setTakeFull, Events: c.events, LastTime: c.lastTime,
 			Gap: c.gap, ApplyDump: c.applyDump, Refresh: c.refresh}
 	}
 	return c, nil
@@ -948,7 +951,7 @@ var hotLane = true
 // return and Consume: a goroutine's creation and exit, 6% of a loopback
 // server's events.)
 func (c *Converter) Take(e *tracewire.Event) bool {
-	if c.err != nil || c.closed || e.Time > c.takeLimit {
+	if c.err != nil || c.closed || e.Time > c.takeLimit || (c.takeFull != nil && c.takeFull()) {
 		return false // (Consume returns the error)
 	}
 	var g *goroutine
@@ -983,6 +986,13 @@ func (c *Converter) Take(e *tracewire.Event) bool {
 // default: none), which then come to Consume: the shim's worker applies a
 // goroutine dump before the first event after its time.
 func (c *Converter) setTakeLimit(t exptrace.Time) { c.takeLimit = t }
+
+// setTakeFull makes Take refuse events while full reports true. Take runs
+// inside the decoder's Fill, which returns only when an event is refused:
+// since Take converts goroutines' creations and exits and the general
+// path's events, a busy program's Fill took whole batches, and the
+// shim's files grew to 2.4 times maxfile before it could rotate them.
+func (c *Converter) setTakeFull(full func() bool) { c.takeFull = full }
 
 // events returns the number of events consumed (or taken) so far.
 func (c *Converter) events() int64 { return c.stats.Events }

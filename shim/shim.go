@@ -250,6 +250,7 @@ func Start(cfg Config) (*Session, error) {
 		r.close(time.Now())
 		return nil, fmt.Errorf("shim: %w", err)
 	}
+	lv.SetTakeFull(out.Full) // (the worker rotates at the size limit)
 	w := &worker{s: s, c: c, lv: lv, out: out, acct: budget.New(cfg.Budget, time.Now()), leak: newLeaker(s)}
 	if d := startDebt.Load(); d > 0 {
 		w.acct.Charge(w.acct.Allowance() + time.Duration(d))

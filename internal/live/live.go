@@ -30,6 +30,10 @@ type Ops struct {
 	// Sink (its Take method): none after t, so that a goroutine dump due
 	// at t is applied before them.
 	SetTakeLimit func(t exptrace.Time)
+	// SetTakeFull makes Take refuse events while full reports true (nil:
+	// never), so that the files rotate at their size limit: the events
+	// Take converts do not come back to the caller one by one.
+	SetTakeFull func(full func() bool)
 	// Events is the number of events consumed or taken so far.
 	Events func() int64
 	// LastTime is the time of the latest event or dump taken in.
