@@ -87,13 +87,14 @@ func (a *Analyzer) finishPending(r *Report) {
 		}
 		return cmp.Compare(sy.count, sx.count)
 	})
+	var spanBuf []int64 // (maxAtOnce's scratch, shared by the groups)
 	for _, gi := range a.order {
 		g := &a.groups[gi]
 		s := &g.sum
 		pg := PendingGroup{Reason: g.reason, Frames: g.frames, Count: int(s.count), TotalNS: s.total, Wakers: []Waker{},
 			Roots: []RootShare{}, StillBlocked: s.still, Goroutines: s.goroutines()}
 		pg.P50NS, pg.P99NS, pg.MaxNS = int64(s.durs.quantile(0.5))*1000, int64(s.durs.quantile(0.99))*1000, s.maxDur
-		pg.MaxAtOnce = s.spans.maxAtOnce()
+		pg.MaxAtOnce = s.spans.maxAtOnce(&spanBuf)
 		// The wakers by name; each name's first 20 goroutine ids in the
 		// order of their first blocks here.
 		type wt struct {

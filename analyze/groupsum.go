@@ -55,12 +55,6 @@ type wakerSum struct {
 	first int64
 }
 
-// spanList is the spans of a group's blocks, for max_at_once: starts and
-// ends (start + duration), sorted apart at the end.
-type spanList struct {
-	starts, ends []int64
-}
-
 // fold adds block b of its goroutine to its group's sums; ended tells
 // whether it ended (did not stay blocked to the end).
 func (a *Analyzer) fold(b *block, ended bool) {
@@ -68,8 +62,7 @@ func (a *Analyzer) fold(b *block, ended bool) {
 	s.total += b.dur
 	s.maxDur = max(s.maxDur, b.dur)
 	s.durs.add(uint32(min(b.dur/1000, 1<<32-1)))
-	s.spans.starts = append(s.spans.starts, b.start)
-	s.spans.ends = append(s.spans.ends, b.start+b.dur)
+	s.spans.add(b.start, b.start+b.dur)
 	w := s.waker(b.waker, b.seq)
 	w.n++
 	w.ns += b.dur
@@ -184,20 +177,3 @@ func (a *Analyzer) foldLatest() {
 
 // latest is goroutine ti's latest block (it has one).
 func (a *Analyzer) latest(ti int32) *block { return a.cur.at(a.tasks.at(ti).block) }
-
-// maxAtOnce is the most spans open at once (an end before a start at the
-// same time). It sorts the spans in place.
-func (l *spanList) maxAtOnce() int {
-	slices.Sort(l.starts)
-	slices.Sort(l.ends)
-	n, best, j := 0, 0, 0
-	for _, s := range l.starts {
-		for j < len(l.ends) && l.ends[j] <= s {
-			n--
-			j++
-		}
-		n++
-		best = max(best, n)
-	}
-	return best
-}
