@@ -2,8 +2,10 @@ package analyze
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -374,4 +376,44 @@ func TestSlowWakeCauses(t *testing.T) {
 			assert.Equal(t, tc.sev, sw.Severity, sw.Text)
 		})
 	}
+}
+
+// TestLatencyByGroup: a pair's latency sums by the woken's block group,
+// with more groups than addLatency searches in order (pairScan): one sum
+// per group, each the sum of its wakes, listed once in the pair's groups.
+func TestLatencyByGroup(t *testing.T) {
+	f := newFeed(t, Config{})
+	const groups, rounds = pairScan + 5, 3
+	stk := func(g int) []string {
+		return []string{"[chan_receive]", "runtime.chanrecv1 runtime/chan.go:1", fmt.Sprintf("main.work%d main.go:%d", g, g)}
+	}
+	stks := make([][]string, groups)
+	for g := range stks {
+		stks[g] = stk(g)
+	}
+	ts := uint32(100)
+	want := map[int]int64{} // µs by group
+	for r := range rounds {
+		for g := range groups {
+			lat := uint32(1 + g + 7*r)
+			f.add(format.Record{Code: format.CodeWakeEvent, TS: ts, Waker: 5, Task: 10}, nil, "")
+			f.add(format.Record{Code: format.CodeTaskPending, TS: ts, Task: 10, Duration: 50}, stks[g], "")
+			f.add(format.Record{Code: format.CodePollStart, TS: ts + lat, Task: 10}, nil, "")
+			f.add(format.Record{Code: format.CodePollEnd, TS: ts + lat + 1}, nil, "")
+			want[g] += int64(lat)
+			ts += 100
+		}
+	}
+	a := f.a
+	pi := a.pairs[[2]int32{a.task(0, 5), a.task(0, 10)}]
+	p := a.pairL.at(pi)
+	require.Len(t, p.groups, groups, "each group once")
+	for _, pg := range p.groups {
+		acc := a.latSum[latKey{pi, pg.group}]
+		require.NotNil(t, acc)
+		assert.Same(t, acc, pg.acc, "the pair's sum is latSum's")
+		g := slices.IndexFunc(stks, func(s []string) bool { return a.group(s) == pg.group })
+		assert.Equal(t, latAcc{n: rounds, us: want[g]}, *acc, "group %d", g)
+	}
+	assert.Len(t, a.latSum, groups)
 }

@@ -398,9 +398,9 @@ func (a *Analyzer) foldPair(pi, ti, name int32) {
 		s.groups = append(s.groups, -1)
 	}
 	for _, g := range p.groups {
-		to.group = g
-		if a.moveLat(latKey{pi, g}, to) {
-			s.groups = append(s.groups, g)
+		to.group = g.group
+		if a.moveLat(latKey{pi, g.group}, to) {
+			s.groups = append(s.groups, g.group)
 		}
 	}
 	if sk.woken != 0 {
