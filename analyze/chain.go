@@ -95,10 +95,11 @@ type chainTask struct {
 
 	waker   int32
 	pendG   int32
-	ended   bool // its goroutine ended (Analyzer.End)
-	freed   bool // ... and its history was freed
-	marked  bool // ... and is kept: a chain can still lead into it (collectChains)
-	dropped bool // intervals were dropped (ring bound or horizon)
+	prof    int32 // its root-cause profile's sums: chainState.profTask[prof-1] (0: none yet)
+	ended   bool  // its goroutine ended (Analyzer.End)
+	freed   bool  // ... and its history was freed
+	marked  bool  // ... and is kept: a chain can still lead into it (collectChains)
+	dropped bool  // intervals were dropped (ring bound or horizon)
 	seen    bool
 	running bool
 	worker  uint8
@@ -194,41 +195,25 @@ func (r *rootAcc) add(ns int64) {
 }
 
 // profKey sums the root-cause profile: the kind, the stack group (-1:
-// none, the task's entry names it) and the task.
+// none, the task's entry names it) and the task (-1 with a group).
 type profKey struct {
 	kind  uint8
 	group int32
 	task  int32
 }
 
-// profHotBits sizes addProf's cache: 4096 keys (64 KB). With 256 the
-// walks of a trace of a few thousand goroutines (chanring) missed it for
-// most of their scheduler and unknown shares (keyed by goroutine).
-const (
-	profHotBits = 12
-	profHotLen  = 1 << profHotBits
-)
-
-type profHot struct {
-	k   uint64 // packed
-	acc *latAcc
-}
-
-// pack makes k (with group >= 0 its task -1, else its group -1) a map
-// key of one word: profKey is padded, so the map hashed it with the
-// generic hash, 5% of report's CPU on the corpus's chanring trace.
-func (k profKey) pack() uint64 {
-	if k.group >= 0 {
-		return uint64(k.kind)<<40 | 1<<32 | uint64(uint32(k.group))
-	}
-	return uint64(k.kind)<<40 | uint64(uint32(k.task))
-}
-
-func unpackProfKey(p uint64) profKey {
-	if p&(1<<32) != 0 {
-		return profKey{kind: uint8(p >> 40), group: int32(uint32(p)), task: -1}
-	}
-	return profKey{kind: uint8(p >> 40), group: -1, task: int32(uint32(p))}
+// The root-cause profile's sums are found by index, not hashed: those
+// of a stack group in profGroup, by group, and those of a goroutine
+// (the roots with no stack: scheduler delay, unknown, and the cpu of a
+// goroutine whose next block has no stack) in profTask, at the index
+// its chainTask.prof names, made at its first. (A map by the key, with
+// a direct-mapped cache of 4096 recent keys in front of it, was a ninth
+// of report's CPU on the corpus's chanring trace: its walks add a
+// scheduler share keyed by goroutine for each of 4,000 goroutines, 7.3
+// million adds, and a cache miss on the cache, the map and the sum each.)
+type profTaskAccs struct {
+	task int32
+	accs [nRootKinds]latAcc
 }
 
 type chainState struct {
@@ -239,12 +224,12 @@ type chainState struct {
 	// beats a map: hashing rootKey (padded, so not a fast-path key) was
 	// 15% of report's CPU on the corpus's chanring trace.
 	groupRoot []groupRoots
-	prof      map[uint64]*latAcc // by profKey.pack
-	// addProf's recent keys and their sums, direct-mapped: the map's
-	// hashing of the key was a seventh of report's CPU on the corpus's
-	// chanring trace.
-	profHot    [profHotLen]profHot
-	cpuScratch []cpuShare // a walk's cpuBy to reuse
+	// The root-cause profile's sums (see profTaskAccs): an entry of it
+	// is a key some walk added to (n > 0).
+	profGroup  [][nRootKinds]latAcc                        // by group
+	profTask   pages[profTaskAccs]                         // by chainTask.prof-1
+	profLog    func(kind uint8, gi, ti int32, n, ns int64) // (tests: each addProf)
+	cpuScratch []cpuShare                                  // a walk's cpuBy to reuse
 	// The links and cpuBy of the kept chain last evicted, for the next
 	// kept chain: on the corpus's nethttp trace, whose waits grow longer
 	// as it goes, the chains kept and then evicted were 40% of report's
@@ -599,14 +584,11 @@ func (w *walk) leaf(depth int, kind uint8, x int32, from, to int64, group int32,
 	}
 	w.roots[kind] += ns
 	a := w.a
-	pk := profKey{kind: kind, group: group, task: x}
+	pg := group // (the profile's: none for the roots of no stack)
 	if kind == rootScheduler || kind == rootUnknown {
-		pk.group = -1
+		pg = -1
 	}
-	if pk.group >= 0 {
-		pk.task = -1
-	}
-	a.ch.addProf(pk, 1, ns)
+	a.ch.addProf(kind, pg, x, 1, ns)
 	w.add(link{depth: depth, kind: rootNames[kind], task: x, start: from, end: to, share: ns, worker: -1,
 		group: group, waker: -1, note: note})
 }
@@ -627,7 +609,7 @@ func (w *walk) cpu(depth int, x int32, from, to int64, worker int, found bool, g
 	a := w.a
 	ct := a.ch.task(x)
 	if found {
-		a.ch.addProf(profKey{kind: rootCPU, group: group, task: x}, 1, ns)
+		a.ch.addProf(rootCPU, group, x, 1, ns)
 		if li >= 0 {
 			w.kc.links[li].group = group
 		}
@@ -647,12 +629,8 @@ func (a *Analyzer) resolveOwed(ti, gi int32) {
 	if ct.owedN == 0 && len(ct.owedRefs) == 0 {
 		return
 	}
-	pk := profKey{kind: rootCPU, group: gi, task: ti}
-	if gi >= 0 {
-		pk.task = -1
-	}
 	if ct.owedNS > 0 {
-		a.ch.addProf(pk, ct.owedN, ct.owedNS)
+		a.ch.addProf(rootCPU, gi, ti, ct.owedN, ct.owedNS)
 	}
 	for _, r := range ct.owedRefs {
 		if !r.c.dead {
@@ -662,20 +640,24 @@ func (a *Analyzer) resolveOwed(ti, gi int32) {
 	ct.owedNS, ct.owedN, ct.owedRefs = 0, 0, ct.owedRefs[:0]
 }
 
-func (c *chainState) addProf(k profKey, n, ns int64) {
-	if c.prof == nil {
-		c.prof = map[uint64]*latAcc{}
+// addProf adds n walks and ns to the profile's sum of a root: of stack
+// group gi if known (>= 0), else of goroutine ti.
+func (c *chainState) addProf(kind uint8, gi, ti int32, n, ns int64) {
+	if c.profLog != nil {
+		c.profLog(kind, gi, ti, n, ns)
 	}
-	pk := k.pack()
-	h := &c.profHot[(pk*0x9e3779b97f4a7c15)>>(64-profHotBits)]
-	acc := h.acc
-	if acc == nil || h.k != pk {
-		acc = c.prof[pk]
-		if acc == nil {
-			acc = &latAcc{}
-			c.prof[pk] = acc
+	var acc *latAcc
+	if gi >= 0 {
+		if k := int(gi) + 1; k > len(c.profGroup) {
+			c.profGroup = slices.Grow(c.profGroup, k-len(c.profGroup))[:k]
 		}
-		*h = profHot{pk, acc}
+		acc = &c.profGroup[gi][kind]
+	} else {
+		ct := c.tasks.at(ti)
+		if ct.prof == 0 {
+			ct.prof = c.profTask.push(profTaskAccs{task: ti}) + 1
+		}
+		acc = &c.profTask.at(ct.prof - 1).accs[kind]
 	}
 	acc.n += n
 	acc.us += ns // (nanoseconds here)
@@ -1116,26 +1098,41 @@ func (a *Analyzer) RootSamples() []RootSample {
 		fn    string
 	}
 	var sums sampleSums[key]
-	keys := make([]profKey, 0, len(a.ch.prof))
-	for k := range a.ch.prof {
-		keys = append(keys, unpackProfKey(k))
+	type entry struct {
+		k   profKey
+		acc *latAcc
 	}
-	slices.SortFunc(keys, func(x, y profKey) int {
-		if c := cmp.Compare(x.kind, y.kind); c != 0 {
+	var keys []entry
+	for gi := range a.ch.profGroup {
+		for kind := range nRootKinds {
+			if acc := &a.ch.profGroup[gi][kind]; acc.n > 0 {
+				keys = append(keys, entry{profKey{kind: kind, group: int32(gi), task: -1}, acc})
+			}
+		}
+	}
+	for _, pt := range a.ch.profTask.all() {
+		for kind := range nRootKinds {
+			if acc := &pt.accs[kind]; acc.n > 0 {
+				keys = append(keys, entry{profKey{kind: kind, group: -1, task: pt.task}, acc})
+			}
+		}
+	}
+	slices.SortFunc(keys, func(x, y entry) int {
+		if c := cmp.Compare(x.k.kind, y.k.kind); c != 0 {
 			return c
 		}
-		if c := cmp.Compare(x.group, y.group); c != 0 {
+		if c := cmp.Compare(x.k.group, y.k.group); c != 0 {
 			return c
 		}
-		return cmp.Compare(x.task, y.task)
+		return cmp.Compare(x.k.task, y.k.task)
 	})
-	for _, pk := range keys {
+	for _, e := range keys {
+		pk := e.k
 		k := key{kind: pk.kind, group: pk.group}
 		if pk.group < 0 {
 			k.fn = a.fn(max(pk.task, 0))
 		}
-		acc := a.ch.prof[pk.pack()]
-		sums.add(k, acc.n, acc.us)
+		sums.add(k, e.acc.n, e.acc.us)
 	}
 	out := make([]RootSample, 0, len(sums.order))
 	for _, k := range sums.order {
