@@ -74,14 +74,22 @@ type seg struct {
 
 // chainTask is a goroutine's history and its state now. (Its fields are
 // laid out widest first: 152 bytes, not the 192 of their order by
-// meaning, for each of the 140,000 goroutines of the corpus's stacks trace.)
+// meaning, for each of the 140,000 goroutines of the corpus's stacks
+// trace; but the 48 bytes a walk reads of each goroutine it passes
+// (explain: the ring, the open run, the profile's index) come first, in
+// one or two cache lines of the 152, not three.)
 type chainTask struct {
-	ring []seg // oldest at head once full
-	head int
+	ring     []seg // oldest at head once full
+	head     int
+	runStart int64
+	prof     int32 // its root-cause profile's sums: chainState.profTask[prof-1] (0: none yet)
+	running  bool
+	worker   uint8
+	dropped  bool // intervals were dropped (ring bound or horizon)
+	seen     bool
 
 	first    int64 // the time of its first record
 	latest   int64 // the time of its latest record
-	runStart int64
 	offSince int64 // off a P since offSince (it ran before): see off
 	wakeT    int64 // woken at wakeT by waker since it went off: see woke
 	pendS    int64
@@ -95,14 +103,9 @@ type chainTask struct {
 
 	waker   int32
 	pendG   int32
-	prof    int32 // its root-cause profile's sums: chainState.profTask[prof-1] (0: none yet)
-	ended   bool  // its goroutine ended (Analyzer.End)
-	freed   bool  // ... and its history was freed
-	marked  bool  // ... and is kept: a chain can still lead into it (collectChains)
-	dropped bool  // intervals were dropped (ring bound or horizon)
-	seen    bool
-	running bool
-	worker  uint8
+	ended   bool // its goroutine ended (Analyzer.End)
+	freed   bool // ... and its history was freed
+	marked  bool // ... and is kept: a chain can still lead into it (collectChains)
 	off     bool // off a P since offSince (it ran before)
 	woke    bool // woken at wakeT by waker since it went off
 	pend    bool // a TaskPending (pendStart, pendGroup) for the current block
@@ -237,6 +240,7 @@ type chainState struct {
 	// to its links skip it, and nothing else reads them.)
 	freeLinks []link
 	freeCPU   []cpuShare
+	w         walk // the walk under way (newWalk)
 	lastSweep int64
 	walks     int64
 	// ended holds the goroutines ended whose histories are not freed
@@ -395,16 +399,19 @@ func (a *Analyzer) chainSyscall(ti int32, ct *chainTask, end int64) {
 	a.endWalk(w)
 }
 
-// walk is one chain being walked.
+// walk is one chain being walked. (One at a time: chainState.w, reset by
+// newWalk, its index map kept; a walk allocated for each of the 218,000
+// waits of the corpus's chanring trace, and an index map for most of
+// them, were 2-3% of report's CPU there.)
 type walk struct {
-	a          *Analyzer
-	kc         *keptChain // nil: sums only
-	group      int32
-	steps      int
-	roots      [nRootKinds]int64
-	cpuBy      []cpuShare      // in the order the goroutines come
-	cpuIdx     map[int32]int32 // cpuBy's index by goroutine, once it is long
-	overflowNS int64
+	a       *Analyzer
+	kc      *keptChain // nil: sums only
+	group   int32
+	steps   int
+	roots   [nRootKinds]int64
+	cpuBy   []cpuShare      // in the order the goroutines come
+	cpuIdx  map[int32]int32 // cpuBy's index by goroutine, once it is long (indexed)
+	indexed bool
 }
 
 // cpuShare is a goroutine's CPU time blamed by a walk.
@@ -419,9 +426,13 @@ type cpuShare struct {
 // trace.
 const cpuLinear = 16
 
+// cpuIdxKeep is the most goroutines a walk's index map is kept for the
+// next walks after: clearing a map costs its capacity.
+const cpuIdxKeep = 256
+
 // addCPU adds ns to x's share.
 func (w *walk) addCPU(x int32, ns int64) {
-	if w.cpuIdx != nil {
+	if w.indexed {
 		if i, ok := w.cpuIdx[x]; ok {
 			w.cpuBy[i].ns += ns
 			return
@@ -435,10 +446,13 @@ func (w *walk) addCPU(x int32, ns int64) {
 		}
 	}
 	w.cpuBy = append(w.cpuBy, cpuShare{x, ns})
-	if w.cpuIdx != nil {
+	if w.indexed {
 		w.cpuIdx[x] = int32(len(w.cpuBy) - 1)
 	} else if len(w.cpuBy) > cpuLinear {
-		w.cpuIdx = make(map[int32]int32, 2*len(w.cpuBy))
+		if w.cpuIdx == nil {
+			w.cpuIdx = make(map[int32]int32, 2*len(w.cpuBy))
+		}
+		w.indexed = true
 		for i, c := range w.cpuBy {
 			w.cpuIdx[c.task] = int32(i)
 		}
@@ -448,7 +462,16 @@ func (w *walk) addCPU(x int32, ns int64) {
 func (a *Analyzer) newWalk(ti, waker, gi int32, start, end int64) *walk {
 	c := &a.ch
 	c.walks++
-	w := &walk{a: a, group: gi, cpuBy: c.cpuScratch[:0]}
+	idx := c.w.cpuIdx
+	if c.w.indexed {
+		if len(idx) > cpuIdxKeep {
+			idx = nil
+		} else {
+			clear(idx)
+		}
+	}
+	c.w = walk{a: a, group: gi, cpuBy: c.cpuScratch[:0], cpuIdx: idx}
+	w := &c.w
 	c.cpuScratch = nil
 	n := a.cfg.Chains
 	if n > 0 && (len(c.kept) < n || end-start > c.kept[0].end-c.kept[0].start) {
@@ -498,51 +521,15 @@ func (a *Analyzer) rootOfBlock(gi int32) (uint8, string) {
 
 // explain covers [lo, hi] with goroutine x's history.
 func (a *Analyzer) explain(w *walk, x int32, lo, hi int64, depth int) {
-	ct := a.ch.task(x)
+	ct := a.ch.tasks.at(x) // (walkWait made every goroutine's)
 	cur := hi
 	// The block that follows the interval visited, if the ring has one (the
 	// profile's stack for a run's CPU): the visit goes newest first.
 	nextFound, nextGroup := false, int32(-1)
-	visit := func(s *seg) bool { // false: [lo, hi] is covered
-		if s.start >= cur {
-			return true // after what is left of the window
-		}
-		if s.end < cur { // a gap in the records of x
-			w.leaf(depth, rootUnknown, x, max(s.end, lo), cur, -1, "no record of it")
-			cur = max(s.end, lo)
-			if cur <= lo {
-				return false
-			}
-		}
-		from, to := max(s.start, lo), cur
-		w.steps++
-		switch s.kind {
-		case segRun:
-			w.cpu(depth, x, from, to, int(s.worker), nextFound, nextGroup)
-		case segRunnable:
-			w.leaf(depth, rootScheduler, x, from, to, -1, "")
-		case segSyscall:
-			w.leaf(depth, rootSyscall, x, from, to, s.group, "")
-		case segBlocked:
-			switch {
-			case s.waker > 0 && depth < chainDepth && w.steps < chainSteps:
-				w.add(link{depth: depth, kind: "woken", task: x, start: from, end: to, share: to - from, worker: -1,
-					group: s.group, waker: s.waker})
-				a.explain(w, s.waker, from, to, depth+1)
-			case s.waker > 0:
-				w.leaf(depth, rootUnknown, x, from, to, s.group, "walk limit")
-			default:
-				k, note := a.rootOfBlock(s.group)
-				w.leaf(depth, k, x, from, to, s.group, note)
-			}
-		}
-		cur = from
-		return cur > lo && w.steps < chainSteps
-	}
 	more := true
 	if ct.running && ct.runStart < cur {
 		open := seg{start: ct.runStart, end: max(cur, ct.runStart), kind: segRun, worker: ct.worker}
-		more = visit(&open)
+		cur, more = a.visit(w, x, &open, lo, cur, depth, false, -1)
 	}
 	// Newest first; the intervals after what is left of the window are
 	// only looked at for the next block (visit skips them too), without a
@@ -558,7 +545,7 @@ func (a *Analyzer) explain(w *walk, x int32, lo, hi int64, depth int) {
 			j = n - 1
 		}
 		if s.start < cur {
-			more = visit(s)
+			cur, more = a.visit(w, x, s, lo, cur, depth, nextFound, nextGroup)
 		}
 		if s.kind == segBlocked || s.kind == segSyscall { // the next block of the runs before it
 			nextFound, nextGroup = true, s.group
@@ -576,6 +563,45 @@ func (a *Analyzer) explain(w *walk, x int32, lo, hi int64, depth int) {
 	}
 }
 
+// visit takes interval s of x's history, which starts before cur (the
+// window [lo, hi] is covered from cur on): it returns the new cur, and
+// false once [lo, hi] is covered. (A method, not a closure over
+// explain's variables: those were read and written through pointers.)
+func (a *Analyzer) visit(w *walk, x int32, s *seg, lo, cur int64, depth int, nextFound bool, nextGroup int32) (int64, bool) {
+	if s.end < cur { // a gap in the records of x
+		w.leaf(depth, rootUnknown, x, max(s.end, lo), cur, -1, "no record of it")
+		cur = max(s.end, lo)
+		if cur <= lo {
+			return cur, false
+		}
+	}
+	from, to := max(s.start, lo), cur
+	w.steps++
+	switch s.kind {
+	case segRun:
+		w.cpu(depth, x, from, to, int(s.worker), nextFound, nextGroup)
+	case segRunnable:
+		w.leaf(depth, rootScheduler, x, from, to, -1, "")
+	case segSyscall:
+		w.leaf(depth, rootSyscall, x, from, to, s.group, "")
+	case segBlocked:
+		switch {
+		case s.waker > 0 && depth < chainDepth && w.steps < chainSteps:
+			if w.kc != nil {
+				w.add(link{depth: depth, kind: "woken", task: x, start: from, end: to, share: to - from, worker: -1,
+					group: s.group, waker: s.waker})
+			}
+			a.explain(w, s.waker, from, to, depth+1)
+		case s.waker > 0:
+			w.leaf(depth, rootUnknown, x, from, to, s.group, "walk limit")
+		default:
+			k, note := a.rootOfBlock(s.group)
+			w.leaf(depth, k, x, from, to, s.group, note)
+		}
+	}
+	return from, from > lo && w.steps < chainSteps
+}
+
 // leaf adds a root share.
 func (w *walk) leaf(depth int, kind uint8, x int32, from, to int64, group int32, note string) {
 	ns := to - from
@@ -589,8 +615,10 @@ func (w *walk) leaf(depth int, kind uint8, x int32, from, to int64, group int32,
 		pg = -1
 	}
 	a.ch.addProf(kind, pg, x, 1, ns)
-	w.add(link{depth: depth, kind: rootNames[kind], task: x, start: from, end: to, share: ns, worker: -1,
-		group: group, waker: -1, note: note})
+	if w.kc != nil {
+		w.add(link{depth: depth, kind: rootNames[kind], task: x, start: from, end: to, share: ns, worker: -1,
+			group: group, waker: -1, note: note})
+	}
 }
 
 // cpu adds a share of x running on a P over [from, to]; the profile's

@@ -424,3 +424,35 @@ func refRootSamples(a *Analyzer, m map[profKey]*latAcc) []RootSample {
 	}
 	return out
 }
+
+// TestWalkCPUIndexReused: a walk's CPU shares by goroutine, searched in
+// order and then by an index map kept from walk to walk (cleared, or
+// dropped once large), are each walk's own sums, in the order the
+// goroutines came.
+func TestWalkCPUIndexReused(t *testing.T) {
+	a, err := New(Config{Chains: 0})
+	require.NoError(t, err)
+	for i, n := range []int{3, 40, 17, 600, 25, 2, 300, 30} {
+		w := a.newWalk(1, 2, -1, 0, 1000)
+		want := map[int32]int64{}
+		var order []int32
+		for k := range 3 * n {
+			x := int32((k*7+i)%n + 1)
+			if _, ok := want[x]; !ok {
+				order = append(order, x)
+			}
+			want[x] += int64(k + 1)
+			w.addCPU(x, int64(k+1))
+		}
+		require.Len(t, w.cpuBy, len(order), "walk %d", i)
+		for j, cs := range w.cpuBy {
+			assert.Equal(t, order[j], cs.task, "walk %d", i)
+			assert.Equal(t, want[cs.task], cs.ns, "walk %d, g%d", i, cs.task)
+		}
+		assert.Equal(t, n > cpuLinear, w.indexed, "walk %d", i)
+		if w.indexed {
+			assert.Len(t, w.cpuIdx, n, "walk %d: the index holds this walk's goroutines only", i)
+		}
+		a.endWalk(w)
+	}
+}
