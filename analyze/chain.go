@@ -74,14 +74,22 @@ type seg struct {
 
 // chainTask is a goroutine's history and its state now. (Its fields are
 // laid out widest first: 152 bytes, not the 192 of their order by
-// meaning, for each of the 140,000 goroutines of the corpus's stacks trace.)
+// meaning, for each of the 140,000 goroutines of the corpus's stacks
+// trace; but the 48 bytes a walk reads of each goroutine it passes
+// (explain: the ring, the open run, the profile's index) come first, in
+// one or two cache lines of the 152, not three.)
 type chainTask struct {
-	ring []seg // oldest at head once full
-	head int
+	ring     []seg // oldest at head once full
+	head     int
+	runStart int64
+	prof     int32 // its root-cause profile's sums: chainState.profTask[prof-1] (0: none yet)
+	running  bool
+	worker   uint8
+	dropped  bool // intervals were dropped (ring bound or horizon)
+	seen     bool
 
 	first    int64 // the time of its first record
 	latest   int64 // the time of its latest record
-	runStart int64
 	offSince int64 // off a P since offSince (it ran before): see off
 	wakeT    int64 // woken at wakeT by waker since it went off: see woke
 	pendS    int64
@@ -98,10 +106,6 @@ type chainTask struct {
 	ended   bool // its goroutine ended (Analyzer.End)
 	freed   bool // ... and its history was freed
 	marked  bool // ... and is kept: a chain can still lead into it (collectChains)
-	dropped bool // intervals were dropped (ring bound or horizon)
-	seen    bool
-	running bool
-	worker  uint8
 	off     bool // off a P since offSince (it ran before)
 	woke    bool // woken at wakeT by waker since it went off
 	pend    bool // a TaskPending (pendStart, pendGroup) for the current block
@@ -194,41 +198,25 @@ func (r *rootAcc) add(ns int64) {
 }
 
 // profKey sums the root-cause profile: the kind, the stack group (-1:
-// none, the task's entry names it) and the task.
+// none, the task's entry names it) and the task (-1 with a group).
 type profKey struct {
 	kind  uint8
 	group int32
 	task  int32
 }
 
-// profHotBits sizes addProf's cache: 4096 keys (64 KB). With 256 the
-// walks of a trace of a few thousand goroutines (chanring) missed it for
-// most of their scheduler and unknown shares (keyed by goroutine).
-const (
-	profHotBits = 12
-	profHotLen  = 1 << profHotBits
-)
-
-type profHot struct {
-	k   uint64 // packed
-	acc *latAcc
-}
-
-// pack makes k (with group >= 0 its task -1, else its group -1) a map
-// key of one word: profKey is padded, so the map hashed it with the
-// generic hash, 5% of report's CPU on the corpus's chanring trace.
-func (k profKey) pack() uint64 {
-	if k.group >= 0 {
-		return uint64(k.kind)<<40 | 1<<32 | uint64(uint32(k.group))
-	}
-	return uint64(k.kind)<<40 | uint64(uint32(k.task))
-}
-
-func unpackProfKey(p uint64) profKey {
-	if p&(1<<32) != 0 {
-		return profKey{kind: uint8(p >> 40), group: int32(uint32(p)), task: -1}
-	}
-	return profKey{kind: uint8(p >> 40), group: -1, task: int32(uint32(p))}
+// The root-cause profile's sums are found by index, not hashed: those
+// of a stack group in profGroup, by group, and those of a goroutine
+// (the roots with no stack: scheduler delay, unknown, and the cpu of a
+// goroutine whose next block has no stack) in profTask, at the index
+// its chainTask.prof names, made at its first. (A map by the key, with
+// a direct-mapped cache of 4096 recent keys in front of it, was a ninth
+// of report's CPU on the corpus's chanring trace: its walks add a
+// scheduler share keyed by goroutine for each of 4,000 goroutines, 7.3
+// million adds, and a cache miss on the cache, the map and the sum each.)
+type profTaskAccs struct {
+	task int32
+	accs [nRootKinds]latAcc
 }
 
 type chainState struct {
@@ -239,12 +227,12 @@ type chainState struct {
 	// beats a map: hashing rootKey (padded, so not a fast-path key) was
 	// 15% of report's CPU on the corpus's chanring trace.
 	groupRoot []groupRoots
-	prof      map[uint64]*latAcc // by profKey.pack
-	// addProf's recent keys and their sums, direct-mapped: the map's
-	// hashing of the key was a seventh of report's CPU on the corpus's
-	// chanring trace.
-	profHot    [profHotLen]profHot
-	cpuScratch []cpuShare // a walk's cpuBy to reuse
+	// The root-cause profile's sums (see profTaskAccs): an entry of it
+	// is a key some walk added to (n > 0).
+	profGroup  [][nRootKinds]latAcc                        // by group
+	profTask   pages[profTaskAccs]                         // by chainTask.prof-1
+	profLog    func(kind uint8, gi, ti int32, n, ns int64) // (tests: each addProf)
+	cpuScratch []cpuShare                                  // a walk's cpuBy to reuse
 	// The links and cpuBy of the kept chain last evicted, for the next
 	// kept chain: on the corpus's nethttp trace, whose waits grow longer
 	// as it goes, the chains kept and then evicted were 40% of report's
@@ -252,6 +240,7 @@ type chainState struct {
 	// to its links skip it, and nothing else reads them.)
 	freeLinks []link
 	freeCPU   []cpuShare
+	w         walk // the walk under way (newWalk)
 	lastSweep int64
 	walks     int64
 	// ended holds the goroutines ended whose histories are not freed
@@ -410,16 +399,19 @@ func (a *Analyzer) chainSyscall(ti int32, ct *chainTask, end int64) {
 	a.endWalk(w)
 }
 
-// walk is one chain being walked.
+// walk is one chain being walked. (One at a time: chainState.w, reset by
+// newWalk, its index map kept; a walk allocated for each of the 218,000
+// waits of the corpus's chanring trace, and an index map for most of
+// them, were 2-3% of report's CPU there.)
 type walk struct {
-	a          *Analyzer
-	kc         *keptChain // nil: sums only
-	group      int32
-	steps      int
-	roots      [nRootKinds]int64
-	cpuBy      []cpuShare      // in the order the goroutines come
-	cpuIdx     map[int32]int32 // cpuBy's index by goroutine, once it is long
-	overflowNS int64
+	a       *Analyzer
+	kc      *keptChain // nil: sums only
+	group   int32
+	steps   int
+	roots   [nRootKinds]int64
+	cpuBy   []cpuShare      // in the order the goroutines come
+	cpuIdx  map[int32]int32 // cpuBy's index by goroutine, once it is long (indexed)
+	indexed bool
 }
 
 // cpuShare is a goroutine's CPU time blamed by a walk.
@@ -434,9 +426,13 @@ type cpuShare struct {
 // trace.
 const cpuLinear = 16
 
+// cpuIdxKeep is the most goroutines a walk's index map is kept for the
+// next walks after: clearing a map costs its capacity.
+const cpuIdxKeep = 256
+
 // addCPU adds ns to x's share.
 func (w *walk) addCPU(x int32, ns int64) {
-	if w.cpuIdx != nil {
+	if w.indexed {
 		if i, ok := w.cpuIdx[x]; ok {
 			w.cpuBy[i].ns += ns
 			return
@@ -450,10 +446,13 @@ func (w *walk) addCPU(x int32, ns int64) {
 		}
 	}
 	w.cpuBy = append(w.cpuBy, cpuShare{x, ns})
-	if w.cpuIdx != nil {
+	if w.indexed {
 		w.cpuIdx[x] = int32(len(w.cpuBy) - 1)
 	} else if len(w.cpuBy) > cpuLinear {
-		w.cpuIdx = make(map[int32]int32, 2*len(w.cpuBy))
+		if w.cpuIdx == nil {
+			w.cpuIdx = make(map[int32]int32, 2*len(w.cpuBy))
+		}
+		w.indexed = true
 		for i, c := range w.cpuBy {
 			w.cpuIdx[c.task] = int32(i)
 		}
@@ -463,7 +462,16 @@ func (w *walk) addCPU(x int32, ns int64) {
 func (a *Analyzer) newWalk(ti, waker, gi int32, start, end int64) *walk {
 	c := &a.ch
 	c.walks++
-	w := &walk{a: a, group: gi, cpuBy: c.cpuScratch[:0]}
+	idx := c.w.cpuIdx
+	if c.w.indexed {
+		if len(idx) > cpuIdxKeep {
+			idx = nil
+		} else {
+			clear(idx)
+		}
+	}
+	c.w = walk{a: a, group: gi, cpuBy: c.cpuScratch[:0], cpuIdx: idx}
+	w := &c.w
 	c.cpuScratch = nil
 	n := a.cfg.Chains
 	if n > 0 && (len(c.kept) < n || end-start > c.kept[0].end-c.kept[0].start) {
@@ -513,51 +521,15 @@ func (a *Analyzer) rootOfBlock(gi int32) (uint8, string) {
 
 // explain covers [lo, hi] with goroutine x's history.
 func (a *Analyzer) explain(w *walk, x int32, lo, hi int64, depth int) {
-	ct := a.ch.task(x)
+	ct := a.ch.tasks.at(x) // (walkWait made every goroutine's)
 	cur := hi
 	// The block that follows the interval visited, if the ring has one (the
 	// profile's stack for a run's CPU): the visit goes newest first.
 	nextFound, nextGroup := false, int32(-1)
-	visit := func(s *seg) bool { // false: [lo, hi] is covered
-		if s.start >= cur {
-			return true // after what is left of the window
-		}
-		if s.end < cur { // a gap in the records of x
-			w.leaf(depth, rootUnknown, x, max(s.end, lo), cur, -1, "no record of it")
-			cur = max(s.end, lo)
-			if cur <= lo {
-				return false
-			}
-		}
-		from, to := max(s.start, lo), cur
-		w.steps++
-		switch s.kind {
-		case segRun:
-			w.cpu(depth, x, from, to, int(s.worker), nextFound, nextGroup)
-		case segRunnable:
-			w.leaf(depth, rootScheduler, x, from, to, -1, "")
-		case segSyscall:
-			w.leaf(depth, rootSyscall, x, from, to, s.group, "")
-		case segBlocked:
-			switch {
-			case s.waker > 0 && depth < chainDepth && w.steps < chainSteps:
-				w.add(link{depth: depth, kind: "woken", task: x, start: from, end: to, share: to - from, worker: -1,
-					group: s.group, waker: s.waker})
-				a.explain(w, s.waker, from, to, depth+1)
-			case s.waker > 0:
-				w.leaf(depth, rootUnknown, x, from, to, s.group, "walk limit")
-			default:
-				k, note := a.rootOfBlock(s.group)
-				w.leaf(depth, k, x, from, to, s.group, note)
-			}
-		}
-		cur = from
-		return cur > lo && w.steps < chainSteps
-	}
 	more := true
 	if ct.running && ct.runStart < cur {
 		open := seg{start: ct.runStart, end: max(cur, ct.runStart), kind: segRun, worker: ct.worker}
-		more = visit(&open)
+		cur, more = a.visit(w, x, &open, lo, cur, depth, false, -1)
 	}
 	// Newest first; the intervals after what is left of the window are
 	// only looked at for the next block (visit skips them too), without a
@@ -573,7 +545,7 @@ func (a *Analyzer) explain(w *walk, x int32, lo, hi int64, depth int) {
 			j = n - 1
 		}
 		if s.start < cur {
-			more = visit(s)
+			cur, more = a.visit(w, x, s, lo, cur, depth, nextFound, nextGroup)
 		}
 		if s.kind == segBlocked || s.kind == segSyscall { // the next block of the runs before it
 			nextFound, nextGroup = true, s.group
@@ -591,6 +563,45 @@ func (a *Analyzer) explain(w *walk, x int32, lo, hi int64, depth int) {
 	}
 }
 
+// visit takes interval s of x's history, which starts before cur (the
+// window [lo, hi] is covered from cur on): it returns the new cur, and
+// false once [lo, hi] is covered. (A method, not a closure over
+// explain's variables: those were read and written through pointers.)
+func (a *Analyzer) visit(w *walk, x int32, s *seg, lo, cur int64, depth int, nextFound bool, nextGroup int32) (int64, bool) {
+	if s.end < cur { // a gap in the records of x
+		w.leaf(depth, rootUnknown, x, max(s.end, lo), cur, -1, "no record of it")
+		cur = max(s.end, lo)
+		if cur <= lo {
+			return cur, false
+		}
+	}
+	from, to := max(s.start, lo), cur
+	w.steps++
+	switch s.kind {
+	case segRun:
+		w.cpu(depth, x, from, to, int(s.worker), nextFound, nextGroup)
+	case segRunnable:
+		w.leaf(depth, rootScheduler, x, from, to, -1, "")
+	case segSyscall:
+		w.leaf(depth, rootSyscall, x, from, to, s.group, "")
+	case segBlocked:
+		switch {
+		case s.waker > 0 && depth < chainDepth && w.steps < chainSteps:
+			if w.kc != nil {
+				w.add(link{depth: depth, kind: "woken", task: x, start: from, end: to, share: to - from, worker: -1,
+					group: s.group, waker: s.waker})
+			}
+			a.explain(w, s.waker, from, to, depth+1)
+		case s.waker > 0:
+			w.leaf(depth, rootUnknown, x, from, to, s.group, "walk limit")
+		default:
+			k, note := a.rootOfBlock(s.group)
+			w.leaf(depth, k, x, from, to, s.group, note)
+		}
+	}
+	return from, from > lo && w.steps < chainSteps
+}
+
 // leaf adds a root share.
 func (w *walk) leaf(depth int, kind uint8, x int32, from, to int64, group int32, note string) {
 	ns := to - from
@@ -599,16 +610,15 @@ func (w *walk) leaf(depth int, kind uint8, x int32, from, to int64, group int32,
 	}
 	w.roots[kind] += ns
 	a := w.a
-	pk := profKey{kind: kind, group: group, task: x}
+	pg := group // (the profile's: none for the roots of no stack)
 	if kind == rootScheduler || kind == rootUnknown {
-		pk.group = -1
+		pg = -1
 	}
-	if pk.group >= 0 {
-		pk.task = -1
+	a.ch.addProf(kind, pg, x, 1, ns)
+	if w.kc != nil {
+		w.add(link{depth: depth, kind: rootNames[kind], task: x, start: from, end: to, share: ns, worker: -1,
+			group: group, waker: -1, note: note})
 	}
-	a.ch.addProf(pk, 1, ns)
-	w.add(link{depth: depth, kind: rootNames[kind], task: x, start: from, end: to, share: ns, worker: -1,
-		group: group, waker: -1, note: note})
 }
 
 // cpu adds a share of x running on a P over [from, to]; the profile's
@@ -627,7 +637,7 @@ func (w *walk) cpu(depth int, x int32, from, to int64, worker int, found bool, g
 	a := w.a
 	ct := a.ch.task(x)
 	if found {
-		a.ch.addProf(profKey{kind: rootCPU, group: group, task: x}, 1, ns)
+		a.ch.addProf(rootCPU, group, x, 1, ns)
 		if li >= 0 {
 			w.kc.links[li].group = group
 		}
@@ -647,12 +657,8 @@ func (a *Analyzer) resolveOwed(ti, gi int32) {
 	if ct.owedN == 0 && len(ct.owedRefs) == 0 {
 		return
 	}
-	pk := profKey{kind: rootCPU, group: gi, task: ti}
-	if gi >= 0 {
-		pk.task = -1
-	}
 	if ct.owedNS > 0 {
-		a.ch.addProf(pk, ct.owedN, ct.owedNS)
+		a.ch.addProf(rootCPU, gi, ti, ct.owedN, ct.owedNS)
 	}
 	for _, r := range ct.owedRefs {
 		if !r.c.dead {
@@ -662,20 +668,24 @@ func (a *Analyzer) resolveOwed(ti, gi int32) {
 	ct.owedNS, ct.owedN, ct.owedRefs = 0, 0, ct.owedRefs[:0]
 }
 
-func (c *chainState) addProf(k profKey, n, ns int64) {
-	if c.prof == nil {
-		c.prof = map[uint64]*latAcc{}
+// addProf adds n walks and ns to the profile's sum of a root: of stack
+// group gi if known (>= 0), else of goroutine ti.
+func (c *chainState) addProf(kind uint8, gi, ti int32, n, ns int64) {
+	if c.profLog != nil {
+		c.profLog(kind, gi, ti, n, ns)
 	}
-	pk := k.pack()
-	h := &c.profHot[(pk*0x9e3779b97f4a7c15)>>(64-profHotBits)]
-	acc := h.acc
-	if acc == nil || h.k != pk {
-		acc = c.prof[pk]
-		if acc == nil {
-			acc = &latAcc{}
-			c.prof[pk] = acc
+	var acc *latAcc
+	if gi >= 0 {
+		if k := int(gi) + 1; k > len(c.profGroup) {
+			c.profGroup = slices.Grow(c.profGroup, k-len(c.profGroup))[:k]
 		}
-		*h = profHot{pk, acc}
+		acc = &c.profGroup[gi][kind]
+	} else {
+		ct := c.tasks.at(ti)
+		if ct.prof == 0 {
+			ct.prof = c.profTask.push(profTaskAccs{task: ti}) + 1
+		}
+		acc = &c.profTask.at(ct.prof - 1).accs[kind]
 	}
 	acc.n += n
 	acc.us += ns // (nanoseconds here)
@@ -1116,26 +1126,41 @@ func (a *Analyzer) RootSamples() []RootSample {
 		fn    string
 	}
 	var sums sampleSums[key]
-	keys := make([]profKey, 0, len(a.ch.prof))
-	for k := range a.ch.prof {
-		keys = append(keys, unpackProfKey(k))
+	type entry struct {
+		k   profKey
+		acc *latAcc
 	}
-	slices.SortFunc(keys, func(x, y profKey) int {
-		if c := cmp.Compare(x.kind, y.kind); c != 0 {
+	var keys []entry
+	for gi := range a.ch.profGroup {
+		for kind := range nRootKinds {
+			if acc := &a.ch.profGroup[gi][kind]; acc.n > 0 {
+				keys = append(keys, entry{profKey{kind: kind, group: int32(gi), task: -1}, acc})
+			}
+		}
+	}
+	for _, pt := range a.ch.profTask.all() {
+		for kind := range nRootKinds {
+			if acc := &pt.accs[kind]; acc.n > 0 {
+				keys = append(keys, entry{profKey{kind: kind, group: -1, task: pt.task}, acc})
+			}
+		}
+	}
+	slices.SortFunc(keys, func(x, y entry) int {
+		if c := cmp.Compare(x.k.kind, y.k.kind); c != 0 {
 			return c
 		}
-		if c := cmp.Compare(x.group, y.group); c != 0 {
+		if c := cmp.Compare(x.k.group, y.k.group); c != 0 {
 			return c
 		}
-		return cmp.Compare(x.task, y.task)
+		return cmp.Compare(x.k.task, y.k.task)
 	})
-	for _, pk := range keys {
+	for _, e := range keys {
+		pk := e.k
 		k := key{kind: pk.kind, group: pk.group}
 		if pk.group < 0 {
 			k.fn = a.fn(max(pk.task, 0))
 		}
-		acc := a.ch.prof[pk.pack()]
-		sums.add(k, acc.n, acc.us)
+		sums.add(k, e.acc.n, e.acc.us)
 	}
 	out := make([]RootSample, 0, len(sums.order))
 	for _, k := range sums.order {

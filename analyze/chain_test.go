@@ -1,9 +1,12 @@
 package analyze
 
 import (
+	"cmp"
 	"fmt"
+	"maps"
 	"math"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -324,4 +327,132 @@ func TestChainNatsServer(t *testing.T) {
 		assert.Greater(t, float64(g.ChainedNS), 0.8*float64(g.TotalNS), text)
 	}
 	assert.Positive(t, groups)
+}
+
+// TestRootProfileByIndex: the root-cause profile's sums, found by index
+// (a stack group's by group, a goroutine's by its chain state), give the
+// samples a map by the whole key gave, on every trace of testdata/traces
+// and testdata/shapes, with the goroutines' ends given (their chain
+// states freed) or not.
+func TestRootProfileByIndex(t *testing.T) {
+	paths, err := filepath.Glob(filepath.Join("..", "testdata", "traces", "*.trace"))
+	require.NoError(t, err)
+	shapes, err := filepath.Glob(filepath.Join("..", "testdata", "shapes", "*.trace"))
+	require.NoError(t, err)
+	paths = append(paths, shapes...)
+	require.NotEmpty(t, paths)
+	var byGroup, byTask int
+	for _, p := range paths {
+		for _, ends := range []bool{false, true} {
+			t.Run(fmt.Sprintf("%s/%s/ends=%v", filepath.Base(filepath.Dir(p)), filepath.Base(p), ends), func(t *testing.T) {
+				a, err := New(Config{})
+				require.NoError(t, err)
+				ref := map[profKey]*latAcc{}
+				a.ch.profLog = func(kind uint8, gi, ti int32, n, ns int64) {
+					k := profKey{kind: kind, group: gi, task: -1}
+					if gi < 0 {
+						k.task = ti
+					}
+					if ref[k] == nil {
+						ref[k] = &latAcc{}
+					}
+					ref[k].n += n
+					ref[k].us += ns
+				}
+				ins, err := records.Expand([]string{p})
+				require.NoError(t, err)
+				opt := records.Options{Pause: a.Pause, End: a.End}
+				if !ends {
+					opt.End = func(*records.End) {}
+				}
+				run := records.NewRun(ins, opt)
+				for ev, err := range run.Events() {
+					require.NoError(t, err)
+					a.Add(ev)
+				}
+				a.Report(run.End)
+				for k := range ref {
+					if k.group >= 0 {
+						byGroup++
+					} else {
+						byTask++
+					}
+				}
+				assert.Equal(t, refRootSamples(a, ref), a.RootSamples())
+			})
+		}
+	}
+	assert.Positive(t, byGroup, "samples of a stack group")
+	assert.Positive(t, byTask, "samples of a goroutine")
+}
+
+// refRootSamples is RootSamples over a map by the whole key (the sums
+// before they were found by index).
+func refRootSamples(a *Analyzer, m map[profKey]*latAcc) []RootSample {
+	type key struct {
+		kind  uint8
+		group int32
+		fn    string
+	}
+	var sums sampleSums[key]
+	keys := slices.Collect(maps.Keys(m))
+	slices.SortFunc(keys, func(x, y profKey) int {
+		if c := cmp.Compare(x.kind, y.kind); c != 0 {
+			return c
+		}
+		if c := cmp.Compare(x.group, y.group); c != 0 {
+			return c
+		}
+		return cmp.Compare(x.task, y.task)
+	})
+	for _, pk := range keys {
+		k := key{kind: pk.kind, group: pk.group}
+		if pk.group < 0 {
+			k.fn = a.fn(max(pk.task, 0))
+		}
+		sums.add(k, m[pk].n, m[pk].us)
+	}
+	out := make([]RootSample, 0, len(sums.order))
+	for _, k := range sums.order {
+		var stk []string
+		if k.group >= 0 {
+			stk = a.groupStack(k.group)
+		} else {
+			stk = []string{"[" + rootNames[k.kind] + "] " + k.fn}
+		}
+		out = append(out, RootSample{Stack: stk, Block: k.group >= 0, Kind: rootNames[k.kind], Count: sums.m[k].n, NS: sums.m[k].ns})
+	}
+	return out
+}
+
+// TestWalkCPUIndexReused: a walk's CPU shares by goroutine, searched in
+// order and then by an index map kept from walk to walk (cleared, or
+// dropped once large), are each walk's own sums, in the order the
+// goroutines came.
+func TestWalkCPUIndexReused(t *testing.T) {
+	a, err := New(Config{Chains: 0})
+	require.NoError(t, err)
+	for i, n := range []int{3, 40, 17, 600, 25, 2, 300, 30} {
+		w := a.newWalk(1, 2, -1, 0, 1000)
+		want := map[int32]int64{}
+		var order []int32
+		for k := range 3 * n {
+			x := int32((k*7+i)%n + 1)
+			if _, ok := want[x]; !ok {
+				order = append(order, x)
+			}
+			want[x] += int64(k + 1)
+			w.addCPU(x, int64(k+1))
+		}
+		require.Len(t, w.cpuBy, len(order), "walk %d", i)
+		for j, cs := range w.cpuBy {
+			assert.Equal(t, order[j], cs.task, "walk %d", i)
+			assert.Equal(t, want[cs.task], cs.ns, "walk %d, g%d", i, cs.task)
+		}
+		assert.Equal(t, n > cpuLinear, w.indexed, "walk %d", i)
+		if w.indexed {
+			assert.Len(t, w.cpuIdx, n, "walk %d: the index holds this walk's goroutines only", i)
+		}
+		a.endWalk(w)
+	}
 }

@@ -218,7 +218,7 @@ func (a *Analyzer) collectChains() {
 			continue
 		}
 		a.resolveOwed(x, -1) // (as the report's end would: it blocks no more)
-		*ct = chainTask{freed: true, ended: true}
+		*ct = chainTask{freed: true, ended: true, prof: ct.prof}
 		c.tasks.release(x)
 		c.freed++
 	}
