@@ -18,7 +18,7 @@ import (
 )
 
 // analyzeTrace analyzes a bundled trace as `wakeshim report` does.
-func analyzeTrace(t *testing.T, path string, cfg analyze.Config) (*analyze.Report, *analyze.Analyzer) {
+func analyzeTrace(t testing.TB, path string, cfg analyze.Config) (*analyze.Report, *analyze.Analyzer) {
 	t.Helper()
 	ins, err := records.Expand([]string{path})
 	require.NoError(t, err)

@@ -271,6 +271,13 @@ func TestShipThenReportFindings(t *testing.T) {
 		Pauses   *analyze.Pauses   `json:"pauses"`
 	}
 	require.NoError(t, json.Unmarshal(o.Bytes(), &r))
+	// The fleet's document, streamed by report.WriteJSON, is
+	// json.MarshalIndent's of the report it holds.
+	var full analyze.Report
+	require.NoError(t, json.Unmarshal(o.Bytes(), &full))
+	again, err := json.MarshalIndent(&full, "", "  ")
+	require.NoError(t, err)
+	require.Equal(t, string(again)+"\n", o.String())
 	kinds := map[string]bool{}
 	for _, f := range r.Findings {
 		kinds[f.Kind] = true
