@@ -98,23 +98,9 @@ func instances(s []fleet.Spread) int {
 }
 
 func writeFrom(rep *analyze.Report, spreads []fleet.Spread, profs *fleet.Profiles, o *options, stdout io.Writer) error {
-	var data []byte // the JSON document, held only for the page
-	var err error
-	if o.htmlOut != "" {
-		if data, err = report.JSON(rep); err != nil {
-			return err
-		}
-	}
-	if o.jsonOut != "" {
-		if err := writeOut(o.jsonOut, stdout, func(w io.Writer) error {
-			if data == nil {
-				return report.WriteJSON(w, rep)
-			}
-			_, err := w.Write(data)
-			return err
-		}); err != nil {
-			return err
-		}
+	data, err := writeJSONOut(rep, o, stdout)
+	if err != nil {
+		return err
 	}
 	if o.pprofDir != "" {
 		// The pending profile from the groups ClickHouse made; the
