@@ -122,7 +122,7 @@ func (q *spanSeq) sort(scratch *[]int64) {
 	inBuf := false // the values are in buf, not the chunks
 	for p := range passes {
 		cnt := counts[p<<digit : (p+1)<<digit]
-		if cnt[0] == n { // every value's digit is lo's, 0
+		if slices.Contains(cnt, n) { // every value has the same digit: nothing moves
 			continue
 		}
 		sum := 0
