@@ -51,9 +51,15 @@ var jsonSafe = func() (t [utf8.RuneSelf]bool) {
 
 // appendJSONString appends s as encoding/json writes a string by
 // default: quoted; '"' and '\\' escaped, \b \f \n \r \t so, other
-// control bytes and <, > and & as \u00XX; invalid UTF-8 bytes as
-// \ufffd, U+2028 and U+2029 as \u2028 and \u2029.
+// control bytes and <, > and & as \u00XX; U+2028 and U+2029 as \u2028
+// and \u2029. A string that is not valid UTF-8 is handed to
+// encoding/json whole (appendJSONStringInvalid): how it replaces the
+// invalid bytes differs between Go releases (Go 1.26 writes the escape
+// \ufffd, Go 1.27's encoding/json the character U+FFFD itself), and the
+// document is to be the bytes json.Marshal writes on the Go it was built
+// with, as it was before this encoder.
 func appendJSONString(b []byte, s string) []byte {
+	mark := len(b)
 	b = append(b, '"')
 	start := 0
 	for i := 0; i < len(s); {
@@ -85,11 +91,7 @@ func appendJSONString(b []byte, s string) []byte {
 		}
 		r, size := utf8.DecodeRuneInString(s[i:])
 		if r == utf8.RuneError && size == 1 {
-			b = append(b, s[start:i]...)
-			b = append(b, `\ufffd`...)
-			i += size
-			start = i
-			continue
+			return appendJSONStringInvalid(b[:mark], s)
 		}
 		if r == '\u2028' || r == '\u2029' {
 			b = append(b, s[start:i]...)
@@ -102,6 +104,16 @@ func appendJSONString(b []byte, s string) []byte {
 	}
 	b = append(b, s[start:]...)
 	return append(b, '"')
+}
+
+// appendJSONStringInvalid appends s, not valid UTF-8, as json.Marshal
+// writes it (rare: a trace's strings are the program's own).
+func appendJSONStringInvalid(b []byte, s string) []byte {
+	q, err := json.Marshal(s)
+	if err != nil { // (a string always marshals)
+		panic("report: json.Marshal of a string: " + err.Error())
+	}
+	return append(b, q...)
 }
 
 // appendJSONFloat appends f, finite, as encoding/json writes a float64:
